@@ -1,0 +1,91 @@
+"""The command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, load_config
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+    bar = tqdm(total=total, desc=desc, unit="rep", disable=None, file=sys.stderr)
+    return bar, bar.update
+
+
+def cmd_check(args) -> int:
+    cfg = load_config(args.config)
+    opening = sum(cfg.opening.age_band_counts.values())
+    print(f"{args.config}: OK - {cfg.meta.name}, {cfg.horizon.start_date} to {cfg.horizon.end_date}, "
+          f"{opening} looked after at the start, {len(cfg.edge_of_care.services)} edge-of-care service(s)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .results import atomic_dir, write_manifest, write_table
+    from .runner import run_replications
+    from .summary import summary_text
+
+    cfg = load_config(args.config)
+    out = Path(args.out) if args.out else Path("results") / cfg.meta.name
+    bar, tick = _progress(args.reps, "replications")
+    with bar:
+        result = run_replications(cfg, args.reps, args.seed, workers=args.workers, keep_events=args.events, progress=tick)
+    q = result.quantiles("annual")
+    with atomic_dir(out) as tmp:
+        write_table(result.annual, tmp, "annual")
+        write_table(result.monthly, tmp, "monthly")
+        write_table(q, tmp, "annual_summary")
+        write_table(result.quantiles("monthly"), tmp, "monthly_summary")
+        if result.events:
+            (tmp / "events").mkdir()
+            for name, df in result.events.items():
+                write_table(df, tmp / "events", name)
+        write_manifest(tmp, command="run", config=str(args.config), config_name=cfg.meta.name,
+                       replications=args.reps, seed=args.seed, carejourney_version=__version__)
+    print(summary_text(q, cfg, args.reps, args.seed))
+    print(f"\nTables written to {out}/ (annual, monthly and their summaries, as Parquet and CSV)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="carejourney", description="Simulate children's journeys through care.")
+    p.add_argument("--version", action="version", version=f"carejourney {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="validate a config and explain every error")
+    c.add_argument("config")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="run a config's baseline and write its tables")
+    r.add_argument("config")
+    r.add_argument("--reps", type=int, default=20, help="replications (default 20)")
+    r.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    r.add_argument("--out", help="output folder (default results/<config name>)")
+    r.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    r.add_argument("--events", action="store_true", help="also write replication 0's event log")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("reps", "workers"):
+        if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
+            parser.error(f"--{name} must be at least 1")
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,521 @@
+"""The validated shape of a council config. Units are in the field names.
+
+A config describes one council's system: who arrives (demand, UASC), what happens at the
+edge of care, how legal status evolves, where children are placed and for how long, how
+they leave, what it all costs, and who is already in care on the start date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..distributions import Distribution
+from ..vocab import AGE_BANDS, EXIT_ROUTES, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+
+PROBABILITY_TOLERANCE = 1e-6
+Probability = float  # documented alias; bounds are checked with Field(ge=0, le=1)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_keys(mapping: dict, allowed: tuple[str, ...], what: str):
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; expected one of {list(allowed)}")
+
+
+KIND_OF = {}  # filled below: which vocabulary a tuple of names is
+
+
+def _check_distribution(mapping: dict[str, float], allowed: tuple[str, ...], what: str):
+    kind = KIND_OF.get(allowed, "key")
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown} in {what}; expected one of {list(allowed)}")
+    if any(v < 0 for v in mapping.values()):
+        raise ValueError(f"{what} probabilities must be non-negative")
+    total = sum(mapping.values())
+    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+        raise ValueError(f"{what} probabilities must sum to 1 (they sum to {total:.6g})")
+
+
+def _full_age_map(mapping: dict, what: str):
+    _check_keys(mapping, AGE_BANDS, "age band")
+    missing = [a for a in AGE_BANDS if a not in mapping]
+    if missing:
+        raise ValueError(f"{what}: missing age bands {missing}")
+
+
+KIND_OF.update({PLACEMENT_TYPES: "placement type", NEEDS: "need", LEGAL_STATUSES: "legal status"})
+
+
+# ---------------------------------------------------------------- run and population
+class Horizon(Strict):
+    start_date: dt.date
+    end_date: dt.date
+    warmup_days: int = Field(0, ge=0, description="simulated before start_date, then discarded")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_date <= self.start_date:
+            raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
+        return self
+
+
+class Population(Strict):
+    """Children aged 0-17, by year ending 31 March: the denominator of the rate per 10,000."""
+
+    children_0_17_by_year: dict[int, float] = Field(min_length=1)
+    growth_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="beyond the last year")
+
+
+# ---------------------------------------------------------------- demand
+class RateChange(Strict):
+    """A multiplier on a rate from a date: trend and step changes in demand."""
+
+    from_date: dt.date
+    multiplier: float = Field(ge=0)
+
+
+class Referrals(Strict):
+    """Referrals to children's social care: counted by month and age band, not simulated."""
+
+    per_year_by_age_band: dict[str, float]
+    early_help_share: float = Field(ge=0, le=1, description="share with a Family CAF")
+    edge_of_care_probability_without_early_help: float = Field(ge=0, le=1)
+    edge_of_care_probability_with_early_help: float = Field(ge=0, le=1)
+    trend_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="proportional change a year")
+    steps: list[RateChange] = []
+
+    @field_validator("per_year_by_age_band")
+    @classmethod
+    def _ages(cls, v):
+        _full_age_map(v, "per_year_by_age_band")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("referral rates must be non-negative")
+        return v
+
+
+class ChildAttributes(Strict):
+    """Who the children at the edge of care are."""
+
+    male_share: float = Field(ge=0, le=1)
+    need_by_age_band: dict[str, dict[str, float]]
+    parental_factor_prevalence: dict[str, float]
+    sibling_group_share: float = Field(ge=0, le=1)
+
+    @field_validator("need_by_age_band")
+    @classmethod
+    def _needs(cls, v):
+        _full_age_map(v, "need_by_age_band")
+        for band, mix in v.items():
+            _check_distribution(mix, NEEDS, f"need mix for {band}")
+        return v
+
+    @field_validator("parental_factor_prevalence")
+    @classmethod
+    def _factors(cls, v):
+        _check_keys(v, PARENTAL_FACTORS, "parental factor")
+        if any(not 0 <= p <= 1 for p in v.values()):
+            raise ValueError("prevalences must be between 0 and 1")
+        return v
+
+
+class UascArrivals(Strict):
+    """Unaccompanied asylum-seeking children: an input series, arriving in waves."""
+
+    class Period(Strict):
+        from_date: dt.date
+        to_date: dt.date
+        arrivals: float = Field(ge=0, description="expected arrivals in the period")
+
+        @model_validator(mode="after")
+        def _order(self):
+            if self.to_date <= self.from_date:
+                raise ValueError(f"to_date {self.to_date} must be after from_date {self.from_date}")
+            return self
+
+    periods: list[Period] = []
+    age_years_distribution: dict[int, float] = Field(default_factory=lambda: {16: 1.0})
+    male_share: float = Field(0.9, ge=0, le=1)
+    age_assessment_18_plus_probability: float = Field(0.0, ge=0, le=1)
+    age_assessment_days: Distribution | None = None
+    placement_by_age_years: dict[int, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("age_years_distribution")
+    @classmethod
+    def _ages(cls, v):
+        if any(not 0 <= a <= 17 for a in v):
+            raise ValueError("UASC ages must be 0-17")
+        total = sum(v.values())
+        if abs(total - 1) > PROBABILITY_TOLERANCE:
+            raise ValueError(f"age probabilities must sum to 1 (they sum to {total:.6g})")
+        return v
+
+    @field_validator("placement_by_age_years")
+    @classmethod
+    def _placements(cls, v):
+        for age, mix in v.items():
+            _check_distribution(mix, PLACEMENT_TYPES, f"UASC placement mix at age {age}")
+        return v
+
+    @model_validator(mode="after")
+    def _periods(self):
+        for a, b in zip(self.periods, self.periods[1:]):
+            if b.from_date < a.to_date:
+                raise ValueError(f"UASC periods overlap or are out of order at {b.from_date}")
+        return self
+
+
+class Demand(Strict):
+    referrals: Referrals
+    children: ChildAttributes
+    uasc: UascArrivals = UascArrivals()
+
+
+# ---------------------------------------------------------------- edge of care
+class Service(Strict):
+    """An edge-of-care intervention with a caseload limit (a SimPy resource)."""
+
+    name: str
+    eligible_age_years: tuple[int, int] = (0, 17)
+    eligible_needs: list[str] | None = None
+    referral_share: float = Field(1.0, ge=0, le=1, description="of eligible children, referred")
+    caseload_capacity: int = Field(ge=0)
+    intervention_days: Distribution
+    success_probability: float = Field(ge=0, le=1)
+    cost_per_case_gbp: float = Field(ge=0)
+    max_wait_days: float = Field(90, ge=0)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+    @field_validator("eligible_needs")
+    @classmethod
+    def _needs(cls, v):
+        if v is not None:
+            _check_keys(dict.fromkeys(v), NEEDS, "need")
+        return v
+
+    @model_validator(mode="after")
+    def _ages(self):
+        lo, hi = self.eligible_age_years
+        if not 0 <= lo <= hi <= 17:
+            raise ValueError(f"eligible_age_years {self.eligible_age_years} must be 0 <= lo <= hi <= 17")
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+
+class EdgeOfCare(Strict):
+    emergency_share_by_age_band: dict[str, float]
+    entry_probability_without_service: float = Field(ge=0, le=1)
+    days_to_entry: Distribution
+    relapse_probability: float = Field(ge=0, le=1, description="after a successful intervention")
+    days_to_relapse: Distribution
+    services: list[Service] = []
+
+    @field_validator("emergency_share_by_age_band")
+    @classmethod
+    def _em(cls, v):
+        _full_age_map(v, "emergency_share_by_age_band")
+        if any(not 0 <= p <= 1 for p in v.values()):
+            raise ValueError("shares must be between 0 and 1")
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [s.name for s in self.services]
+        if len(names) != len(set(names)):
+            raise ValueError(f"service names must be unique: {names}")
+        return self
+
+
+# ---------------------------------------------------------------- legal status
+class Legal(Strict):
+    entry_status_by_age_band: dict[str, dict[str, float]]
+    police_protection_days: Distribution
+    after_police_protection: dict[str, float]
+    s20_proceedings_probability_by_age_band: dict[str, float]
+    days_s20_to_proceedings: Distribution
+    proceedings_days: Distribution
+    proceedings_outcome_by_age_band: dict[str, dict[str, float]]
+    remand_days: Distribution
+
+    @field_validator("entry_status_by_age_band")
+    @classmethod
+    def _entry(cls, v):
+        _full_age_map(v, "entry_status_by_age_band")
+        # police protection is how emergency entries arrive (edge_of_care.emergency_share)
+        allowed = ("s20", "interim_care_order", "remand")
+        for band, mix in v.items():
+            _check_distribution(mix, allowed, f"entry legal status for {band}")
+        return v
+
+    @field_validator("after_police_protection")
+    @classmethod
+    def _after(cls, v):
+        _check_distribution(v, ("s20", "interim_care_order", "returned_home"), "after police protection")
+        return v
+
+    @field_validator("s20_proceedings_probability_by_age_band")
+    @classmethod
+    def _s20(cls, v):
+        _full_age_map(v, "s20_proceedings_probability_by_age_band")
+        return v
+
+    @field_validator("proceedings_outcome_by_age_band")
+    @classmethod
+    def _outcome(cls, v):
+        _full_age_map(v, "proceedings_outcome_by_age_band")
+        allowed = ("care_order", "placement_order", "sgo", "child_arrangements_order", "returned_home")
+        for band, mix in v.items():
+            _check_distribution(mix, allowed, f"proceedings outcome for {band}")
+        return v
+
+
+# ---------------------------------------------------------------- placements
+class PlacementType(Strict):
+    weekly_cost_gbp: float = Field(ge=0, description="variable cost per child-week")
+    in_area_probability: float = Field(ge=0, le=1)
+    days_to_move: Distribution | None = Field(None, description="time to breakdown/planned move; null: no moves")
+    min_age_years: int = Field(0, ge=0, le=17)
+    max_age_years: int = Field(17, ge=0, le=17)
+
+
+class Capacity(Strict):
+    """A council-run provision with finite places, changed by recruitment and attrition."""
+
+    initial_places: int = Field(ge=0)
+    recruited_places_per_year: float = Field(0, ge=0)
+    attrition_per_year: float = Field(0, ge=0, le=1, description="share of places lost a year")
+    fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, description="paid occupied or not")
+    match_probability_per_vacancy: float = Field(ge=0, le=1)
+    sibling_match_factor: float = Field(1.0, ge=0, le=1)
+    overflow_to: str
+
+    @field_validator("overflow_to")
+    @classmethod
+    def _ovf(cls, v):
+        _check_keys({v: 0}, PLACEMENT_TYPES, "placement type")
+        return v
+
+
+class Placements(Strict):
+    types: dict[str, PlacementType]
+    capacity: dict[str, Capacity] = {}
+    at_entry_by_age_band: dict[str, dict[str, float]]
+    at_entry_disability: dict[str, float] | None = None
+    days_to_move_multiplier_by_age_band: dict[str, float] = Field(default_factory=dict)
+    next_placement: dict[str, dict[str, float]]
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, v):
+        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        missing = [p for p in PLACEMENT_TYPES if p not in v]
+        if missing:
+            raise ValueError(f"every placement type needs an entry; missing {missing}")
+        return v
+
+    @field_validator("capacity")
+    @classmethod
+    def _cap(cls, v):
+        _check_keys(v, ("inhouse_foster", "inhouse_childrens_home"), "capacity-limited placement type")
+        return v
+
+    @field_validator("at_entry_by_age_band")
+    @classmethod
+    def _entry(cls, v):
+        _full_age_map(v, "at_entry_by_age_band")
+        for band, mix in v.items():
+            _check_distribution(mix, PLACEMENT_TYPES, f"placement at entry for {band}")
+        return v
+
+    @field_validator("at_entry_disability")
+    @classmethod
+    def _dis(cls, v):
+        if v is not None:
+            _check_distribution(v, PLACEMENT_TYPES, "placement at entry for disability")
+        return v
+
+    @field_validator("days_to_move_multiplier_by_age_band")
+    @classmethod
+    def _mult(cls, v):
+        _check_keys(v, AGE_BANDS, "age band")
+        return v
+
+    @field_validator("next_placement")
+    @classmethod
+    def _next(cls, v):
+        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        for src, mix in v.items():
+            _check_distribution(mix, PLACEMENT_TYPES, f"next placement after {src}")
+        return v
+
+
+# ---------------------------------------------------------------- exits
+class ExitRoute(Strict):
+    """Time to an exit while holding a legal status: one competing risk.
+
+    The time drawn from `days` is multiplied by the status and age-band multipliers; a
+    status absent from `multiplier_by_status` cannot leave by this route.
+    """
+
+    days: Distribution
+    multiplier_by_status: dict[str, float]
+    multiplier_by_age_band: dict[str, float] = Field(default_factory=dict)
+    from_age_years: float = Field(0, ge=0, le=18)
+
+    @field_validator("multiplier_by_status")
+    @classmethod
+    def _st(cls, v):
+        _check_keys(v, LEGAL_STATUSES, "legal status")
+        if any(m <= 0 for m in v.values()):
+            raise ValueError("multipliers must be positive (omit a status to close the route)")
+        return v
+
+    @field_validator("multiplier_by_age_band")
+    @classmethod
+    def _ab(cls, v):
+        _check_keys(v, AGE_BANDS, "age band")
+        if any(m <= 0 for m in v.values()):
+            raise ValueError("multipliers must be positive")
+        return v
+
+
+class Reentry(Strict):
+    probability: float = Field(ge=0, le=1)
+    days: Distribution
+
+
+class Adoption(Strict):
+    initial_adopters: int = Field(ge=0)
+    adopter_approvals_per_year: float = Field(ge=0)
+    days_family_finding: Distribution = Field(description="placement order to ready for matching")
+    max_days_to_match: float = Field(gt=0, description="then the plan changes to long-term care")
+    days_placed_to_order: Distribution
+    concurrent_share: float = Field(0, ge=0, le=1, description="already with approved adopters")
+
+
+class AtEighteen(Strict):
+    staying_put_share_from_foster: float = Field(ge=0, le=1)
+    staying_put_days: Distribution
+    adult_social_care_share_disability: float = Field(ge=0, le=1)
+    supported_living_share: float = Field(ge=0, le=1, description="E5 rather than E8 at 18")
+
+
+class Exits(Strict):
+    returned_home: ExitRoute
+    returned_home_planned_share: float = Field(ge=0, le=1)
+    lives_with_relatives_no_pr_share: float = Field(0, ge=0, le=1)
+    sgo: ExitRoute
+    sgo_former_foster_carer_share: float = Field(ge=0, le=1)
+    child_arrangements_order: ExitRoute
+    independent_living: ExitRoute
+    independent_living_supported_share: float = Field(ge=0, le=1)
+    other: ExitRoute
+    adoption: Adoption
+    at_18: AtEighteen
+    reentry_after_return_home: Reentry
+    reentry_after_order: Reentry
+
+
+# ---------------------------------------------------------------- costs
+class Allowance(Strict):
+    share: float = Field(ge=0, le=1)
+    weekly_gbp: float = Field(ge=0)
+
+
+class Costs(Strict):
+    price_year: int = Field(description="financial year (starting April) the costs are priced in")
+    inflation_index_by_year: dict[int, float]
+    report_prices: Literal["real", "cash"] = "real"
+    spend_scope: Literal["placements", "all_lac"]
+    spend_scope_note: str = ""
+    social_work_weekly_gbp_per_child: float = Field(0, ge=0, description="only in all_lac scope")
+    sgo_allowance: Allowance
+    adoption_allowance: Allowance
+    care_leaver_weekly_gbp: float = Field(ge=0)
+    care_leaver_to_age_years: float = Field(21, ge=18, le=25)
+    staying_put_weekly_gbp: float = Field(ge=0)
+    parental_contribution: Allowance = Allowance(share=0, weekly_gbp=0)
+    uasc_grant_weekly_gbp: float = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _index(self):
+        if self.price_year not in self.inflation_index_by_year:
+            raise ValueError(f"inflation_index_by_year has no entry for price_year {self.price_year}")
+        if any(v <= 0 for v in self.inflation_index_by_year.values()):
+            raise ValueError("inflation index values must be positive")
+        return self
+
+
+# ---------------------------------------------------------------- opening stock
+class Opening(Strict):
+    """Children already looked after on the day before start_date."""
+
+    age_band_counts: dict[str, int]
+    legal_status_counts: dict[str, int]
+    placement_type_counts: dict[str, int]
+    uasc_count: int = Field(0, ge=0)
+    male_share: float = Field(ge=0, le=1)
+    days_in_care_so_far: Distribution
+    need_mix: dict[str, float]
+
+    @field_validator("age_band_counts")
+    @classmethod
+    def _ab(cls, v):
+        _check_keys(v, AGE_BANDS, "age band")
+        return v
+
+    @field_validator("legal_status_counts")
+    @classmethod
+    def _ls(cls, v):
+        _check_keys(v, LEGAL_STATUSES, "legal status")
+        return v
+
+    @field_validator("placement_type_counts")
+    @classmethod
+    def _pt(cls, v):
+        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        return v
+
+    @field_validator("need_mix")
+    @classmethod
+    def _nm(cls, v):
+        _check_distribution(v, NEEDS, "opening need mix")
+        return v
+
+    @model_validator(mode="after")
+    def _totals(self):
+        n = sum(self.age_band_counts.values())
+        for name, counts in (("legal_status_counts", self.legal_status_counts),
+                             ("placement_type_counts", self.placement_type_counts)):
+            if sum(counts.values()) != n:
+                raise ValueError(f"{name} sum to {sum(counts.values())}, age_band_counts to {n}: they must agree")
+        if self.uasc_count > n:
+            raise ValueError("uasc_count exceeds the opening stock")
+        return self
+
+
+class Meta(Strict):
+    name: str
+    description: str = ""
+
+
+class Config(Strict):
+    meta: Meta
+    horizon: Horizon
+    population: Population
+    demand: Demand
+    edge_of_care: EdgeOfCare
+    legal: Legal
+    placements: Placements
+    exits: Exits
+    costs: Costs
+    opening: Opening

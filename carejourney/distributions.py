@@ -1,0 +1,180 @@
+"""Named duration distributions, validated from config and sampled by inverse CDF.
+
+Every draw in the model takes one uniform number from the child's own stream and maps it
+through the inverse CDF. One uniform per draw, whatever the distribution, is what keeps a
+child's later draws unchanged when a lever alters an earlier one (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from itertools import accumulate
+from statistics import NormalDist
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.special import gammaincinv
+
+_STD_NORMAL_INV = NormalDist().inv_cdf
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def sampler(self, scale: float = 1.0):
+        """A function u -> duration in days, with every duration multiplied by scale."""
+        raise NotImplementedError
+
+    def mean(self) -> float:
+        raise NotImplementedError
+
+
+class Fixed(_Dist):
+    """Always the same duration: for deterministic tests and statutory time limits."""
+
+    kind: Literal["fixed"]
+    days: float = Field(ge=0)
+
+    def sampler(self, scale=1.0):
+        d = self.days * scale
+        return lambda u: d
+
+    def mean(self):
+        return self.days
+
+
+class Exponential(_Dist):
+    """Constant hazard: memoryless time to an event."""
+
+    kind: Literal["exponential"]
+    mean_days: float = Field(gt=0)
+
+    def sampler(self, scale=1.0):
+        m = self.mean_days * scale
+        log = math.log
+        return lambda u: -m * log(1.0 - u)
+
+    def mean(self):
+        return self.mean_days
+
+
+class LogNormal(_Dist):
+    """Right-skewed durations (placements, proceedings), given by mean and sd in days."""
+
+    kind: Literal["lognormal"]
+    mean_days: float = Field(gt=0)
+    sd_days: float = Field(gt=0)
+
+    def _params(self):
+        s2 = math.log(1.0 + (self.sd_days / self.mean_days) ** 2)
+        return math.log(self.mean_days) - s2 / 2.0, math.sqrt(s2)
+
+    def sampler(self, scale=1.0):
+        mu, sigma = self._params()
+        mu += math.log(scale) if scale > 0 else 0.0
+        exp, inv = math.exp, _STD_NORMAL_INV
+        if scale <= 0:
+            return lambda u: 0.0
+        return lambda u: exp(mu + sigma * inv(min(max(u, 1e-12), 1 - 1e-12)))
+
+    def mean(self):
+        return self.mean_days
+
+
+class Gamma(_Dist):
+    """Gamma durations given by mean and sd in days."""
+
+    kind: Literal["gamma"]
+    mean_days: float = Field(gt=0)
+    sd_days: float = Field(gt=0)
+
+    def sampler(self, scale=1.0):
+        shape = (self.mean_days / self.sd_days) ** 2
+        theta = self.sd_days**2 / self.mean_days * scale
+        return lambda u: float(gammaincinv(shape, u)) * theta
+
+    def mean(self):
+        return self.mean_days
+
+
+class Weibull(_Dist):
+    """Weibull durations: shape < 1 gives a falling hazard (early breakdowns most likely)."""
+
+    kind: Literal["weibull"]
+    shape: float = Field(gt=0)
+    scale_days: float = Field(gt=0)
+
+    def sampler(self, scale=1.0):
+        k, lam = 1.0 / self.shape, self.scale_days * scale
+        log = math.log
+        return lambda u: lam * (-log(1.0 - u)) ** k
+
+    def mean(self):
+        return self.scale_days * math.gamma(1.0 + 1.0 / self.shape)
+
+
+class Empirical(_Dist):
+    """Durations from a table: pick a bin by weight, then uniformly within [lower, upper).
+
+    `bounds_days` has one more entry than `weights`; a point mass is a bin of zero width.
+    """
+
+    kind: Literal["empirical"]
+    bounds_days: list[float] = Field(min_length=2)
+    weights: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(self.bounds_days) != len(self.weights) + 1:
+            raise ValueError("bounds_days must have exactly one more entry than weights")
+        if any(b > a for a, b in zip(self.bounds_days[1:], self.bounds_days)):
+            raise ValueError("bounds_days must be non-decreasing")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+    def sampler(self, scale=1.0):
+        total = sum(self.weights)
+        cum = list(accumulate(w / total for w in self.weights))
+        cum[-1] = 1.0
+        lo = [b * scale for b in self.bounds_days[:-1]]
+        hi = [b * scale for b in self.bounds_days[1:]]
+        starts = [0.0] + cum[:-1]
+
+        def draw(u):
+            i = bisect_right(cum, u)
+            if i >= len(cum):
+                i = len(cum) - 1
+            width = cum[i] - starts[i]
+            frac = (u - starts[i]) / width if width > 0 else 0.0
+            return lo[i] + frac * (hi[i] - lo[i])
+
+        return draw
+
+    def mean(self):
+        total = sum(self.weights)
+        return sum(
+            w / total * (a + b) / 2
+            for w, a, b in zip(self.weights, self.bounds_days, self.bounds_days[1:])
+        )
+
+
+Distribution = Annotated[
+    Union[Fixed, Exponential, LogNormal, Gamma, Weibull, Empirical], Field(discriminator="kind")
+]
+
+
+def categorical(probabilities: dict[str, float]):
+    """A function u -> key, drawing keys by their probabilities with one uniform."""
+    keys = [k for k, p in probabilities.items() if p > 0]
+    total = sum(probabilities[k] for k in keys)
+    cum = list(accumulate(probabilities[k] / total for k in keys))
+    cum[-1] = 1.0
+    last = len(keys) - 1
+
+    def draw(u):
+        i = bisect_right(cum, u)
+        return keys[i if i <= last else last]
+
+    return draw

@@ -1,0 +1,347 @@
+"""Event log -> tidy measures, vectorised with numpy.
+
+Two tidy tables per replication, one row per period x measure x breakdown x category:
+  annual   period = financial year ('2015-16'); stock measures are at the year's 31 March
+  monthly  period = month-end date ('2015-04-30')
+Measure names carry their unit (`_children`, `_days`, `_gbp`). See README "Output tables".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .calendar import count_covering, days_in_windows, financial_years, march_31_snapshots, month_end_snapshots
+from .events import END_REASON_CODE, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
+from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_CODE,
+                    EXIT_ROUTES, LEGAL_STATUSES, PLACEMENT_TYPES)
+
+COLUMNS = ["period", "measure", "breakdown", "category", "value"]
+
+
+def _arr(rows, ncol):
+    return np.array(rows, dtype=float).reshape(-1, ncol)
+
+
+def _band(age_days: np.ndarray) -> np.ndarray:
+    edges = np.array(AGE_BAND_LOWER_YEARS[1:]) * DAYS_PER_YEAR
+    return np.searchsorted(edges, age_days, side="right")
+
+
+class Measures:
+    """Computes the annual and monthly tables from one replication's event log."""
+
+    def __init__(self, cfg, log, service_names, pool_names):
+        self.cfg, self.log = cfg, log
+        self.service_names, self.pool_names = service_names, pool_names
+        h = cfg.horizon
+        self.fys = financial_years(h.start_date, h.end_date)
+        self.windows = [(a, b) for _, _, a, b in self.fys]
+        self.t_end = float((h.end_date - h.start_date).days + 1)
+        ch = _arr(log.children, 7) if log.children else np.zeros((0, 7))
+        order = np.argsort(ch[:, 0], kind="stable")
+        self.child_ids, self.child_dob = ch[order, 0], ch[order, 1]
+        self.child_uasc = ch[order, 4].astype(bool)
+        self.periods = _arr(log.periods, 6)
+        self.placements = _arr(log.placements, 8)
+        self.legal = _arr(log.legal, 5)
+        self.rows: list[tuple] = []
+        self.monthly: list[tuple] = []
+
+    def _child_index(self, ids):
+        return np.searchsorted(self.child_ids, ids)
+
+    def add(self, period, measure, breakdown, category, value):
+        self.rows.append((period, measure, breakdown, category, float(value)))
+
+    # ---------------------------------------------------------------- stock
+    def _stock(self, snapshots, sink, label):
+        p, pl, lg = self.periods, self.placements, self.legal
+        times = np.array([t for _, t in snapshots])
+        if not len(times):
+            return
+        total = count_covering(p[:, 2], p[:, 3], times)
+        p_end = np.where(np.isnan(p[:, 3]), np.inf, p[:, 3])
+        pl_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
+        lg_end = np.where(np.isnan(lg[:, 3]), np.inf, lg[:, 3])
+        idx = self._child_index(p[:, 0])
+        dob, uasc = self.child_dob[idx], self.child_uasc[idx]
+        pop = self._population()
+        for k, (d, t) in enumerate(snapshots):
+            per = label(d)
+            sink((per, "lac_children", "total", "all", total[k]))
+            inside = (p[:, 2] < t) & (p_end >= t)  # the count_covering convention
+            bands = np.bincount(_band(t - dob[inside]), minlength=len(AGE_BANDS))
+            for b, name in enumerate(AGE_BANDS):
+                sink((per, "lac_children", "age_band", name, bands[b]))
+            sink((per, "lac_children", "uasc", "uasc", uasc[inside].sum()))
+            on = (pl[:, 2] < t) & (pl_end >= t)
+            types = np.bincount(pl[on, 4].astype(int), minlength=len(PLACEMENT_TYPES))
+            for i, name in enumerate(PLACEMENT_TYPES):
+                sink((per, "lac_children", "placement_type", name, types[i]))
+            sink((per, "lac_children", "location", "inside_area", pl[on, 6].sum()))
+            sink((per, "lac_children", "location", "outside_area", on.sum() - pl[on, 6].sum()))
+            sink((per, "lac_children", "provider", "in_house", pl[on, 5].sum()))
+            on = (lg[:, 2] < t) & (lg_end >= t)
+            st = np.bincount(lg[on, 4].astype(int), minlength=len(LEGAL_STATUSES))
+            for i, name in enumerate(LEGAL_STATUSES):
+                sink((per, "lac_children", "legal_status", name, st[i]))
+            if label is _fy_of_march:
+                sink((per, "lac_rate_per_10000", "total", "all", total[k] / pop(d.year) * 1e4))
+
+    def _population(self):
+        pop = self.cfg.population
+        years = sorted(pop.children_0_17_by_year)
+
+        def at(year_ending):
+            if year_ending in pop.children_0_17_by_year:
+                return pop.children_0_17_by_year[year_ending]
+            last = years[-1] if year_ending > years[-1] else years[0]
+            return pop.children_0_17_by_year[last] * (1 + pop.growth_per_year) ** (year_ending - last)
+
+        return at
+
+    # ---------------------------------------------------------------- flows
+    def _flows(self):
+        p = self.periods
+        idx = self._child_index(p[:, 0])
+        dob = self.child_dob[idx]
+        ended = ~np.isnan(p[:, 3])
+        for (fy, _, a, b) in self.fys:
+            started = (p[:, 2] >= a) & (p[:, 2] < b)
+            self.add(fy, "care_period_starts", "total", "all", started.sum())
+            # DfE counts children: the first start in the year
+            kids, first = np.unique(p[started, 0], return_index=True)
+            rows = np.flatnonzero(started)[first]
+            self.add(fy, "starts_children", "total", "all", len(kids))
+            bands = np.bincount(_band(p[rows, 2] - dob[rows]), minlength=len(AGE_BANDS))
+            for i, name in enumerate(AGE_BANDS):
+                self.add(fy, "starts_children", "age_band", name, bands[i])
+            st = np.bincount(p[rows, 4].astype(int), minlength=len(LEGAL_STATUSES))
+            for i, name in enumerate(LEGAL_STATUSES):
+                self.add(fy, "starts_children", "legal_status", name, st[i])
+            self.add(fy, "starts_children", "uasc", "uasc", self.child_uasc[idx[rows]].sum())
+            done = ended & (p[:, 3] >= a) & (p[:, 3] < b)
+            self.add(fy, "care_period_ends", "total", "all", done.sum())
+            # DfE counts children by their last exit in the year
+            rows = np.flatnonzero(done)
+            if len(rows):
+                order = np.lexsort((p[rows, 3], p[rows, 0]))
+                rows = rows[order]
+                last = np.r_[p[rows[1:], 0] != p[rows[:-1], 0], True]
+                rows = rows[last]
+            self.add(fy, "ceased_children", "total", "all", len(rows))
+            routes = np.bincount(p[rows, 5].astype(int), minlength=len(EXIT_ROUTES))
+            for i, name in enumerate(EXIT_ROUTES[:-1]):
+                self.add(fy, "ceased_children", "exit_route", name, routes[i])
+            bands = np.bincount(np.minimum(_band(p[rows, 3] - dob[rows]), 4), minlength=len(AGE_BANDS))
+            for i, name in enumerate(AGE_BANDS):
+                self.add(fy, "ceased_children", "age_band", name, bands[i])
+            dur = p[rows, 3] - p[rows, 2]
+            for i, name in enumerate(EXIT_ROUTES[:-1]):
+                sel = p[rows, 5] == i
+                if sel.any():
+                    self.add(fy, "duration_in_care_days_mean", "exit_route", name, dur[sel].mean())
+                    self.add(fy, "duration_in_care_days_median", "exit_route", name, np.median(dur[sel]))
+
+    def _placement_volumes(self, unit_costs):
+        pl = self.placements
+        days = days_in_windows(pl[:, 2], pl[:, 3], self.windows) if len(pl) else np.zeros((0, len(self.fys)))
+        types = pl[:, 4].astype(int)
+        spend = np.zeros((len(PLACEMENT_TYPES), len(self.fys)))
+        for i, name in enumerate(PLACEMENT_TYPES):
+            d = days[types == i].sum(axis=0)
+            spend[i] = d * unit_costs[i] / 7.0
+            for k, (fy, *_rest) in enumerate(self.fys):
+                self.add(fy, "placement_days", "placement_type", name, d[k])
+                self.add(fy, "placements_52_week", "placement_type", name, d[k] / DAYS_PER_52_WEEK_PLACEMENT)
+        # stability: looked after at 31 March with 3+ placements during the year (DfE measure)
+        p_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
+        for k, (fy, _, a, b) in enumerate(self.fys):
+            in_year = (pl[:, 2] < b) & (p_end > a)
+            ids, counts = np.unique(pl[in_year, 0], return_counts=True)
+            at_end = np.unique(pl[(pl[:, 2] < b) & (p_end >= b), 0])
+            many = np.isin(ids[counts >= 3], at_end).sum()
+            self.add(fy, "placement_stability_3plus_children", "total", "all", many)
+            ended = (p_end >= a) & (p_end < b)
+            for r in ("move", "step_down", "escalation"):
+                self.add(fy, "placement_moves", "reason", r, (ended & (pl[:, 7] == END_REASON_CODE[r])).sum())
+        return spend
+
+    def _adoption(self):
+        pl, p = self.placements, self.periods
+        pfa = PLACEMENT_TYPES.index("placed_for_adoption")
+        key = p[:, 0] * 1000 + p[:, 1]
+        order = np.argsort(key)
+        sel = pl[:, 4] == pfa
+        k = pl[sel, 0] * 1000 + pl[sel, 1]
+        pos = order[np.searchsorted(key[order], k)]
+        wait = pl[sel, 2] - p[pos, 2]
+        for fy, _, a, b in self.fys:
+            in_fy = (pl[sel, 2] >= a) & (pl[sel, 2] < b)
+            self.add(fy, "placed_for_adoption_children", "total", "all", in_fy.sum())
+            if in_fy.any():
+                self.add(fy, "adoption_entry_to_placed_days_mean", "total", "all", wait[in_fy].mean())
+                self.add(fy, "adoption_within_14_months_share", "total", "all", (wait[in_fy] <= 426).mean())
+
+    def _step_integral(self, rows, pool_index, col, initial):
+        """Value-days per FY of a step function logged at changes (capacity, occupancy)."""
+        r = rows[rows[:, 1] == pool_index] if len(rows) else np.zeros((0, 4))
+        t = np.r_[-np.inf, r[:, 0]]
+        v = np.r_[initial, r[:, col]]
+        ends = np.r_[t[1:], np.inf]
+        return (days_in_windows(np.maximum(t, -1e12), ends, self.windows) * v[:, None]).sum(axis=0), t, v
+
+    def _capacity(self, fixed_costs):
+        cap = _arr(self.log.capacity, 4)
+        spend = {}
+        for i, name in enumerate(self.pool_names):
+            c = self.cfg.placements.capacity[name]
+            places, t, v = self._step_integral(cap, i, 3, c.initial_places)
+            occupied, t2, v2 = self._step_integral(cap, i, 2, 0)
+            spend[name] = places * fixed_costs[name] / 7.0
+            for k, (fy, *_r) in enumerate(self.fys):
+                self.add(fy, "inhouse_place_days", "pool", name, places[k])
+                self.add(fy, "inhouse_occupied_days", "pool", name, occupied[k])
+                share = occupied[k] / places[k] if places[k] else np.nan
+                self.add(fy, "inhouse_occupancy_share", "pool", name, share)
+            for d, tm in month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date):
+                j = np.searchsorted(t, tm, side="right") - 1
+                self.monthly.append((d.isoformat(), "inhouse_places", "pool", name, float(v[j])))
+                j2 = np.searchsorted(t2, tm, side="right") - 1
+                self.monthly.append((d.isoformat(), "inhouse_occupied", "pool", name, float(v2[j2])))
+        return spend
+
+    def _services(self):
+        s = _arr(self.log.services, 6)
+        e = _arr(self.log.edge, 4)
+        from .events import EDGE_OUTCOMES
+        for fy, _, a, b in self.fys:
+            in_fy = (e[:, 1] >= a) & (e[:, 1] < b) if len(e) else np.zeros(0, bool)
+            outs = np.bincount(e[in_fy, 3].astype(int), minlength=len(EDGE_OUTCOMES)) if len(e) else np.zeros(len(EDGE_OUTCOMES))
+            for i, name in enumerate(EDGE_OUTCOMES):
+                self.add(fy, "edge_of_care_children", "outcome", name, outs[i])
+            for i, name in enumerate(self.service_names):
+                mine = (s[:, 1] == i) if len(s) else np.zeros(0, bool)
+                began = mine & (s[:, 3] >= a) & (s[:, 3] < b) if len(s) else mine
+                self.add(fy, "service_cases_started", "service", name, began.sum())
+                ok = began & (s[:, 5] == SERVICE_OUTCOME_CODE["success"]) if len(s) else began
+                self.add(fy, "service_successes", "service", name, ok.sum())
+        q = _arr(self.log.queues, 4)
+        for d, tm in month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date):
+            for i, name in enumerate(self.service_names):
+                r = q[(q[:, 1] == i) & (q[:, 0] <= tm)] if len(q) else q
+                waiting = r[-1, 2] if len(r) else 0
+                busy = r[-1, 3] if len(r) else 0
+                self.monthly.append((d.isoformat(), "service_waiting_children", "service", name, float(waiting)))
+                self.monthly.append((d.isoformat(), "service_caseload_children", "service", name, float(busy)))
+        return s
+
+    # ---------------------------------------------------------------- spend
+    def _spend(self, placement_spend, fixed_spend, service_log):
+        cfg = self.cfg
+        costs = cfg.costs
+        price = np.array([self._price_factor(y) for _, y, _, _ in self.fys])
+        comps: dict[str, np.ndarray] = {}
+        for i, name in enumerate(PLACEMENT_TYPES):
+            comps[f"placement:{name}"] = placement_spend[i]
+        for name, v in fixed_spend.items():
+            comps[f"inhouse_fixed:{name}"] = v
+        svc_cost = [s.cost_per_case_gbp for s in self._service_cfgs()]
+        for i, name in enumerate(self.service_names):
+            s = service_log
+            v = np.zeros(len(self.fys))
+            for k, (a, b) in enumerate(self.windows):
+                if len(s):
+                    v[k] = ((s[:, 1] == i) & (s[:, 3] >= a) & (s[:, 3] < b)).sum() * svc_cost[i]
+            comps[f"edge_of_care:{name}"] = v
+        post = _arr(self.log.post_care, 4)
+        weekly = {"sgo_allowance": costs.sgo_allowance.weekly_gbp, "adoption_allowance": costs.adoption_allowance.weekly_gbp,
+                  "care_leaver": costs.care_leaver_weekly_gbp, "staying_put": costs.staying_put_weekly_gbp}
+        for i, kind in enumerate(POST_CARE_KINDS):
+            sel = post[:, 1] == i if len(post) else np.zeros(0, bool)
+            d = days_in_windows(post[sel, 2], post[sel, 3], self.windows).sum(axis=0) if sel.any() else np.zeros(len(self.fys))
+            comps[f"post_care:{kind}"] = d * weekly[kind] / 7.0
+            for k, (fy, *_r) in enumerate(self.fys):
+                self.add(fy, "post_care_days", "kind", kind, d[k])
+        p = self.periods
+        lac_days = days_in_windows(p[:, 2], p[:, 3], self.windows)
+        uasc = self.child_uasc[self._child_index(p[:, 0])]
+        if costs.spend_scope == "all_lac":
+            comps["social_work"] = lac_days.sum(axis=0) * costs.social_work_weekly_gbp_per_child / 7.0
+        comps["income:uasc_grant"] = -lac_days[uasc].sum(axis=0) * costs.uasc_grant_weekly_gbp / 7.0
+        pc = costs.parental_contribution
+        comps["income:parental_contribution"] = -lac_days[~uasc].sum(axis=0) * pc.share * pc.weekly_gbp / 7.0
+        total = np.zeros(len(self.fys))
+        placements_total = np.zeros(len(self.fys))
+        for key, v in comps.items():
+            group, _, name = key.partition(":")
+            v = v * price
+            total += v
+            if group in ("placement", "inhouse_fixed"):
+                placements_total += v
+            for k, (fy, *_r) in enumerate(self.fys):
+                self.add(fy, "spend_gbp", group, name or group, v[k])
+        for k, (fy, *_r) in enumerate(self.fys):
+            self.add(fy, "spend_gbp", "total", "placements", placements_total[k])
+            self.add(fy, "spend_gbp", "total", "all", total[k])
+            self.add(fy, "lac_days", "total", "all", lac_days[:, k].sum())
+
+    def _service_cfgs(self):
+        by_name = {s.name: s for s in self.cfg.edge_of_care.services}
+        by_name.update({s.name: s for s in getattr(self, "extra_services", [])})
+        return [by_name[n] for n in self.service_names]
+
+    def _price_factor(self, fy_start_year: int) -> float:
+        c = self.cfg.costs
+        if c.report_prices == "real":
+            return 1.0
+        idx = c.inflation_index_by_year
+        y = min(max(fy_start_year, min(idx)), max(idx))
+        return idx[y] / idx[c.price_year]
+
+    def _referrals(self):
+        r = self.log.referrals
+        if r is None or not len(r):
+            return
+        from .model.demand import month_starts
+        months = month_starts(self.cfg)
+        fy_of_month = [(m.year if m.month >= 4 else m.year - 1) for m in months]
+        from .calendar import fy_label
+        for fy, y, _, _ in self.fys:
+            sel = np.isin(r[:, 0], [i for i, v in enumerate(fy_of_month) if v == y])
+            self.add(fy, "referrals", "total", "all", r[sel, 2].sum())
+            self.add(fy, "referrals", "early_help", "with_family_caf", r[sel, 3].sum())
+        del fy_label
+
+    def compute(self, unit_costs=None, fixed_costs=None, extra_services=()):
+        self.extra_services = list(extra_services)
+        cfg = self.cfg
+        if unit_costs is None:
+            unit_costs = [cfg.placements.types[p].weekly_cost_gbp for p in PLACEMENT_TYPES]
+        if fixed_costs is None:
+            fixed_costs = {n: c.fixed_weekly_cost_gbp_per_place for n, c in cfg.placements.capacity.items()}
+        h = cfg.horizon
+        snaps = march_31_snapshots(h.start_date, h.end_date)
+        self._stock(snaps, self.rows.append, _fy_of_march)
+        self._stock(month_end_snapshots(h.start_date, h.end_date), self.monthly.append, lambda d: d.isoformat())
+        self._flows()
+        placement_spend = self._placement_volumes(unit_costs)
+        self._adoption()
+        fixed_spend = self._capacity(fixed_costs)
+        service_log = self._services()
+        self._spend(placement_spend, fixed_spend, service_log)
+        self._referrals()
+        annual = pd.DataFrame.from_records(self.rows, columns=COLUMNS)
+        monthly = pd.DataFrame.from_records(self.monthly, columns=COLUMNS)
+        return annual, monthly
+
+
+def _fy_of_march(d) -> str:
+    from .calendar import fy_label
+    return fy_label(d.year - 1)
+
+
+def measures(cfg, log, service_names, pool_names, **kw):
+    """(annual, monthly) tidy tables for one replication."""
+    return Measures(cfg, log, service_names, pool_names).compute(**kw)

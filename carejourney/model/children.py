@@ -1,0 +1,125 @@
+"""A child: fixed attributes, its own random numbers, and its current state in care."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ..streams import UNIFORMS_PER_CHILD
+from bisect import bisect_right
+
+import numpy as np
+
+from ..vocab import AGE_BAND_LOWER_YEARS, DAYS_PER_YEAR
+
+# Fixed positions in a child's first block, so attributes and the edge-of-care decision
+# never shift with the journey: a lever that changes one use leaves the others alone.
+U_DIVERT, U_AGE, U_SEX, U_NEED, U_FACTORS, U_SIBLING, U_ROUTE = 0, 1, 2, 3, 4, 7, 8
+U_AGE_FRACTION, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL = 9, 10, 11, 12
+FIRST_FREE_UNIFORM = 13
+INF = math.inf
+BAND_EDGES_DAYS = tuple(a * DAYS_PER_YEAR for a in AGE_BAND_LOWER_YEARS[1:])
+
+
+class Child:
+    __slots__ = (
+        "id", "dob", "t18", "male", "need", "uasc", "sibling", "factors", "disabled",
+        "_u", "_i", "_block", "_more",
+        "period", "period_start", "entry_status", "status", "status_start",
+        "ptype", "pool", "p_start", "p_in_area", "t_move",
+        "t_legal", "next_status", "t_exit", "exit_route", "adopter_request", "match_deadline", "t_ready",
+    )
+
+    def __init__(self, cid: int, uniforms: list[float], more):
+        self.id = cid
+        self._u = uniforms
+        self._i = FIRST_FREE_UNIFORM
+        self._block = 0
+        self._more = more  # block -> list of uniforms, for journeys longer than one block
+        self.period = 0
+        self.adopter_request = None
+        self.pool = None
+        self.ptype = -1
+
+    def u(self) -> float:
+        """The child's next uniform random number."""
+        i = self._i
+        if i >= UNIFORMS_PER_CHILD:
+            self._block += 1
+            self._u = self._more(self._block)
+            i = 0
+        self._i = i + 1
+        return self._u[i]
+
+    def reserved(self, pos: int) -> float:
+        """A uniform kept for one purpose (attributes, diversion): read before any refill."""
+        return self._u[pos] if self._block == 0 else self._more(0)[pos]
+
+    def age_years(self, t: float) -> float:
+        return (t - self.dob) / DAYS_PER_YEAR
+
+    def age_band(self, t: float) -> int:
+        return bisect_right(BAND_EDGES_DAYS, t - self.dob)
+
+
+class ChildFactory:
+    """Makes the children of one source (opening, edge of care, UASC).
+
+    Child i of a source reads row i of that source's uniforms, generated in chunks by
+    jumping the bit generator to the row, so memory stays small however many children
+    there are and row i never depends on how many others exist.
+    """
+
+    CHUNK = 2048
+
+    def __init__(self, streams, source: str, offset: int, start_date: dt.date):
+        self.streams = streams
+        self.source = source
+        self.offset = offset
+        self.start_ordinal = start_date.toordinal()
+        self._chunks: dict[int, object] = {}
+
+    def _row(self, index: int) -> list[float]:
+        c, r = divmod(index, self.CHUNK)
+        chunk = self._chunks.get(c)
+        if chunk is None:
+            chunk = self.streams.child_uniform_rows(self.source, c * self.CHUNK, self.CHUNK)
+            self._chunks[c] = chunk
+        return chunk[r].tolist()
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """First blocks of several children at once, for vectorised attribute draws."""
+        if not len(indices):
+            return np.zeros((0, UNIFORMS_PER_CHILD))
+        return np.array([self._row(int(i)) for i in indices]) if len(indices) < 64 else self._rows_bulk(indices)
+
+    def _rows_bulk(self, indices: np.ndarray) -> np.ndarray:
+        out = np.empty((len(indices), UNIFORMS_PER_CHILD))
+        chunks = indices // self.CHUNK
+        for c in np.unique(chunks):
+            self._row(int(c) * self.CHUNK)  # load the chunk
+            sel = chunks == c
+            out[sel] = self._chunks[int(c)][indices[sel] - c * self.CHUNK]
+        return out
+
+    def make(self, index: int) -> Child:
+        src, streams, row = self.source, self.streams, self._row
+
+        def more(block):
+            return row(index) if block == 0 else streams.child_overflow(src, index, block)
+
+        return Child(self.offset + index, row(index), more)
+
+    def birthdays_18(self, dob_days: np.ndarray) -> np.ndarray:
+        return eighteenth_birthdays(dob_days, self.start_ordinal)
+
+
+def eighteenth_birthdays(dob_days: np.ndarray, start_ordinal: int) -> np.ndarray:
+    """Day (from the run's start) of each 18th birthday on the calendar (29 Feb -> 1 Mar)."""
+    origin = np.datetime64(dt.date.fromordinal(start_ordinal), "D")
+    dob = origin + np.floor(np.asarray(dob_days, dtype=float)).astype(np.int64)
+    month = dob.astype("datetime64[M]")
+    day_of_month = dob - month.astype("datetime64[D]")
+    # 216 months later, the same day of the month; 29 February rolls on to 1 March
+    b = (month + 216).astype("datetime64[D]") + day_of_month
+    return (b - origin).astype(np.int64).astype(float)

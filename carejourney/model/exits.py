@@ -1,0 +1,128 @@
+"""Leaving care: competing exit risks, adoption, turning 18, and coming back.
+
+Each exit route is a time-to-event while the child holds a legal status; the earliest of
+them, the next legal event, the next placement move and the 18th birthday decides what
+happens next (competing risks). Times are redrawn when the status changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..vocab import AGE_BANDS, EXIT_CODE, LEGAL_STATUSES, PLACEMENT_CODE
+
+FOSTER = {PLACEMENT_CODE[t] for t in ("kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt", "ifa_foster")}
+ROUTES = ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other")
+
+
+class _Route:
+    def __init__(self, name, cfg):
+        self.name = name
+        self.sampler = cfg.days.sampler()
+        self.status_mult = [cfg.multiplier_by_status.get(s) for s in LEGAL_STATUSES]
+        self.age_mult = [cfg.multiplier_by_age_band.get(b, 1.0) for b in AGE_BANDS]
+        self.from_age_days = cfg.from_age_years * 365.25
+
+
+class ExitRisks:
+    def __init__(self, cfg, mods):
+        ec = cfg.exits
+        self.cfg = ec
+        self.mods = mods
+        self.routes = [_Route(name, getattr(ec, name)) for name in ROUTES]
+        self.uasc_cfg = cfg.demand.uasc
+        self.uasc_days = self.uasc_cfg.age_assessment_days.sampler() if self.uasc_cfg.age_assessment_days else None
+        self.placed_to_order = ec.adoption.days_placed_to_order.sampler()
+        self.staying_put_days = ec.at_18.staying_put_days.sampler()
+        self.reentry_home = ec.reentry_after_return_home
+        self.reentry_home_days = ec.reentry_after_return_home.days.sampler()
+        self.reentry_order = ec.reentry_after_order
+        self.reentry_order_days = ec.reentry_after_order.days.sampler()
+        self.leaver_days = cfg.costs.care_leaver_to_age_years * 365.25
+
+    # ------------------------------------------------------------ competing risks
+    def draw(self, child, t: float):
+        """Earliest exit by any open route for the child's status, from time t."""
+        best, best_route = math.inf, None
+        band = child.age_band(t)
+        status = child.status
+        mods = self.mods
+        for r in self.routes:
+            u = child.u()  # always consume, so later draws do not depend on which routes are open
+            m = r.status_mult[status]
+            if m is None:
+                continue
+            d = r.sampler(u) * m * r.age_mult[band]
+            if mods.active:
+                d *= mods.exit_days_multiplier(t, child, r.name)
+            when = max(t, child.dob + r.from_age_days) + d
+            if when < best:
+                best, best_route = when, r.name
+        if child.uasc and self.uasc_days is not None:
+            u1, u2 = child.u(), child.u()
+            if child.period == 1 and u1 < self.uasc_cfg.age_assessment_18_plus_probability:
+                when = child.period_start + self.uasc_days(u2)
+                if t <= when < best:
+                    best, best_route = when, "age_assessment_18_plus"
+        child.t_exit = best
+        child.exit_route = self.specific(child, best_route) if best_route else None
+
+    def specific(self, child, route: str) -> str:
+        """The SSDA903-level reason for a route (planned or not, to whom)."""
+        if route == "returned_home":
+            return self.returned_home_route(child)
+        if route == "sgo":
+            return self.sgo_route(child)
+        if route == "independent_living":
+            u = child.u()
+            return "independent_living_supported" if u < self.cfg.independent_living_supported_share else "independent_living_unsupported"
+        if route == "other":
+            return "transferred_or_other"
+        return route
+
+    def returned_home_route(self, child) -> str:
+        u = child.u()
+        if u < self.cfg.lives_with_relatives_no_pr_share:
+            return "lives_with_relatives_no_pr"
+        u = child.u()
+        return "returned_home_planned" if u < self.cfg.returned_home_planned_share else "returned_home_unplanned"
+
+    def sgo_route(self, child) -> str:
+        u = child.u()
+        if child.ptype in FOSTER and u < self.cfg.sgo_former_foster_carer_share:
+            return "sgo_former_foster_carer"
+        return "sgo_other_carer"
+
+    # ------------------------------------------------------------ adoption and 18
+    def days_placed_to_order(self, child) -> float:
+        d = self.placed_to_order(child.u())
+        if self.mods.active:
+            d *= self.mods.exit_days_multiplier(child.p_start, child, "adopted")
+        return d
+
+    def at_18(self, child) -> tuple[str, float]:
+        """Route at the 18th birthday, and how long a Staying Put arrangement lasts."""
+        a = self.cfg.at_18
+        u1, u2, u3 = child.u(), child.u(), child.u()
+        if child.ptype in FOSTER and u1 < a.staying_put_share_from_foster:
+            return "staying_put_18", min(self.staying_put_days(u2), 3 * 365.25)
+        if child.disabled and u3 < a.adult_social_care_share_disability:
+            return "adult_social_care", 0.0
+        if u3 < a.supported_living_share:
+            return "independent_living_supported", 0.0
+        return "turned_18_other", 0.0
+
+    def reentry_delay(self, child, route: str) -> float:
+        u1, u2 = child.u(), child.u()
+        if route.startswith("returned_home") or route == "lives_with_relatives_no_pr":
+            spec, sampler = self.reentry_home, self.reentry_home_days
+        elif route.startswith("sgo") or route == "child_arrangements_order":
+            spec, sampler = self.reentry_order, self.reentry_order_days
+        else:
+            return math.inf
+        return sampler(u2) if u1 < spec.probability else math.inf
+
+
+CARE_LEAVER_ROUTES = {EXIT_CODE[r] for r in (
+    "independent_living_supported", "independent_living_unsupported", "staying_put_18",
+    "turned_18_other", "adult_social_care")}

@@ -1,0 +1,70 @@
+"""Legal status over a period of care: how a child came in and what the courts decide.
+
+s20 may turn into care proceedings; police protection lasts days; an interim care order
+ends after proceedings of stochastic length with a care order, a placement order, or an
+order that ends care (SGO, child arrangements order, return home). Remand ends by itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..distributions import categorical
+from ..vocab import AGE_BANDS, EXIT_CODE, LEGAL_CODE
+
+S20, PP, ICO, CO, PO, REMAND = (LEGAL_CODE[s] for s in (
+    "s20", "police_protection", "interim_care_order", "care_order", "placement_order", "remand"))
+
+# An outcome that ends care is stored as a negative code: -(exit code + 1).
+def exit_marker(route: str) -> int:
+    return -(EXIT_CODE[route] + 1)
+
+
+def marker_route(marker: int) -> int:
+    return -marker - 1
+
+
+class LegalPathway:
+    def __init__(self, cfg, exits):
+        lc = cfg.legal
+        self.exits = exits
+        self.entry = [categorical(lc.entry_status_by_age_band[b]) for b in AGE_BANDS]
+        self.pp_days = lc.police_protection_days.sampler()
+        self.after_pp = categorical(lc.after_police_protection)
+        self.s20_proc_p = [lc.s20_proceedings_probability_by_age_band[b] for b in AGE_BANDS]
+        self.s20_days = lc.days_s20_to_proceedings.sampler()
+        self.proc_days = lc.proceedings_days.sampler()
+        self.outcome = [categorical(lc.proceedings_outcome_by_age_band[b]) for b in AGE_BANDS]
+        self.remand_days = lc.remand_days.sampler()
+
+    def entry_status(self, child, t: float) -> int:
+        return LEGAL_CODE[self.entry[child.age_band(t)](child.u())]
+
+    def schedule(self, child, t: float):
+        """Set the child's next legal event (time and what it becomes) for its status."""
+        status = child.status
+        u = child.u()
+        child.t_legal, child.next_status = math.inf, None
+        if status == PP:
+            nxt = self.after_pp(child.u())
+            child.t_legal = t + self.pp_days(u)
+            child.next_status = self._decision(child, nxt)
+        elif status == S20:
+            if u < self.s20_proc_p[child.age_band(t)]:
+                child.t_legal = t + self.s20_days(child.u())
+                child.next_status = ICO
+        elif status == ICO:
+            child.t_legal = t + self.proc_days(u)
+            child.next_status = self._decision(child, self.outcome[child.age_band(t)](child.u()))
+        elif status == REMAND:
+            child.t_legal = t + self.remand_days(u)
+            child.next_status = exit_marker("remand_ended")
+
+    def _decision(self, child, outcome: str) -> int:
+        if outcome in LEGAL_CODE:
+            return LEGAL_CODE[outcome]
+        if outcome == "sgo":
+            return exit_marker(self.exits.sgo_route(child))
+        if outcome == "child_arrangements_order":
+            return exit_marker("child_arrangements_order")
+        return exit_marker(self.exits.returned_home_route(child))

@@ -1,0 +1,48 @@
+"""How a scenario's levers reach the model: hooks the model asks at each decision.
+
+The baseline uses `NO_CHANGE`, whose answers are all neutral. The levers module builds a
+`Modifiers` with time-varying effects; the model never needs to know which lever it was.
+"""
+
+from __future__ import annotations
+
+
+class Modifiers:
+    active = False
+
+    def diversion_probability(self, cohort, route: str):
+        """Per child of an arriving cohort (arrays), the chance it goes no further.
+
+        `route` is "edge_of_care" or "uasc". Returns an array, or 0.0 for none.
+        """
+        return 0.0
+
+    def service_capacity(self, name: str, t: float, base: int) -> int:
+        return base
+
+    def service_success(self, name: str, t: float, base: float) -> float:
+        return base
+
+    def extra_services(self) -> list:
+        return []
+
+    def move_days_multiplier(self, t: float, child, ptype: str) -> float:
+        """Multiplier on time to the next placement move (>1 = more stable)."""
+        return 1.0
+
+    def next_placement_weights(self, t: float, child, ptype: str, weights: dict) -> dict:
+        return weights
+
+    def exit_days_multiplier(self, t: float, child, route: str) -> float:
+        """Multiplier on time to an exit route (<1 = faster exits)."""
+        return 1.0
+
+    def entry_placement_weights(self, t: float, child, weights: dict) -> dict:
+        return weights
+
+    def capacity_recruitment(self, pool: str) -> list[tuple[float, float]]:
+        """Extra (from_day, places_per_year) recruitment for an in-house pool."""
+        return []
+
+
+NO_CHANGE = Modifiers()

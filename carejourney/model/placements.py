@@ -1,0 +1,178 @@
+"""Placements: in-house capacity, the placement policy, and moves between placements."""
+
+from __future__ import annotations
+
+import math
+
+from ..distributions import categorical
+from ..vocab import AGE_BANDS, PLACEMENT_CODE, PLACEMENT_TYPES, RESIDENTIAL_TYPES
+
+FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
+    "placed_with_parents", "kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt",
+    "ifa_foster", "placed_for_adoption")}
+RESIDENTIAL = {PLACEMENT_CODE[t] for t in RESIDENTIAL_TYPES}
+PFA = PLACEMENT_CODE["placed_for_adoption"]
+
+
+class CapacityPool:
+    """Council-run places (carers or beds). Occupancy never exceeds places.
+
+    A vacancy suits a given child only with `match_probability_per_vacancy`, so some places
+    stay empty while agency places are bought: occupancy runs below 100%, as it does.
+    Attrition of an occupied place waits until that child leaves.
+    """
+
+    def __init__(self, name: str, index: int, cfg, log):
+        self.name, self.index, self.cfg, self.log = name, index, cfg, log
+        self.places = cfg.initial_places
+        self.occupied = 0
+        self.pending_loss = 0
+        self.p_match = cfg.match_probability_per_vacancy
+        self.sibling_factor = cfg.sibling_match_factor
+        self.overflow = PLACEMENT_CODE[cfg.overflow_to]
+
+    def _record(self, t):
+        self.log.capacity.append((t, self.index, self.occupied, self.places))
+
+    def try_place(self, t: float, u: float, sibling: bool) -> bool:
+        vacant = self.places - self.occupied
+        if vacant <= 0:
+            return False
+        p = 1.0 - (1.0 - self.p_match) ** vacant
+        if sibling:
+            p *= self.sibling_factor
+        if u >= p:
+            return False
+        self.occupied += 1
+        self._record(t)
+        return True
+
+    def force_place(self, t: float):
+        """Opening stock: children already in these places, growing places if needed."""
+        self.occupied += 1
+        self.places = max(self.places, self.occupied)
+        self._record(t)
+
+    def release(self, t: float):
+        self.occupied -= 1
+        if self.pending_loss:
+            self.pending_loss -= 1
+            self.places -= 1
+        self._record(t)
+
+    def gain(self, t: float, n: int = 1):
+        self.places += n
+        self._record(t)
+
+    def lose(self, t: float):
+        if self.places > self.occupied:
+            self.places -= 1
+            self._record(t)
+        elif self.places - self.pending_loss > 0:
+            self.pending_loss += 1
+
+
+def capacity_process(env, pool: CapacityPool, rng, extra_recruitment):
+    """Recruitment and attrition as Poisson events, from the shared capacity stream."""
+    cfg = pool.cfg
+    base_rate = cfg.recruited_places_per_year / 365.25
+    attr = cfg.attrition_per_year / 365.25
+    while True:
+        recruit = base_rate + sum(r / 365.25 for start, r in extra_recruitment if env.now >= start)
+        loss = attr * max(pool.places - pool.pending_loss, 0)
+        total = recruit + loss
+        # next possible change in the recruitment schedule bounds the wait
+        next_change = min((s for s, _ in extra_recruitment if s > env.now), default=math.inf)
+        wait = rng.exponential(1.0 / total) if total > 0 else math.inf
+        u = rng.random()
+        if env.now + wait > next_change:
+            yield env.timeout(next_change - env.now)
+            continue
+        if wait == math.inf:
+            return
+        yield env.timeout(wait)
+        if u * total < recruit:
+            pool.gain(env.now)
+        else:
+            pool.lose(env.now)
+
+
+class PlacementPolicy:
+    """Which placement a child gets: wanted type by age and need, then capacity decides."""
+
+    def __init__(self, cfg, pools: dict[str, CapacityPool], mods):
+        pc = cfg.placements
+        self.mods = mods
+        self.pools = {PLACEMENT_CODE[name]: pool for name, pool in pools.items()}
+        self.entry_weights = [pc.at_entry_by_age_band[b] for b in AGE_BANDS]
+        self.entry = [categorical(w) for w in self.entry_weights]
+        self.entry_disability = categorical(pc.at_entry_disability) if pc.at_entry_disability else None
+        self.next_weights = {PLACEMENT_CODE[k]: v for k, v in pc.next_placement.items()}
+        self.next = {k: categorical(v) for k, v in self.next_weights.items()}
+        self.uasc = {age: categorical(mix) for age, mix in cfg.demand.uasc.placement_by_age_years.items()}
+        types = [pc.types[name] for name in PLACEMENT_TYPES]
+        self.min_age = [t.min_age_years for t in types]
+        self.max_age = [t.max_age_years for t in types]
+        self.in_area = [t.in_area_probability for t in types]
+        mult = [pc.days_to_move_multiplier_by_age_band.get(b, 1.0) for b in AGE_BANDS]
+        self.move_samplers = [
+            [t.days_to_move.sampler(m) if t.days_to_move else None for m in mult] for t in types
+        ]
+
+    def wanted(self, child, t: float, moving_from: int | None) -> int:
+        band = child.age_band(t)
+        mods = self.mods
+        if moving_from is not None and moving_from in self.next:
+            if mods.active:
+                name = PLACEMENT_TYPES[moving_from]
+                w = mods.next_placement_weights(t, child, name, self.next_weights[moving_from])
+                kind = categorical(w)(child.u())
+            else:
+                kind = self.next[moving_from](child.u())
+        elif child.uasc and self.uasc:
+            age = min(int(child.age_years(t)), 17)
+            table = self.uasc.get(age) or self.uasc[min(self.uasc, key=lambda a: abs(a - age))]
+            kind = table(child.u())
+        elif child.disabled and self.entry_disability:
+            kind = self.entry_disability(child.u())
+        elif mods.active:
+            w = mods.entry_placement_weights(t, child, self.entry_weights[band])
+            kind = categorical(w)(child.u())
+        else:
+            kind = self.entry[band](child.u())
+        code = PLACEMENT_CODE[kind]
+        age = child.age_years(t)
+        if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1):
+            # not suitable at this age (or adoption without a match): the age band's entry mix
+            code = PLACEMENT_CODE[self.entry[band](child.u())]
+            if not (self.min_age[code] <= age < self.max_age[code] + 1) or code == PFA:
+                code = PLACEMENT_CODE["ifa_foster"]
+        return code
+
+    def place(self, child, t: float, code: int) -> int:
+        """Take an in-house place if one is free and matches, else overflow to external."""
+        pool = self.pools.get(code)
+        child.pool = None
+        if pool is not None:
+            if pool.try_place(t, child.u(), child.sibling):
+                child.pool = pool
+            else:
+                code = pool.overflow
+        return code
+
+    def days_to_move(self, child, t: float, code: int) -> float:
+        sampler = self.move_samplers[code][child.age_band(t)]
+        if sampler is None:
+            return math.inf
+        d = sampler(child.u())
+        if self.mods.active:
+            d *= self.mods.move_days_multiplier(t, child, PLACEMENT_TYPES[code])
+        return d
+
+    @staticmethod
+    def move_reason(old: int, new: int) -> str:
+        if old in RESIDENTIAL and new in FOSTER_OR_FAMILY:
+            return "step_down"
+        if old in FOSTER_OR_FAMILY and new in RESIDENTIAL:
+            return "escalation"
+        return "move"

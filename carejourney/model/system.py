@@ -1,0 +1,385 @@
+"""The care system for one replication: wires demand, edge of care, placements, legal
+status and exits into one SimPy environment and runs it.
+
+Time is in days from the config's start date (negative during warm-up). Each child who
+reaches care has one SimPy process for its whole journey, re-entries included.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import simpy
+
+from ..events import EDGE_OUTCOME_CODE, END_REASON_CODE, POST_CARE_CODE, EventLog
+from ..streams import CHILD_SOURCES, Streams
+from ..vocab import AGE_BANDS, EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, NEEDS, PLACEMENT_CODE, PLACEMENT_TYPES
+from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, ChildFactory
+from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
+from .edge_of_care import Service, intervention
+from .exits import CARE_LEAVER_ROUTES, ExitRisks
+from .legal import ICO, PO, PP, S20, LegalPathway, marker_route
+from .modifiers import NO_CHANGE
+from .opening import draw_opening
+from .placements import CapacityPool, PlacementPolicy, capacity_process
+
+INF = math.inf
+# Children reach the edge of care months before they enter: arrivals begin this long
+# before the start, so the first year is not short of entries. Entries before the start
+# are already in the opening stock and are dropped.
+PIPELINE_DAYS = 180.0
+PFA = PLACEMENT_CODE["placed_for_adoption"]
+CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
+DISABILITY = NEEDS.index("N2_disability")
+SOURCE_OFFSET = {"opening": 0, "edge_of_care": 10_000_000, "uasc": 20_000_000}
+EDGE = EDGE_OUTCOME_CODE
+END = END_REASON_CODE
+
+
+class CareSystem:
+    def __init__(self, cfg, seed: int, replication: int, mods=NO_CHANGE):
+        self.cfg = cfg
+        self.mods = mods
+        h = cfg.horizon
+        self.t0 = -float(h.warmup_days)
+        self.t_end = float((h.end_date - h.start_date).days + 1)
+        self.env = simpy.Environment(initial_time=self.t0 - PIPELINE_DAYS)
+        self.streams = Streams(seed, replication)
+        self.log = EventLog()
+        self.active: dict[int, object] = {}
+        self.pools = {name: CapacityPool(name, i, c, self.log)
+                      for i, (name, c) in enumerate(cfg.placements.capacity.items())}
+        self.policy = PlacementPolicy(cfg, self.pools, mods)
+        self.exits = ExitRisks(cfg, mods)
+        self.legal = LegalPathway(cfg, self.exits)
+        self.in_area = [cfg.placements.types[p].in_area_probability for p in PLACEMENT_TYPES]
+        start = h.start_date
+        services = list(cfg.edge_of_care.services) + list(mods.extra_services() if mods.active else [])
+        self.services = [
+            Service(self.env, i, s,
+                    float((s.start_date - start).days) if s.start_date else -INF,
+                    float((s.end_date - start).days) if s.end_date else INF, self.log, mods)
+            for i, s in enumerate(services)
+        ]
+        eoc = cfg.edge_of_care
+        self.emergency = [eoc.emergency_share_by_age_band[b] for b in AGE_BANDS]
+        self.edge_days_to_entry = eoc.days_to_entry.sampler()
+        self.edge_days_to_relapse = eoc.days_to_relapse.sampler()
+        ad = cfg.exits.adoption
+        self.adopters = simpy.Container(self.env, init=ad.initial_adopters)
+        self.family_finding = ad.days_family_finding.sampler()
+        self.factories = {src: ChildFactory(self.streams, src, off, start) for src, off in SOURCE_OFFSET.items()}
+        a18 = cfg.costs
+        self.sgo_allowance_share = a18.sgo_allowance.share
+        self.adoption_allowance_share = a18.adoption_allowance.share
+        self.leaver_days = a18.care_leaver_to_age_years * 365.25
+
+    # ================================================================ running
+    def run(self) -> EventLog:
+        env = self.env
+        env.process(self._open_stock())
+        env.process(self._edge_arrivals())
+        env.process(self._uasc_arrivals())
+        cap_rng = self.streams.shared("capacity")
+        for k, pool in enumerate(self.pools.values()):
+            extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
+            env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
+                                         [(s, r) for s, r in extra]))
+        env.process(self._adopter_approvals())
+        self.log.referrals = referral_counts(self.cfg, self.streams.shared("referrals"),
+                                             getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
+        env.run(until=self.t_end)
+        self._censor()
+        return self.log
+
+    def _censor(self):
+        """Close the spells of children still looked after at the horizon (end = NaN)."""
+        log = self.log
+        nan = math.nan
+        for child in self.active.values():
+            log.placements.append((child.id, child.period, child.p_start, nan, child.ptype,
+                                   child.pool is not None, child.p_in_area, END["censored"]))
+            log.legal.append((child.id, child.period, child.status_start, nan, child.status))
+            log.periods.append((child.id, child.period, child.period_start, nan,
+                                child.entry_status, EXIT_CODE["censored"]))
+
+    # ================================================================ arrivals
+    def _open_stock(self):
+        yield self.env.timeout(self.t0 - self.env.now)
+        o = draw_opening(self.cfg, self.streams.shared("opening"))
+        factory = self.factories["opening"]
+        t = self.env.now
+        n = len(o["band"])
+        dob = t - o["age_days"]
+        t18 = factory.birthdays_18(dob)
+        disabled = NEEDS.index("N2_disability")
+        self.log.children.extend(zip(range(n), dob.tolist(), o["male"].tolist(), o["need"].tolist(),
+                                     o["uasc"].tolist(), [False] * n, [0] * n))
+        for i, d, b18, male, need, uasc, status, ptype, days in zip(
+                range(n), dob.tolist(), t18.tolist(), o["male"].tolist(), o["need"].tolist(), o["uasc"].tolist(),
+                o["status"].tolist(), o["placement"].tolist(), o["days_in_care"].tolist()):
+            child = factory.make(i)
+            child.dob, child.t18, child.male, child.need, child.uasc = d, b18, male, need, uasc
+            child.sibling, child.factors, child.disabled = False, 0, need == disabled
+            self.env.process(self._journey(child, status, t - days, ptype))
+
+    def _log_cohort(self, factory, coh, source: str):
+        ids = (factory.offset + coh.index).tolist()
+        n = len(coh)
+        self.log.children.extend(zip(ids, coh.dob.tolist(), coh.male.tolist(), coh.need.tolist(),
+                                     [coh.uasc] * n, coh.sibling.tolist(), [CHILD_SOURCES.index(source)] * n))
+        return ids
+
+    def _child(self, factory, coh, k: int):
+        child = factory.make(int(coh.index[k]))
+        child.dob, child.t18 = float(coh.dob[k]), float(coh.t18[k])
+        child.male, child.need, child.uasc = bool(coh.male[k]), int(coh.need[k]), coh.uasc
+        child.factors, child.sibling = int(coh.factors[k]), bool(coh.sibling[k])
+        child.disabled = child.need == DISABILITY
+        return child
+
+    def _edge_arrivals(self):
+        """Decide each edge-of-care arrival up front (it depends on time and the child,
+        not on the system's state); only children who go on get a process."""
+        cfg, env, log = self.cfg, self.env, self.log
+        times, bands, acc_u, lam = edge_candidates(cfg, self.streams.shared("arrivals"), self.t0 - PIPELINE_DAYS, self.t_end)
+        eh = getattr(self.mods, "early_help_share_at", None) if self.mods.active else None
+        factory = self.factories["edge_of_care"]
+        coh = edge_cohort(cfg, factory, np.flatnonzero(accepted(cfg, times, bands, acc_u, lam, eh)), times, bands)
+        ids = self._log_cohort(factory, coh, "edge_of_care")
+        outcome, entry_at, service = self._edge_decisions(coh)
+        log.edge.extend(zip(ids, coh.time.tolist(), coh.band.tolist(), outcome.tolist()))
+        go = np.flatnonzero(outcome != EDGE["stayed_home"]) if len(coh) else []
+        go = [k for k in go if outcome[k] != EDGE["diverted"]]
+        for k in go:
+            t = float(coh.time[k])
+            yield env.timeout(t - env.now)
+            child = self._child(factory, coh, k)
+            kind = outcome[k]
+            if kind == EDGE["emergency_entry"]:
+                env.process(self._journey(child, PP, t))
+            elif kind == EDGE["referred_to_service"]:
+                env.process(self._edge_journey(child, self.services[service[k]], float(entry_at[k])))
+            else:
+                env.process(self._delayed_entry(child, float(entry_at[k])))
+
+    def _edge_decisions(self, coh):
+        """Outcome code, time of entry without help, and service index for each arrival."""
+        n = len(coh)
+        rows = coh.rows
+        eoc = self.cfg.edge_of_care
+        outcome = np.full(n, EDGE["stayed_home"])
+        if not n:
+            return outcome, np.zeros(0), np.zeros(0, dtype=int)
+        diverted = np.zeros(n, dtype=bool)
+        if self.mods.active:
+            diverted = rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "edge_of_care")
+        emergency = ~diverted & (rows[:, U_ROUTE] < np.array(self.emergency)[coh.band])
+        entering = rows[:, U_ENTRY] < eoc.entry_probability_without_service
+        entry_at = np.full(n, INF)
+        entry_at[entering] = coh.time[entering] + np.array(
+            [self.edge_days_to_entry(u) for u in rows[entering, U_ENTRY_DAYS].tolist()])
+        service = np.full(n, -1)
+        age_days = coh.time - coh.dob
+        for i, s in enumerate(self.services):
+            free = (service < 0) & s.eligible_array(coh.time, age_days, coh.need)
+            service[free] = i
+        share = np.array([s.cfg.referral_share for s in self.services] + [0.0])[service]
+        referred = ~diverted & ~emergency & (service >= 0) & (rows[:, U_REFERRAL] < share)
+        without = ~diverted & ~emergency & ~referred & (entry_at < coh.t18 - 1)
+        outcome[diverted] = EDGE["diverted"]
+        outcome[emergency] = EDGE["emergency_entry"]
+        outcome[referred] = EDGE["referred_to_service"]
+        outcome[without] = EDGE["entry_without_service"]
+        return outcome, entry_at, service
+
+    def _uasc_arrivals(self):
+        cfg, env = self.cfg, self.env
+        times = uasc_arrival_times(cfg, self.streams.shared("uasc"), self.t0, self.t_end)
+        factory = self.factories["uasc"]
+        coh = uasc_cohort(cfg, factory, times)
+        self._log_cohort(factory, coh, "uasc")
+        diverted = np.zeros(len(coh), dtype=bool)
+        if self.mods.active and len(coh):
+            diverted = coh.rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "uasc")
+        for k in np.flatnonzero(~diverted).tolist():
+            t = float(coh.time[k])
+            yield env.timeout(t - env.now)
+            env.process(self._journey(self._child(factory, coh, k), S20, t))
+
+    def _adopter_approvals(self):
+        rate = self.cfg.exits.adoption.adopter_approvals_per_year / 365.25
+        if rate <= 0:
+            return
+        rng = self.streams.shared("adopters")
+        while True:
+            yield self.env.timeout(rng.exponential(1.0 / rate))
+            yield self.adopters.put(1)
+
+    # ================================================================ edge of care
+    def _edge_journey(self, child, service, entry_at):
+        enters = yield from intervention(self, child, service, entry_at)
+        if enters and self.env.now < child.t18 - 1:
+            yield from self._journey(child, self.legal.entry_status(child, self.env.now), self.env.now)
+
+    def _delayed_entry(self, child, entry_at):
+        yield self.env.timeout(entry_at - self.env.now)
+        yield from self._journey(child, self.legal.entry_status(child, self.env.now), self.env.now)
+
+    # ================================================================ in care
+    def _journey(self, child, status, entered, ptype=None):
+        """Periods of care, with re-entry after a return home or a broken-down order."""
+        env = self.env
+        if env.now < self.t0:
+            return  # entered before the start: part of the opening stock already
+        route = yield from self._in_care(child, status, entered, ptype)
+        while True:
+            delay = self.exits.reentry_delay(child, route)
+            if env.now + delay >= child.t18 - 1:
+                return
+            yield env.timeout(delay)
+            route = yield from self._in_care(child, self.legal.entry_status(child, env.now), env.now)
+
+    def _in_care(self, child, status, entered, ptype=None):
+        env, log = self.env, self.log
+        now = env.now
+        child.period += 1
+        child.period_start = entered
+        child.entry_status = status
+        child.status = None
+        child.match_deadline = child.t_ready = INF
+        self.active[child.id] = child
+        opening_pfa = ptype == PFA
+        if ptype is None:
+            ptype = self.policy.place(child, now, self.policy.wanted(child, now, None))
+        else:
+            pool = self.policy.pools.get(ptype)
+            child.pool = pool
+            if pool is not None:
+                pool.force_place(now)
+        self._start_placement(child, ptype, now)
+        self._set_status(child, status, now)
+        if opening_pfa:
+            self._placed_for_adoption(child, now, move=False)
+        while True:
+            t18, t_exit, t_legal, t_deadline, t_move, t_ready = (
+                child.t18, child.t_exit, child.t_legal, child.match_deadline, child.t_move, child.t_ready)
+            t_next = min(t18, t_exit, t_legal, t_deadline, t_move, t_ready)
+            req = child.adopter_request
+            if req is not None:
+                if not req.triggered:
+                    yield req | env.timeout(t_next - now)
+                now = env.now
+                if req.triggered:
+                    self._placed_for_adoption(child, now)
+                    continue
+            else:
+                yield env.timeout(t_next - now)
+                now = env.now
+            if t_next == t18:
+                route, staying_put_days = self.exits.at_18(child)
+                return self._leave(child, now, route, staying_put_days)
+            if t_next == t_exit:
+                return self._leave(child, now, child.exit_route)
+            if t_next == t_legal:
+                nxt = child.next_status
+                if nxt < 0:
+                    return self._leave(child, now, EXIT_ROUTE_NAMES[marker_route(nxt)])
+                self._set_status(child, nxt, now)
+            elif t_next == t_ready:
+                # family finding done: wait for an approved adopter
+                child.t_ready = INF
+                child.adopter_request = self.adopters.get(1)
+            elif t_next == t_deadline:
+                # no adopters found in time: the plan changes to long-term care
+                self._drop_adopter_request(child)
+                self._set_status(child, LEGAL_CODE["care_order"], now)
+            else:
+                self._move(child, now)
+
+    def _start_placement(self, child, ptype, now):
+        child.ptype = ptype
+        child.p_start = now
+        child.p_in_area = child.u() < self.in_area[ptype]
+        child.t_move = now + self.policy.days_to_move(child, now, ptype)
+
+    def _end_placement(self, child, now, reason, release=True):
+        self.log.placements.append((child.id, child.period, child.p_start, now, child.ptype,
+                                    child.pool is not None, child.p_in_area, END[reason]))
+        if release and child.pool is not None:
+            child.pool.release(now)
+        child.pool = None
+
+    def _move(self, child, now):
+        old = child.ptype
+        wanted = self.policy.wanted(child, now, old)
+        self._end_placement(child, now, self.policy.move_reason(old, wanted))
+        new = self.policy.place(child, now, wanted)
+        self._start_placement(child, new, now)
+
+    def _set_status(self, child, status, now):
+        if child.status is not None:
+            self.log.legal.append((child.id, child.period, child.status_start, now, child.status))
+        child.status = status
+        child.status_start = now
+        self.legal.schedule(child, now)
+        self.exits.draw(child, now)
+        if status == PO and child.ptype != PFA:
+            if child.ptype == CONCURRENT:
+                # concurrent carers are approved adopters: matched already
+                self._placed_for_adoption(child, now)
+            else:
+                child.t_ready = now + self.family_finding(child.u())
+                child.match_deadline = now + self.cfg.exits.adoption.max_days_to_match
+
+    def _placed_for_adoption(self, child, now, move=True):
+        child.adopter_request = None
+        child.match_deadline = child.t_ready = INF
+        if move:
+            self._end_placement(child, now, "adoption_match")
+            child.ptype, child.p_start = PFA, now
+            child.p_in_area = child.u() < self.in_area[PFA]
+        child.t_move = INF
+        child.t_exit = now + self.exits.days_placed_to_order(child)
+        child.exit_route = "adopted"
+
+    def _drop_adopter_request(self, child):
+        req = child.adopter_request
+        if req is not None:
+            if req.triggered:
+                self.adopters.put(1)  # an adopter matched at the last moment goes back to the pool
+            else:
+                req.cancel()
+        child.adopter_request = None
+        child.match_deadline = child.t_ready = INF
+
+    def _leave(self, child, now, route: str, staying_put_days: float = 0.0) -> str:
+        log = self.log
+        self._drop_adopter_request(child)
+        keep_bed = route == "staying_put_18" and child.pool is not None
+        pool = child.pool
+        self._end_placement(child, now, "exit", release=not keep_bed)
+        log.legal.append((child.id, child.period, child.status_start, now, child.status))
+        code = EXIT_CODE[route]
+        log.periods.append((child.id, child.period, child.period_start, now, child.entry_status, code))
+        del self.active[child.id]
+        child.status = None
+        if route == "staying_put_18":
+            log.post_care.append((child.id, POST_CARE_CODE["staying_put"], now, now + staying_put_days))
+            if keep_bed:
+                ev = self.env.timeout(staying_put_days)
+                ev.callbacks.append(lambda _e, p=pool: p.release(self.env.now))
+        if code in CARE_LEAVER_ROUTES and now - child.dob >= 16 * 365.25:
+            log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, child.dob + self.leaver_days))
+        elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:
+            log.post_care.append((child.id, POST_CARE_CODE["sgo_allowance"], now, child.t18))
+        elif route == "adopted" and child.u() < self.adoption_allowance_share:
+            log.post_care.append((child.id, POST_CARE_CODE["adoption_allowance"], now, child.t18))
+        return route
+
+
+def simulate_replication(cfg, seed: int, replication: int, mods=NO_CHANGE):
+    """Run one replication and return (system, event log)."""
+    system = CareSystem(cfg, seed, replication, mods)
+    return system, system.run()

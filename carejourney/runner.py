@@ -1,0 +1,128 @@
+"""The Monte Carlo engine: replications of one scenario, serial or across local processes.
+
+Replication r is seeded by (seed, r) alone, so results do not depend on the number of
+workers or the order replications finish in. `run` and `experiment` both use this.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .events import tables as event_tables
+from .metrics import measures
+from .model.modifiers import NO_CHANGE
+from .model.system import CareSystem
+
+
+@dataclass
+class ReplicationResult:
+    replication: int
+    annual: pd.DataFrame
+    monthly: pd.DataFrame
+    events: dict[str, pd.DataFrame] | None = None
+
+
+def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_events: bool = False) -> ReplicationResult:
+    """One replication: simulate, then derive the tidy measures from the event log."""
+    # The run allocates many small objects that live until its end; the cyclic garbage
+    # collector would scan them over and over for nothing (measured: ~25% of run time).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        system = CareSystem(cfg, seed, replication, mods)
+        log = system.run()
+        services = [s.name for s in system.services]
+        pools = list(system.pools)
+        annual, monthly = measures(cfg, log, services, pools, **_cost_overrides(mods, cfg))
+        events = event_tables(log, cfg.horizon.start_date, services, pools) if keep_events else None
+    finally:
+        if enabled:
+            gc.enable()
+    annual.insert(0, "replication", replication)
+    monthly.insert(0, "replication", replication)
+    return ReplicationResult(replication, annual, monthly, events)
+
+
+def _cost_overrides(mods, cfg) -> dict:
+    hook = getattr(mods, "cost_overrides", None) if mods.active else None
+    return hook(cfg) if hook else {}
+
+
+def _run_chunk(args):
+    cfg, seed, reps, mods_factory = args
+    out = []
+    for r in reps:
+        mods = mods_factory(r) if mods_factory else NO_CHANGE
+        res = run_replication(cfg, seed, r, mods)
+        out.append((r, res.annual, res.monthly))
+    return out
+
+
+@dataclass
+class RunResult:
+    """Tidy tables of every replication, plus the first replication's event log if kept."""
+
+    annual: pd.DataFrame
+    monthly: pd.DataFrame
+    events: dict[str, pd.DataFrame] | None = field(default=None)
+
+    def quantiles(self, table: str = "annual", qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
+        df = getattr(self, table)
+        keys = ["period", "measure", "breakdown", "category"]
+        g = df.groupby(keys, observed=True, sort=False)["value"]
+        out = g.mean().rename("mean").to_frame()
+        for q in qs:
+            out[f"q{int(q * 100):02d}"] = g.quantile(q)
+        return out.reset_index()
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def chunked(seq, n):
+    k, m = divmod(len(seq), n)
+    out, i = [], 0
+    for j in range(n):
+        size = k + (1 if j < m else 0)
+        if size:
+            out.append(seq[i:i + size])
+        i += size
+    return out
+
+
+def run_replications(cfg, reps: int, seed: int, workers: int = 1, mods_factory=None,
+                     keep_events: bool = False, progress=None) -> RunResult:
+    """Run replications 0..reps-1 and stack their tables (sorted by replication)."""
+    results: list[tuple[int, pd.DataFrame, pd.DataFrame]] = []
+    events = None
+    todo = list(range(reps))
+    if keep_events and reps:
+        first = run_replication(cfg, seed, 0, mods_factory(0) if mods_factory else NO_CHANGE, keep_events=True)
+        results.append((0, first.annual, first.monthly))
+        events = first.events
+        todo = todo[1:]
+        if progress:
+            progress(1)
+    if workers <= 1 or len(todo) <= 1:
+        for r in todo:
+            results.extend(_run_chunk((cfg, seed, [r], mods_factory)))
+            if progress:
+                progress(1)
+    else:
+        # small chunks keep the progress bar moving and the cores evenly loaded
+        chunks = chunked(todo, max(workers * 4, 1))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for out in pool.map(_run_chunk, [(cfg, seed, c, mods_factory) for c in chunks]):
+                results.extend(out)
+                if progress:
+                    progress(len(out))
+    results.sort(key=lambda x: x[0])
+    annual = pd.concat([a for _, a, _ in results], ignore_index=True) if results else pd.DataFrame()
+    monthly = pd.concat([m for _, _, m in results], ignore_index=True) if results else pd.DataFrame()
+    return RunResult(annual, monthly, events)

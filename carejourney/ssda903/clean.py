@@ -1,0 +1,225 @@
+"""clean: validated SSDA903 rows -> model-vocabulary episodes, periods of care and children.
+
+Order matters: duplicates go first (so they cannot be mistaken for overlaps), then the same
+episode across years is merged, short breaks are dropped (so they cannot trim a looked-after
+episode), overlaps are trimmed, and only then are episodes joined into periods. Every row
+removed or changed is written to the report with the rule that did it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import codes
+from .periods import build_legal_statuses, build_periods, build_placements
+from .read import Ssda903Data
+from .report import ReportBuilder, summarise
+
+# The episode fields that make two rows "the same episode" when all are equal.
+EPISODE_FIELDS = (
+    "child_id", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC", "REASON_PLACE_CHANGE",
+)  # fmt: skip
+
+
+@dataclass
+class Cleaned:
+    """Cleaned SSDA903 data in model vocabulary. `child_id` is the pseudonym from read time.
+
+    episodes:       child_id, period, episode, start, end, placement_type, in_house,
+                    legal_status, need, exit_route, PLACE, PLACE_PROVIDER, LS, CIN, RNE, REC,
+                    year, source_file, source_row
+    periods:        child_id, period, start, end (NaT if open), exit_route ('censored' if
+                    open), legal_status_at_entry, placement_type_at_entry, age_at_entry,
+                    age_band_at_entry, n_episodes
+    placements:     child_id, period, start, end, placement_type, in_house
+    legal_statuses: child_id, period, start, end, legal_status
+    children:       child_id, sex ('M'/'F'), dob, uasc (bool), need (at first entry)
+    report:         file, row, child_id, action (removed/changed/flagged), rule, why
+    """
+
+    episodes: pd.DataFrame
+    periods: pd.DataFrame
+    placements: pd.DataFrame
+    legal_statuses: pd.DataFrame
+    children: pd.DataFrame
+    report: pd.DataFrame
+    rows_read: int = 0
+    years: tuple[int, ...] = ()
+
+    def summary(self) -> str:
+        years = f"{min(self.years)}-{max(self.years)}" if self.years else "none"
+        lines = [
+            f"SSDA903 cleaning: {self.rows_read} episode rows read (collection years {years}).",
+            f"Kept {len(self.episodes)} episodes in {len(self.periods)} periods of care "
+            f"for {len(self.children)} children.",
+            *summarise(self.report),
+        ]
+        return "\n".join(lines)
+
+
+def clean(data: Ssda903Data) -> Cleaned:
+    report = ReportBuilder()
+    header = _one_header_row_per_child(data.header, report)
+    episodes = data.episodes.copy()
+    for column in EPISODE_FIELDS:
+        if column not in episodes:
+            episodes[column] = pd.Series(pd.NA, index=episodes.index, dtype=object)
+    episodes = _drop_exact_duplicates(episodes, report)
+    episodes = _drop_same_start_in_return(episodes, report)
+    episodes = _merge_across_years(episodes, report)
+    episodes, short_break_children = _drop_short_breaks(episodes, report)
+    episodes = _trim_overlaps(episodes, report)
+    _flag_open_not_in_next_return(episodes, report)
+    episodes = _map_codes(episodes, header)
+    episodes, periods = build_periods(episodes, header, report)
+    children = _children(header, data.uasc, episodes, short_break_children, report)
+    return Cleaned(
+        episodes=episodes,
+        periods=periods,
+        placements=build_placements(episodes),
+        legal_statuses=build_legal_statuses(episodes),
+        children=children,
+        report=report.frame(),
+        rows_read=len(data.episodes),
+        years=tuple(data.years),
+    )
+
+
+def _in_file_order(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["year", "source_file", "source_row"], kind="stable")
+
+
+def _one_header_row_per_child(header: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """The latest return's header row per child; earlier rows that disagree are reported."""
+    header = _in_file_order(header)
+    exact = header.duplicated(["child_id", "SEX", "DOB", "year"], keep="first")
+    report.add(header[exact], "removed", "duplicate_header_row", "exact repeat of an earlier header row")
+    header = header[~exact]
+    latest = header.drop_duplicates("child_id", keep="last").set_index("child_id")
+    compared = header.merge(
+        latest[["SEX", "DOB", "year"]], left_on="child_id", right_index=True, suffixes=("", "_kept")
+    )
+    differs = (compared["year"] != compared["year_kept"]) & (
+        (compared["SEX"] != compared["SEX_kept"]) | (compared["DOB"] != compared["DOB_kept"])
+    )
+    why = "SEX or DOB differs from the " + compared["year_kept"].astype(str) + " return; kept the latest"
+    report.add(compared[differs], "removed", "header_superseded", why[differs])
+    return latest.reset_index()
+
+
+def _drop_exact_duplicates(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    ep = _in_file_order(ep)
+    key = [*EPISODE_FIELDS, "year"]
+    dup = ep.duplicated(key, keep="first")
+    first_row = ep.groupby(key, dropna=False)["source_row"].transform("first")
+    report.add(ep[dup], "removed", "exact_duplicate", "exact duplicate of row " + first_row[dup].astype(str))
+    return ep[~dup]
+
+
+def _drop_same_start_in_return(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    key = ["child_id", "year", "DECOM"]
+    dup = ep.duplicated(key, keep="last")
+    kept_row = ep.groupby(key)["source_row"].transform("last")
+    why = "another episode of this child starts the same day (row " + kept_row[dup].astype(str) + "); kept that one"
+    report.add(ep[dup], "removed", "same_start_in_return", why)
+    return ep[~dup]
+
+
+def _merge_across_years(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """An episode (same child, same DECOM) in several returns is one episode: the latest wins."""
+    key = ["child_id", "DECOM"]
+    dup = ep.duplicated(key, keep="last")
+    kept = ep.loc[~dup, [*key, "year", "source_row", "DEC"]]
+    kept = ep[key].merge(kept, on=key, how="left", suffixes=("_", "")).set_axis(ep.index)
+    why = (
+        "same episode in the "
+        + kept["year"].astype(str)
+        + " return (row "
+        + kept["source_row"].astype(str)
+        + "); kept the latest return's version"
+        + (ep["DEC"].isna() & kept["DEC"].notna()).map({True: ", which has DEC filled", False: ""})
+    )
+    report.add(ep[dup], "removed", "repeated_in_later_return", why[dup])
+    return ep[~dup]
+
+
+def _drop_short_breaks(ep: pd.DataFrame, report: ReportBuilder) -> tuple[pd.DataFrame, set[str]]:
+    short = ep["LS"].isin(codes.SHORT_BREAK_LS)
+    only_short = short.groupby(ep["child_id"]).transform("all")
+    report.add(ep[only_short], "removed", "short_breaks_only", "every episode of this child is a short break (V3/V4)")
+    report.add(ep[short & ~only_short], "removed", "short_break_episode", "short break (LS V3/V4): not looked after")
+    return ep[~short], set(ep.loc[only_short, "child_id"])
+
+
+def _trim_overlaps(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """An episode that runs past the start of the child's next one ends where the next starts."""
+    ep = ep.sort_values(["child_id", "DECOM"], kind="stable").copy()
+    by_child = ep.groupby("child_id")
+    next_start = by_child["DECOM"].shift(-1)
+    next_where = by_child["source_file"].shift(-1) + " row " + by_child["source_row"].shift(-1).astype("Int64").astype(str)
+    over = next_start.notna() & (ep["DEC"].isna() | (ep["DEC"] > next_start))
+    rec_blank = ep["REC"].isna()
+    old_dec = ep["DEC"].dt.strftime("%Y-%m-%d").fillna("blank")
+    why = (
+        "DEC "
+        + old_dec
+        + " set to "
+        + next_start.dt.strftime("%Y-%m-%d")
+        + ": overlaps the next episode ("
+        + next_where
+        + ")"
+        + rec_blank.map({True: "; REC set to X1", False: ""})
+    )
+    report.add(ep[over], "changed", "overlap_trimmed", why[over])
+    ep.loc[over, "DEC"] = next_start[over]
+    ep.loc[over & rec_blank, "REC"] = codes.CONTINUES_PERIOD_REC
+    return ep
+
+
+def _flag_open_not_in_next_return(ep: pd.DataFrame, report: ReportBuilder) -> None:
+    years = set(ep["year"].unique())
+    flagged = ep["DEC"].isna() & (ep["year"] + 1).isin(years)
+    why = "open at 31 March " + ep["year"].astype(str) + " but not in the " + (ep["year"] + 1).astype(str) + " return"
+    report.add(ep[flagged], "flagged", "open_not_in_next_return", why[flagged])
+
+
+def _map_codes(ep: pd.DataFrame, header: pd.DataFrame) -> pd.DataFrame:
+    ep = ep.copy()
+    dob = ep["child_id"].map(header.set_index("child_id")["DOB"])
+    ep["placement_type"] = codes.placement_type(ep["PLACE"], ep["PLACE_PROVIDER"])
+    ep["in_house"] = codes.in_house(ep["PLACE_PROVIDER"]).astype(bool)
+    ep["legal_status"] = codes.legal_status(ep["LS"])
+    ep["need"] = codes.need(ep["CIN"])
+    ep["exit_route"] = codes.exit_route(ep["REC"], ep["DEC"], dob)
+    return ep
+
+
+def _children(
+    header: pd.DataFrame,
+    uasc: pd.DataFrame,
+    episodes: pd.DataFrame,
+    short_break_children: set[str],
+    report: ReportBuilder,
+) -> pd.DataFrame:
+    in_care = set(episodes["child_id"])
+    without = header[~header["child_id"].isin(in_care)]
+    short = without["child_id"].isin(short_break_children)
+    report.add(without[short], "removed", "short_breaks_only", "child only ever on short breaks (V3/V4)")
+    report.add(without[~short], "removed", "child_without_episodes", "no episode for this child in any return")
+    uasc_out = uasc[~uasc["child_id"].isin(in_care)]
+    report.add(uasc_out, "removed", "uasc_child_without_episodes", "no looked-after episode for this child")
+
+    first = episodes.sort_values(["child_id", "start"]).drop_duplicates("child_id")
+    kids = header[header["child_id"].isin(in_care)]
+    children = pd.DataFrame(
+        {
+            "child_id": kids["child_id"].to_numpy(),
+            "sex": kids["SEX"].map(codes.SEX_BY_CODE).to_numpy(),
+            "dob": kids["DOB"].to_numpy(),
+            "uasc": kids["child_id"].isin(set(uasc["child_id"])).to_numpy(),
+            "need": kids["child_id"].map(first.set_index("child_id")["need"]).to_numpy(),
+        }
+    )
+    return children.sort_values("child_id").reset_index(drop=True)

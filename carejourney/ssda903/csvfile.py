@@ -1,0 +1,71 @@
+"""Reading one CSV file into a table of strings, keeping each record's row number."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import Problem
+
+# utf-8-sig is tried where a byte-order mark says so: plain utf-8 would keep the mark in the
+# first column name. cp1252 is what Excel on Windows writes for "CSV".
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
+
+
+def decode(raw: bytes, label: str) -> tuple[str | None, Problem | None]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        return None, Problem(label, None, None, "file is UTF-16 or binary; save it as CSV (UTF-8)")
+    order = ("utf-8-sig", "utf-8", "cp1252") if raw.startswith(b"\xef\xbb\xbf") else ENCODINGS
+    for encoding in order:
+        try:
+            return raw.decode(encoding), None
+        except UnicodeDecodeError:
+            continue
+    tried = ", ".join(ENCODINGS)
+    return None, Problem(label, None, None, f"unreadable text encoding (tried {tried})")
+
+
+def read_csv_strings(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Columns upper-cased and stripped, cells stripped strings ('' when blank), plus source_row.
+
+    Row numbers count records as a spreadsheet shows them: the column header is row 1.
+    Blank records are skipped but still counted.
+    """
+    text, problem = decode(path.read_bytes(), label)
+    if problem:
+        return None, [problem]
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    if not records or not any(cell.strip() for cell in records[0]):
+        return None, [Problem(label, None, None, "file is empty or has no column header")]
+    columns = [c.strip().upper() for c in records[0]]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for c in columns:
+        if c in seen and c:
+            problems.append(Problem(label, 1, c, "column appears more than once"))
+        seen.add(c)
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(columns):
+            # trailing empty cells (a common export quirk) are harmless
+            if len(record) > len(columns) and not any(c.strip() for c in record[len(columns) :]):
+                record = record[: len(columns)]
+            else:
+                problems.append(
+                    Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}")
+                )
+                continue
+        rows.append([cell.strip() for cell in record])
+        row_numbers.append(number)
+    if problems:
+        return None, problems
+    table = pd.DataFrame(rows, columns=columns, dtype=object)
+    table = table.loc[:, [c != "" for c in columns]]  # unnamed (trailing comma) columns
+    table["source_row"] = pd.Series(row_numbers, dtype="int64")
+    return table, []

@@ -1,0 +1,70 @@
+"""Finding the SSDA903 files under a folder and the collection year each belongs to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Problem
+
+# kind -> the word its file name contains (case-insensitive)
+KIND_WORDS = {"header": "header", "episodes": "episode", "uasc": "uasc"}
+
+_YEAR_SPAN = re.compile(r"(?<!\d)(20\d{2})\s*[-_ ]\s*(\d{2}|20\d{2})(?!\d)")  # 2015-16
+_YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    label: str  # path relative to the folder read, used in messages and the report
+    kind: str  # header, episodes or uasc
+    named_year: int | None  # from the file name, else the folder name; None: infer from dates
+
+
+def year_from_name(name: str) -> int | None:
+    """Collection year written in a name: '2016' -> 2016, '2015-16' -> 2016, else None."""
+    span = _YEAR_SPAN.search(name)
+    if span:
+        first, second = int(span.group(1)), span.group(2)
+        end = int(second) if len(second) == 4 else 2000 + int(second)
+        if end == first + 1:
+            return end
+    years = set(_YEAR.findall(name))
+    return int(years.pop()) if len(years) == 1 else None
+
+
+def kind_of(name: str) -> list[str]:
+    lower = name.lower()
+    return [kind for kind, word in KIND_WORDS.items() if word in lower]
+
+
+def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """All CSV files under `root` whose names say header, episode or uasc."""
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return [], [Problem(str(root), None, None, "is not a folder of SSDA903 CSV files")]
+    found: list[SourceFile] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
+        label = path.relative_to(root).as_posix()
+        kinds = kind_of(path.stem)
+        if len(kinds) > 1:
+            problems.append(Problem(label, None, None, f"name matches more than one file kind {kinds}"))
+            continue
+        if not kinds:
+            continue  # other SSDA903 modules (OC2, AD1, missing...) are not read
+        year = year_from_name(path.stem)
+        if year is None:
+            rel_dir = path.parent.relative_to(root)
+            # the nearest folder with a year in its name, else the root folder's own name
+            for part in [*reversed(rel_dir.parts), root.resolve().name]:
+                year = year_from_name(part)
+                if year is not None:
+                    break
+        found.append(SourceFile(path, label, kinds[0], year))
+    if not found and not problems:
+        problems.append(
+            Problem(str(root), None, None, "no CSV file whose name contains header, episode or uasc")
+        )
+    return found, problems

@@ -1,0 +1,39 @@
+"""The error raised for malformed SSDA903 files: every problem found, each with file, row, field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_SHOWN = 20  # problems listed in the message; the rest are counted
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an input file. `row` is 1-based with the column header as row 1."""
+
+    file: str
+    row: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field is not None:
+            where.append(f"field {self.field}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class Ssda903Error(ValueError):
+    """Malformed SSDA903 input. `problems` holds all of them; the message shows the first 20."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.file, p.row or 0, p.field or ""))
+        shown = [f"  - {p}" for p in self.problems[:MAX_SHOWN]]
+        more = len(self.problems) - MAX_SHOWN
+        if more > 0:
+            shown.append(f"  ... and {more} more")
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the SSDA903 files:"
+        super().__init__("\n".join([head, *shown]))

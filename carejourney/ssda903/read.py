@@ -1,0 +1,212 @@
+"""read_ssda903: a folder of SSDA903 CSV returns -> validated, pseudonymised tables.
+
+Every problem in every file is collected and raised together as one Ssda903Error. What comes
+back holds no CHILD, UPN, postcode or URN: CHILD is replaced by a salted pseudonym before
+the tables are returned, and identifying columns are never kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import codes, privacy
+from .csvfile import read_csv_strings
+from .discover import SourceFile, find_files
+from .errors import Problem, Ssda903Error
+from .validate import (
+    CHECKS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    check_columns,
+    collection_year,
+    latest_date,
+)
+
+SOURCE_COLUMNS = ["year", "source_file", "source_row"]
+
+
+@dataclass
+class Ssda903Data:
+    """Validated SSDA903 returns, one row per input row, identifiers removed.
+
+    header:   child_id, SEX, DOB, ETHNIC (if given), year, source_file, source_row
+    episodes: child_id, DECOM, RNE, LS, CIN, PLACE, PLACE_PROVIDER, DEC, REC,
+              REASON_PLACE_CHANGE (if given), year, source_file, source_row
+    uasc:     child_id, DUC, SEX and DOB (if given), year, source_file, source_row
+    Codes are strings (NaN when blank); dates are datetime64 (NaT when blank); `child_id` is
+    the pseudonym; `year` is the collection year (2016 = 2015-16); `source_row` counts the
+    column header as row 1.
+    """
+
+    header: pd.DataFrame
+    episodes: pd.DataFrame
+    uasc: pd.DataFrame
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.episodes["year"].unique())
+
+
+@dataclass
+class _Loaded:
+    source: SourceFile
+    table: pd.DataFrame
+    year: int | None = None
+
+
+def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
+    """Read every header / episodes / uasc CSV under `path` (one folder per year, or together).
+
+    `salt` fixes the pseudonyms (same salt and CHILD -> same child_id); by default a new random
+    salt is drawn per call, so pseudonyms cannot be matched to CHILD outside this call.
+    Raises Ssda903Error listing every problem found (file, row, field).
+    """
+    root = Path(path)
+    sources, problems = find_files(root)
+    loaded: list[_Loaded] = []
+    for source in sources:
+        table, file_problems = read_csv_strings(source.path, source.label)
+        problems += file_problems
+        if table is not None:
+            col_problems = check_columns(table, source.kind, source.label)
+            problems += col_problems
+            if not col_problems:
+                loaded.append(_Loaded(source, table))
+    problems += _assign_years(loaded)
+    problems += _check_one_file_per_kind(loaded, sources)
+
+    checked: dict[str, list[pd.DataFrame]] = {"header": [], "episodes": [], "uasc": []}
+    for item in loaded:
+        if item.year is None:
+            continue
+        if item.year < codes.FIRST_YEAR:
+            problems.append(
+                Problem(item.source.label, None, None, f"collection year {item.year} is before 2014-15 (not supported)")
+            )
+            continue
+        dates, file_problems = CHECKS[item.source.kind](item.table, item.source.label, item.year)
+        problems += file_problems
+        checked[item.source.kind].append(_typed(item, dates))
+    tables = {kind: _concat(frames, kind) for kind, frames in checked.items()}
+    problems += _check_children_known(tables)
+    problems += _check_starts_after_birth(tables)
+    if problems:
+        raise Ssda903Error(problems)
+    return _pseudonymised(tables, salt if salt is not None else privacy.new_salt())
+
+
+def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
+    """Named years first; an episodes file without one takes the year of its latest date, and a
+    header / uasc file without one takes the year of the only episodes file in its folder."""
+    problems: list[Problem] = []
+    for item in loaded:
+        if item.source.named_year is not None:
+            item.year = item.source.named_year
+        elif item.source.kind == "episodes":
+            latest = latest_date(item.table)
+            if latest is None:
+                problems.append(Problem(item.source.label, None, None, "no year in the name and no dates to infer it"))
+            else:
+                item.year = collection_year(latest)
+    for item in loaded:
+        if item.year is not None:
+            continue
+        folder = item.source.path.parent
+        siblings = [o for o in loaded if o.source.kind == "episodes" and o.source.path.parent == folder]
+        if len(siblings) == 1 and siblings[0].year is not None:
+            item.year = siblings[0].year
+        elif item.source.kind != "episodes":
+            problems.append(
+                Problem(
+                    item.source.label,
+                    None,
+                    None,
+                    "cannot tell which collection year this file is for: put the year in the file or folder name",
+                )
+            )
+    return problems
+
+
+def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile]) -> list[Problem]:
+    problems: list[Problem] = []
+    loaded_paths = {item.source.path for item in loaded}
+    failed_kinds = {s.kind for s in sources if s.path not in loaded_paths}
+    by_year: dict[int, dict[str, list[str]]] = {}
+    for item in loaded:
+        if item.year is not None:
+            by_year.setdefault(item.year, {}).setdefault(item.source.kind, []).append(item.source.label)
+    for year, kinds in sorted(by_year.items()):
+        for kind, labels in kinds.items():
+            if len(labels) > 1:
+                problems += [Problem(lab, None, None, f"more than one {kind} file for {year}: {labels}") for lab in labels]
+        for kind in ("header", "episodes"):
+            # a file that failed to load is reported already; flag only a file never given
+            if kind not in kinds and kind not in failed_kinds:
+                other = next(iter(kinds.values()))[0]
+                problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"))
+    return problems
+
+
+def _typed(item: _Loaded, dates: dict[str, pd.Series]) -> pd.DataFrame:
+    kind = item.source.kind
+    keep = [c for c in REQUIRED_COLUMNS[kind] + OPTIONAL_COLUMNS[kind] if c in item.table]
+    out = item.table[keep].copy()
+    for field, parsed in dates.items():
+        out[field] = parsed
+    for field in keep:
+        if field not in dates:
+            out[field] = out[field].astype(object).where(out[field].ne(""))
+    out["year"] = item.year
+    out["source_file"] = item.source.label
+    out["source_row"] = item.table["source_row"]
+    return out
+
+
+def _concat(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    empty = {c: pd.Series(dtype=object) for c in REQUIRED_COLUMNS[kind]}
+    return pd.DataFrame(empty | {c: pd.Series(dtype="int64") for c in ("year", "source_row")}).assign(
+        source_file=pd.Series(dtype=object)
+    )
+
+
+def _check_children_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Every CHILD of an episodes / uasc file has a header row in the same year's return."""
+    known = set(zip(tables["header"]["CHILD"], tables["header"]["year"]))
+    problems: list[Problem] = []
+    for kind in ("episodes", "uasc"):
+        t = tables[kind]
+        if t.empty:
+            continue
+        missing = [(c, y) not in known for c, y in zip(t["CHILD"], t["year"])]
+        for label, row in zip(t.loc[missing, "source_file"], t.loc[missing, "source_row"]):
+            problems.append(Problem(label, int(row), "CHILD", f"CHILD is not in the header file for that year"))
+    return problems
+
+
+def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    header, episodes = tables["header"], tables["episodes"]
+    if episodes.empty or header.empty:
+        return []
+    dob = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
+    joined = episodes.merge(dob, on=["CHILD", "year"], how="inner")
+    early = joined["DECOM"] < joined["DOB"]
+    return [
+        Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
+        for label, row in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"])
+    ]
+
+
+def _pseudonymised(tables: dict[str, pd.DataFrame], salt: str) -> Ssda903Data:
+    out = {}
+    for kind, table in tables.items():
+        t = table.copy()
+        child_id = privacy.pseudonymise(t["CHILD"], salt) if len(t) else pd.Series(dtype=object)
+        t.insert(0, "child_id", child_id)
+        t = t.drop(columns=["CHILD", *[c for c in privacy.DROPPED_FIELDS if c in t]])
+        out[kind] = t.reset_index(drop=True)
+    return Ssda903Data(**out)

@@ -1,0 +1,65 @@
+"""The cleaning report: one row per input row that cleaning removed, changed or flagged."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+REPORT_COLUMNS = ["file", "row", "child_id", "action", "rule", "why"]
+ACTIONS = ("removed", "changed", "flagged")
+
+# rule -> what it means, for summaries
+RULE_LABELS = {
+    "duplicate_header_row": "header row repeated exactly in the same file",
+    "header_superseded": "header row differs from the child's latest return (latest kept)",
+    "exact_duplicate": "episode repeated exactly in the same return",
+    "same_start_in_return": "two episodes of a child start the same day in one return (later row kept)",
+    "repeated_in_later_return": "episode repeated in a later year's return (latest version kept)",
+    "short_breaks_only": "child only ever on short breaks (V3/V4): not looked after",
+    "short_break_episode": "short-break episode (V3/V4) of a looked-after child",
+    "overlap_trimmed": "episode overlapped the next one: ended where the next starts",
+    "open_not_in_next_return": "open at 31 March but absent from the next return (left open)",
+    "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
+    "child_without_episodes": "header row of a child with no episode",
+    "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
+}
+
+
+class ReportBuilder:
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, rows: pd.DataFrame, action: str, rule: str, why: str | pd.Series) -> None:
+        """Record `rows` (with source_file, source_row, child_id) under one action and rule."""
+        assert action in ACTIONS and rule in RULE_LABELS
+        if rows.empty:
+            return
+        part = pd.DataFrame(
+            {
+                "file": rows["source_file"].astype(object).to_numpy(),
+                "row": rows["source_row"].astype("int64").to_numpy(),
+                "child_id": rows["child_id"].astype(object).to_numpy(),
+                "action": action,
+                "rule": rule,
+                "why": why.astype(object).to_numpy() if isinstance(why, pd.Series) else why,
+            }
+        )
+        self._parts.append(part)
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in REPORT_COLUMNS})
+        out = pd.concat(self._parts, ignore_index=True)
+        return out.sort_values(["file", "row", "rule"], kind="stable").reset_index(drop=True)
+
+
+def summarise(report: pd.DataFrame) -> list[str]:
+    """Lines like '  - 3 rows removed: episode repeated exactly in the same return'."""
+    if report.empty:
+        return ["  nothing removed, changed or flagged"]
+    lines = []
+    counts = report.groupby(["action", "rule"], sort=False).size()
+    for action in ACTIONS:
+        for (act, rule), n in counts.items():
+            if act == action:
+                lines.append(f"  - {n} row{'s' if n != 1 else ''} {action}: {RULE_LABELS[rule]}")
+    return lines

@@ -1,0 +1,158 @@
+"""Checks on one file's table of strings: columns, dates, codes for its year, dates in order.
+
+Every check returns Problems instead of raising, so that a file's problems are all reported
+together. Values are echoed in messages except identifiers and dates of birth.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import codes
+from .errors import Problem
+
+# Columns the pipeline needs, per file kind; a missing one is a problem.
+REQUIRED_COLUMNS = {
+    "header": ("CHILD", "SEX", "DOB"),
+    "episodes": ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC"),
+    "uasc": ("CHILD", "DUC"),
+}
+# Columns kept when present; every other column (identifiers, postcodes, unknown) is dropped.
+OPTIONAL_COLUMNS = {"header": ("ETHNIC",), "episodes": ("REASON_PLACE_CHANGE",), "uasc": ("SEX", "DOB")}
+DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB", "DUC")}
+NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+DATE_DTYPE = "datetime64[ns]"
+
+
+def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a collection year (1 April to 31 March)."""
+    return pd.Timestamp(year - 1, 4, 1), pd.Timestamp(year, 3, 31)
+
+
+def collection_year(date: pd.Timestamp) -> int:
+    return date.year + 1 if date.month >= 4 else date.year
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd; blank gives NaT; `bad` marks non-blank non-dates."""
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=DATE_DTYPE)
+    for fmt in DATE_FORMATS:
+        todo = parsed.isna()
+        parsed[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce").astype(DATE_DTYPE)
+    bad = parsed.isna() & values.ne("")
+    return parsed, bad
+
+
+def check_columns(table: pd.DataFrame, kind: str, label: str) -> list[Problem]:
+    return [
+        Problem(label, 1, col, f"required column {col} is missing from the {kind} file")
+        for col in REQUIRED_COLUMNS[kind]
+        if col not in table.columns
+    ]
+
+
+def _rows(label: str, table: pd.DataFrame, mask: pd.Series, field: str, message) -> list[Problem]:
+    """One Problem per row where mask is True; message is a str or a function of the value."""
+    hits = table.loc[mask.fillna(False).astype(bool)]
+    out = []
+    for row, value in zip(hits["source_row"], hits[field] if field in hits else [""] * len(hits)):
+        text = message(value) if callable(message) else message
+        out.append(Problem(label, int(row), field, text))
+    return out
+
+
+def _describe(field: str, value: object) -> str:
+    return "" if field in NOT_ECHOED else f" '{value}'"
+
+
+def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, pd.Series], list[Problem]]:
+    dates: dict[str, pd.Series] = {}
+    problems: list[Problem] = []
+    for field in DATE_FIELDS[kind]:
+        if field not in table:
+            continue
+        parsed, bad = parse_dates(table[field])
+        dates[field] = parsed
+        problems += _rows(
+            label,
+            table,
+            bad,
+            field,
+            lambda v, f=field: f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd)",
+        )
+    return dates, problems
+
+
+def _check_code(table, label, field, valid, year, required_mask) -> list[Problem]:
+    values = table[field]
+    blank = values.eq("")
+    problems = _rows(label, table, blank & required_mask, field, f"{field} is blank")
+    invalid = ~blank & ~values.isin(valid)
+    return problems + _rows(
+        label, table, invalid, field, lambda v: f"'{v}' is not a valid {field} code in {year - 1}-{str(year)[2:]}"
+    )
+
+
+def check_header(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, pd.Series], list[Problem]]:
+    valid = codes.valid_codes(year)
+    dates, problems = check_dates(table, "header", label)
+    everyone = pd.Series(True, index=table.index)
+    problems += _rows(label, table, table["CHILD"].eq(""), "CHILD", "CHILD is blank")
+    problems += _check_code(table, label, "SEX", valid["SEX"], year, everyone)
+    problems += _rows(label, table, table["DOB"].eq(""), "DOB", "DOB is blank")
+    # one child, one header row: identical repeats are cleaned later, conflicting ones are errors
+    key = table[["CHILD", "SEX", "DOB"]]
+    repeated_child = table["CHILD"].duplicated(keep=False) & table["CHILD"].ne("")
+    conflicting = repeated_child & ~key.duplicated(keep=False)
+    problems += _rows(
+        label, table, conflicting, "CHILD", "the same CHILD appears on another row with a different SEX or DOB"
+    )
+    return dates, problems
+
+
+def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, pd.Series], list[Problem]]:
+    valid = codes.valid_codes(year)
+    dates, problems = check_dates(table, "episodes", label)
+    everyone = pd.Series(True, index=table.index)
+    problems += _rows(label, table, table["CHILD"].eq(""), "CHILD", "CHILD is blank")
+    problems += _rows(label, table, table["DECOM"].eq(""), "DECOM", "DECOM is blank")
+    for field in ("RNE", "LS", "CIN", "PLACE"):
+        problems += _check_code(table, label, field, valid[field], year, everyone)
+    needs_provider = table["PLACE"].isin(codes.PROVIDER_DEPENDENT_PLACES)
+    problems += _check_code(table, label, "PLACE_PROVIDER", valid["PLACE_PROVIDER"], year, needs_provider)
+    has_dec = table["DEC"].ne("")
+    problems += _check_code(table, label, "REC", valid["REC"], year, has_dec)
+    problems += _rows(label, table, ~has_dec & table["REC"].ne(""), "DEC", "REC is given but DEC is blank")
+
+    decom, dec = dates["DECOM"], dates["DEC"]
+    start, end = year_bounds(year)
+    span = f"{year - 1}-{str(year)[2:]}"
+    problems += _rows(label, table, dec < decom, "DEC", lambda v: f"episode ends ({v}) before it starts")
+    problems += _rows(
+        label, table, decom > end, "DECOM", lambda v: f"episode starts ({v}) after the {span} collection year"
+    )
+    problems += _rows(label, table, dec > end, "DEC", lambda v: f"episode ends ({v}) after the {span} collection year")
+    problems += _rows(
+        label, table, dec < start, "DEC", lambda v: f"episode ended ({v}) before the {span} collection year"
+    )
+    return dates, problems
+
+
+def check_uasc(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, pd.Series], list[Problem]]:
+    valid = codes.valid_codes(year)
+    dates, problems = check_dates(table, "uasc", label)
+    problems += _rows(label, table, table["CHILD"].eq(""), "CHILD", "CHILD is blank")
+    if "SEX" in table:
+        problems += _check_code(table, label, "SEX", valid["SEX"], year, pd.Series(False, index=table.index))
+    return dates, problems
+
+
+CHECKS = {"header": check_header, "episodes": check_episodes, "uasc": check_uasc}
+
+
+def latest_date(table: pd.DataFrame) -> pd.Timestamp | None:
+    """Latest DEC or DECOM in an episodes table (for a year the names do not give)."""
+    found = [parse_dates(table[f])[0].max() for f in ("DEC", "DECOM") if f in table]
+    found = [d for d in found if pd.notna(d)]
+    return max(found) if found else None

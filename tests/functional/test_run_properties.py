@@ -1,0 +1,149 @@
+"""Properties every run must have: accounting, conservation, costs, ages, capacity, seeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carejourney.calendar import financial_years
+from carejourney.runner import run_replications
+from tests.conftest import small_dict
+from tests.functional.helpers import run
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(small_dict(3), seed=4)
+
+
+def annual_value(annual, period, measure, breakdown="total", category="all"):
+    sel = annual[(annual.period == period) & (annual.measure == measure) &
+                 (annual.breakdown == breakdown) & (annual.category == category)]
+    assert len(sel) == 1, (period, measure, breakdown, category)
+    return float(sel.value.iloc[0])
+
+
+def test_every_child_is_accounted_for(result):
+    cfg, res = result
+    ev = res.events
+    children, periods, edge = ev["children"], ev["care_periods"], ev["edge_of_care"]
+    assert children.child_id.is_unique
+    # every child who reached the edge of care has exactly one recorded outcome
+    edge_children = children[children.source == "edge_of_care"].child_id
+    assert sorted(edge.child_id) == sorted(edge_children)
+    # children who stayed home or were diverted never enter care
+    home = edge[edge.outcome.isin(["stayed_home", "diverted"])].child_id
+    assert not periods.child_id.isin(home).any()
+    # every opening child has a first period that started before the run
+    opening = children[children.source == "opening"].child_id
+    first = periods[periods.period == 1].set_index("child_id")
+    assert first.loc[opening, "start_day"].lt(0).all()
+    # a child is in at most one period at a time, and periods are numbered in order
+    p = periods.sort_values(["child_id", "period"])
+    same = p.child_id.eq(p.child_id.shift())
+    assert (p.start_day[same] >= p.end_day.shift()[same]).all()
+    # open periods are exactly the children still looked after at the horizon
+    assert (periods.exit_route == "censored").sum() == periods.end_day.isna().sum()
+
+
+def test_spells_tile_each_period(result):
+    _, res = result
+    ev = res.events
+    periods = ev["care_periods"].set_index(["child_id", "period"])
+    for name in ("placements", "legal_statuses"):
+        spells = ev[name].sort_values(["child_id", "period", "start_day"])
+        last_end = spells.groupby(["child_id", "period"]).tail(1).set_index(["child_id", "period"]).end_day
+        ends = periods.loc[last_end.index, "end_day"]
+        assert np.allclose(last_end.fillna(-1), ends.fillna(-1)), name
+        gap = spells.start_day - spells.groupby(["child_id", "period"]).end_day.shift()
+        assert np.allclose(gap.dropna(), 0.0), name
+
+
+def test_stock_is_opening_plus_starts_minus_ceased(result):
+    cfg, res = result
+    a = res.annual
+    opening = sum(cfg.opening.age_band_counts.values())
+    prev = opening
+    for fy, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date):
+        stock = annual_value(a, fy, "lac_children")
+        assert stock == prev + annual_value(a, fy, "care_period_starts") - annual_value(a, fy, "care_period_ends")
+        prev = stock
+
+
+def test_stock_by_placement_type_balances(result):
+    cfg, res = result
+    pl = res.events["placements"]
+    end = pl.end_day.fillna(np.inf)
+    first = pl.groupby(["child_id", "period"]).start_day.transform("min") == pl.start_day
+    for fy, _, a, b in financial_years(cfg.horizon.start_date, cfg.horizon.end_date):
+        for ptype, spells in pl.groupby("placement_type", observed=True):
+            e = end[spells.index]
+            opening = ((spells.start_day < a) & (e >= a)).sum()
+            closing = ((spells.start_day < b) & (e >= b)).sum()
+            began = spells[(spells.start_day >= a) & (spells.start_day < b)]
+            entries = first[began.index].sum()
+            moves_in = len(began) - entries
+            ended = spells[(e >= a) & (e < b)]
+            exits = (ended.end_reason == "exit").sum()
+            moves_out = len(ended) - exits
+            assert closing == opening + entries + moves_in - moves_out - exits
+            assert closing == annual_value(res.annual, fy, "lac_children", "placement_type", ptype)
+
+
+def test_purchased_cost_is_days_times_unit_cost(result):
+    cfg, res = result
+    pl = res.events["placements"]
+    for fy, _, a, b in financial_years(cfg.horizon.start_date, cfg.horizon.end_date):
+        for ptype in ("ifa_foster", "external_childrens_home", "supported_accommodation"):
+            s = pl[pl.placement_type == ptype]
+            days = (np.minimum(s.end_day.fillna(np.inf), b) - np.maximum(s.start_day, a)).clip(lower=0).sum()
+            expected = days * cfg.placements.types[ptype].weekly_cost_gbp / 7
+            assert annual_value(res.annual, fy, "spend_gbp", "placement", ptype) == pytest.approx(expected, rel=1e-9)
+            assert annual_value(res.annual, fy, "placement_days", "placement_type", ptype) == pytest.approx(days)
+
+
+def test_nobody_is_looked_after_at_or_past_18(result):
+    cfg, res = result
+    ev = res.events
+    dob = ev["children"].set_index("child_id").dob
+    start = cfg.horizon.start_date
+    for name in ("care_periods", "placements", "legal_statuses"):
+        df = ev[name]
+        horizon_end = float((cfg.horizon.end_date - start).days + 1)
+        end_day = df.end_day.fillna(horizon_end)
+        birthdays = [
+            (dt.date(d.year + 18, d.month, d.day) if not (d.month == 2 and d.day == 29) else dt.date(d.year + 18, 3, 1))
+            for d in pd.to_datetime(dob.loc[df.child_id]).dt.date
+        ]
+        b18 = np.array([(b - start).days for b in birthdays], dtype=float)
+        assert (end_day.to_numpy() <= b18 + 1e-9).all(), name
+
+
+def test_capacity_is_never_exceeded(result):
+    _, res = result
+    cap = res.events["capacity"]
+    assert len(cap) > 0
+    assert (cap.occupied <= cap.places).all()
+    assert (cap.occupied >= 0).all()
+    occ = res.annual[res.annual.measure == "inhouse_occupancy_share"].value
+    assert ((occ > 0) & (occ <= 1)).all()
+
+
+def test_same_seed_same_output_different_seed_different():
+    d = small_dict(1)
+    _, a = run(d, seed=3)
+    _, b = run(d, seed=3)
+    _, c = run(d, seed=4)
+    pd.testing.assert_frame_equal(a.annual, b.annual)
+    pd.testing.assert_frame_equal(a.monthly, b.monthly)
+    assert not a.annual.value.equals(c.annual.value)
+
+
+def test_parallel_equals_serial(small_config):
+    serial = run_replications(small_config, 4, seed=2, workers=1)
+    parallel = run_replications(small_config, 4, seed=2, workers=2)
+    pd.testing.assert_frame_equal(serial.annual, parallel.annual)
+    pd.testing.assert_frame_equal(serial.monthly, parallel.monthly)

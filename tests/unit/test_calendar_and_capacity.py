@@ -1,0 +1,55 @@
+import datetime as dt
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carejourney.calendar import count_covering, days_in_windows, financial_years
+from carejourney.config.schema import Capacity
+from carejourney.events import EventLog
+from carejourney.model.placements import CapacityPool
+
+
+def test_financial_years_split_at_1_april():
+    fys = financial_years(dt.date(2015, 4, 1), dt.date(2017, 3, 31))
+    assert [f[0] for f in fys] == ["2015-16", "2016-17"]
+    assert fys[0][2:] == (0.0, 366.0)  # 2016 is a leap year: 1 Apr 2015 - 31 Mar 2016
+    assert fys[1][2:] == (366.0, 731.0)
+
+
+def test_a_spell_over_31_march_is_split_by_days():
+    days = days_in_windows(np.array([300.0]), np.array([400.0]), [(0, 366), (366, 731)])
+    assert days.tolist() == [[66.0, 34.0]]
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 50)), min_size=1, max_size=40),
+       st.floats(0, 100), st.floats(0, 100))
+@settings(max_examples=100, deadline=None)
+def test_stock_changes_by_starts_minus_ends(spells, a, b):
+    a, b = sorted((a, b))
+    s = np.array([x for x, _ in spells])
+    e = s + np.array([d for _, d in spells])
+    stock = count_covering(s, e, np.array([a, b]))
+    starts = ((s >= a) & (s < b)).sum()
+    ends = ((e >= a) & (e < b)).sum()
+    assert stock[1] - stock[0] == starts - ends
+
+
+@given(st.lists(st.tuples(st.sampled_from(["place", "release", "gain", "lose"]), st.floats(0, 1)), max_size=200))
+@settings(max_examples=100, deadline=None)
+def test_capacity_pool_never_over_occupied(ops):
+    cfg = Capacity(initial_places=3, match_probability_per_vacancy=0.5, overflow_to="ifa_foster")
+    pool = CapacityPool("inhouse_foster", 0, cfg, EventLog())
+    placed = 0
+    for t, (op, u) in enumerate(ops):
+        if op == "place":
+            placed += pool.try_place(float(t), u, sibling=False)
+        elif op == "release" and placed:
+            pool.release(float(t))
+            placed -= 1
+        elif op == "gain":
+            pool.gain(float(t))
+        elif op == "lose":
+            pool.lose(float(t))
+        assert 0 <= pool.occupied <= pool.places
+        assert pool.occupied == placed

@@ -1,0 +1,70 @@
+"""Every kind of bad input names the file and the field, and the CLI exits non-zero."""
+
+import pytest
+import yaml
+
+from carejourney.cli import main
+from carejourney.config import ConfigError, load_config
+from tests.conftest import DELETE, load_default_dict, with_changes
+
+CASES = {
+    "missing field": ({"placements.capacity.inhouse_foster.initial_places": DELETE},
+                      "placements.capacity.inhouse_foster.initial_places", "required field is missing"),
+    "wrong unit": ({"placements.types.ifa_foster.weekly_cost": 758},
+                   "placements.types.ifa_foster.weekly_cost", "unknown field"),
+    "probabilities not summing to 1": ({"legal.after_police_protection.s20": 0.9},
+                                       "legal.after_police_protection", "sum to 1"),
+    "dates out of order": ({"horizon.end_date": "2014-03-31"}, "horizon", "must be after start_date"),
+    "unknown placement type": ({"placements.at_entry_by_age_band.under_1.boarding_school": 0.0},
+                               "placements.at_entry_by_age_band", "unknown placement type"),
+    "negative capacity": ({"placements.capacity.inhouse_foster.initial_places": -3},
+                          "placements.capacity.inhouse_foster.initial_places", "greater than or equal to 0"),
+    "opening totals disagree": ({"opening.placement_type_counts.ifa_foster": 1},
+                                "opening", "they must agree"),
+    "bad distribution": ({"edge_of_care.days_to_entry": {"kind": "lognormal", "mean_days": 30}},
+                         "edge_of_care.days_to_entry", "sd_days"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_config_names_file_and_field(tmp_path, case):
+    changes, field, message = CASES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), changes)))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert str(path) in text
+    assert field in text
+    assert message in text
+
+
+def test_yaml_syntax_error_gives_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("meta:\n  name: x\n horizon: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: YAML syntax error at line \d+"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_cli_exits_non_zero_and_writes_nothing(tmp_path, capsys, command):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"legal.after_police_protection.s20": 0.9})))
+    out = tmp_path / "out"
+    argv = [command, str(path)] + (["--out", str(out), "--reps", "1"] if command == "run" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "legal.after_police_protection" in err
+    assert not out.exists()
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_the_bundled_configs_are_valid():
+    from tests.conftest import ROOT
+    for path in (ROOT / "configs").glob("*.yaml"):
+        load_config(path)

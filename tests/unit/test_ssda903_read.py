@@ -1,0 +1,246 @@
+"""read_ssda903: malformed inputs give one Ssda903Error naming file, row and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carejourney.ssda903 import Ssda903Error, read_ssda903
+from carejourney.ssda903.errors import MAX_SHOWN
+
+HEADER_COLS = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
+EPISODE_COLS = [
+    "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
+    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
+]  # fmt: skip
+UASC_COLS = ["CHILD", "SEX", "DOB", "DUC"]
+
+
+def write_csv(path: Path, columns: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(columns), *(",".join(r) for r in rows)]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def header_row(child: str, dob: str = "01/01/2008", sex: str = "1", upn: str = "A123456789012") -> list[str]:
+    return [child, sex, dob, "WBRI", upn, "", ""]
+
+
+def episode_row(
+    child: str, decom: str, dec: str = "", rec: str = "", *, rne: str = "S", ls: str = "C2",
+    cin: str = "N1", place: str = "U4", provider: str = "PR1",
+) -> list[str]:  # fmt: skip
+    return [child, decom, rne, ls, cin, place, provider, dec, rec, "", "CB1 2AB", "CB4 9ZZ", "SC123456"]
+
+
+def write_return(root: Path, year: int | str, headers, episodes, uasc=None) -> Path:
+    folder = root / str(year)
+    write_csv(folder / "header.csv", HEADER_COLS, headers)
+    write_csv(folder / "episodes.csv", EPISODE_COLS, episodes)
+    if uasc is not None:
+        write_csv(folder / "uasc.csv", UASC_COLS, uasc)
+    return folder
+
+
+def read_error(path: Path) -> Ssda903Error:
+    with pytest.raises(Ssda903Error) as info:
+        read_ssda903(path)
+    return info.value
+
+
+# --- valid input -------------------------------------------------------------------------
+
+
+def test_valid_return_reads_with_rows_years_and_dates(tmp_path):
+    write_return(
+        tmp_path,
+        2016,
+        [header_row("C001"), header_row("C002", dob="2010-03-04", sex="2")],
+        [
+            episode_row("C001", "01/05/2015", "2015-09-01", "X1"),
+            episode_row("C001", "01/09/2015", rne="P", place="U6", provider="PR4"),
+            episode_row("C002", "2016-01-10", "20/03/2016", "E4A", ls="V2"),
+        ],
+    )
+    data = read_ssda903(tmp_path)
+    ep = data.episodes
+    assert list(ep["source_row"]) == [2, 3, 4]
+    assert set(ep["year"]) == {2016}
+    assert set(ep["source_file"]) == {"2016/episodes.csv"}
+    assert ep["DECOM"].tolist() == [pd.Timestamp("2015-05-01"), pd.Timestamp("2015-09-01"), pd.Timestamp("2016-01-10")]
+    assert ep["DEC"].isna().tolist() == [False, True, False]
+    assert data.header.loc[data.header["SEX"] == "2", "DOB"].iloc[0] == pd.Timestamp("2010-03-04")
+    assert data.uasc.empty
+    # the same child has the same pseudonym in header and episodes, and no CHILD column is kept
+    assert set(ep["child_id"]) == set(data.header["child_id"])
+    for table in (data.header, data.episodes, data.uasc):
+        assert not {"CHILD", "UPN", "HOME_POST", "PL_POST", "URN", "MOTHER", "MC_DOB"} & set(table.columns)
+
+
+def test_year_inferred_from_latest_date_when_folder_has_no_year(tmp_path):
+    folder = tmp_path / "returns"
+    write_csv(folder / "Header.CSV", HEADER_COLS, [header_row("C001")])
+    write_csv(folder / "SSDA903_Episodes.csv", EPISODE_COLS, [episode_row("C001", "01/05/2016", "01/02/2017", "E4A")])
+    assert read_ssda903(folder).episodes["year"].tolist() == [2017]
+
+
+def test_several_years_in_one_folder_by_file_name(tmp_path):
+    write_csv(tmp_path / "header_2016.csv", HEADER_COLS, [header_row("C001")])
+    write_csv(tmp_path / "episodes_2016.csv", EPISODE_COLS, [episode_row("C001", "01/05/2015")])
+    write_csv(tmp_path / "header_2016-17.csv", HEADER_COLS, [header_row("C001")])
+    write_csv(tmp_path / "episodes_2016-17.csv", EPISODE_COLS, [episode_row("C001", "01/05/2015", "01/06/2016", "E4A")])
+    assert sorted(read_ssda903(tmp_path).episodes["year"]) == [2016, 2017]
+
+
+def test_byte_order_mark_and_cp1252_files_read(tmp_path):
+    folder = tmp_path / "2016"
+    write_csv(folder / "header.csv", HEADER_COLS, [header_row("Cé01")], encoding="cp1252")
+    write_csv(folder / "episodes.csv", EPISODE_COLS, [episode_row("Cé01", "01/05/2015")], encoding="utf-8-sig")
+    # cp1252 "é" and utf-8 "é" differ as bytes but decode to the same CHILD
+    data = read_ssda903(tmp_path)
+    assert data.episodes["child_id"].iloc[0] == data.header["child_id"].iloc[0]
+
+
+def test_same_salt_gives_same_pseudonyms_and_default_salt_differs(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    a, b = read_ssda903(tmp_path, salt="s"), read_ssda903(tmp_path, salt="s")
+    assert a.episodes["child_id"].iloc[0] == b.episodes["child_id"].iloc[0]
+    assert read_ssda903(tmp_path).episodes["child_id"].iloc[0] != a.episodes["child_id"].iloc[0]
+
+
+# --- malformed input ---------------------------------------------------------------------
+
+
+def test_missing_column_names_file_and_field(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    cols = [c for c in EPISODE_COLS if c != "LS"]
+    rows = [[v for c, v in zip(EPISODE_COLS, episode_row("C001", "01/05/2015")) if c != "LS"]]
+    write_csv(folder / "episodes.csv", cols, rows)
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv, row 1, field LS" in str(err)
+    assert "missing" in str(err)
+
+
+def test_unreadable_encoding_is_reported(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    # 0x81 and 0x9D are undefined in cp1252 and invalid in utf-8
+    (folder / "header.csv").write_bytes(b"CHILD,SEX,DOB\nC\x81\x9d01,1,01/01/2008\n")
+    err = read_error(tmp_path)
+    assert "2016/header.csv" in str(err) and "encoding" in str(err)
+
+
+def test_utf16_file_is_reported_not_misread(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (folder / "header.csv").write_bytes("CHILD,SEX,DOB\nC001,1,01/01/2008\n".encode("utf-16"))
+    assert "UTF-16" in str(read_error(tmp_path))
+
+
+@pytest.mark.parametrize("bad", ["31/02/2016", "2016/01/05", "yesterday", "05-01-2016"])
+def test_date_that_is_not_a_date(tmp_path, bad):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C001", bad)])
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv, row 3, field DECOM" in str(err)
+    assert "not a date" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("year", "field", "code", "valid"),
+    [
+        (2016, "REC", "E17", False),  # E17 added 2016-17
+        (2017, "REC", "E17", True),
+        (2015, "REC", "E15", False),  # E15/E16 added 2015-16
+        (2016, "REC", "E16", True),
+        (2016, "REC", "E43", False),  # replaced by E45-E48 from 2014-15
+        (2016, "PLACE", "U7", False),
+        (2016, "LS", "X9", False),
+        (2016, "CIN", "N9", False),
+        (2016, "RNE", "Q", False),
+        (2016, "PLACE_PROVIDER", "PR9", False),
+        (2016, "RNE", "p", False),  # codes are case-sensitive, as DfE validates them
+    ],
+)
+def test_code_validity_depends_on_year(tmp_path, year, field, code, valid):
+    values = dict(zip(EPISODE_COLS, episode_row("C001", f"01/05/{year - 1}", f"01/06/{year - 1}", "E4A")))
+    values[field] = code
+    write_return(tmp_path, year, [header_row("C001")], [list(values.values())])
+    if valid:
+        assert len(read_ssda903(tmp_path).episodes) == 1
+    else:
+        err = read_error(tmp_path)
+        assert f"{year}/episodes.csv, row 2, field {field}" in str(err)
+        assert f"'{code}' is not a valid {field} code in {year - 1}-{str(year)[2:]}" in str(err)
+
+
+def test_episode_ending_before_it_starts(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/09/2015", "01/08/2015", "E4A")])
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv, row 2, field DEC: episode ends" in str(err)
+    assert "before it starts" in str(err)
+
+
+def test_episode_child_missing_from_header(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C999", "01/05/2015")])
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv, row 3, field CHILD: CHILD is not in the header" in str(err)
+    assert "C999" not in str(err)  # identifiers never echoed
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        (episode_row("C001", "01/05/2016"), "DECOM", "after the 2015-16 collection year"),
+        (episode_row("C001", "01/05/2015", "01/05/2016", "E4A"), "DEC", "after the 2015-16 collection year"),
+        (episode_row("C001", "01/05/2014", "01/05/2014", "E4A"), "DEC", "before the 2015-16 collection year"),
+        (episode_row("C001", "01/05/2015", "01/06/2015", ""), "REC", "REC is blank"),
+        (episode_row("C001", "01/05/2015", "", "E4A"), "DEC", "REC is given but DEC is blank"),
+        (episode_row("C001", "01/05/2015", provider=""), "PLACE_PROVIDER", "PLACE_PROVIDER is blank"),
+        (episode_row("C001", "01/05/2007"), "DECOM", "before the child's date of birth"),
+    ],
+)
+def test_inconsistent_episode_rows(tmp_path, row, field, words):
+    write_return(tmp_path, 2016, [header_row("C001")], [row])
+    err = str(read_error(tmp_path))
+    assert f"2016/episodes.csv, row 2, field {field}" in err
+    assert words in err
+
+
+def test_year_before_2014_15_is_rejected(tmp_path):
+    write_return(tmp_path, 2014, [header_row("C001")], [episode_row("C001", "01/05/2013")])
+    assert "before 2014-15" in str(read_error(tmp_path))
+
+
+def test_all_problems_are_collected_and_long_lists_cut(tmp_path):
+    bad_rows = [episode_row("C001", f"{d:02d}/05/2015", place="ZZ") for d in range(1, 26)]
+    folder = write_return(tmp_path, 2016, [header_row("C001"), header_row("C002", sex="9")], bad_rows)
+    write_csv(folder / "uasc.csv", UASC_COLS, [["C003", "1", "01/01/2000", "not-a-date"]])
+    err = read_error(tmp_path)
+    fields = {(p.file, p.field) for p in err.problems}
+    assert ("2016/episodes.csv", "PLACE") in fields
+    assert ("2016/header.csv", "SEX") in fields
+    assert ("2016/uasc.csv", "DUC") in fields and ("2016/uasc.csv", "CHILD") in fields
+    assert len(err.problems) == 25 + 3
+    assert f"and {len(err.problems) - MAX_SHOWN} more" in str(err)
+    assert str(err).count("\n  - ") == MAX_SHOWN
+
+
+def test_wrong_number_of_cells_and_missing_files(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    with open(folder / "episodes.csv", "a") as f:
+        f.write("C001,01/06/2015,P\n")
+    write_csv(tmp_path / "2017" / "episodes.csv", EPISODE_COLS, [episode_row("C001", "01/05/2016")])
+    err = str(read_error(tmp_path))
+    assert "2016/episodes.csv, row 3: has 3 cells" in err
+    assert "no header file for collection year 2017" in err
+
+
+def test_conflicting_header_rows_for_one_child(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C001", dob="02/02/2009")], [episode_row("C001", "01/05/2015")])
+    assert "2016/header.csv, row 3, field CHILD" in str(read_error(tmp_path))
+
+
+def test_folder_without_returns(tmp_path):
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    assert "no CSV file" in str(read_error(tmp_path))
