@@ -8,6 +8,8 @@ Measure names carry their unit (`_children`, `_days`, `_gbp`). See README "Outpu
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 
@@ -20,7 +22,9 @@ COLUMNS = ["period", "measure", "breakdown", "category", "value"]
 
 
 def _arr(rows, ncol):
-    return np.array(rows, dtype=float).reshape(-1, ncol)
+    """Log tuples -> float matrix; fromiter over a flat chain avoids numpy's slow
+    sequence-of-tuples path."""
+    return np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * ncol).reshape(-1, ncol)
 
 
 def _band(age_days: np.ndarray) -> np.ndarray:
@@ -55,39 +59,54 @@ class Measures:
         self.rows.append((period, measure, breakdown, category, float(value)))
 
     # ---------------------------------------------------------------- stock
-    def _stock(self, snapshots, sink, label):
+    def _stock(self, snapshots, sink, label, detail=True):
+        """Children looked after at each snapshot (start < t <= end), in total and by
+        age band, UASC, placement type, location, provider and legal status."""
+        if not snapshots:
+            return
         p, pl, lg = self.periods, self.placements, self.legal
         times = np.array([t for _, t in snapshots])
-        if not len(times):
-            return
+        labels = [label(d) for d, _ in snapshots]
+
+        def by_category(breakdown, names, spells):
+            codes = spells[:, 4].astype(int)
+            for i, name in enumerate(names):
+                sel = codes == i
+                c = count_covering(spells[sel, 2], spells[sel, 3], times)
+                for k, per in enumerate(labels):
+                    sink((per, "lac_children", breakdown, name, c[k]))
+
+        def flagged(spells, col):
+            sel = spells[:, col] > 0
+            return count_covering(spells[sel, 2], spells[sel, 3], times)
+
         total = count_covering(p[:, 2], p[:, 3], times)
-        p_end = np.where(np.isnan(p[:, 3]), np.inf, p[:, 3])
-        pl_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
-        lg_end = np.where(np.isnan(lg[:, 3]), np.inf, lg[:, 3])
-        idx = self._child_index(p[:, 0])
-        dob, uasc = self.child_dob[idx], self.child_uasc[idx]
-        pop = self._population()
-        for k, (d, t) in enumerate(snapshots):
-            per = label(d)
+        for k, per in enumerate(labels):
             sink((per, "lac_children", "total", "all", total[k]))
-            inside = (p[:, 2] < t) & (p_end >= t)  # the count_covering convention
-            bands = np.bincount(_band(t - dob[inside]), minlength=len(AGE_BANDS))
+        by_category("placement_type", PLACEMENT_TYPES, pl)
+        if not detail:
+            return
+        # age bands need each snapshot's ages: count per snapshot
+        p_end = np.where(np.isnan(p[:, 3]), np.inf, p[:, 3])
+        dob = self.child_dob[self._child_index(p[:, 0])]
+        for k, t in enumerate(times):
+            inside = (p[:, 2] < t) & (p_end >= t)
+            c = np.bincount(np.minimum(_band(t - dob[inside]), len(AGE_BANDS) - 1), minlength=len(AGE_BANDS))
             for b, name in enumerate(AGE_BANDS):
-                sink((per, "lac_children", "age_band", name, bands[b]))
-            sink((per, "lac_children", "uasc", "uasc", uasc[inside].sum()))
-            on = (pl[:, 2] < t) & (pl_end >= t)
-            types = np.bincount(pl[on, 4].astype(int), minlength=len(PLACEMENT_TYPES))
-            for i, name in enumerate(PLACEMENT_TYPES):
-                sink((per, "lac_children", "placement_type", name, types[i]))
-            sink((per, "lac_children", "location", "inside_area", pl[on, 6].sum()))
-            sink((per, "lac_children", "location", "outside_area", on.sum() - pl[on, 6].sum()))
-            sink((per, "lac_children", "provider", "in_house", pl[on, 5].sum()))
-            on = (lg[:, 2] < t) & (lg_end >= t)
-            st = np.bincount(lg[on, 4].astype(int), minlength=len(LEGAL_STATUSES))
-            for i, name in enumerate(LEGAL_STATUSES):
-                sink((per, "lac_children", "legal_status", name, st[i]))
-            if label is _fy_of_march:
-                sink((per, "lac_rate_per_10000", "total", "all", total[k] / pop(d.year) * 1e4))
+                sink((labels[k], "lac_children", "age_band", name, c[b]))
+        uasc_periods = p[self.child_uasc[self._child_index(p[:, 0])]]
+        uasc = count_covering(uasc_periods[:, 2], uasc_periods[:, 3], times)
+        inside, in_house = flagged(pl, 6), flagged(pl, 5)
+        for k, per in enumerate(labels):
+            sink((per, "lac_children", "uasc", "uasc", uasc[k]))
+            sink((per, "lac_children", "location", "inside_area", inside[k]))
+            sink((per, "lac_children", "location", "outside_area", total[k] - inside[k]))
+            sink((per, "lac_children", "provider", "in_house", in_house[k]))
+        by_category("legal_status", LEGAL_STATUSES, lg)
+        if label is _fy_of_march:
+            pop = self._population()
+            for k, (d, _) in enumerate(snapshots):
+                sink((labels[k], "lac_rate_per_10000", "total", "all", total[k] / pop(d.year) * 1e4))
 
     def _population(self):
         pop = self.cfg.population
@@ -228,13 +247,17 @@ class Measures:
                 ok = began & (s[:, 5] == SERVICE_OUTCOME_CODE["success"]) if len(s) else began
                 self.add(fy, "service_successes", "service", name, ok.sum())
         q = _arr(self.log.queues, 4)
-        for d, tm in month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date):
-            for i, name in enumerate(self.service_names):
-                r = q[(q[:, 1] == i) & (q[:, 0] <= tm)] if len(q) else q
-                waiting = r[-1, 2] if len(r) else 0
-                busy = r[-1, 3] if len(r) else 0
-                self.monthly.append((d.isoformat(), "service_waiting_children", "service", name, float(waiting)))
-                self.monthly.append((d.isoformat(), "service_caseload_children", "service", name, float(busy)))
+        months = month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date)
+        at = np.array([tm for _, tm in months])
+        for i, name in enumerate(self.service_names):
+            r = q[q[:, 1] == i]
+            # the last queue record at or before each month end (records are in time order)
+            j = np.searchsorted(r[:, 0], at, side="right") - 1
+            waiting = np.where(j >= 0, r[np.maximum(j, 0), 2] if len(r) else 0, 0)
+            busy = np.where(j >= 0, r[np.maximum(j, 0), 3] if len(r) else 0, 0)
+            for k, (d, _) in enumerate(months):
+                self.monthly.append((d.isoformat(), "service_waiting_children", "service", name, float(waiting[k])))
+                self.monthly.append((d.isoformat(), "service_caseload_children", "service", name, float(busy[k])))
         return s
 
     # ---------------------------------------------------------------- spend

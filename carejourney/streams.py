@@ -17,7 +17,7 @@ import numpy as np
 SHARED, CHILDREN, OVERFLOW = 0, 1, 2
 SHARED_STREAMS = ("arrivals", "uasc", "opening", "capacity", "referrals", "adopters", "parameters")
 CHILD_SOURCES = ("opening", "edge_of_care", "uasc")
-UNIFORMS_PER_CHILD = 48  # enough for most journeys; longer ones draw further blocks lazily
+UNIFORMS_PER_CHILD = 64  # enough for most journeys; longer ones draw further blocks lazily
 
 
 class Streams:

@@ -64,6 +64,28 @@ def read_yaml(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
+def deep_merge(base: dict, override: dict) -> dict:
+    """`override` on top of `base`: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_config_data(path: str | Path, _seen: tuple = ()) -> dict:
+    """A config's data, with `extends: other.yaml` (relative to the file) resolved."""
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    base_path = path.parent / str(data.pop("extends"))
+    if base_path.resolve() in _seen:
+        raise ConfigError(f"{path}: extends: {base_path} makes a loop")
+    if not base_path.exists():
+        raise ConfigError(f"{path}: extends: no such file {base_path}")
+    return deep_merge(read_config_data(base_path, _seen + (path.resolve(),)), data)
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a council config from a YAML file."""
-    return parse_config(read_yaml(path), str(path))
+    return parse_config(read_config_data(path), str(path))

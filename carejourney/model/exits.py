@@ -30,6 +30,9 @@ class ExitRisks:
         self.cfg = ec
         self.mods = mods
         self.routes = [_Route(name, getattr(ec, name)) for name in ROUTES]
+        # per legal status, only the routes open to it: no draws for closed routes
+        self.open_routes = [[(r, r.status_mult[s]) for r in self.routes if r.status_mult[s] is not None]
+                            for s in range(len(LEGAL_STATUSES))]
         self.uasc_cfg = cfg.demand.uasc
         self.uasc_days = self.uasc_cfg.age_assessment_days.sampler() if self.uasc_cfg.age_assessment_days else None
         self.placed_to_order = ec.adoption.days_placed_to_order.sampler()
@@ -47,20 +50,16 @@ class ExitRisks:
         band = child.age_band(t)
         status = child.status
         mods = self.mods
-        for r in self.routes:
-            u = child.u()  # always consume, so later draws do not depend on which routes are open
-            m = r.status_mult[status]
-            if m is None:
-                continue
-            d = r.sampler(u) * m * r.age_mult[band]
+        for r, m in self.open_routes[status]:
+            d = r.sampler(child.u()) * m * r.age_mult[band]
             if mods.active:
                 d *= mods.exit_days_multiplier(t, child, r.name)
             when = max(t, child.dob + r.from_age_days) + d
             if when < best:
                 best, best_route = when, r.name
-        if child.uasc and self.uasc_days is not None:
+        if child.uasc and child.period == 1 and self.uasc_days is not None:
             u1, u2 = child.u(), child.u()
-            if child.period == 1 and u1 < self.uasc_cfg.age_assessment_18_plus_probability:
+            if u1 < self.uasc_cfg.age_assessment_18_plus_probability:
                 when = child.period_start + self.uasc_days(u2)
                 if t <= when < best:
                     best, best_route = when, "age_assessment_18_plus"

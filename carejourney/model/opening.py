@@ -35,12 +35,17 @@ def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...],
     w_age = np.array([weights.get(n, (1, 1, 1, 1, 1)) for n in names], dtype=float)  # (types, bands)
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
-    order = sorted(range(len(bands)), key=lambda i: (bands[i] not in (0, 4), rng.random()))
-    for i in order:
+    keys = rng.random(len(bands))
+    order = sorted(range(len(bands)), key=lambda i: (bands[i] not in (0, 4), keys[i]))
+    draws = rng.random(len(bands)).tolist()
+    for i, u in zip(order, draws):
         w = w_age[:, bands[i]] * remaining
-        if w.sum() <= 0:
-            w = remaining.copy()
-        k = rng.choice(len(names), p=w / w.sum())
+        total = w.sum()
+        if total <= 0:
+            w, total = remaining.copy(), remaining.sum()
+        k = min(int(np.searchsorted(np.cumsum(w), u * total, side="right")), len(names) - 1)
+        while remaining[k] <= 0:  # guard against rounding at the top of the cumulative sum
+            k -= 1
         out[i] = k
         remaining[k] -= 1
     return out
@@ -52,7 +57,8 @@ def draw_opening(cfg, rng: np.random.Generator):
     bands = np.concatenate([np.full(op.age_band_counts.get(b, 0), i) for i, b in enumerate(AGE_BANDS)]).astype(int)
     rng.shuffle(bands)
     n = len(bands)
-    age_days = np.array([age_in_band_days(b, u) for b, u in zip(bands, rng.random(n))])
+    # looked after on 31 March: born, and in care, at least part of a day before the start
+    age_days = np.maximum([age_in_band_days(b, u) for b, u in zip(bands, rng.random(n))], 1.0)
     placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _PLACEMENT_AGE_WEIGHT)
     # a child placed for adoption holds a placement order
     pfa = PLACEMENT_TYPES.index("placed_for_adoption")
@@ -72,6 +78,6 @@ def draw_opening(cfg, rng: np.random.Generator):
     need[uasc] = NEEDS.index("N8_absent_parenting")
     male = rng.random(n) < op.male_share
     sampler = op.days_in_care_so_far.sampler()
-    in_care = np.minimum([sampler(u) for u in rng.random(n)], age_days - 1.0)
+    in_care = np.clip([sampler(u) for u in rng.random(n)], 0.5, age_days - 0.5)
     return dict(age_days=age_days, band=bands, status=status, placement=placement,
-                need=need, uasc=uasc, male=male, days_in_care=np.maximum(in_care, 0.0))
+                need=need, uasc=uasc, male=male, days_in_care=in_care)

@@ -52,8 +52,10 @@ class Cleaned:
         years = f"{min(self.years)}-{max(self.years)}" if self.years else "none"
         lines = [
             f"SSDA903 cleaning: {self.rows_read} episode rows read (collection years {years}).",
-            f"Kept {len(self.episodes)} episodes in {len(self.periods)} periods of care "
-            f"for {len(self.children)} children.",
+            (
+                f"Kept {len(self.episodes)} episodes in {len(self.periods)} periods of care "
+                f"for {len(self.children)} children."
+            ),
             *summarise(self.report),
         ]
         return "\n".join(lines)
@@ -85,6 +87,13 @@ def clean(data: Ssda903Data) -> Cleaned:
         rows_read=len(data.episodes),
         years=tuple(data.years),
     )
+
+
+def lookup(table: pd.DataFrame, column: str, child_ids: pd.Series) -> pd.Series:
+    """table[column] for each child id (table has one row per child), aligned to child_ids.
+    (Series.map with an empty datetime mapper fails in pandas 3, hence reindex.)"""
+    values = table.set_index("child_id")[column].reindex(child_ids.to_numpy())
+    return pd.Series(values.to_numpy(), index=child_ids.index, dtype=table[column].dtype)
 
 
 def _in_file_order(df: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +131,11 @@ def _drop_same_start_in_return(ep: pd.DataFrame, report: ReportBuilder) -> pd.Da
     key = ["child_id", "year", "DECOM"]
     dup = ep.duplicated(key, keep="last")
     kept_row = ep.groupby(key)["source_row"].transform("last")
-    why = "another episode of this child starts the same day (row " + kept_row[dup].astype(str) + "); kept that one"
+    why = (
+        "another episode of this child starts the same day (row "
+        + kept_row[dup].astype(str)
+        + "); kept that one"
+    )
     report.add(ep[dup], "removed", "same_start_in_return", why)
     return ep[~dup]
 
@@ -148,8 +161,12 @@ def _merge_across_years(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame
 def _drop_short_breaks(ep: pd.DataFrame, report: ReportBuilder) -> tuple[pd.DataFrame, set[str]]:
     short = ep["LS"].isin(codes.SHORT_BREAK_LS)
     only_short = short.groupby(ep["child_id"]).transform("all")
-    report.add(ep[only_short], "removed", "short_breaks_only", "every episode of this child is a short break (V3/V4)")
-    report.add(ep[short & ~only_short], "removed", "short_break_episode", "short break (LS V3/V4): not looked after")
+    report.add(
+        ep[only_short], "removed", "short_breaks_only", "every episode of this child is a short break (V3/V4)"
+    )
+    report.add(
+        ep[short & ~only_short], "removed", "short_break_episode", "short break (LS V3/V4): not looked after"
+    )
     return ep[~short], set(ep.loc[only_short, "child_id"])
 
 
@@ -158,7 +175,11 @@ def _trim_overlaps(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
     ep = ep.sort_values(["child_id", "DECOM"], kind="stable").copy()
     by_child = ep.groupby("child_id")
     next_start = by_child["DECOM"].shift(-1)
-    next_where = by_child["source_file"].shift(-1) + " row " + by_child["source_row"].shift(-1).astype("Int64").astype(str)
+    next_where = (
+        by_child["source_file"].shift(-1)
+        + " row "
+        + by_child["source_row"].shift(-1).astype("Int64").astype(str)
+    )
     over = next_start.notna() & (ep["DEC"].isna() | (ep["DEC"] > next_start))
     rec_blank = ep["REC"].isna()
     old_dec = ep["DEC"].dt.strftime("%Y-%m-%d").fillna("blank")
@@ -181,13 +202,19 @@ def _trim_overlaps(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
 def _flag_open_not_in_next_return(ep: pd.DataFrame, report: ReportBuilder) -> None:
     years = set(ep["year"].unique())
     flagged = ep["DEC"].isna() & (ep["year"] + 1).isin(years)
-    why = "open at 31 March " + ep["year"].astype(str) + " but not in the " + (ep["year"] + 1).astype(str) + " return"
+    why = (
+        "open at 31 March "
+        + ep["year"].astype(str)
+        + " but not in the "
+        + (ep["year"] + 1).astype(str)
+        + " return"
+    )
     report.add(ep[flagged], "flagged", "open_not_in_next_return", why[flagged])
 
 
 def _map_codes(ep: pd.DataFrame, header: pd.DataFrame) -> pd.DataFrame:
     ep = ep.copy()
-    dob = ep["child_id"].map(header.set_index("child_id")["DOB"])
+    dob = lookup(header, "DOB", ep["child_id"])
     ep["placement_type"] = codes.placement_type(ep["PLACE"], ep["PLACE_PROVIDER"])
     ep["in_house"] = codes.in_house(ep["PLACE_PROVIDER"]).astype(bool)
     ep["legal_status"] = codes.legal_status(ep["LS"])
@@ -207,7 +234,9 @@ def _children(
     without = header[~header["child_id"].isin(in_care)]
     short = without["child_id"].isin(short_break_children)
     report.add(without[short], "removed", "short_breaks_only", "child only ever on short breaks (V3/V4)")
-    report.add(without[~short], "removed", "child_without_episodes", "no episode for this child in any return")
+    report.add(
+        without[~short], "removed", "child_without_episodes", "no episode for this child in any return"
+    )
     uasc_out = uasc[~uasc["child_id"].isin(in_care)]
     report.add(uasc_out, "removed", "uasc_child_without_episodes", "no looked-after episode for this child")
 
@@ -219,7 +248,7 @@ def _children(
             "sex": kids["SEX"].map(codes.SEX_BY_CODE).to_numpy(),
             "dob": kids["DOB"].to_numpy(),
             "uasc": kids["child_id"].isin(set(uasc["child_id"])).to_numpy(),
-            "need": kids["child_id"].map(first.set_index("child_id")["need"]).to_numpy(),
+            "need": lookup(first, "need", kids["child_id"]).to_numpy(),
         }
     )
     return children.sort_values("child_id").reset_index(drop=True)

@@ -23,7 +23,7 @@ LAST_KNOWN_YEAR = 2025  # later years are checked against this year's lists
 # ---------------------------------------------------------------------------------------------
 
 _U = [f"U{i}" for i in range(1, 7)]
-_T = [f"T{i}" for i in range(0, 5)]
+_T = [f"T{i}" for i in range(5)]
 # Code lists as they stood in 2014-15; later additions and removals are in CODE_CHANGES.
 _CODES_2015: dict[str, frozenset[str]] = {
     "PLACE": frozenset(
@@ -32,7 +32,7 @@ _CODES_2015: dict[str, frozenset[str]] = {
         + _T
         + _U
     ),
-    "PLACE_PROVIDER": frozenset(f"PR{i}" for i in range(0, 6)),
+    "PLACE_PROVIDER": frozenset(f"PR{i}" for i in range(6)),
     "LS": frozenset(["C1", "C2", "D1", "E1", "V2", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3"]),
     "RNE": frozenset(["S", "P", "L", "T", "U", "B"]),
     "CIN": frozenset(f"N{i}" for i in range(1, 9)),
@@ -207,7 +207,10 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("REC", "X1"): "episode ceases and a new one begins: not an exit",
     ("REC", "E11"): "adopted: application for an adoption order unopposed",
     ("REC", "E12"): "adopted: consent dispensed with by the court",
-    ("REC", "E13"): "left care to live with parent(s), relative(s) or other(s) with no parental responsibility",
+    (
+        "REC",
+        "E13",
+    ): "left care to live with parent(s), relative(s) or other(s) with no parental responsibility",
     ("REC", "E14"): "accommodation on remand ended",
     ("REC", "E15"): "age assessment determined the child is 18 or over",
     ("REC", "E16"): "child moved abroad",
@@ -268,14 +271,12 @@ def exit_route(rec: pd.Series, dec: pd.Series, dob: pd.Series) -> pd.Series:
 
 def add_years(dates: pd.Series, years: int) -> pd.Series:
     """Same day `years` later; 29 February goes to 1 March in other years (as in age_in_years)."""
-    return dates.apply(lambda d: d if pd.isna(d) else _add_years_one(d, years))
-
-
-def _add_years_one(d: pd.Timestamp, years: int) -> pd.Timestamp:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:
-        return d.replace(year=d.year + years, month=3, day=1)
+    year = dates.dt.year + years
+    month, day = dates.dt.month, dates.dt.day
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    moved = (month == 2) & (day == 29) & ~leap
+    parts = pd.DataFrame({"year": year, "month": month.mask(moved, 3), "day": day.mask(moved, 1)})
+    return pd.to_datetime(parts, errors="coerce").astype("datetime64[ns]")
 
 
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
@@ -411,8 +412,8 @@ def mapping_markdown() -> str:
     lines = [
         "# SSDA903 codes → carejourney vocabulary",
         "",
-        "Generated from `carejourney/ssda903/codes.py` by "
-        "`python -m carejourney.ssda903`; edit the tables there, not this file.",
+        "Generated from `carejourney/ssda903/codes.py` by `python -m carejourney.ssda903`;",
+        "edit the tables there, not this file.",
         "`valid_from` is the first collection year (from 2014-15, the first kept) in which",
         "the code is accepted.",
         "",

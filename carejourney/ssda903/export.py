@@ -44,8 +44,9 @@ def export_903(tables: Mapping[str, pd.DataFrame] | Any, out_dir: str | Path, ye
     """Write `out_dir/<year>/header.csv, episodes.csv, uasc.csv` for each collection year.
 
     `tables` maps (or has attributes) children, care_periods, placements, legal_statuses with
-    the columns in INPUT_COLUMNS. `years` defaults to every year from 2014-15 (the first the
-    code lists cover) or the first year with an episode, to the year of the latest date.
+    the columns in INPUT_COLUMNS (children may have the event log's boolean `male` instead of
+    `sex`). `years` defaults to the collection years from the first placement or legal-status
+    start (not before 2014-15, the first the code lists cover) to the latest date.
     Returns {year: folder written}.
     """
     frames = _input_frames(tables)
@@ -69,10 +70,15 @@ def _input_frames(tables: Mapping[str, pd.DataFrame] | Any) -> dict[str, pd.Data
     frames = {}
     for name, columns in INPUT_COLUMNS.items():
         frame = tables[name] if isinstance(tables, Mapping) else getattr(tables, name)
+        if name == "children" and "sex" not in frame and "male" in frame:  # the event log's form
+            frame = frame.assign(sex=frame["male"].map({True: "M", False: "F"}))
         missing = [c for c in columns if c not in frame]
         if missing:
             raise ValueError(f"{name} lacks columns {missing}")
         frame = frame[columns].copy()
+        for col in columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype(object)
         for col in ("start", "end", "dob"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
@@ -80,13 +86,35 @@ def _input_frames(tables: Mapping[str, pd.DataFrame] | Any) -> dict[str, pd.Data
     return frames
 
 
+def _from_period_start(spells: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
+    """Start each period's first spell at the period's start.
+
+    Children already in care when a run starts have periods that began before it but spells
+    recorded from the run's first day; SSDA903 needs an episode from the day the period began,
+    so the first spell is assumed to have lasted since then.
+    """
+    spells = spells.sort_values([*KEY, "start"], kind="stable").reset_index(drop=True)
+    period_start = spells[KEY].merge(periods[[*KEY, "start"]], on=KEY, how="left")["start"]
+    first = ~spells.duplicated(KEY, keep="first")
+    later = first & (spells["start"] > period_start)
+    spells.loc[later, "start"] = period_start[later]
+    return spells
+
+
 def _default_years(frames: dict[str, pd.DataFrame]) -> list[int]:
-    dates = pd.concat([frames[n][c] for n in ("care_periods", "placements", "legal_statuses") for c in ("start", "end")])
-    dates = dates.dropna()
+    """From the year of the first recorded spell (a run's first day: periods of children
+    already in care start earlier) to the year of the latest date, and not before 2014-15."""
+    dates = pd.concat([frames[n][c] for n in ("placements", "legal_statuses") for c in ("start", "end")])
+    dates = pd.concat([dates, frames["care_periods"]["end"]]).dropna()
     if dates.empty:
         return []
     first = max(collection_year(dates.min()), codes.FIRST_YEAR)
     return list(range(first, collection_year(dates.max()) + 1))
+
+
+def _same(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Equal dates, counting two NaT (still open) as equal."""
+    return (a == b) | (a.isna() & b.isna())
 
 
 def _check_tiling(spells: pd.DataFrame, periods: pd.DataFrame, name: str) -> None:
@@ -99,13 +127,16 @@ def _check_tiling(spells: pd.DataFrame, periods: pd.DataFrame, name: str) -> Non
     first = grouped.cumcount() == 0
     last = grouped.cumcount(ascending=False) == 0
     next_start = grouped["start"].shift(-1)
-    same = lambda a, b: (a == b) | (a.isna() & b.isna())  # noqa: E731
-    bad = (first & ~same(merged["start"], merged["start_period"])) | (
-        ~last & ~same(merged["end"], next_start)
-    ) | (last & ~same(merged["end"], merged["end_period"]))
+    bad = (
+        (first & ~_same(merged["start"], merged["start_period"]))
+        | (~last & ~_same(merged["end"], next_start))
+        | (last & ~_same(merged["end"], merged["end_period"]))
+    )
     if bad.any():
         where = merged.loc[bad, KEY].drop_duplicates().head(5).to_records(index=False).tolist()
-        raise ValueError(f"{name} do not cover their periods without gaps or overlaps, e.g. (child_id, period) {where}")
+        raise ValueError(
+            f"{name} do not cover their periods without gaps or overlaps, e.g. (child_id, period) {where}"
+        )
     covered = set(map(tuple, spells[KEY].to_numpy().tolist()))
     uncovered = [k for k in map(tuple, periods[KEY].to_numpy().tolist()) if k not in covered]
     if uncovered:
@@ -115,7 +146,9 @@ def _check_tiling(spells: pd.DataFrame, periods: pd.DataFrame, name: str) -> Non
 def episodes_from_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per SSDA903 episode with its codes: CHILD, DECOM, DEC, RNE, LS, CIN, PLACE,
     PLACE_PROVIDER, REC (REC of the whole episode; years blank it when open at 31 March)."""
-    periods, placements, legal = frames["care_periods"], frames["placements"], frames["legal_statuses"]
+    periods = frames["care_periods"]
+    placements = _from_period_start(frames["placements"], periods)
+    legal = _from_period_start(frames["legal_statuses"], periods)
     _check_tiling(placements, periods, "placements")
     _check_tiling(legal, periods, "legal_statuses")
 
@@ -124,12 +157,28 @@ def episodes_from_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         periods.rename(columns={"start": "period_start", "end": "period_end"}), on=KEY, how="inner"
     )
     # a spell starting on the day its period ends would be an episode of no length: skip it
-    keep = breaks["start"].eq(breaks["period_start"]) | breaks["period_end"].isna() | (breaks["start"] < breaks["period_end"])
+    keep = (
+        breaks["start"].eq(breaks["period_start"])
+        | breaks["period_end"].isna()
+        | (breaks["start"] < breaks["period_end"])
+    )
     breaks = breaks[keep].sort_values("start", kind="stable")
-    pl = placements.rename(columns={"start": "placement_start"}).drop(columns="end").sort_values("placement_start")
-    lg = legal.rename(columns={"start": "legal_start"}).drop(columns="end").sort_values("legal_start")
+    # spells starting the same day (a same-day move) collapse into the one that lasts longest:
+    # two SSDA903 episodes of a child cannot start on the same day
+    pl = (
+        placements.sort_values(["start", "end"], na_position="last", kind="stable")
+        .rename(columns={"start": "placement_start"})
+        .drop(columns="end")
+    )
+    lg = (
+        legal.sort_values(["start", "end"], na_position="last", kind="stable")
+        .rename(columns={"start": "legal_start"})
+        .drop(columns="end")
+    )
     ep = pd.merge_asof(breaks, pl, left_on="start", right_on="placement_start", by=KEY, direction="backward")
-    ep = pd.merge_asof(ep.sort_values("start"), lg, left_on="start", right_on="legal_start", by=KEY, direction="backward")
+    ep = pd.merge_asof(
+        ep.sort_values("start"), lg, left_on="start", right_on="legal_start", by=KEY, direction="backward"
+    )
     ep = ep.sort_values([*KEY, "start"]).reset_index(drop=True)
 
     grouped = ep.groupby(KEY)
@@ -146,7 +195,9 @@ def episodes_from_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     unknown_types = set(ep["placement_type"]) - set(codes.EXPORT_PLACEMENT)
     unknown_legal = set(ep["legal_status"]) - set(codes.EXPORT_LS)
     if unknown_types or unknown_legal:
-        raise ValueError(f"no SSDA903 code for placement types {unknown_types} / legal statuses {unknown_legal}")
+        raise ValueError(
+            f"no SSDA903 code for placement types {unknown_types} / legal statuses {unknown_legal}"
+        )
     choice = ep["placement_type"].map(codes.EXPORT_PLACEMENT)
     ep["PLACE"] = choice.str[0]
     adoption_order = ep["placement_type"].eq("placed_for_adoption") & ep["legal_status"].eq("placement_order")
@@ -174,7 +225,9 @@ def episodes_from_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _year_files(children: pd.DataFrame, episodes: pd.DataFrame, year: int):
     first_day, last_day = year_bounds(year)
     valid = codes.valid_codes(year)
-    in_year = episodes[(episodes["DECOM"] <= last_day) & (episodes["DEC"].isna() | (episodes["DEC"] >= first_day))]
+    in_year = episodes[
+        (episodes["DECOM"] <= last_day) & (episodes["DEC"].isna() | (episodes["DEC"] >= first_day))
+    ]
     eps = in_year.copy()
     open_at_year_end = eps["DEC"].isna() | (eps["DEC"] > last_day)
     eps.loc[open_at_year_end, "DEC"] = pd.NaT
@@ -182,7 +235,7 @@ def _year_files(children: pd.DataFrame, episodes: pd.DataFrame, year: int):
     not_valid = eps["REC"].notna() & ~eps["REC"].isin(valid["REC"])
     eps.loc[not_valid, "REC"] = eps.loc[not_valid, "REC"].map(codes.EXPORT_REC_FALLBACK)
     eps = eps.sort_values(["child_id", "DECOM"])
-    out_eps = pd.DataFrame({c: eps[c] if c in eps else "" for c in EPISODE_COLUMNS})
+    out_eps = pd.DataFrame({c: eps.get(c, "") for c in EPISODE_COLUMNS})
     for col in ("DECOM", "DEC"):
         out_eps[col] = eps[col].dt.strftime(DATE_FORMAT).fillna("")
     out_eps["REC"] = out_eps["REC"].fillna("")

@@ -46,8 +46,10 @@ def build_periods(
         "REC is X1 but no episode starts on its DEC; period closed with exit route " + CLOSED_AFTER_X1,
     )
 
-    dob = firsts.index.get_level_values("child_id").map(header.set_index("child_id")["DOB"])
-    age = codes.age_in_years(pd.Series(dob, index=firsts.index), firsts["DECOM"])
+    first_ids = pd.Series(firsts.index.get_level_values("child_id"), index=firsts.index)
+    dob = header.set_index("child_id")["DOB"].reindex(first_ids.to_numpy())
+    dob = pd.Series(dob.to_numpy(), index=firsts.index, dtype="datetime64[ns]")
+    age = codes.age_in_years(dob, firsts["DECOM"].astype("datetime64[ns]"))
     band_index = np.searchsorted(vocab.AGE_BAND_LOWER_YEARS, age.to_numpy(dtype=float), side="right") - 1
     periods = pd.DataFrame(
         {
@@ -57,7 +59,9 @@ def build_periods(
             "legal_status_at_entry": firsts["legal_status"],
             "placement_type_at_entry": firsts["placement_type"],
             "age_at_entry": age.astype("int64"),
-            "age_band_at_entry": [vocab.AGE_BANDS[max(i, 0)] for i in band_index],
+            "age_band_at_entry": pd.Series(
+                [vocab.AGE_BANDS[max(i, 0)] for i in band_index], index=firsts.index, dtype=object
+            ),
             "n_episodes": ep.groupby(key).size(),
         }
     ).reset_index()
@@ -77,7 +81,7 @@ def _spells(episodes: pd.DataFrame, changes: pd.Series, value_cols: list[str]) -
     (Not groupby().last(): that skips NaT and would close an open spell.)
     """
     changes = changes.to_numpy(dtype=bool)
-    ends = np.append(changes[1:], True)
+    ends = np.append(changes[1:], True)[: len(changes)]
     out = episodes.loc[changes, ["child_id", "period", "start", *value_cols]].reset_index(drop=True)
     out.insert(3, "end", episodes.loc[ends, "end"].to_numpy())
     return out

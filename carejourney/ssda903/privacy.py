@@ -30,9 +30,7 @@ def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
     unique = pd.unique(ids.astype(str))
     codes = {
         raw: PSEUDONYM_PREFIX
-        + hashlib.blake2b(raw.encode("utf-8"), key=key, digest_size=16).hexdigest()[
-            :PSEUDONYM_HEX_CHARS
-        ]
+        + hashlib.blake2b(raw.encode("utf-8"), key=key, digest_size=16).hexdigest()[:PSEUDONYM_HEX_CHARS]
         for raw in unique
     }
     if len(set(codes.values())) != len(codes):  # would merge two children: never silently

@@ -84,14 +84,20 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             continue
         if item.year < codes.FIRST_YEAR:
             problems.append(
-                Problem(item.source.label, None, None, f"collection year {item.year} is before 2014-15 (not supported)")
+                Problem(
+                    item.source.label,
+                    None,
+                    None,
+                    f"collection year {item.year} is before 2014-15 (not supported)",
+                )
             )
             continue
         dates, file_problems = CHECKS[item.source.kind](item.table, item.source.label, item.year)
         problems += file_problems
         checked[item.source.kind].append(_typed(item, dates))
     tables = {kind: _concat(frames, kind) for kind, frames in checked.items()}
-    problems += _check_children_known(tables)
+    header_years = {item.year for item in loaded if item.source.kind == "header"}
+    problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
     if problems:
         raise Ssda903Error(problems)
@@ -108,7 +114,9 @@ def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
         elif item.source.kind == "episodes":
             latest = latest_date(item.table)
             if latest is None:
-                problems.append(Problem(item.source.label, None, None, "no year in the name and no dates to infer it"))
+                problems.append(
+                    Problem(item.source.label, None, None, "no year in the name and no dates to infer it")
+                )
             else:
                 item.year = collection_year(latest)
     for item in loaded:
@@ -141,7 +149,10 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile]) -
     for year, kinds in sorted(by_year.items()):
         for kind, labels in kinds.items():
             if len(labels) > 1:
-                problems += [Problem(lab, None, None, f"more than one {kind} file for {year}: {labels}") for lab in labels]
+                problems += [
+                    Problem(lab, None, None, f"more than one {kind} file for {year}: {labels}")
+                    for lab in labels
+                ]
         for kind in ("header", "episodes"):
             # a file that failed to load is reported already; flag only a file never given
             if kind not in kinds and kind not in failed_kinds:
@@ -174,17 +185,20 @@ def _concat(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
     )
 
 
-def _check_children_known(tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    """Every CHILD of an episodes / uasc file has a header row in the same year's return."""
+def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int | None]) -> list[Problem]:
+    """Every CHILD of an episodes / uasc file has a header row in the same year's return.
+    (Years whose header file could not be read are skipped: that file's problem is reported.)"""
     known = set(zip(tables["header"]["CHILD"], tables["header"]["year"]))
     problems: list[Problem] = []
     for kind in ("episodes", "uasc"):
         t = tables[kind]
         if t.empty:
             continue
-        missing = [(c, y) not in known for c, y in zip(t["CHILD"], t["year"])]
+        missing = [(c, y) not in known and y in header_years for c, y in zip(t["CHILD"], t["year"])]
         for label, row in zip(t.loc[missing, "source_file"], t.loc[missing, "source_row"]):
-            problems.append(Problem(label, int(row), "CHILD", f"CHILD is not in the header file for that year"))
+            problems.append(
+                Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")
+            )
     return problems
 
 

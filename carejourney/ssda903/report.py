@@ -47,7 +47,9 @@ class ReportBuilder:
 
     def frame(self) -> pd.DataFrame:
         if not self._parts:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in REPORT_COLUMNS})
+            return pd.DataFrame(
+                {c: pd.Series(dtype="int64" if c == "row" else object) for c in REPORT_COLUMNS}
+            )
         out = pd.concat(self._parts, ignore_index=True)
         return out.sort_values(["file", "row", "rule"], kind="stable").reset_index(drop=True)
 

@@ -79,7 +79,9 @@ def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, p
             table,
             bad,
             field,
-            lambda v, f=field: f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd)",
+            lambda v, f=field: (
+                f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd)"
+            ),
         )
     return dates, problems
 
@@ -90,7 +92,11 @@ def _check_code(table, label, field, valid, year, required_mask) -> list[Problem
     problems = _rows(label, table, blank & required_mask, field, f"{field} is blank")
     invalid = ~blank & ~values.isin(valid)
     return problems + _rows(
-        label, table, invalid, field, lambda v: f"'{v}' is not a valid {field} code in {year - 1}-{str(year)[2:]}"
+        label,
+        table,
+        invalid,
+        field,
+        lambda v: f"'{v}' is not a valid {field} code in {year - 1}-{str(year)[2:]}",
     )
 
 
@@ -106,7 +112,11 @@ def check_header(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, 
     repeated_child = table["CHILD"].duplicated(keep=False) & table["CHILD"].ne("")
     conflicting = repeated_child & ~key.duplicated(keep=False)
     problems += _rows(
-        label, table, conflicting, "CHILD", "the same CHILD appears on another row with a different SEX or DOB"
+        label,
+        table,
+        conflicting,
+        "CHILD",
+        "the same CHILD appears on another row with a different SEX or DOB",
     )
     return dates, problems
 
@@ -132,7 +142,9 @@ def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str
     problems += _rows(
         label, table, decom > end, "DECOM", lambda v: f"episode starts ({v}) after the {span} collection year"
     )
-    problems += _rows(label, table, dec > end, "DEC", lambda v: f"episode ends ({v}) after the {span} collection year")
+    problems += _rows(
+        label, table, dec > end, "DEC", lambda v: f"episode ends ({v}) after the {span} collection year"
+    )
     problems += _rows(
         label, table, dec < start, "DEC", lambda v: f"episode ended ({v}) before the {span} collection year"
     )

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 
 from carejourney import vocab
-from carejourney.ssda903 import MAPPING, VALID_CODES, valid_codes
-from carejourney.ssda903 import codes
+from carejourney.ssda903 import MAPPING, VALID_CODES, codes, valid_codes
 
 
 def test_documented_code_changes():

@@ -70,7 +70,11 @@ def test_valid_return_reads_with_rows_years_and_dates(tmp_path):
     assert list(ep["source_row"]) == [2, 3, 4]
     assert set(ep["year"]) == {2016}
     assert set(ep["source_file"]) == {"2016/episodes.csv"}
-    assert ep["DECOM"].tolist() == [pd.Timestamp("2015-05-01"), pd.Timestamp("2015-09-01"), pd.Timestamp("2016-01-10")]
+    assert ep["DECOM"].tolist() == [
+        pd.Timestamp("2015-05-01"),
+        pd.Timestamp("2015-09-01"),
+        pd.Timestamp("2016-01-10"),
+    ]
     assert ep["DEC"].isna().tolist() == [False, True, False]
     assert data.header.loc[data.header["SEX"] == "2", "DOB"].iloc[0] == pd.Timestamp("2010-03-04")
     assert data.uasc.empty
@@ -83,22 +87,37 @@ def test_valid_return_reads_with_rows_years_and_dates(tmp_path):
 def test_year_inferred_from_latest_date_when_folder_has_no_year(tmp_path):
     folder = tmp_path / "returns"
     write_csv(folder / "Header.CSV", HEADER_COLS, [header_row("C001")])
-    write_csv(folder / "SSDA903_Episodes.csv", EPISODE_COLS, [episode_row("C001", "01/05/2016", "01/02/2017", "E4A")])
+    write_csv(
+        folder / "SSDA903_Episodes.csv",
+        EPISODE_COLS,
+        [episode_row("C001", "01/05/2016", "01/02/2017", "E4A")],
+    )
     assert read_ssda903(folder).episodes["year"].tolist() == [2017]
+
+
+def test_reading_one_year_folder_takes_the_year_from_its_name(tmp_path):
+    folder = write_return(tmp_path, "2015-16", [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    assert read_ssda903(folder).episodes["year"].tolist() == [2016]
 
 
 def test_several_years_in_one_folder_by_file_name(tmp_path):
     write_csv(tmp_path / "header_2016.csv", HEADER_COLS, [header_row("C001")])
     write_csv(tmp_path / "episodes_2016.csv", EPISODE_COLS, [episode_row("C001", "01/05/2015")])
     write_csv(tmp_path / "header_2016-17.csv", HEADER_COLS, [header_row("C001")])
-    write_csv(tmp_path / "episodes_2016-17.csv", EPISODE_COLS, [episode_row("C001", "01/05/2015", "01/06/2016", "E4A")])
+    write_csv(
+        tmp_path / "episodes_2016-17.csv",
+        EPISODE_COLS,
+        [episode_row("C001", "01/05/2015", "01/06/2016", "E4A")],
+    )
     assert sorted(read_ssda903(tmp_path).episodes["year"]) == [2016, 2017]
 
 
 def test_byte_order_mark_and_cp1252_files_read(tmp_path):
     folder = tmp_path / "2016"
     write_csv(folder / "header.csv", HEADER_COLS, [header_row("Cé01")], encoding="cp1252")
-    write_csv(folder / "episodes.csv", EPISODE_COLS, [episode_row("Cé01", "01/05/2015")], encoding="utf-8-sig")
+    write_csv(
+        folder / "episodes.csv", EPISODE_COLS, [episode_row("Cé01", "01/05/2015")], encoding="utf-8-sig"
+    )
     # cp1252 "é" and utf-8 "é" differ as bytes but decode to the same CHILD
     data = read_ssda903(tmp_path)
     assert data.episodes["child_id"].iloc[0] == data.header["child_id"].iloc[0]
@@ -130,6 +149,7 @@ def test_unreadable_encoding_is_reported(tmp_path):
     (folder / "header.csv").write_bytes(b"CHILD,SEX,DOB\nC\x81\x9d01,1,01/01/2008\n")
     err = read_error(tmp_path)
     assert "2016/header.csv" in str(err) and "encoding" in str(err)
+    assert len(err.problems) == 1  # not also "CHILD is not in the header" for every episode
 
 
 def test_utf16_file_is_reported_not_misread(tmp_path):
@@ -140,7 +160,9 @@ def test_utf16_file_is_reported_not_misread(tmp_path):
 
 @pytest.mark.parametrize("bad", ["31/02/2016", "2016/01/05", "yesterday", "05-01-2016"])
 def test_date_that_is_not_a_date(tmp_path, bad):
-    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C001", bad)])
+    write_return(
+        tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C001", bad)]
+    )
     err = read_error(tmp_path)
     assert "2016/episodes.csv, row 3, field DECOM" in str(err)
     assert "not a date" in str(err)
@@ -175,14 +197,21 @@ def test_code_validity_depends_on_year(tmp_path, year, field, code, valid):
 
 
 def test_episode_ending_before_it_starts(tmp_path):
-    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/09/2015", "01/08/2015", "E4A")])
+    write_return(
+        tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/09/2015", "01/08/2015", "E4A")]
+    )
     err = read_error(tmp_path)
     assert "2016/episodes.csv, row 2, field DEC: episode ends" in str(err)
     assert "before it starts" in str(err)
 
 
 def test_episode_child_missing_from_header(tmp_path):
-    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C999", "01/05/2015")])
+    write_return(
+        tmp_path,
+        2016,
+        [header_row("C001")],
+        [episode_row("C001", "01/05/2015"), episode_row("C999", "01/05/2015")],
+    )
     err = read_error(tmp_path)
     assert "2016/episodes.csv, row 3, field CHILD: CHILD is not in the header" in str(err)
     assert "C999" not in str(err)  # identifiers never echoed
@@ -237,7 +266,12 @@ def test_wrong_number_of_cells_and_missing_files(tmp_path):
 
 
 def test_conflicting_header_rows_for_one_child(tmp_path):
-    write_return(tmp_path, 2016, [header_row("C001"), header_row("C001", dob="02/02/2009")], [episode_row("C001", "01/05/2015")])
+    write_return(
+        tmp_path,
+        2016,
+        [header_row("C001"), header_row("C001", dob="02/02/2009")],
+        [episode_row("C001", "01/05/2015")],
+    )
     assert "2016/header.csv, row 3, field CHILD" in str(read_error(tmp_path))
 
 

@@ -1,0 +1,156 @@
+"""`write_report`: read a results folder, build every output in memory, then publish atomically.
+
+Order of work: (1) read and check all inputs, (2) draw the charts, build the tables, the
+workbook and the HTML in memory, (3) write them into a temporary folder beside `out_dir` and
+rename it into place. A failure at (1) or (2) touches nothing on disk; a failure at (3)
+removes the temporary folder and leaves any previous report as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from . import charts, html, tables
+from .errors import ReportError
+from .inputs import Results, load_actuals, load_results
+
+REPORT_HTML = "report.html"
+WORKBOOK = "summary.xlsx"
+CHART_FILES = ("lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png")
+SHEETS = ("headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week", "monitoring")
+
+
+def build_sheets(res: Results, plan: str | None, mon: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {
+        "headline": tables.headline_sheet(res),
+        "lac_31_march": tables.lac_31_march_sheet(res),
+        "spend": tables.spend_sheet(res),
+        "savings": tables.savings_sheet(res),
+        "targets": tables.targets_sheet(res),
+        "placements_52_week": tables.placements_sheet(res),
+        "monitoring": tables.monitoring_sheet(mon, res),
+    }
+
+
+def _number_format(header: str) -> str | None:
+    h = header.lower()
+    if "(date)" in h or h.endswith("date"):
+        return "yyyy-mm-dd"
+    if "(share)" in h:
+        return "0.0%"
+    if "(£m" in h:
+        return "#,##0.00"
+    if "(children)" in h or "52-week placements" in h or "unit in column" in h:
+        return "#,##0.0"
+    if h == "threshold":
+        return "#,##0.##"
+    return None
+
+
+def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """The workbook, one sheet per table: bold wrapped headers, frozen header row, number formats."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl", date_format="yyyy-mm-dd", datetime_format="yyyy-mm-dd") as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            ws.freeze_panes = "A2"
+            for j, header in enumerate(df.columns, start=1):
+                cell = ws.cell(row=1, column=j)
+                cell.font = Font(bold=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                width = max([min(len(str(header)), 28)] + [len(str(v)) for v in df.iloc[:200, j - 1]])
+                ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 10), 60)
+                fmt = _number_format(str(header))
+                if fmt:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].number_format = fmt
+            ws.row_dimensions[1].height = 48
+    return buf.getvalue()
+
+
+def build_outputs(results_dir: str | Path, actuals: str | Path | None = None) -> dict[str, bytes]:
+    """Every output file's bytes, keyed by file name. Reads only; writes nothing."""
+    res = load_results(results_dir)
+    act = load_actuals(actuals) if actuals is not None else None
+    plan = tables.choose_plan(res)
+    mon = tables.monitoring_frame(res, plan, act)
+    head = tables.headline(res)
+    pngs = {
+        "lac_fan.png": charts.lac_fan(res, plan),
+        "spend_fan.png": charts.spend_fan(res, plan),
+        "lever_ranking.png": charts.lever_ranking(res),
+        "placement_mix.png": charts.placement_mix(res, plan),
+        "monitoring.png": charts.monitoring(res, plan, mon),
+    }
+    files = dict(pngs)
+    files[WORKBOOK] = workbook_bytes(build_sheets(res, plan, mon))
+    files[REPORT_HTML] = html.render(res, plan, head, pngs, mon).encode("utf-8")
+    return files
+
+
+def _check_out_dir(results_dir: Path, out_dir: Path):
+    r, o = results_dir.resolve(), out_dir.resolve()
+    if o == r or o in r.parents:
+        raise ReportError(f"{out_dir}: the report folder must not be the results folder or contain it")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ReportError(f"{out_dir}: exists and is not a folder")
+        if any(out_dir.iterdir()) and not (out_dir / REPORT_HTML).is_file():
+            raise ReportError(f"{out_dir}: exists, is not empty and holds no {REPORT_HTML}; "
+                              "refusing to replace a folder that is not a previous report")
+
+
+def _publish(files: dict[str, bytes], out_dir: Path):
+    """Write `files` into a temporary folder beside `out_dir`, then swap it into place."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()  # not mkdtemp: its 0700 mode would become the report folder's
+    old = None
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(out_dir, old)
+        try:
+            os.replace(tmp, out_dir)
+        except BaseException:
+            if old is not None:
+                os.replace(old, out_dir)
+                old = None
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,
+                 actuals: str | Path | None = None) -> Path:
+    """Write report.html, the PNG charts and summary.xlsx for an experiment's results folder.
+
+    results_dir: folder written by the experiment runner (manifest.json, summary.parquet,
+        savings.parquet, targets.parquet, monthly_bands.parquet).
+    out_dir: where to put the report; default ``results_dir/report``. Replaced as a whole.
+    actuals: optional CSV of the council's monthly counts (columns date, lac_children),
+        compared with the plan's monthly range; months outside it are flagged as triggers.
+
+    Returns the path of report.html. Raises ReportError naming the file when an input is
+    missing or malformed; nothing is written in that case.
+    """
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir) if out_dir is not None else results_dir / "report"
+    _check_out_dir(results_dir, out_dir)
+    files = build_outputs(results_dir, actuals)
+    _publish(files, out_dir)
+    return out_dir / REPORT_HTML

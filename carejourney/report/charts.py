@@ -1,0 +1,299 @@
+"""The report's charts, drawn with matplotlib's object API onto Agg canvases.
+
+No pyplot: each chart is its own `Figure`, so drawing touches no global state and works
+in any thread or server. Every function returns PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.dates as mdates  # also registers matplotlib's date converters
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .inputs import Results
+from .tables import (
+    GBP_M,
+    annual,
+    cumulative_savings,
+    is_trigger,
+    placement_label,
+    placement_order,
+    years_label,
+)
+
+DPI = 110
+BASE_COLOUR = "#6e6e6e"
+PLAN_COLOUR = "#0072B2"
+TARGET_COLOUR = "#D55E00"
+EVIDENCE_STYLE = {  # colour, hatch, legend text
+    "evidence": ("#0072B2", "", "Effect size from evidence"),
+    "mixed": ("#56B4E9", "..", "Mixed: some effect sizes plan-implied"),
+    "plan-implied": ("#E69F00", "//", "Plan-implied effect size (the plan's own target, not evidence)"),
+    "none": ("#bbbbbb", "", "No effect assumed"),
+}
+# Placement families: greens = with family, blues = fostering, yellow = 16+,
+# reds/purples = residential, teal = adoption, grey = other.
+PLACEMENT_COLOURS = {
+    "placed_with_parents": "#b7e4a8",
+    "kinship_foster": "#4daf4a",
+    "inhouse_foster": "#9ecae1",
+    "concurrent_foster_to_adopt": "#4292c6",
+    "ifa_foster": "#08519c",
+    "supported_accommodation": "#fed976",
+    "inhouse_childrens_home": "#fc9272",
+    "external_childrens_home": "#de2d26",
+    "residential_school": "#a50f15",
+    "secure_disability_residential": "#6a51a3",
+    "placed_for_adoption": "#1b9e77",
+    "other": "#bdbdbd",
+}
+
+
+def _figure(w: float = 9.5, h: float = 5.6) -> Figure:
+    fig = Figure(figsize=(w, h), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _note(fig: Figure, text: str):
+    fig.text(0.01, 0.01, text, fontsize=8, color="#444444", ha="left", va="bottom")
+
+
+def _source_note(res: Results, extra: str = "") -> str:
+    n = res.meta("replications")
+    bits = [f"Experiment {res.meta('experiment')}", f"{n} replications", f"seed {res.meta('seed')}"]
+    if extra:
+        bits.append(extra)
+    return ". ".join(bits) + "."
+
+
+def _empty(fig: Figure, ax, message: str):
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color="#444444", transform=ax.transAxes,
+            wrap=True)
+
+
+def _march_axis(ax, dates: list[pd.Timestamp]):
+    ax.set_xticks([d.to_pydatetime() for d in dates])
+    ax.set_xticklabels([f"31 Mar\n{d.year}" for d in dates])
+    pad = pd.Timedelta(days=100)
+    ax.set_xlim((min(dates) - pad).to_pydatetime(), (max(dates) + pad).to_pydatetime())
+
+
+def _fan(ax, df: pd.DataFrame, colour: str, name: str, scale: float = 1.0) -> list:
+    x = [d.to_pydatetime() for d in df["date"]]
+    ax.fill_between(x, df["q05"] / scale, df["q95"] / scale, color=colour, alpha=0.15, linewidth=0)
+    ax.fill_between(x, df["q25"] / scale, df["q75"] / scale, color=colour, alpha=0.32, linewidth=0)
+    ax.plot(x, df["q50"] / scale, color=colour, linewidth=2.2, marker="o", markersize=4)
+    return [
+        Line2D([], [], color=colour, linewidth=2.2, marker="o", markersize=4, label=f"{name}: median"),
+        Patch(facecolor=colour, alpha=0.32, label=f"{name}: middle 50% of runs (25-75%)"),
+        Patch(facecolor=colour, alpha=0.15, label=f"{name}: 90% of runs (5-95%)"),
+    ]
+
+
+def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float = 1.0) -> list:
+    t = res.targets
+    t = t[(t["scenario"] == scenario) & (t["measure"] == measure)]
+    if t.empty:
+        return []
+    for _, r in t.iterrows():
+        marker = "v" if r["direction"] == "at_most" else "^"
+        x = r["date"].to_pydatetime()
+        y = r["threshold"] / scale
+        ax.plot([x], [y], linestyle="none", marker=marker, markersize=10, color=TARGET_COLOUR,
+                markeredgecolor="black", zorder=5)
+        sign = "≤" if r["direction"] == "at_most" else "≥"
+        val = f"£{y:,.1f}m" if scale != 1.0 else f"{y:,.0f}"
+        last = r["date"] >= t["date"].max() and len(t["date"].unique()) > 1
+        ax.annotate(f"target {sign} {val}\n{r['probability']:.0%} chance", (x, y), xytext=(-10 if last else 10, -4),
+                    textcoords="offset points", fontsize=8, color=TARGET_COLOUR, va="top",
+                    ha="right" if last else "left")
+    return [Line2D([], [], linestyle="none", marker="v", markersize=9, color=TARGET_COLOUR,
+                   markeredgecolor="black", label="Plan target (▼ at most, ▲ at least), with chance of meeting it")]
+
+
+def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: str,
+              scale: float = 1.0, note: str = "") -> bytes:
+    fig = _figure(9.5, 6.0)
+    ax = fig.add_axes([0.09, 0.34, 0.88, 0.57])
+    handles = _fan(ax, annual(res, res.baseline, measure), BASE_COLOUR, res.label(res.baseline), scale)
+    target_scen = res.baseline
+    if plan is not None:
+        handles += _fan(ax, annual(res, plan, measure), PLAN_COLOUR, res.label(plan), scale)
+        target_scen = plan
+    handles += _target_markers(ax, res, target_scen, measure, scale)
+    ax.margins(y=0.12)  # room for the target labels
+    _march_axis(ax, list(annual(res, res.baseline, measure)["date"]))
+    ax.set_title(title, fontsize=13, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("Date (31 March, end of each financial year)")
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(
+        (lambda v, _: f"£{v:,.0f}m") if scale != 1.0 else (lambda v, _: f"{v:,.0f}")))
+    ax.grid(axis="y", color="#dddddd")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.04), ncol=2, fontsize=8.5, frameon=False)
+    _note(fig, _source_note(res, note))
+    return _png(fig)
+
+
+def lac_fan(res: Results, plan: str | None) -> bytes:
+    return fan_chart(
+        res, plan, "lac_children",
+        "Children looked after at 31 March: range of simulated outcomes",
+        "Looked-after children at 31 March", note="Shaded bands show the spread across replications")
+
+
+def spend_fan(res: Results, plan: str | None) -> bytes:
+    return fan_chart(
+        res, plan, "spend_gbp",
+        "Spending per financial year: range of simulated outcomes",
+        f"Spend in the financial year (£m, {res.price_note})", scale=GBP_M,
+        note=f"Spend at {res.price_note}; plotted at the 31 March ending each year")
+
+
+def lever_ranking(res: Results) -> bytes:
+    cum = cumulative_savings(res)
+    h = max(4.2, 2.4 + 0.6 * max(len(cum), 1))
+    fig = _figure(9.5, h)
+    bottom = 1.55 / h  # room for the x label, legend and note, in inches
+    ax = fig.add_axes([0.27, bottom, 0.68, 1 - bottom - 0.55 / h])
+    title = f"Which actions save most? Total saving against the baseline, {years_label(res)}"
+    if cum.empty:
+        _empty(fig, ax, "No action-plan scenarios were run: only the baseline.")
+        fig.suptitle(title, fontsize=13, x=0.01, ha="left")
+        return _png(fig)
+    cum = cum.assign(m=cum["mean"] / GBP_M).sort_values("m")  # largest at the top
+    y = np.arange(len(cum))
+    approx = False
+    for i, (name, r) in enumerate(cum.iterrows()):
+        colour, hatch, _ = EVIDENCE_STYLE[res.scenario(name).evidence]
+        ax.barh(i, r["m"], color=colour, hatch=hatch, edgecolor="#333333", linewidth=0.6, height=0.6)
+        if not np.isnan(r["q05"]):
+            lo, hi = r["q05"] / GBP_M, r["q95"] / GBP_M
+            ax.errorbar(r["m"], i, xerr=[[max(r["m"] - lo, 0)], [max(hi - r["m"], 0)]], color="black",
+                        capsize=4, linewidth=1.2)
+            approx = approx or not r["basis"].startswith("paired")
+        ax.annotate(f"£{r['m']:,.1f}m", (r["m"], i), xytext=(4 if r["m"] >= 0 else -4, 7),
+                    textcoords="offset points", fontsize=8.5, ha="left" if r["m"] >= 0 else "right")
+    ax.set_yticks(y)
+    ax.set_yticklabels([res.label(n) for n in cum.index])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"Cumulative saving, mean across replications (£m, {res.price_note})")
+    fig.suptitle(title, fontsize=12.5, x=0.01, ha="left")
+    ax.grid(axis="x", color="#dddddd")
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    kinds = [k for k in EVIDENCE_STYLE if k in {res.scenario(n).evidence for n in cum.index}]
+    handles = [Patch(facecolor=EVIDENCE_STYLE[k][0], hatch=EVIDENCE_STYLE[k][1], edgecolor="#333333",
+                     label=EVIDENCE_STYLE[k][2]) for k in kinds]
+    handles.append(Line2D([], [], color="black", marker="|", markersize=10, linewidth=1.2,
+                          label="90% interval (5-95%)" + (" - approximate" if approx else "")))
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.3 / h), ncol=2, fontsize=8.5,
+               frameon=False)
+    _note(fig, _source_note(res, "Saving = baseline spend minus scenario spend, paired by replication"))
+    return _png(fig)
+
+
+def placement_mix(res: Results, plan: str | None) -> bytes:
+    s = res.summary
+    sel = s[(s["table"] == "annual") & (s["measure"] == "lac_children") & (s["breakdown"] == "placement_type")]
+    scen = [res.baseline] + ([plan] if plan else [])
+    sel = sel[sel["scenario"].isin(scen)]
+    fig = _figure(11, 6.2)
+    title = "Where children live: looked-after children by placement type at 31 March (median)"
+    if sel.empty:
+        ax = fig.add_subplot(1, 1, 1)
+        _empty(fig, ax, "No placement-type breakdown in summary.parquet.")
+        fig.suptitle(title, fontsize=13, x=0.01, ha="left")
+        return _png(fig)
+    nonzero = sel.groupby("category")["q50"].max()
+    cats = placement_order(nonzero[nonzero > 0].index) or placement_order(nonzero.index)
+    wide = sel.pivot_table(index=["scenario", "period"], columns="category", values="q50", aggfunc="first")
+    wide = wide.reindex(columns=cats).fillna(0.0)
+    top = float(wide.sum(axis=1).max()) * 1.08 or 1.0
+    axes = [fig.add_axes([0.07 + i * 0.47, 0.33, 0.42, 0.56]) for i in range(len(scen))]
+    for ax, name in zip(axes, scen):
+        w = wide.loc[name].sort_index() if name in wide.index.get_level_values(0) else wide.iloc[0:0]
+        dates = [pd.Timestamp(int(p[:4]) + 1, 3, 31) for p in w.index]
+        if not dates:
+            _empty(fig, ax, f"No placement data for {res.label(name)}")
+            continue
+        x = [d.to_pydatetime() for d in dates]
+        ax.stackplot(x, *[w[c].to_numpy() for c in cats], colors=[PLACEMENT_COLOURS.get(c, "#999999") for c in cats],
+                     edgecolor="white", linewidth=0.4)
+        ax.set_title(res.label(name), fontsize=11)
+        ax.set_ylim(0, top)
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{d.year}" for d in dates])
+        ax.set_xlabel("31 March of year")
+        ax.grid(axis="y", color="#dddddd")
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("Looked-after children at 31 March (median)")
+    handles = [Patch(facecolor=PLACEMENT_COLOURS.get(c, "#999999"), label=placement_label(c)) for c in cats]
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.045), ncol=4, fontsize=8,
+               frameon=False, title="Placement type (layers from the bottom up: roughly cheapest to dearest)",
+               title_fontsize=8.5)
+    fig.suptitle(title, fontsize=13, x=0.01, ha="left")
+    _note(fig, _source_note(res, "Each layer is the median for that placement type, so the stack can differ "
+                                 "slightly from the median total"))
+    return _png(fig)
+
+
+def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
+    fig = _figure(11, 6.2)
+    ax = fig.add_axes([0.08, 0.30, 0.89, 0.60])
+    band = mon.dropna(subset=["q50"])
+    name = res.label(plan or res.baseline)
+    x = [d.to_pydatetime() for d in band["date"]]
+    ax.fill_between(x, band["q05"], band["q95"], color=PLAN_COLOUR, alpha=0.15, linewidth=0, step="mid")
+    ax.fill_between(x, band["q25"], band["q75"], color=PLAN_COLOUR, alpha=0.32, linewidth=0, step="mid")
+    ax.plot(x, band["q50"], color=PLAN_COLOUR, linewidth=1.8)
+    handles = [
+        Patch(facecolor=PLAN_COLOUR, alpha=0.32, label="Plan's middle 50% (25-75%): on track"),
+        Patch(facecolor=PLAN_COLOUR, alpha=0.15, label="Plan's 90% range (5-95%): tolerance; outside it, trigger"),
+        Line2D([], [], color=PLAN_COLOUR, linewidth=1.8, label=f"{name}: median"),
+    ]
+    if plan is not None and band["baseline_q50"].notna().any():
+        ax.plot(x, band["baseline_q50"], color=BASE_COLOUR, linewidth=1.3, linestyle="--")
+        handles.append(Line2D([], [], color=BASE_COLOUR, linestyle="--", label=f"{res.label(res.baseline)}: median"))
+    if "actual" in mon.columns and mon["actual"].notna().any():
+        act = mon.dropna(subset=["actual"])
+        out = act["status"].map(is_trigger)
+        ax.plot([d.to_pydatetime() for d in act["date"]], act["actual"], color="black", linewidth=1.0,
+                marker="o", markersize=3.5)
+        handles.append(Line2D([], [], color="black", marker="o", markersize=3.5, label="Actual monthly count"))
+        if out.any():
+            a = act[out]
+            ax.plot([d.to_pydatetime() for d in a["date"]], a["actual"], linestyle="none", marker="X",
+                    markersize=11, color="#CC0000", markeredgecolor="black", zorder=6)
+            for d, v in zip(a["date"], a["actual"]):
+                ax.annotate(f"{d:%b %Y}", (d.to_pydatetime(), v), xytext=(6, 6), textcoords="offset points",
+                            fontsize=8, color="#CC0000")
+            handles.append(Line2D([], [], linestyle="none", marker="X", markersize=10, color="#CC0000",
+                                  markeredgecolor="black", label="Actual outside the 90% range: trigger"))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(4, 10)))
+    ax.xaxis.set_minor_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    ax.set_xlabel("Month end")
+    ax.set_ylabel("Looked-after children at month end")
+    ax.set_title(f"Monthly monitoring: the number of looked-after children consistent with {name}",
+                 fontsize=12.5, loc="left")
+    ax.grid(axis="y", color="#dddddd")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.045), ncol=2, fontsize=8.5, frameon=False)
+    _note(fig, _source_note(res, "Compare each month's Key Activity Data count with the bands"))
+    return _png(fig)

@@ -1,0 +1,340 @@
+"""Reading and checking an experiment's results folder: the runner's contract.
+
+Everything the report draws on is read and checked here, before anything is written, so a
+bad folder fails with a `ReportError` that names the file and what is wrong with it.
+
+Files (all required; the tables may have no rows, e.g. no targets):
+
+- ``manifest.json``         what was run: experiment, seed, replications, scenarios, baseline
+- ``summary.parquet``       quantiles of every measure per scenario and period (annual/monthly)
+- ``savings.parquet``       paired scenario-minus-baseline differences, summarised
+- ``targets.parquet``       probability of meeting each of the plan's targets
+- ``monthly_bands.parquet`` quantiles of the monthly LAC count, for monitoring
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ReportError
+
+QUANTILES: tuple[str, ...] = ("q05", "q25", "q50", "q75", "q95")
+EVIDENCE_KINDS: tuple[str, ...] = ("evidence", "plan-implied", "mixed", "none")
+DIRECTIONS: tuple[str, ...] = ("at_most", "at_least")
+TOTAL_PERIOD = "total"  # savings rows summed over all years, replication by replication
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.parquet"
+SAVINGS = "savings.parquet"
+TARGETS = "targets.parquet"
+MONTHLY_BANDS = "monthly_bands.parquet"
+REQUIRED_FILES: tuple[str, ...] = (MANIFEST, SUMMARY, SAVINGS, TARGETS, MONTHLY_BANDS)
+
+_MANIFEST_REQUIRED = ("experiment", "seed", "replications", "scenarios", "baseline")
+_FY = re.compile(r"^(\d{4})-(\d{2})$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# --------------------------------------------------------------------------- periods
+def is_fy_label(period: str) -> bool:
+    """True for a financial-year label such as "2015-16" (the second part is year + 1)."""
+    m = _FY.match(str(period))
+    return bool(m) and (int(m.group(1)) + 1) % 100 == int(m.group(2))
+
+
+def fy_end(period: str) -> pd.Timestamp:
+    """31 March ending the financial year "2015-16" -> 2016-03-31."""
+    if not is_fy_label(period):
+        raise ValueError(f"not a financial-year label: {period!r}")
+    return pd.Timestamp(int(str(period)[:4]) + 1, 3, 31)
+
+
+def period_date(period: str) -> pd.Timestamp:
+    """The date a period stands for: 31 March for a financial year, else the ISO date."""
+    if is_fy_label(period):
+        return fy_end(period)
+    if _ISO.match(str(period)):
+        return pd.Timestamp(str(period))
+    raise ValueError(f"not a financial year or ISO date: {period!r}")
+
+
+def _period_strings(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d")
+    return s.map(lambda v: v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else str(v))
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    description: str = ""
+    levers: tuple[str, ...] = ()
+    evidence: str = "none"
+
+
+@dataclass
+class Results:
+    """A checked results folder. Tables keep the contract's column names."""
+
+    folder: Path
+    manifest: dict
+    scenarios: list[Scenario]  # manifest order, baseline first
+    baseline: str
+    summary: pd.DataFrame
+    savings: pd.DataFrame
+    targets: pd.DataFrame
+    monthly_bands: pd.DataFrame
+    _by_name: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self._by_name = {s.name: s for s in self.scenarios}
+
+    def scenario(self, name: str) -> Scenario:
+        return self._by_name[name]
+
+    def label(self, name: str) -> str:
+        return self._by_name[name].label if name in self._by_name else name
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+    @property
+    def others(self) -> list[str]:
+        """Every scenario except the baseline."""
+        return [s.name for s in self.scenarios if s.name != self.baseline]
+
+    @property
+    def price_note(self) -> str:
+        return str(self.manifest.get("price_note") or "prices not recorded")
+
+    def meta(self, key: str, default: str = "not recorded") -> str:
+        v = self.manifest.get(key)
+        return default if v is None or v == "" else str(v)
+
+    @property
+    def fiscal_years(self) -> list[str]:
+        a = self.summary[self.summary["table"] == "annual"]["period"]
+        return sorted(p for p in a.unique() if is_fy_label(p))
+
+
+# --------------------------------------------------------------------------- reading
+def _need(path: Path) -> Path:
+    if not path.is_file():
+        raise ReportError(f"{path.name}: required file is missing from {path.parent}")
+    return path
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...], numeric: tuple[str, ...],
+                  may_be_empty: bool = False) -> pd.DataFrame:
+    _need(path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as e:  # pyarrow raises several kinds
+        raise ReportError(f"{path.name}: could not be read as Parquet ({e})") from e
+    if df.empty and may_be_empty:  # e.g. no targets: the runner may write a table without columns
+        df = pd.DataFrame({c: pd.Series(dtype=float if c in numeric else object) for c in columns})
+    elif df.empty:
+        raise ReportError(f"{path.name}: has no rows")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    df = df.reset_index(drop=True).copy()
+    for c in numeric:
+        try:
+            df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
+        except (ValueError, TypeError) as e:
+            raise ReportError(f"{path.name}: column {c} is not numeric ({e})") from e
+    for c in columns:
+        if c in numeric:
+            continue
+        if df[c].isna().any() and c not in ("source",):
+            raise ReportError(f"{path.name}: column {c} has missing values")
+        df[c] = _period_strings(df[c]) if c == "period" else df[c].astype(str)
+    return df
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = _need(folder / MANIFEST)
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ReportError(f"{MANIFEST}: not valid JSON ({e})") from e
+    if not isinstance(m, dict):
+        raise ReportError(f"{MANIFEST}: expected a JSON object at the top level")
+    missing = [k for k in _MANIFEST_REQUIRED if k not in m]
+    if missing:
+        raise ReportError(f"{MANIFEST}: missing key(s) {', '.join(missing)}")
+    if not isinstance(m["scenarios"], list) or not m["scenarios"]:
+        raise ReportError(f"{MANIFEST}: 'scenarios' must be a non-empty list")
+    return m
+
+
+def _scenarios(m: dict) -> tuple[list[Scenario], str]:
+    out: list[Scenario] = []
+    for i, s in enumerate(m["scenarios"]):
+        if isinstance(s, str):
+            s = {"name": s}
+        if not isinstance(s, dict) or not s.get("name"):
+            raise ReportError(f"{MANIFEST}: scenarios[{i}] has no 'name'")
+        ev = s.get("evidence") or "none"
+        if ev not in EVIDENCE_KINDS:
+            raise ReportError(
+                f"{MANIFEST}: scenario {s['name']!r} has evidence {ev!r}; expected one of {', '.join(EVIDENCE_KINDS)}"
+            )
+        levers = s.get("levers") or ()
+        if isinstance(levers, str):
+            levers = (levers,)
+        out.append(Scenario(
+            name=str(s["name"]), label=str(s.get("label") or s["name"]),
+            description=str(s.get("description") or ""), levers=tuple(str(x) for x in levers),
+            evidence=ev,
+        ))
+    names = [s.name for s in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ReportError(f"{MANIFEST}: scenario name(s) listed twice: {', '.join(dup)}")
+    baseline = str(m["baseline"])
+    if baseline not in names:  # the runner may list only the action-plan scenarios
+        out.insert(0, Scenario(name=baseline, label="Baseline (no action plan)", evidence="none"))
+    else:
+        out.sort(key=lambda s: s.name != baseline)  # stable: baseline first
+    return out, baseline
+
+
+def _check_scenarios(df: pd.DataFrame, fname: str, known: list[str]):
+    unknown = sorted(set(df["scenario"]) - set(known))
+    if unknown:
+        raise ReportError(f"{fname}: scenario(s) not listed in {MANIFEST}: {', '.join(unknown)}")
+
+
+def _read_summary(folder: Path, names: list[str], baseline: str) -> pd.DataFrame:
+    cols = ("scenario", "period", "measure", "breakdown", "category", "mean") + QUANTILES
+    df = _read_parquet(folder / SUMMARY, cols, ("mean",) + QUANTILES)
+    if "table" not in df.columns:  # infer from the period's form
+        df["table"] = df["period"].map(lambda p: "annual" if is_fy_label(p) else "monthly" if _ISO.match(p) else "?")
+    df["table"] = df["table"].astype(str)
+    bad = sorted(set(df["table"]) - {"annual", "monthly"})
+    if bad:
+        raise ReportError(f"{SUMMARY}: column table has value(s) {', '.join(bad)}; expected annual or monthly")
+    ann = df["table"] == "annual"
+    bad_p = sorted(set(df.loc[ann, "period"][~df.loc[ann, "period"].map(is_fy_label)]))
+    if bad_p:
+        raise ReportError(f"{SUMMARY}: annual period(s) not financial-year labels like 2015-16: {', '.join(bad_p[:5])}")
+    bad_m = sorted(set(df.loc[~ann, "period"][~df.loc[~ann, "period"].str.match(_ISO.pattern)]))
+    if bad_m:
+        raise ReportError(f"{SUMMARY}: monthly period(s) not ISO dates like 2015-04-30: {', '.join(bad_m[:5])}")
+    key = ["table", "scenario", "period", "measure", "breakdown", "category"]
+    if df.duplicated(key).any():
+        ex = df[df.duplicated(key)].iloc[0]
+        raise ReportError(f"{SUMMARY}: duplicate rows, e.g. {ex['scenario']} {ex['period']} {ex['measure']} "
+                          f"{ex['breakdown']}/{ex['category']}")
+    _check_scenarios(df, SUMMARY, names)
+    absent = [n for n in names if n not in set(df["scenario"])]
+    if absent:
+        raise ReportError(f"{SUMMARY}: no rows for scenario(s) listed in {MANIFEST}: {', '.join(absent)}")
+    for measure, category in (("lac_children", "all"), ("spend_gbp", "all")):
+        sel = df[ann & (df["measure"] == measure) & (df["breakdown"] == "total") & (df["category"] == category)]
+        lacking = [n for n in names if n not in set(sel["scenario"])]
+        if lacking:
+            raise ReportError(f"{SUMMARY}: no annual {measure} total/{category} rows for scenario(s) "
+                              f"{', '.join(lacking)}")
+    return df
+
+
+def _read_savings(folder: Path, names: list[str], baseline: str) -> pd.DataFrame:
+    cols = ("scenario", "period", "measure", "mean") + QUANTILES + ("p_positive",)
+    df = _read_parquet(folder / SAVINGS, cols, ("mean",) + QUANTILES + ("p_positive",), may_be_empty=True)
+    _check_scenarios(df, SAVINGS, names)
+    bad = sorted({p for p in df["period"] if p != TOTAL_PERIOD and not is_fy_label(p)})
+    if bad:
+        raise ReportError(f"{SAVINGS}: period(s) neither financial-year labels nor 'total': {', '.join(bad[:5])}")
+    return df[df["scenario"] != baseline].reset_index(drop=True)  # baseline - baseline = 0
+
+
+def _read_targets(folder: Path, names: list[str]) -> pd.DataFrame:
+    cols = ("scenario", "target", "period", "measure", "threshold", "direction", "probability")
+    df = _read_parquet(folder / TARGETS, cols, ("threshold", "probability"), may_be_empty=True)
+    df["source"] = df["source"].fillna("").astype(str) if "source" in df.columns else ""
+    _check_scenarios(df, TARGETS, names)
+    bad = sorted(set(df["direction"]) - set(DIRECTIONS))
+    if bad:
+        raise ReportError(f"{TARGETS}: direction value(s) {', '.join(bad)}; expected at_most or at_least")
+    if ((df["probability"] < 0) | (df["probability"] > 1)).any():
+        raise ReportError(f"{TARGETS}: probability must lie between 0 and 1")
+    try:
+        df["date"] = df["period"].map(period_date)
+    except ValueError as e:
+        raise ReportError(f"{TARGETS}: {e}") from e
+    return df
+
+
+def _read_bands(folder: Path, names: list[str]) -> pd.DataFrame:
+    df = _read_parquet(folder / MONTHLY_BANDS, ("scenario", "period") + QUANTILES, QUANTILES)
+    _check_scenarios(df, MONTHLY_BANDS, names)
+    try:
+        df["date"] = pd.to_datetime(df["period"], format="%Y-%m-%d")
+    except (ValueError, TypeError) as e:
+        raise ReportError(f"{MONTHLY_BANDS}: period must be ISO dates like 2015-04-30 ({e})") from e
+    if df.duplicated(["scenario", "date"]).any():
+        raise ReportError(f"{MONTHLY_BANDS}: more than one row for the same scenario and month")
+    return df.sort_values(["scenario", "date"]).reset_index(drop=True)
+
+
+def load_results(results_dir: str | Path) -> Results:
+    """Read and check every file the report needs; raise ReportError on the first problem."""
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        raise ReportError(f"{folder}: results folder does not exist")
+    for name in REQUIRED_FILES:  # report every absent file by name, before parsing any
+        _need(folder / name)
+    m = _read_manifest(folder)
+    scenarios, baseline = _scenarios(m)
+    names = [s.name for s in scenarios]
+    return Results(
+        folder=folder, manifest=m, scenarios=scenarios, baseline=baseline,
+        summary=_read_summary(folder, names, baseline),
+        savings=_read_savings(folder, names, baseline),
+        targets=_read_targets(folder, names),
+        monthly_bands=_read_bands(folder, names),
+    )
+
+
+# --------------------------------------------------------------------------- actuals
+def load_actuals(path: str | Path) -> pd.DataFrame:
+    """A council's monthly counts: CSV with columns date, lac_children. Dates go to month end."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"{path.name}: actuals file is missing ({path})")
+    try:
+        df = pd.read_csv(path)
+    except Exception as e:
+        raise ReportError(f"{path.name}: could not be read as CSV ({e})") from e
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("date", "lac_children") if c not in df.columns]
+    if missing:
+        raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    df = df[["date", "lac_children"]].dropna(how="all")
+    try:
+        dates = pd.to_datetime(df["date"], format="ISO8601")
+    except (ValueError, TypeError) as e:
+        raise ReportError(f"{path.name}: column date has values that are not dates ({e})") from e
+    try:
+        lac = pd.to_numeric(df["lac_children"], errors="raise").astype(float)
+    except (ValueError, TypeError) as e:
+        raise ReportError(f"{path.name}: column lac_children is not numeric ({e})") from e
+    if lac.isna().any() or dates.isna().any():
+        raise ReportError(f"{path.name}: blank date or lac_children value(s)")
+    out = pd.DataFrame({"date": dates.dt.to_period("M").dt.to_timestamp(how="end").dt.normalize(),
+                        "lac_children": lac.to_numpy()})
+    if out["date"].duplicated().any():
+        d = out.loc[out["date"].duplicated(), "date"].iloc[0]
+        raise ReportError(f"{path.name}: more than one count for the month ending {d:%Y-%m-%d}")
+    return out.sort_values("date").reset_index(drop=True)

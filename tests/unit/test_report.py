@@ -1,0 +1,386 @@
+"""The commissioner's report: files written, self-contained HTML, workbook, errors, monitoring."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from carejourney.report import ReportError, tables, write_report
+from carejourney.report.inputs import load_results
+
+FYS = [f"{y}-{(y + 1) % 100:02d}" for y in range(2015, 2021)]
+PLACEMENT_SHARES = {
+    "placed_with_parents": 0.04, "kinship_foster": 0.10, "inhouse_foster": 0.25,
+    "concurrent_foster_to_adopt": 0.01, "ifa_foster": 0.30, "supported_accommodation": 0.08,
+    "inhouse_childrens_home": 0.02, "external_childrens_home": 0.08, "residential_school": 0.02,
+    "secure_disability_residential": 0.01, "placed_for_adoption": 0.05, "other": 0.04,
+}
+Q = ("q05", "q25", "q50", "q75", "q95")
+Z = {"q05": -1.645, "q25": -0.674, "q50": 0.0, "q75": 0.674, "q95": 1.645}
+
+SCENARIOS = [
+    {"name": "baseline", "label": "Baseline (no plan)", "description": "Current practice", "levers": [],
+     "evidence": "none"},
+    {"name": "edge_of_care", "label": "Edge-of-care service", "description": "AtC works with 60 a year",
+     "levers": ["2.1 edge of care"], "evidence": "evidence"},
+    {"name": "combined_plan", "label": "Whole action plan", "description": "All workstreams",
+     "levers": ["2.1 edge of care", "4.2 in-house foster carers"], "evidence": "plan-implied"},
+]
+# mean LAC at each 31 March, and yearly spend in £m, per scenario
+LAC = {"baseline": [610, 625, 640, 655, 670, 685], "edge_of_care": [605, 610, 615, 620, 625, 630],
+       "combined_plan": [600, 580, 560, 540, 520, 500]}
+SPEND_M = {"baseline": [24.0, 25.0, 26.0, 27.0, 28.0, 29.0], "edge_of_care": [23.9, 24.6, 25.3, 26.0, 26.7, 27.4],
+           "combined_plan": [23.8, 24.0, 24.2, 24.4, 24.6, 24.8]}
+
+
+def _q(mean: float, sd: float) -> dict:
+    return {"mean": mean, **{q: mean + z * sd for q, z in Z.items()}}
+
+
+def months() -> list[pd.Timestamp]:
+    return list(pd.date_range("2015-04-30", "2021-03-31", freq="ME"))
+
+
+def monthly_lac(name: str) -> np.ndarray:
+    """Monthly means passing through the annual 31 March means (start at 600)."""
+    ann = np.array(LAC[name], dtype=float)
+    xs = np.arange(1, 73)
+    return np.interp(xs, np.concatenate([[0], np.arange(12, 73, 12)]), np.concatenate([[600.0], ann]))
+
+
+def make_results(folder: Path, scenarios=SCENARIOS, totals: bool = True, targets: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [s["name"] for s in scenarios]
+    manifest = {
+        "experiment": "test-plan", "experiment_file": "experiments/test.yaml", "config": "configs/x.yaml",
+        "config_name": "cambridgeshire-2015", "carejourney_version": "0.1.0", "seed": 7, "replications": 40,
+        "scenarios": scenarios, "price_note": "2015-16 prices (real)", "baseline": "baseline",
+        "start_date": "2015-04-01", "end_date": "2021-03-31",
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    rows = []
+    for n in names:
+        for i, fy in enumerate(FYS):
+            lac, spend = LAC[n][i], SPEND_M[n][i] * 1e6
+            base = {"scenario": n, "period": fy, "table": "annual"}
+            rows.append({**base, "measure": "lac_children", "breakdown": "total", "category": "all", **_q(lac, 15)})
+            rows.append({**base, "measure": "lac_rate_per_10000", "breakdown": "total", "category": "all",
+                         **_q(lac / 13.0, 1)})
+            rows.append({**base, "measure": "spend_gbp", "breakdown": "total", "category": "all",
+                         **_q(spend, 0.6e6)})
+            rows.append({**base, "measure": "spend_gbp", "breakdown": "total", "category": "placements",
+                         **_q(spend * 0.8, 0.5e6)})
+            rows.append({**base, "measure": "starts_children", "breakdown": "total", "category": "all",
+                         **_q(280, 12)})
+            rows.append({**base, "measure": "ceased_children", "breakdown": "total", "category": "all",
+                         **_q(270, 12)})
+            for cat, share in PLACEMENT_SHARES.items():
+                shift = -0.5 if (n == "combined_plan" and cat in ("ifa_foster", "external_childrens_home")) else 0
+                v = lac * share * (1 + shift)
+                rows.append({**base, "measure": "lac_children", "breakdown": "placement_type", "category": cat,
+                             **_q(v, max(v * 0.08, 0.5))})
+                rows.append({**base, "measure": "placements_52_week", "breakdown": "placement_type",
+                             "category": cat, **_q(v * 0.95, max(v * 0.08, 0.5))})
+                rows.append({**base, "measure": "spend_gbp", "breakdown": "placement", "category": cat,
+                             **_q(spend * 0.8 * share, 0.05e6)})
+        for d, v in zip(months(), monthly_lac(n)):
+            rows.append({"scenario": n, "period": f"{d:%Y-%m-%d}", "table": "monthly", "measure": "lac_children",
+                         "breakdown": "total", "category": "all", **_q(float(v), 12)})
+    summary = pd.DataFrame(rows)
+    summary.to_parquet(folder / "summary.parquet", index=False)
+
+    sv = []
+    for n in names[1:]:
+        for i, fy in enumerate(FYS):
+            saving = (SPEND_M["baseline"][i] - SPEND_M[n][i]) * 1e6
+            sv.append({"scenario": n, "period": fy, "measure": "spend_gbp_saving", **_q(saving, 0.3e6),
+                       "p_positive": 0.9})
+            sv.append({"scenario": n, "period": fy, "measure": "lac_reduction_children",
+                       **_q(LAC["baseline"][i] - LAC[n][i], 8), "p_positive": 0.95})
+            sv.append({"scenario": n, "period": fy, "measure": "placements_52_week_reduction",
+                       **_q((LAC["baseline"][i] - LAC[n][i]) * 0.9, 7), "p_positive": 0.95})
+        if totals:
+            tot = (sum(SPEND_M["baseline"]) - sum(SPEND_M[n])) * 1e6
+            sv.append({"scenario": n, "period": "total", "measure": "spend_gbp_saving", **_q(tot, 1.0e6),
+                       "p_positive": 0.99})
+    pd.DataFrame(sv).to_parquet(folder / "savings.parquet", index=False)
+
+    tg = []
+    if targets:
+        for n in names:
+            for fy, thr, p in (("2016-17", 600.0, {"baseline": 0.02, "edge_of_care": 0.4, "combined_plan": 0.9}),
+                               ("2020-21", 510.0, {"baseline": 0.0, "edge_of_care": 0.01, "combined_plan": 0.74})):
+                tg.append({"scenario": n, "target": f"LAC at 31 March {int(fy[:4]) + 1} <= {thr:.0f}",
+                           "period": fy, "measure": "lac_children", "threshold": thr, "direction": "at_most",
+                           "probability": p.get(n, 0.5), "source": "seed 002"})
+    cols = ["scenario", "target", "period", "measure", "threshold", "direction", "probability", "source"]
+    pd.DataFrame(tg, columns=cols).astype({"threshold": float, "probability": float}).to_parquet(
+        folder / "targets.parquet", index=False)
+
+    mb = summary[(summary["table"] == "monthly")][["scenario", "period", *Q]]
+    mb.to_parquet(folder / "monthly_bands.parquet", index=False)
+    return folder
+
+
+def write_actuals(path: Path, bad_month: str = "2017-09-30", over: float = 120.0) -> Path:
+    """Actual counts on the plan's median for 2015-04 .. 2018-03, one month far above the band."""
+    ms = months()[:36]
+    plan = monthly_lac("combined_plan")[:36]
+    vals = [round(v) + (over if f"{d:%Y-%m-%d}" == bad_month else 0) for d, v in zip(ms, plan)]
+    # dates given as the first of the month, as councils often record them
+    pd.DataFrame({"date": [f"{d:%Y-%m}-01" for d in ms], "lac_children": vals}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    results = make_results(root / "results")
+    actuals = write_actuals(root / "actuals.csv")
+    html_path = write_report(results, actuals=actuals)
+    return results, html_path
+
+
+# --------------------------------------------------------------------------- files
+def test_all_files_are_written(report):
+    results, html_path = report
+    out = results / "report"
+    assert html_path == out / "report.html"
+    names = {p.name for p in out.iterdir()}
+    assert names == {"report.html", "summary.xlsx", "lac_fan.png", "spend_fan.png", "lever_ranking.png",
+                     "placement_mix.png", "monitoring.png"}
+    for png in out.glob("*.png"):
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, png.name
+    # nothing left over beside the report (no temporary or backup folders)
+    assert sorted(p.name for p in results.iterdir() if p.name.startswith(".")) == []
+
+
+def test_html_is_self_contained_and_names_every_scenario(report):
+    _, html_path = report
+    text = html_path.read_text(encoding="utf-8")
+    assert 'src="http' not in text and "src='http" not in text
+    assert "<script" not in text.lower() and "<link" not in text.lower() and "url(" not in text
+    assert not re.search(r'href="(?!#)', text)
+    srcs = re.findall(r'<img[^>]*\ssrc="([^"]+)"', text)
+    assert len(srcs) == 5
+    for src in srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG"
+    for s in SCENARIOS:
+        assert s["name"] in text and s["label"] in text
+    for phrase in ("How to read a fan chart", "2015-16 prices (real)", "seed", "LAC at 31 March 2021 &lt;= 510"):
+        assert phrase in text
+
+
+def test_headline_numbers_in_html(report):
+    _, html_path = report
+    text = html_path.read_text(encoding="utf-8")
+    # combined plan: LAC at 31 March 2021 median 500, 90% range 500 +- 1.645*15
+    assert "500 [475 to 525]" in text
+    # cumulative saving from the paired total row: 159 - 145.8 = 13.2m, +- 1.645m
+    assert "£13.2m [£11.6m to £14.8m]" in text
+    # chance of meeting the final LAC target
+    assert "74%" in text
+
+
+def test_plan_implied_warning_lists_the_scenario(report):
+    _, html_path = report
+    text = html_path.read_text(encoding="utf-8")
+    box = re.search(r'<div class="warning".*?</div>', text, re.DOTALL)
+    assert box is not None
+    assert "Whole action plan" in box.group(0)
+    assert "Edge-of-care service" not in box.group(0)  # evidence-based: not in the warning
+
+
+def test_no_warning_without_plan_implied(tmp_path):
+    scen = [dict(s, evidence="evidence" if s["name"] != "baseline" else "none") for s in SCENARIOS]
+    results = make_results(tmp_path / "results", scenarios=scen, totals=False, targets=False)
+    text = write_report(results, tmp_path / "out").read_text(encoding="utf-8")
+    assert 'class="warning"' not in text
+    assert "plan-implied effect sizes" not in text.lower()
+    # without paired totals the cumulative interval is flagged as approximate
+    assert "approx." in text
+    assert "No targets were evaluated" in text
+
+
+def test_mixed_evidence_is_warned_as_partly_plan_implied(tmp_path):
+    from carejourney.report import html
+    scen = [SCENARIOS[0], dict(SCENARIOS[1]), dict(SCENARIOS[2], evidence="mixed")]
+    box = html._warning(load_results(make_results(tmp_path / "r", scenarios=scen)))
+    assert "Partly resting" in box and "Whole action plan" in box and "Edge-of-care service" not in box
+    only_evidence = [SCENARIOS[0], SCENARIOS[1], dict(SCENARIOS[2], evidence="evidence")]
+    assert html._warning(load_results(make_results(tmp_path / "s", scenarios=only_evidence))) == ""
+
+
+# --------------------------------------------------------------------------- workbook
+def test_workbook_has_sheets_with_numbers(report):
+    results, _ = report
+    wb = load_workbook(results / "report" / "summary.xlsx")
+    assert wb.sheetnames == ["headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week",
+                             "monitoring"]
+    for ws in wb.worksheets:
+        assert ws.max_row > 1, ws.title
+        headers = [c.value for c in ws[1]]
+        assert all(isinstance(h, str) and h for h in headers), ws.title
+    head = wb["headline"]
+    headers = [c.value for c in head[1]]
+    col = headers.index("LAC at final 31 March, median (children)")
+    values = {r[0].value: r[col].value for r in head.iter_rows(min_row=2)}
+    assert values["combined_plan"] == pytest.approx(500)
+    assert isinstance(values["baseline"], (int, float))
+    sav = [c.value for c in head[1]].index("cumulative saving 2015-16 to 2020-21, mean (£m)")
+    cells = {r[0].value: r[sav].value for r in head.iter_rows(min_row=2)}
+    assert cells["combined_plan"] == pytest.approx(13.2)
+    assert cells["baseline"] is None  # blank, not a string
+    # every value cell in a units column is a number
+    for ws in wb.worksheets:
+        headers = [c.value for c in ws[1]]
+        for j, h in enumerate(headers):
+            if any(u in h for u in ("(children)", "(£m", "(share)")):
+                vals = [r[j].value for r in ws.iter_rows(min_row=2) if r[j].value is not None]
+                assert vals and all(isinstance(v, (int, float)) for v in vals), (ws.title, h)
+
+
+def test_spend_sheet_in_million_pounds(report):
+    results, _ = report
+    df = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="spend")
+    mean_col = next(c for c in df.columns if c.startswith("mean (£m"))
+    row = df[(df["scenario"] == "baseline") & (df["financial year"] == "2015-16") & (df["breakdown"] == "total")
+             & (df["category"] == "all")]
+    assert row[mean_col].iloc[0] == pytest.approx(24.0)
+
+
+# --------------------------------------------------------------------------- errors and atomicity
+def test_missing_summary_raises_and_writes_nothing(tmp_path):
+    results = make_results(tmp_path / "results")
+    (results / "summary.parquet").unlink()
+    before = sorted(p.name for p in results.iterdir())
+    with pytest.raises(ReportError, match="summary.parquet"):
+        write_report(results)
+    assert not (results / "report").exists()
+    assert sorted(p.name for p in results.iterdir()) == before
+
+
+@pytest.mark.parametrize("breakage, fname, fragment", [
+    (lambda f: pd.read_parquet(f / "summary.parquet").drop(columns=["q95"]).to_parquet(f / "summary.parquet"),
+     "summary.parquet", "q95"),
+    (lambda f: (f / "manifest.json").write_text("{not json"), "manifest.json", "JSON"),
+    (lambda f: (f / "manifest.json").write_text(json.dumps({"experiment": "x"})), "manifest.json", "seed"),
+    (lambda f: (f / "savings.parquet").write_bytes(b"not parquet"), "savings.parquet", "Parquet"),
+    (lambda f: (f / "monthly_bands.parquet").unlink(), "monthly_bands.parquet", "missing"),
+    (lambda f: pd.read_parquet(f / "targets.parquet").assign(direction="below").to_parquet(f / "targets.parquet"),
+     "targets.parquet", "direction"),
+])
+def test_malformed_inputs_raise_naming_the_file(tmp_path, breakage, fname, fragment):
+    results = make_results(tmp_path / "results")
+    breakage(results)
+    with pytest.raises(ReportError) as info:
+        write_report(results)
+    assert fname in str(info.value) and fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert not (results / "report").exists()
+
+
+def test_failed_rerun_keeps_previous_report(tmp_path):
+    results = make_results(tmp_path / "results", totals=False)
+    out = tmp_path / "out"
+    html_path = write_report(results, out)
+    before = html_path.read_bytes()
+    (results / "targets.parquet").write_bytes(b"broken")
+    with pytest.raises(ReportError, match="targets.parquet"):
+        write_report(results, out)
+    assert html_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "results"]
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
+    results = make_results(tmp_path / "results")
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(ReportError, match="refusing"):
+        write_report(results, precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    with pytest.raises(ReportError):
+        write_report(results, results)
+
+
+# --------------------------------------------------------------------------- monitoring
+def test_monitoring_flags_the_out_of_band_month(report):
+    results, html_path = report
+    mon = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="monitoring")
+    flagged = mon[mon["status"].fillna("").str.startswith("TRIGGER")]
+    assert [f"{d:%Y-%m-%d}" for d in flagged["month end (date)"]] == ["2017-09-30"]
+    assert flagged["status"].iloc[0] == tables.TRIGGER_HIGH
+    on_track = mon[mon["actual LAC (children)"].notna()]
+    assert len(on_track) == 36
+    text = html_path.read_text(encoding="utf-8")
+    assert "1 of 36 months" in text and "September 2017" in text
+    assert '<tr class="trigger">' in text
+
+
+def test_classify_tolerance_and_trigger():
+    c = tables.classify
+    assert c(100, 80, 90, 110, 120) == tables.ON_TRACK
+    assert c(115, 80, 90, 110, 120) == tables.WATCH
+    assert c(120, 80, 90, 110, 120) == tables.WATCH  # on the limit is not outside it
+    assert c(121, 80, 90, 110, 120) == tables.TRIGGER_HIGH
+    assert c(79, 80, 90, 110, 120) == tables.TRIGGER_LOW
+    assert c(100, float("nan"), 90, 110, 120) == tables.NO_BAND
+
+
+def test_actuals_with_two_counts_in_one_month_rejected(tmp_path):
+    results = make_results(tmp_path / "results")
+    act = tmp_path / "actuals.csv"
+    act.write_text("date,lac_children\n2016-01-01,600\n2016-01-31,601\n")
+    with pytest.raises(ReportError, match="actuals.csv"):
+        write_report(results, actuals=act)
+    assert not (results / "report").exists()
+
+
+# --------------------------------------------------------------------------- choices
+def test_plan_is_largest_lac_reduction_without_combined_plan(tmp_path):
+    scen = [SCENARIOS[0], SCENARIOS[1], dict(SCENARIOS[2], name="everything", label="Everything")]
+    results = make_results(tmp_path / "r", scenarios=[SCENARIOS[0], SCENARIOS[1], SCENARIOS[2]])
+    res = load_results(results)
+    assert tables.choose_plan(res) == "combined_plan"
+    # rename combined_plan -> everything in every file
+    for f in ("summary.parquet", "savings.parquet", "targets.parquet", "monthly_bands.parquet"):
+        df = pd.read_parquet(results / f)
+        df["scenario"] = df["scenario"].replace({"combined_plan": "everything"})
+        df.to_parquet(results / f, index=False)
+    m = json.loads((results / "manifest.json").read_text())
+    m["scenarios"] = scen
+    (results / "manifest.json").write_text(json.dumps(m))
+    assert tables.choose_plan(load_results(results)) == "everything"
+
+
+def test_cumulative_saving_uses_totals_else_sums_years(tmp_path):
+    with_tot = load_results(make_results(tmp_path / "a", totals=True))
+    without = load_results(make_results(tmp_path / "b", totals=False))
+    a, b = tables.cumulative_savings(with_tot), tables.cumulative_savings(without)
+    expected = (sum(SPEND_M["baseline"]) - sum(SPEND_M["edge_of_care"])) * 1e6
+    assert a.loc["edge_of_care", "mean"] == pytest.approx(expected)
+    assert b.loc["edge_of_care", "mean"] == pytest.approx(expected)
+    # paired total: its own interval; summed years: sum of yearly percentiles (wider)
+    assert a.loc["edge_of_care", "q05"] == pytest.approx(expected - 1.645e6)
+    assert b.loc["edge_of_care", "q05"] == pytest.approx(expected - 6 * 1.645 * 0.3e6)
+    assert a.loc["edge_of_care", "basis"].startswith("paired")
+    assert b.loc["edge_of_care", "basis"].startswith("sum")
+    assert np.isnan(b.loc["edge_of_care", "p_positive"])
+
+
+def test_lever_ranking_orders_by_saving(report):
+    results, _ = report
+    head = tables.headline(load_results(results))
+    ranked = head[head["scenario"] != "baseline"].sort_values("saving_mean_m", ascending=False)["scenario"]
+    assert list(ranked) == ["combined_plan", "edge_of_care"]
