@@ -17,6 +17,7 @@ from .events import tables as event_tables
 from .metrics import measures
 from .model.modifiers import NO_CHANGE
 from .model.system import CareSystem
+from .uncertainty import with_parameter_draws
 
 
 @dataclass
@@ -34,6 +35,7 @@ def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_event
     enabled = gc.isenabled()
     gc.disable()
     try:
+        cfg = with_parameter_draws(cfg, seed, replication)
         system = CareSystem(cfg, seed, replication, mods)
         log = system.run()
         services = [s.name for s in system.services]

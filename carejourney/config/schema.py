@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..distributions import Distribution
+from ..uncertainty import UncertainParameter, get_path
 from ..vocab import AGE_BANDS, EXIT_ROUTES, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -506,9 +507,14 @@ class Opening(Strict):
 class Meta(Strict):
     name: str
     description: str = ""
+    geography: str | None = Field(None, description="as named in published figures, e.g. Cambridgeshire")
 
 
 class Config(Strict):
+    """A council's system. `uncertainty` lists parameters drawn afresh in each replication
+    (e.g. fitted values with their standard errors), so intervals carry parameter
+    uncertainty as well as the system's randomness."""
+
     meta: Meta
     horizon: Horizon
     population: Population
@@ -519,3 +525,17 @@ class Config(Strict):
     exits: Exits
     costs: Costs
     opening: Opening
+    uncertainty: list[UncertainParameter] = []
+
+    @model_validator(mode="after")
+    def _paths(self):
+        if self.uncertainty:
+            data = self.model_dump(mode="python")
+            for i, p in enumerate(self.uncertainty):
+                try:
+                    value = get_path(data, p.path)
+                except (KeyError, IndexError, ValueError):
+                    raise ValueError(f"uncertainty[{i}].path {p.path!r} is not a field of this config") from None
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ValueError(f"uncertainty[{i}].path {p.path!r} is not a number")
+        return self

@@ -1,0 +1,1 @@
+"""Command-line subcommands beyond run/check, one module each with add_parser(subparsers)."""

@@ -1,0 +1,187 @@
+"""What we do not know about a parameter: a prior, drawn once per replication.
+
+Used for lever effect sizes ("43% success from 60 cases" is Beta(26, 34), not 0.43) and
+for calibrated parameters with their estimation uncertainty. Each uncertain quantity has a
+key; its draw in replication r comes from a stream keyed by (seed, r, key), so the same
+lever has the same effect in its own scenario and in the combined plan, and adding a
+parameter never changes another's draw.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .streams import SHARED, SHARED_STREAMS
+
+
+class _Prior(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def draw(self, rng: np.random.Generator) -> float:
+        raise NotImplementedError
+
+    def central(self) -> float:
+        raise NotImplementedError
+
+
+class FixedValue(_Prior):
+    dist: Literal["fixed"]
+    value: float
+
+    def draw(self, rng):
+        return self.value
+
+    def central(self):
+        return self.value
+
+
+class BetaPrior(_Prior):
+    """A proportion estimated from cases: Beta(successes + 1, failures + 1) or given."""
+
+    dist: Literal["beta"]
+    alpha: float = Field(gt=0)
+    beta: float = Field(gt=0)
+    scale: float = Field(1.0, gt=0, description="multiply the draw, e.g. to turn a rate into a share")
+
+    def draw(self, rng):
+        return float(rng.beta(self.alpha, self.beta)) * self.scale
+
+    def central(self):
+        return self.alpha / (self.alpha + self.beta) * self.scale
+
+
+class UniformPrior(_Prior):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high < self.low:
+            raise ValueError("high must be at least low")
+        return self
+
+    def draw(self, rng):
+        return float(rng.uniform(self.low, self.high))
+
+    def central(self):
+        return (self.low + self.high) / 2
+
+
+class TriangularPrior(_Prior):
+    """The plan's own figure as the mode, from `low` (no effect) to `high`."""
+
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not self.low <= self.mode <= self.high or self.low == self.high:
+            raise ValueError("need low <= mode <= high and low < high")
+        return self
+
+    def draw(self, rng):
+        return float(rng.triangular(self.low, self.mode, self.high))
+
+    def central(self):
+        return (self.low + self.mode + self.high) / 3
+
+
+class NormalPrior(_Prior):
+    """An estimate with a standard error, optionally truncated to [low, high]."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+    low: float = -math.inf
+    high: float = math.inf
+
+    def draw(self, rng):
+        for _ in range(1000):
+            x = float(rng.normal(self.mean, self.sd))
+            if self.low <= x <= self.high:
+                return x
+        return float(min(max(self.mean, self.low), self.high))
+
+    def central(self):
+        return self.mean
+
+
+class LogNormalPrior(_Prior):
+    """A positive quantity (a duration, a rate) known to within a factor."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+    def draw(self, rng):
+        return float(self.median * math.exp(rng.normal(0.0, self.sigma)))
+
+    def central(self):
+        return self.median * math.exp(self.sigma**2 / 2)
+
+
+Prior = Annotated[Union[FixedValue, BetaPrior, UniformPrior, TriangularPrior, NormalPrior, LogNormalPrior],
+                  Field(discriminator="dist")]
+
+
+def prior_rng(seed: int, replication: int, key: str) -> np.random.Generator:
+    """The stream for one uncertain quantity in one replication."""
+    k = zlib.crc32(key.encode("utf-8"))
+    seq = np.random.SeedSequence(entropy=seed, spawn_key=(replication, SHARED, SHARED_STREAMS.index("parameters"), k))
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def draw_prior(prior, seed: int, replication: int, key: str) -> float:
+    return prior.draw(prior_rng(seed, replication, key))
+
+
+class UncertainParameter(BaseModel):
+    """A config number replaced, in each replication, by a draw from its prior."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(description="dotted path into the config, e.g. exits.returned_home.days.mean_days")
+    prior: Prior
+    source: str = ""
+
+
+def get_path(data: dict, path: str):
+    node = data
+    for key in path.split("."):
+        if isinstance(node, list):
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            raise KeyError(path)
+    return node
+
+
+def set_path(data: dict, path: str, value):
+    keys = path.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def with_parameter_draws(cfg, seed: int, replication: int):
+    """The config for one replication: each uncertain parameter replaced by its draw."""
+    if not cfg.uncertainty:
+        return cfg
+    data = cfg.model_dump(mode="python")
+    for p in cfg.uncertainty:
+        set_path(data, p.path, draw_prior(p.prior, seed, replication, "param:" + p.path))
+    data["uncertainty"] = []
+    return type(cfg).model_validate(data)
