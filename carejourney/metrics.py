@@ -32,6 +32,37 @@ def _band(age_days: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, age_days, side="right")
 
 
+def merge_steps(step_lists) -> list[tuple[float, float]]:
+    """Product of several step functions [(from_day, value), ...] (first from_day = -inf)."""
+    points = sorted({b for steps in step_lists for b, _ in steps})
+    out = []
+    for b in points:
+        v = 1.0
+        for steps in step_lists:
+            cur = steps[0][1]
+            for start, val in steps:
+                if start <= b:
+                    cur = val
+            v *= cur
+        out.append((b, v))
+    return out
+
+
+def stepped_days(starts, ends, windows, steps) -> np.ndarray:
+    """Days of spells in each window, each day weighted by a step function's value."""
+    if not steps:
+        return days_in_windows(starts, ends, windows).sum(axis=0) if len(starts) else np.zeros(len(windows))
+    total = np.zeros(len(windows))
+    bounds = [b for b, _ in steps] + [np.inf]
+    e = np.where(np.isnan(ends), np.inf, ends)
+    for (lo, v), hi in zip(steps, bounds[1:]):
+        s2, e2 = np.maximum(starts, lo), np.minimum(e, hi)
+        keep = e2 > s2
+        if keep.any():
+            total += v * days_in_windows(s2[keep], e2[keep], windows).sum(axis=0)
+    return total
+
+
 class Measures:
     """Computes the annual and monthly tables from one replication's event log."""
 
@@ -163,14 +194,20 @@ class Measures:
                     self.add(fy, "duration_in_care_days_mean", "exit_route", name, dur[sel].mean())
                     self.add(fy, "duration_in_care_days_median", "exit_route", name, np.median(dur[sel]))
 
-    def _placement_volumes(self, unit_costs):
+    def _placement_volumes(self, unit_costs, unit_cost_steps=None):
         pl = self.placements
         days = days_in_windows(pl[:, 2], pl[:, 3], self.windows) if len(pl) else np.zeros((0, len(self.fys)))
         types = pl[:, 4].astype(int)
         spend = np.zeros((len(PLACEMENT_TYPES), len(self.fys)))
         for i, name in enumerate(PLACEMENT_TYPES):
             d = days[types == i].sum(axis=0)
-            spend[i] = d * unit_costs[i] / 7.0
+            steps = (unit_cost_steps or {}).get(i)
+            if steps:
+                sel = types == i
+                priced = stepped_days(pl[sel, 2], pl[sel, 3], self.windows, merge_steps(steps))
+                spend[i] = priced * unit_costs[i] / 7.0
+            else:
+                spend[i] = d * unit_costs[i] / 7.0
             for k, (fy, *_rest) in enumerate(self.fys):
                 self.add(fy, "placement_days", "placement_type", name, d[k])
                 self.add(fy, "placements_52_week", "placement_type", name, d[k] / DAYS_PER_52_WEEK_PLACEMENT)
@@ -261,7 +298,8 @@ class Measures:
         return s
 
     # ---------------------------------------------------------------- spend
-    def _spend(self, placement_spend, fixed_spend, service_log):
+    def _spend(self, placement_spend, fixed_spend, service_log, service_costs, allowance_steps=None,
+               contribution_steps=None):
         cfg = self.cfg
         costs = cfg.costs
         price = np.array([self._price_factor(y) for _, y, _, _ in self.fys])
@@ -270,7 +308,7 @@ class Measures:
             comps[f"placement:{name}"] = placement_spend[i]
         for name, v in fixed_spend.items():
             comps[f"inhouse_fixed:{name}"] = v
-        svc_cost = [s.cost_per_case_gbp for s in self._service_cfgs()]
+        svc_cost = service_costs
         for i, name in enumerate(self.service_names):
             s = service_log
             v = np.zeros(len(self.fys))
@@ -284,7 +322,9 @@ class Measures:
         for i, kind in enumerate(POST_CARE_KINDS):
             sel = post[:, 1] == i if len(post) else np.zeros(0, bool)
             d = days_in_windows(post[sel, 2], post[sel, 3], self.windows).sum(axis=0) if sel.any() else np.zeros(len(self.fys))
-            comps[f"post_care:{kind}"] = d * weekly[kind] / 7.0
+            steps = (allowance_steps or {}).get(kind)
+            priced = stepped_days(post[sel, 2], post[sel, 3], self.windows, merge_steps(steps)) if steps else d
+            comps[f"post_care:{kind}"] = priced * weekly[kind] / 7.0
             for k, (fy, *_r) in enumerate(self.fys):
                 self.add(fy, "post_care_days", "kind", kind, d[k])
         p = self.periods
@@ -294,7 +334,11 @@ class Measures:
             comps["social_work"] = lac_days.sum(axis=0) * costs.social_work_weekly_gbp_per_child / 7.0
         comps["income:uasc_grant"] = -lac_days[uasc].sum(axis=0) * costs.uasc_grant_weekly_gbp / 7.0
         pc = costs.parental_contribution
-        comps["income:parental_contribution"] = -lac_days[~uasc].sum(axis=0) * pc.share * pc.weekly_gbp / 7.0
+        contribution = lac_days[~uasc].sum(axis=0) * pc.share * pc.weekly_gbp / 7.0
+        for share, steps in contribution_steps or []:
+            # steps hold GBP a week; the step helper weights days by them
+            contribution = contribution + share * stepped_days(p[~uasc, 2], p[~uasc, 3], self.windows, steps) / 7.0
+        comps["income:parental_contribution"] = -contribution
         total = np.zeros(len(self.fys))
         placements_total = np.zeros(len(self.fys))
         for key, v in comps.items():
@@ -309,11 +353,6 @@ class Measures:
             self.add(fy, "spend_gbp", "total", "placements", placements_total[k])
             self.add(fy, "spend_gbp", "total", "all", total[k])
             self.add(fy, "lac_days", "total", "all", lac_days[:, k].sum())
-
-    def _service_cfgs(self):
-        by_name = {s.name: s for s in self.cfg.edge_of_care.services}
-        by_name.update({s.name: s for s in getattr(self, "extra_services", [])})
-        return [by_name[n] for n in self.service_names]
 
     def _price_factor(self, fy_start_year: int) -> float:
         c = self.cfg.costs
@@ -337,9 +376,12 @@ class Measures:
             self.add(fy, "referrals", "early_help", "with_family_caf", r[sel, 3].sum())
         del fy_label
 
-    def compute(self, unit_costs=None, fixed_costs=None, extra_services=()):
-        self.extra_services = list(extra_services)
+    def compute(self, service_costs=None, unit_costs=None, fixed_costs=None, unit_cost_steps=None,
+                allowance_steps=None, contribution_steps=None):
         cfg = self.cfg
+        if service_costs is None:
+            by_name = {s.name: s.cost_per_case_gbp for s in cfg.edge_of_care.services}
+            service_costs = [by_name.get(n, 0.0) for n in self.service_names]
         if unit_costs is None:
             unit_costs = [cfg.placements.types[p].weekly_cost_gbp for p in PLACEMENT_TYPES]
         if fixed_costs is None:
@@ -349,11 +391,11 @@ class Measures:
         self._stock(snaps, self.rows.append, _fy_of_march)
         self._stock(month_end_snapshots(h.start_date, h.end_date), self.monthly.append, lambda d: d.isoformat())
         self._flows()
-        placement_spend = self._placement_volumes(unit_costs)
+        placement_spend = self._placement_volumes(unit_costs, unit_cost_steps)
         self._adoption()
         fixed_spend = self._capacity(fixed_costs)
         service_log = self._services()
-        self._spend(placement_spend, fixed_spend, service_log)
+        self._spend(placement_spend, fixed_spend, service_log, service_costs, allowance_steps, contribution_steps)
         self._referrals()
         annual = pd.DataFrame.from_records(self.rows, columns=COLUMNS)
         monthly = pd.DataFrame.from_records(self.monthly, columns=COLUMNS)

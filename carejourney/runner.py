@@ -40,7 +40,8 @@ def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_event
         log = system.run()
         services = [s.name for s in system.services]
         pools = list(system.pools)
-        annual, monthly = measures(cfg, log, services, pools, **_cost_overrides(mods, cfg))
+        costs = [s.cfg.cost_per_case_gbp for s in system.services]
+        annual, monthly = measures(cfg, log, services, pools, service_costs=costs, **_cost_overrides(mods, cfg))
         events = event_tables(log, cfg.horizon.start_date, services, pools) if keep_events else None
     finally:
         if enabled:

@@ -19,12 +19,20 @@ SUCCESS, FAILURE, ENTERED_WAITING, GAVE_UP, CENSORED = (SERVICE_OUTCOME_CODE[k] 
     "success", "failure", "entered_while_waiting", "gave_up_waiting", "censored"))
 
 
+class ResizableResource(simpy.Resource):
+    """A SimPy resource whose capacity a lever can change during the run."""
+
+    def set_capacity(self, capacity: int):
+        self._capacity = capacity
+        self._trigger_put(None)  # a larger caseload admits whoever is waiting
+
+
 class Service:
     def __init__(self, env, index: int, cfg, start_day: float, end_day: float, log, mods):
         self.env, self.index, self.cfg, self.log, self.mods = env, index, cfg, log, mods
         self.name = cfg.name
-        capacity = mods.service_capacity(cfg.name, start_day, cfg.caseload_capacity) if mods.active else cfg.caseload_capacity
-        self.resource = simpy.Resource(env, capacity=max(capacity, 1)) if capacity > 0 else None
+        self.resource = ResizableResource(env, capacity=max(cfg.caseload_capacity, 1))
+        self.closed = cfg.caseload_capacity <= 0
         self.start_day, self.end_day = start_day, end_day
         self.duration = cfg.intervention_days.sampler()
         self.lo_days = cfg.eligible_age_years[0] * 365.25
@@ -32,17 +40,14 @@ class Service:
         self.needs = None if cfg.eligible_needs is None else set(cfg.eligible_needs)
         self.need_codes = None if cfg.eligible_needs is None else np.array([NEEDS.index(n) for n in cfg.eligible_needs])
 
-    def eligible(self, child, t: float, need_name: str) -> bool:
-        if self.resource is None or not (self.start_day <= t < self.end_day):
-            return False
-        age = t - child.dob
-        if not (self.lo_days <= age < self.hi_days):
-            return False
-        return self.needs is None or need_name in self.needs
+    def set_capacity(self, caseload: int):
+        """Resize the caseload (a lever); 0 closes the service to new referrals."""
+        self.closed = caseload <= 0
+        self.resource.set_capacity(max(caseload, 1))
 
     def eligible_array(self, times, age_days, needs):
         """Eligibility of a cohort of arrivals (arrays), by date, age and need."""
-        if self.resource is None:
+        if self.closed:
             return np.zeros(len(times), dtype=bool)
         ok = (times >= self.start_day) & (times < self.end_day) & (age_days >= self.lo_days) & (age_days < self.hi_days)
         if self.need_codes is not None:
@@ -58,38 +63,45 @@ class Service:
         self.log.queues.append((self.env.now, self.index, len(r.queue), r.count))
 
 
-def intervention(system, child, service: Service, t_entry_if_waiting: float):
-    """Wait for a place, work with the family, then stay home, relapse, or enter care."""
+def intervention(system, child, service: Service, entry_at: float):
+    """Wait for a place, work with the family, then stay home, relapse, or enter care.
+
+    `entry_at` is when the child would enter care without help (inf: never). Success
+    means a child who would have entered stays home (seed 002: "working with 60, 43%
+    success" = 26 fewer), so a service can only prevent entries, never cause them; a
+    child can still enter while waiting, and a success can still relapse.
+    """
     env, log = system.env, system.log
     requested = env.now
     req = service.resource.request()
     service.record_queue()
-    deadline = min(t_entry_if_waiting, requested + service.cfg.max_wait_days)
+    deadline = min(entry_at, requested + service.cfg.max_wait_days)
     if not req.triggered:
         yield req | env.timeout(max(deadline - env.now, 0.0))
     if not req.triggered:
         req.cancel()
         service.record_queue()
-        if t_entry_if_waiting <= deadline:
+        if entry_at <= deadline:
             log.services.append((child.id, service.index, requested, math.nan, env.now, ENTERED_WAITING))
             return True
         log.services.append((child.id, service.index, requested, math.nan, env.now, GAVE_UP))
-        # no place in time: the family goes on as without a service
-        if t_entry_if_waiting < math.inf:
-            yield env.timeout(max(t_entry_if_waiting - env.now, 0.0))
+        if entry_at < math.inf:  # no place in time: as without a service
+            yield env.timeout(max(entry_at - env.now, 0.0))
             return True
         return False
     begun = env.now
     service.record_queue()
+    system.in_service[child.id] = (service.index, requested, begun)
     yield env.timeout(service.duration(child.u()))
+    del system.in_service[child.id]
     service.resource.release(req)
     service.record_queue()
     ok = child.u() < service.success_probability(begun)
     log.services.append((child.id, service.index, requested, begun, env.now, SUCCESS if ok else FAILURE))
+    would_enter = entry_at < math.inf
     if not ok:
-        return True
-    cfg = system.cfg.edge_of_care
-    if child.u() < cfg.relapse_probability:
+        return would_enter
+    if would_enter and child.u() < system.cfg.edge_of_care.relapse_probability:
         yield env.timeout(system.edge_days_to_relapse(child.u()))
         return True
     return False

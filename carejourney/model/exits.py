@@ -103,7 +103,10 @@ class ExitRisks:
         """Route at the 18th birthday, and how long a Staying Put arrangement lasts."""
         a = self.cfg.at_18
         u1, u2, u3 = child.u(), child.u(), child.u()
-        if child.ptype in FOSTER and u1 < a.staying_put_share_from_foster:
+        share = a.staying_put_share_from_foster
+        if self.mods.active:
+            share = self.mods.staying_put_share(child.t18, share)
+        if child.ptype in FOSTER and u1 < share:
             return "staying_put_18", min(self.staying_put_days(u2), 3 * 365.25)
         if child.disabled and u3 < a.adult_social_care_share_disability:
             return "adult_social_care", 0.0

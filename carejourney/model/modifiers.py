@@ -41,8 +41,18 @@ class Modifiers:
         return weights
 
     def capacity_recruitment(self, pool: str) -> list[tuple[float, float]]:
-        """Extra (from_day, places_per_year) recruitment for an in-house pool."""
+        """Extra recruitment for an in-house pool: (from_day, change in places a year)."""
         return []
+
+    def pool_match_probability(self, pool: str, t: float, base: float) -> float:
+        return base
+
+    def service_resizes(self) -> list[tuple[str, float, int]]:
+        """(service, from_day, new caseload) for existing services resized."""
+        return []
+
+    def staying_put_share(self, t: float, base: float) -> float:
+        return base
 
 
 NO_CHANGE = Modifiers()

@@ -22,8 +22,9 @@ class CapacityPool:
     Attrition of an occupied place waits until that child leaves.
     """
 
-    def __init__(self, name: str, index: int, cfg, log):
+    def __init__(self, name: str, index: int, cfg, log, mods=None):
         self.name, self.index, self.cfg, self.log = name, index, cfg, log
+        self.mods = mods if mods is not None and mods.active else None
         self.places = cfg.initial_places
         self.occupied = 0
         self.pending_loss = 0
@@ -38,7 +39,8 @@ class CapacityPool:
         vacant = self.places - self.occupied
         if vacant <= 0:
             return False
-        p = 1.0 - (1.0 - self.p_match) ** vacant
+        p_match = self.mods.pool_match_probability(self.name, t, self.p_match) if self.mods else self.p_match
+        p = 1.0 - (1.0 - p_match) ** vacant
         if sibling:
             p *= self.sibling_factor
         if u >= p:
@@ -109,7 +111,8 @@ class PlacementPolicy:
         self.entry_disability = categorical(pc.at_entry_disability) if pc.at_entry_disability else None
         self.next_weights = {PLACEMENT_CODE[k]: v for k, v in pc.next_placement.items()}
         self.next = {k: categorical(v) for k, v in self.next_weights.items()}
-        self.uasc = {age: categorical(mix) for age, mix in cfg.demand.uasc.placement_by_age_years.items()}
+        self.uasc_weights = dict(cfg.demand.uasc.placement_by_age_years)
+        self.uasc = {age: categorical(mix) for age, mix in self.uasc_weights.items()}
         types = [pc.types[name] for name in PLACEMENT_TYPES]
         self.min_age = [t.min_age_years for t in types]
         self.max_age = [t.max_age_years for t in types]
@@ -131,8 +134,11 @@ class PlacementPolicy:
                 kind = self.next[moving_from](child.u())
         elif child.uasc and self.uasc:
             age = min(int(child.age_years(t)), 17)
-            table = self.uasc.get(age) or self.uasc[min(self.uasc, key=lambda a: abs(a - age))]
-            kind = table(child.u())
+            age = age if age in self.uasc else min(self.uasc, key=lambda a: abs(a - age))
+            if mods.active:
+                kind = categorical(mods.entry_placement_weights(t, child, self.uasc_weights[age]))(child.u())
+            else:
+                kind = self.uasc[age](child.u())
         elif child.disabled and self.entry_disability:
             kind = self.entry_disability(child.u())
         elif mods.active:

@@ -17,7 +17,7 @@ from ..streams import CHILD_SOURCES, Streams
 from ..vocab import AGE_BANDS, EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, NEEDS, PLACEMENT_CODE, PLACEMENT_TYPES
 from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, ChildFactory
 from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
-from .edge_of_care import Service, intervention
+from .edge_of_care import CENSORED, Service, intervention
 from .exits import CARE_LEAVER_ROUTES, ExitRisks
 from .legal import ICO, PO, PP, S20, LegalPathway, marker_route
 from .modifiers import NO_CHANGE
@@ -48,7 +48,8 @@ class CareSystem:
         self.streams = Streams(seed, replication)
         self.log = EventLog()
         self.active: dict[int, object] = {}
-        self.pools = {name: CapacityPool(name, i, c, self.log)
+        self.in_service: dict[int, tuple] = {}  # child -> (service, requested, begun), for censoring
+        self.pools = {name: CapacityPool(name, i, c, self.log, mods)
                       for i, (name, c) in enumerate(cfg.placements.capacity.items())}
         self.policy = PlacementPolicy(cfg, self.pools, mods)
         self.exits = ExitRisks(cfg, mods)
@@ -87,6 +88,9 @@ class CareSystem:
             env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
                                          [(s, r) for s, r in extra]))
         env.process(self._adopter_approvals())
+        if self.mods.active:
+            for name, day, caseload in self.mods.service_resizes():
+                env.process(self._resize(name, day, caseload))
         self.log.referrals = referral_counts(self.cfg, self.streams.shared("referrals"),
                                              getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
         env.run(until=self.t_end)
@@ -97,6 +101,8 @@ class CareSystem:
         """Close the spells of children still looked after at the horizon (end = NaN)."""
         log = self.log
         nan = math.nan
+        for cid, (svc, requested, begun) in self.in_service.items():
+            log.services.append((cid, svc, requested, begun, nan, CENSORED))
         for child in self.active.values():
             log.placements.append((child.id, child.period, child.p_start, nan, child.ptype,
                                    child.pool is not None, child.p_in_area, END["censored"]))
@@ -207,6 +213,11 @@ class CareSystem:
             t = float(coh.time[k])
             yield env.timeout(t - env.now)
             env.process(self._journey(self._child(factory, coh, k), S20, t))
+
+    def _resize(self, name, day, caseload):
+        service = next(s for s in self.services if s.name == name)
+        yield self.env.timeout(max(day - self.env.now, 0.0))
+        service.set_capacity(caseload)
 
     def _adopter_approvals(self):
         rate = self.cfg.exits.adoption.adopter_approvals_per_year / 365.25

@@ -1,0 +1,422 @@
+"""Action-plan levers: named, documented changes to the model with a start date, a
+linear ramp-up, an optional end date, a target cohort and an uncertain effect size.
+
+A scenario is a list of levers. Each replication draws every lever's effect once (from a
+stream keyed by the lever's name, so the same lever has the same effect wherever it
+appears), and `LeverModifiers` answers the model's hooks (model/modifiers.py) with the
+combined, time-varying effect. Impact types follow the action plan: Number (fewer enter),
+Time (shorter stays), Cost (cheaper placements).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .config.schema import Service
+from .model.modifiers import Modifiers
+from .uncertainty import Prior, draw_prior
+from .vocab import EXIT_ROUTES, INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+
+KINDS = {
+    "entry_reduction": "Number: fewer children in the cohort enter care (share diverted at the edge of care)",
+    "early_help": "Number: the share of referrals with a Family CAF rises to the effect (a share)",
+    "edge_service": "Number: an edge-of-care service is added or resized; the effect is its success probability",
+    "placement_stability": "Cost: fewer breakdowns (effect = share of moves prevented) and fewer escalations",
+    "step_down": "Cost: moves out of residential go to family placements (effect = share redirected)",
+    "high_cost_review": "Time/Cost: children in the dearest placements go home or move on sooner (effect = time multiplier)",
+    "inhouse_recruitment": "Cost: extra in-house places a year, net of attrition (effect = places a year)",
+    "recruitment_funnel": "Cost: enquiries x conversion (effect) x places per household become in-house places",
+    "unit_cost": "Cost: the weekly price of the cohort's placement types is multiplied by the effect",
+    "occupancy": "Cost: in-house places are matched more often (effect = match probability per vacancy)",
+    "uasc_pathway": "Cost: a share (effect) of UASC go to the pathway placement instead of the usual mix",
+    "parental_contribution": "Cost: parents contribute the effect (GBP a week) for a share of non-UASC children",
+    "exit_speed": "Time: time to an exit route is multiplied by the effect",
+    "concurrency": "Time: a share (effect) of entering babies go to concurrent (foster-to-adopt) carers",
+    "allowance": "Cost: a post-order allowance's weekly amount is multiplied by the effect",
+    "staying_put": "Cost: the Staying Put share from foster care becomes the effect",
+}
+ROUTES = ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other", "adopted")
+RESIDENTIAL = ("inhouse_childrens_home", "external_childrens_home", "residential_school", "secure_disability_residential")
+FAMILY = ("kinship_foster", "inhouse_foster", "ifa_foster")
+
+
+class Cohort(BaseModel):
+    """Who a lever acts on. Empty fields mean everyone."""
+
+    model_config = ConfigDict(extra="forbid")
+    age_years: tuple[float, float] = (0, 17)
+    needs: list[str] = []
+    parental_factors: list[str] = Field([], description="any of these")
+    uasc: bool | None = None
+    placement_types: list[str] = []
+
+    @field_validator("needs")
+    @classmethod
+    def _needs(cls, v):
+        bad = [n for n in v if n not in NEEDS]
+        if bad:
+            raise ValueError(f"unknown need {bad}; expected one of {list(NEEDS)}")
+        return v
+
+    @field_validator("parental_factors")
+    @classmethod
+    def _factors(cls, v):
+        bad = [n for n in v if n not in PARENTAL_FACTORS]
+        if bad:
+            raise ValueError(f"unknown parental factor {bad}; expected one of {list(PARENTAL_FACTORS)}")
+        return v
+
+    @field_validator("placement_types")
+    @classmethod
+    def _types(cls, v):
+        bad = [n for n in v if n not in PLACEMENT_TYPES]
+        if bad:
+            raise ValueError(f"unknown placement type {bad}; expected one of {list(PLACEMENT_TYPES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _ages(self):
+        lo, hi = self.age_years
+        if not 0 <= lo <= hi <= 17:
+            raise ValueError(f"age_years {self.age_years} must be 0 <= lo <= hi <= 17")
+        return self
+
+
+class Lever(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    workstream: str = ""
+    label: str = ""
+    source: str = Field("", description="where the effect size comes from")
+    evidence: Literal["evidence", "plan-implied"]
+    start_date: dt.date
+    ramp_up_days: float = Field(0, ge=0)
+    end_date: dt.date | None = None
+    cohort: Cohort = Cohort()
+    effect: Prior
+    part_of: str | None = Field(None, description="counted inside this lever in a combined scenario")
+    # kind-specific settings
+    service: str | None = None
+    new_service: Service | None = None
+    caseload_capacity: int | None = Field(None, ge=0)
+    pool: str | None = None
+    to_types: list[str] = []
+    route: str | None = None
+    allowance: Literal["sgo_allowance", "adoption_allowance"] | None = None
+    share: float | None = Field(None, ge=0, le=1)
+    enquiries_per_year: float | None = Field(None, ge=0)
+    places_per_household: float = Field(1.0, gt=0)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v):
+        if v not in KINDS:
+            raise ValueError(f"unknown lever kind {v!r}; expected one of {sorted(KINDS)}")
+        return v
+
+    @field_validator("to_types")
+    @classmethod
+    def _to(cls, v):
+        bad = [n for n in v if n not in PLACEMENT_TYPES]
+        if bad:
+            raise ValueError(f"unknown placement type {bad}; expected one of {list(PLACEMENT_TYPES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        k = self.kind
+        need = {
+            "edge_service": lambda: self.service or self.new_service,
+            "inhouse_recruitment": lambda: self.pool,
+            "recruitment_funnel": lambda: self.pool and self.enquiries_per_year is not None,
+            "occupancy": lambda: self.pool,
+            "uasc_pathway": lambda: self.to_types,
+            "step_down": lambda: self.to_types,
+            "exit_speed": lambda: self.route,
+            "allowance": lambda: self.allowance,
+            "parental_contribution": lambda: self.share is not None,
+        }.get(k)
+        if need is not None and not need():
+            fields = {"edge_service": "service or new_service", "inhouse_recruitment": "pool",
+                      "recruitment_funnel": "pool and enquiries_per_year", "occupancy": "pool",
+                      "uasc_pathway": "to_types", "step_down": "to_types", "exit_speed": "route",
+                      "allowance": "allowance", "parental_contribution": "share"}[k]
+            raise ValueError(f"a {k} lever needs {fields}")
+        if self.pool is not None and self.pool not in INHOUSE_TYPES:
+            raise ValueError(f"pool {self.pool!r} must be one of {list(INHOUSE_TYPES)}")
+        if self.route is not None and self.route not in ROUTES:
+            raise ValueError(f"route {self.route!r} must be one of {list(ROUTES)}")
+        if self.end_date is not None and self.end_date <= self.start_date:
+            raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
+        if self.caseload_capacity is not None and self.caseload_capacity < 0:
+            raise ValueError("caseload_capacity must be at least 0")
+        return self
+
+    def check_against(self, cfg, name: str):
+        """Checks that need the council config: horizon, service and pool names."""
+        h = cfg.horizon
+        if self.start_date >= h.end_date:
+            raise ValueError(f"lever {name}: start_date {self.start_date} is after the run ends ({h.end_date})")
+        ramp_end = self.start_date + dt.timedelta(days=self.ramp_up_days)
+        if ramp_end > h.end_date + dt.timedelta(days=1):
+            raise ValueError(f"lever {name}: ramp_up_days {self.ramp_up_days:g} runs past the horizon "
+                             f"(ramp ends {ramp_end}, run ends {h.end_date})")
+        names = [s.name for s in cfg.edge_of_care.services]
+        if self.kind == "edge_service" and self.service and self.service not in names:
+            raise ValueError(f"lever {name}: service {self.service!r} is not in the config; services are {names}")
+        if self.pool and self.pool not in cfg.placements.capacity:
+            raise ValueError(f"lever {name}: pool {self.pool!r} has no capacity in the config")
+
+
+class ActiveLever:
+    """A lever in one replication: its drawn effect and its time profile in model days."""
+
+    __slots__ = ("name", "spec", "effect", "start", "ramp", "end", "lo", "hi", "needs", "factors", "types")
+
+    def __init__(self, name: str, spec: Lever, effect: float, start_date: dt.date):
+        self.name, self.spec, self.effect = name, spec, effect
+        self.start = float((spec.start_date - start_date).days)
+        self.ramp = float(spec.ramp_up_days)
+        self.end = float((spec.end_date - start_date).days) if spec.end_date else math.inf
+        c = spec.cohort
+        self.lo, self.hi = c.age_years[0] * 365.25, (c.age_years[1] + 1) * 365.25
+        self.needs = {NEEDS.index(n) for n in c.needs} or None
+        self.factors = sum(1 << PARENTAL_FACTORS.index(f) for f in c.parental_factors)
+        self.types = {PLACEMENT_TYPES.index(t) for t in c.placement_types} or None
+
+    def strength(self, t: float) -> float:
+        """0 before the start and after the end; rises linearly to 1 over the ramp."""
+        if t < self.start or t >= self.end:
+            return 0.0
+        if self.ramp <= 0:
+            return 1.0
+        return min((t - self.start) / self.ramp, 1.0)
+
+    def strength_array(self, t: np.ndarray) -> np.ndarray:
+        s = np.clip((t - self.start) / self.ramp, 0, 1) if self.ramp > 0 else (t >= self.start).astype(float)
+        return np.where((t >= self.start) & (t < self.end), s, 0.0)
+
+    def includes(self, child, t: float) -> bool:
+        c = self.spec.cohort
+        age = t - child.dob
+        if not (self.lo <= age < self.hi):
+            return False
+        if self.needs is not None and child.need not in self.needs:
+            return False
+        if self.factors and not (child.factors & self.factors):
+            return False
+        if c.uasc is not None and child.uasc != c.uasc:
+            return False
+        return self.types is None or child.ptype in self.types
+
+    def includes_cohort(self, cohort) -> np.ndarray:
+        c = self.spec.cohort
+        age = cohort.time - cohort.dob
+        ok = (age >= self.lo) & (age < self.hi)
+        if self.needs is not None:
+            ok &= np.isin(cohort.need, list(self.needs))
+        if self.factors:
+            ok &= (cohort.factors & self.factors) > 0
+        if c.uasc is not None:
+            ok &= np.full(len(ok), cohort.uasc == c.uasc)
+        return ok
+
+
+def shift_weights(weights: dict, to_types: list[str], share: float) -> dict:
+    """Move `share` of the probability to `to_types` (equally), keeping a valid mix."""
+    if share <= 0:
+        return weights
+    out = {k: v * (1 - share) for k, v in weights.items()}
+    for t in to_types:
+        out[t] = out.get(t, 0.0) + share / len(to_types)
+    return out
+
+
+def monthly_steps(lever: ActiveLever, t_end: float, value_at) -> list[tuple[float, float]]:
+    """A ramped effect as monthly steps (from_day, value), for costs split by days."""
+    steps = [(-math.inf, value_at(0.0))]
+    t = lever.start
+    stop = min(lever.start + lever.ramp, t_end)
+    while t < stop:
+        steps.append((t, value_at(lever.strength(t + 15.0))))
+        t += 30.4
+    steps.append((min(lever.start + lever.ramp, t_end) if lever.ramp else lever.start, value_at(1.0)))
+    if lever.end < math.inf:
+        steps.append((lever.end, value_at(0.0)))
+    return steps
+
+
+class LeverModifiers(Modifiers):
+    """The model's hooks, answered by a scenario's levers for one replication."""
+
+    active = True
+
+    def __init__(self, cfg, levers: list[ActiveLever]):
+        self.cfg = cfg
+        self.levers = levers
+        self.t_end = float((cfg.horizon.end_date - cfg.horizon.start_date).days + 1)
+        by = {}
+        for lv in levers:
+            by.setdefault(lv.spec.kind, []).append(lv)
+        self.by_kind = by
+        if "early_help" in by:
+            self.early_help_share_at = self._early_help_share_at
+
+    def _kind(self, k):
+        return self.by_kind.get(k, ())
+
+    # ---------------------------------------------------------------- Number
+    def diversion_probability(self, cohort, route):
+        keep = np.ones(len(cohort))
+        for lv in self._kind("entry_reduction"):
+            c = lv.spec.cohort
+            if route == "uasc" and c.uasc is not True:
+                continue
+            if route == "edge_of_care" and c.uasc is True:
+                continue
+            keep *= 1.0 - lv.effect * lv.strength_array(cohort.time) * lv.includes_cohort(cohort)
+        return 1.0 - keep
+
+    def _early_help_share_at(self, times):
+        base = self.cfg.demand.referrals.early_help_share
+        share = np.full(len(np.atleast_1d(times)), base, dtype=float)
+        for lv in self._kind("early_help"):
+            share = share + (max(lv.effect, 0.0) - share) * lv.strength_array(np.atleast_1d(times))
+        return np.clip(share, 0, 1)
+
+    def service_success(self, name, t, base):
+        for lv in self._kind("edge_service"):
+            target = lv.spec.service or lv.spec.new_service.name
+            if target == name and lv.strength(t) > 0:
+                base = base + (lv.effect - base) * lv.strength(t)
+        return min(max(base, 0.0), 1.0)
+
+    def extra_services(self):
+        out = []
+        for lv in self._kind("edge_service"):
+            if lv.spec.new_service is not None:
+                out.append(lv.spec.new_service.model_copy(update={
+                    "start_date": lv.spec.start_date, "end_date": lv.spec.end_date,
+                    "success_probability": min(max(lv.effect, 0.0), 1.0)}))
+        return out
+
+    def service_resizes(self):
+        """(service name, from_day, caseload) for resized existing services."""
+        return [(lv.spec.service, lv.start, lv.spec.caseload_capacity) for lv in self._kind("edge_service")
+                if lv.spec.service and lv.spec.caseload_capacity is not None]
+
+    # ---------------------------------------------------------------- placements
+    def move_days_multiplier(self, t, child, ptype):
+        m = 1.0
+        for lv in self._kind("placement_stability"):
+            s = lv.strength(t)
+            if s and lv.includes(child, t):
+                m /= max(1.0 - lv.effect * s, 0.05)
+        for lv in self._kind("high_cost_review"):
+            s = lv.strength(t)
+            if s and lv.includes(child, t):
+                m *= 1.0 + (lv.effect - 1.0) * s
+        return m
+
+    def next_placement_weights(self, t, child, ptype, weights):
+        for lv in self._kind("placement_stability"):
+            s = lv.strength(t)
+            if s and lv.includes(child, t):
+                # escalations prevented: residential destinations shrink by the same share
+                cut = lv.effect * s
+                weights = {k: (v * (1 - cut) if k in RESIDENTIAL else v) for k, v in weights.items()}
+                total = sum(weights.values())
+                weights = {k: v / total for k, v in weights.items()}
+        for lv in self._kind("step_down") + tuple(self._kind("high_cost_review")):
+            s = lv.strength(t)
+            if s and lv.includes(child, t) and lv.spec.to_types:
+                share = lv.effect * s if lv.spec.kind == "step_down" else (lv.spec.share or 0.0) * s
+                weights = shift_weights(weights, lv.spec.to_types, share)
+        return weights
+
+    def entry_placement_weights(self, t, child, weights):
+        for lv in self._kind("concurrency") + tuple(self._kind("uasc_pathway")):
+            s = lv.strength(t)
+            if s and lv.includes(child, t):
+                to = lv.spec.to_types or ["concurrent_foster_to_adopt"]
+                weights = shift_weights(weights, to, lv.effect * s)
+        return weights
+
+    def capacity_recruitment(self, pool):
+        out = []
+        for lv in self._kind("inhouse_recruitment") + tuple(self._kind("recruitment_funnel")):
+            if lv.spec.pool != pool:
+                continue
+            per_year = lv.effect
+            if lv.spec.kind == "recruitment_funnel":
+                per_year = lv.spec.enquiries_per_year * lv.effect * lv.spec.places_per_household
+            prev = 0.0
+            for start, value in monthly_steps(lv, self.t_end, lambda s, v=per_year: v * s)[1:]:
+                out.append((start, value - prev))  # increments, summed by the capacity process
+                prev = value
+        return out
+
+    def pool_match_probability(self, pool, t, base):
+        for lv in self._kind("occupancy"):
+            if lv.spec.pool == pool:
+                base = base + (lv.effect - base) * lv.strength(t)
+        return min(max(base, 0.0), 1.0)
+
+    # ---------------------------------------------------------------- Time
+    def exit_days_multiplier(self, t, child, route):
+        m = 1.0
+        for lv in self._kind("exit_speed"):
+            if lv.spec.route == route:
+                s = lv.strength(t)
+                if s and lv.includes(child, t):
+                    m *= 1.0 + (lv.effect - 1.0) * s
+        if route == "returned_home":
+            for lv in self._kind("high_cost_review"):
+                s = lv.strength(t)
+                if s and lv.includes(child, t):
+                    m *= 1.0 + (lv.effect - 1.0) * s
+        return m
+
+    def staying_put_share(self, t, base):
+        for lv in self._kind("staying_put"):
+            base = base + (lv.effect - base) * lv.strength(t)
+        return min(max(base, 0.0), 1.0)
+
+    # ---------------------------------------------------------------- Cost
+    def cost_overrides(self, cfg):
+        """Time-varying price changes for the metrics: (from_day, multiplier) steps."""
+        unit = {}
+        for lv in self._kind("unit_cost"):
+            for t in (lv.spec.cohort.placement_types or PLACEMENT_TYPES):
+                unit.setdefault(PLACEMENT_TYPES.index(t), []).append(
+                    monthly_steps(lv, self.t_end, lambda s, e=lv.effect: 1.0 + (e - 1.0) * s))
+        allowance = {}
+        for lv in self._kind("allowance"):
+            allowance.setdefault(lv.spec.allowance, []).append(
+                monthly_steps(lv, self.t_end, lambda s, e=lv.effect: 1.0 + (e - 1.0) * s))
+        contributions = [(lv.spec.share, monthly_steps(lv, self.t_end, lambda s, e=lv.effect: e * s))
+                         for lv in self._kind("parental_contribution")]
+        out = {}
+        if unit:
+            out["unit_cost_steps"] = unit
+        if allowance:
+            out["allowance_steps"] = allowance
+        if contributions:
+            out["contribution_steps"] = contributions
+        return out
+
+
+def activate(cfg, levers: dict[str, Lever], names: list[str], seed: int, replication: int) -> LeverModifiers:
+    """The modifiers for one replication of a scenario made of the named levers."""
+    chosen = [n for n in names if not (levers[n].part_of and levers[n].part_of in names)]
+    active = [ActiveLever(n, levers[n], draw_prior(levers[n].effect, seed, replication, "lever:" + n),
+                          cfg.horizon.start_date) for n in chosen]
+    return LeverModifiers(cfg, active)
+
+
+EXIT_ROUTE_NAMES = EXIT_ROUTES  # re-exported for documentation tables
