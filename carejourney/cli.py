@@ -8,6 +8,8 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load_config
+from .experiment import ExperimentError
+from .report import ReportError
 
 
 def _progress(total: int, desc: str):
@@ -51,6 +53,28 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    from .experiment import run_experiment
+    from .experiment_summary import experiment_summary_text
+
+    out = run_experiment(args.experiment, reps=args.reps, seed=args.seed, workers=args.workers,
+                         out=args.out, scheduler=args.scheduler)
+    print(experiment_summary_text(out))
+    if not args.no_report:
+        from .report import write_report
+        html = write_report(out)
+        print(f"\nReport: {html} (charts and summary.xlsx beside it)")
+    print(f"Results: {out}/ (summary, savings, targets, monthly_bands, annual; Parquet and CSV)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+    html = write_report(args.results, args.out, actuals=args.actuals)
+    print(f"Report written: {html}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="carejourney", description="Simulate children's journeys through care.")
     p.add_argument("--version", action="version", version=f"carejourney {__version__}")
@@ -68,6 +92,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     r.add_argument("--events", action="store_true", help="also write replication 0's event log")
     r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("experiment", help="run a baseline and action-plan scenarios; write results and a report")
+    e.add_argument("experiment", help="experiment YAML, e.g. experiments/cambridgeshire-action-plan.yaml")
+    e.add_argument("--reps", type=int, help="replications per scenario (default: the experiment file's)")
+    e.add_argument("--seed", type=int, help="random seed (default: the experiment file's)")
+    e.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    e.add_argument("--out", help="results folder (default results/<experiment name>); rerun to resume")
+    e.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    e.add_argument("--no-report", action="store_true", help="skip the HTML/PNG/Excel report")
+    e.set_defaults(func=cmd_experiment)
+
+    rp = sub.add_parser("report", help="write the HTML report, PNG charts and Excel workbook of a results folder")
+    rp.add_argument("results")
+    rp.add_argument("--out", help="report folder (default RESULTS/report)")
+    rp.add_argument("--actuals", help="CSV of date,lac_children to check against the monitoring band")
+    rp.set_defaults(func=cmd_report)
+
+    for name in ("calibrate", "compare", "fit", "export_903"):
+        try:
+            module = __import__(f"carejourney.commands.{name}", fromlist=["add_parser"])
+        except ImportError:
+            continue
+        module.add_parser(sub)
     return p
 
 
@@ -75,15 +122,19 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     for name in ("reps", "workers"):
-        if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
             parser.error(f"--{name} must be at least 1")
     try:
         return args.func(args)
-    except ConfigError as err:
+    except (ConfigError, ExperimentError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        if args.command == "experiment":
+            print("interrupted: finished chunks are kept; rerun the same command to resume", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
         return 130
 
 

@@ -104,6 +104,7 @@ class Lever(BaseModel):
     service: str | None = None
     new_service: Service | None = None
     caseload_capacity: int | None = Field(None, ge=0)
+    referral_share: float | None = Field(None, ge=0, le=1, description="edge_service: new share referred")
     pool: str | None = None
     to_types: list[str] = []
     route: str | None = None
@@ -263,7 +264,7 @@ class LeverModifiers(Modifiers):
         by = {}
         for lv in levers:
             by.setdefault(lv.spec.kind, []).append(lv)
-        self.by_kind = by
+        self.by_kind = {k: tuple(v) for k, v in by.items()}
         if "early_help" in by:
             self.early_help_share_at = self._early_help_share_at
 
@@ -305,6 +306,13 @@ class LeverModifiers(Modifiers):
                     "success_probability": min(max(lv.effect, 0.0), 1.0)}))
         return out
 
+    def service_referral_share(self, name, times, base):
+        share = np.full(len(times), base, dtype=float)
+        for lv in self._kind("edge_service"):
+            if lv.spec.service == name and lv.spec.referral_share is not None:
+                share += (lv.spec.referral_share - share) * lv.strength_array(times)
+        return share
+
     def service_resizes(self):
         """(service name, from_day, caseload) for resized existing services."""
         return [(lv.spec.service, lv.start, lv.spec.caseload_capacity) for lv in self._kind("edge_service")
@@ -332,7 +340,7 @@ class LeverModifiers(Modifiers):
                 weights = {k: (v * (1 - cut) if k in RESIDENTIAL else v) for k, v in weights.items()}
                 total = sum(weights.values())
                 weights = {k: v / total for k, v in weights.items()}
-        for lv in self._kind("step_down") + tuple(self._kind("high_cost_review")):
+        for lv in self._kind("step_down") + self._kind("high_cost_review"):
             s = lv.strength(t)
             if s and lv.includes(child, t) and lv.spec.to_types:
                 share = lv.effect * s if lv.spec.kind == "step_down" else (lv.spec.share or 0.0) * s
@@ -340,7 +348,7 @@ class LeverModifiers(Modifiers):
         return weights
 
     def entry_placement_weights(self, t, child, weights):
-        for lv in self._kind("concurrency") + tuple(self._kind("uasc_pathway")):
+        for lv in self._kind("concurrency") + self._kind("uasc_pathway"):
             s = lv.strength(t)
             if s and lv.includes(child, t):
                 to = lv.spec.to_types or ["concurrent_foster_to_adopt"]
@@ -349,7 +357,7 @@ class LeverModifiers(Modifiers):
 
     def capacity_recruitment(self, pool):
         out = []
-        for lv in self._kind("inhouse_recruitment") + tuple(self._kind("recruitment_funnel")):
+        for lv in self._kind("inhouse_recruitment") + self._kind("recruitment_funnel"):
             if lv.spec.pool != pool:
                 continue
             per_year = lv.effect

@@ -47,6 +47,10 @@ class Modifiers:
     def pool_match_probability(self, pool: str, t: float, base: float) -> float:
         return base
 
+    def service_referral_share(self, name: str, times, base: float):
+        """Per arrival (array of times), the share referred to a service."""
+        return base
+
     def service_resizes(self) -> list[tuple[str, float, int]]:
         """(service, from_day, new caseload) for existing services resized."""
         return []

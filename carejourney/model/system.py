@@ -186,13 +186,21 @@ class CareSystem:
         entry_at = np.full(n, INF)
         entry_at[entering] = coh.time[entering] + np.array(
             [self.edge_days_to_entry(u) for u in rows[entering, U_ENTRY_DAYS].tolist()])
+        # Referral shares partition the children eligible for each service, in the
+        # config's order (lever-added services last): one uniform picks at most one service.
         service = np.full(n, -1)
         age_days = coh.time - coh.dob
+        u = rows[:, U_REFERRAL]
+        taken = np.zeros(n)
         for i, s in enumerate(self.services):
-            free = (service < 0) & s.eligible_array(coh.time, age_days, coh.need)
-            service[free] = i
-        share = np.array([s.cfg.referral_share for s in self.services] + [0.0])[service]
-        referred = ~diverted & ~emergency & (service >= 0) & (rows[:, U_REFERRAL] < share)
+            eligible = s.eligible_array(coh.time, age_days, coh.need)
+            base = s.cfg.referral_share
+            share = self.mods.service_referral_share(s.name, coh.time, base) if self.mods.active else base
+            share = np.where(eligible, np.minimum(share, 1.0 - taken), 0.0)
+            pick = (service < 0) & eligible & (u >= taken) & (u < taken + share)
+            service[pick] = i
+            taken = taken + share
+        referred = ~diverted & ~emergency & (service >= 0)
         without = ~diverted & ~emergency & ~referred & (entry_at < coh.t18 - 1)
         outcome[diverted] = EDGE["diverted"]
         outcome[emergency] = EDGE["emergency_entry"]
@@ -273,6 +281,8 @@ class CareSystem:
         self._set_status(child, status, now)
         if opening_pfa:
             self._placed_for_adoption(child, now, move=False)
+        if entered < now:
+            self._part_elapsed(child, now, opening_pfa)
         while True:
             t18, t_exit, t_legal, t_deadline, t_move, t_ready = (
                 child.t18, child.t_exit, child.t_legal, child.match_deadline, child.t_move, child.t_ready)
@@ -308,6 +318,17 @@ class CareSystem:
                 self._set_status(child, LEGAL_CODE["care_order"], now)
             else:
                 self._move(child, now)
+
+    def _part_elapsed(self, child, now, placed_for_adoption):
+        """Children already in care at the start are part-way through their current
+        proceedings, family finding, adoption placement and placement: a fresh clock
+        would hold back their exits for months. Take a uniform share of a fresh duration
+        as what remains (a residual-life approximation)."""
+        child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
+        child.t_ready = now + (child.t_ready - now) * child.u() if child.t_ready < INF else INF
+        child.t_move = now + (child.t_move - now) * child.u() if child.t_move < INF else INF
+        if placed_for_adoption:
+            child.t_exit = now + (child.t_exit - now) * child.u()
 
     def _start_placement(self, child, ptype, now):
         child.ptype = ptype

@@ -7,6 +7,7 @@ in any thread or server. Every function returns PNG bytes.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib.dates as mdates  # also registers matplotlib's date converters
 import matplotlib.ticker as mticker
@@ -64,7 +65,8 @@ def _figure(w: float = 9.5, h: float = 5.6) -> Figure:
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    # tight bounding box: long scenario labels must never be cut off
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
     return buf.getvalue()
 
 
@@ -190,7 +192,7 @@ def lever_ranking(res: Results) -> bytes:
         ax.annotate(f"£{r['m']:,.1f}m", (r["m"], i), xytext=(4 if r["m"] >= 0 else -4, 7),
                     textcoords="offset points", fontsize=8.5, ha="left" if r["m"] >= 0 else "right")
     ax.set_yticks(y)
-    ax.set_yticklabels([res.label(n) for n in cum.index])
+    ax.set_yticklabels([textwrap.shorten(res.label(n), 48, placeholder="...") for n in cum.index])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"Cumulative saving, mean across replications (£m, {res.price_note})")
     fig.suptitle(title, fontsize=12.5, x=0.01, ha="left")

@@ -1,0 +1,463 @@
+"""Experiments: a baseline and action-plan scenarios, many replications each.
+
+Replication r of every scenario uses the same seed sequence, so each lever's effect is a
+paired difference. Work is split into chunks of replications; each chunk is written as its
+own Parquet file as soon as it is done, and a rerun of the same command computes only the
+chunks that are missing. The manifest records the experiment, config and version: a
+resume with any of them changed is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import __version__
+from .config import ConfigError, load_config
+from .config.loader import format_validation_error, read_config_data, read_yaml
+from .levers import Lever, activate
+from .results import atomic_dir, write_table
+from .runner import run_replication
+
+CHUNK_REPS = 10
+BASELINE = "baseline"
+# What each replication keeps: enough for the report, the savings and the targets.
+KEEP = {
+    "lac_children": {"total", "placement_type", "age_band", "legal_status"},
+    "lac_rate_per_10000": {"total"},
+    "starts_children": {"total", "age_band"},
+    "ceased_children": {"total", "exit_route"},
+    "care_period_starts": {"total"},
+    "placements_52_week": {"placement_type"},
+    "spend_gbp": None,  # every breakdown
+    "service_cases_started": {"service"},
+    "inhouse_occupancy_share": {"pool"},
+    "edge_of_care_children": {"outcome"},
+}
+
+
+class ExperimentError(ValueError):
+    """An experiment file or results folder that cannot be used; names file and field."""
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    label: str = ""
+    description: str = ""
+    levers: list[str] | Literal["all"] = []
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    measure: str
+    breakdown: str = "total"
+    category: str = "all"
+    period: str = Field(description="financial year, e.g. 2016-17; stock measures at its 31 March")
+    at_most: float | None = None
+    at_least: float | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("give exactly one of at_most or at_least")
+        return self
+
+
+class ExperimentHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    config: str = Field(description="path to the council config, relative to this file")
+    description: str = ""
+    replications: int = Field(40, ge=1)
+    seed: int = 1
+
+
+class ExperimentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    experiment: ExperimentHeader
+    levers: dict[str, Lever] = {}
+    scenarios: list[Scenario]
+    targets: list[Target] = []
+
+    @model_validator(mode="after")
+    def _refs(self):
+        names = [s.name for s in self.scenarios]
+        if BASELINE not in names:
+            raise ValueError(f"scenarios must include one named {BASELINE!r}")
+        if len(names) != len(set(names)):
+            raise ValueError(f"scenario names must be unique: {names}")
+        for i, s in enumerate(self.scenarios):
+            if s.levers != "all":
+                unknown = [n for n in s.levers if n not in self.levers]
+                if unknown:
+                    raise ValueError(f"scenarios[{i}] ({s.name}) names unknown lever(s) {unknown}")
+        for name, lv in self.levers.items():
+            if lv.part_of is not None and lv.part_of not in self.levers:
+                raise ValueError(f"levers.{name}.part_of names unknown lever {lv.part_of!r}")
+        return self
+
+    def lever_names(self, scenario: Scenario) -> list[str]:
+        return list(self.levers) if scenario.levers == "all" else list(scenario.levers)
+
+    def evidence(self, scenario: Scenario) -> str:
+        kinds = {self.levers[n].evidence for n in self.lever_names(scenario)}
+        if not kinds:
+            return "none"
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+@dataclass
+class Experiment:
+    path: Path
+    spec: ExperimentSpec
+    config_path: Path
+    cfg: object
+    fingerprint: str  # hash of the experiment file and every config file it reads
+
+    @property
+    def scenarios(self):
+        return self.spec.scenarios
+
+
+def _file_hashes(paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _config_files(path: Path) -> list[Path]:
+    out = [path]
+    data = read_yaml(path)
+    if isinstance(data, dict) and "extends" in data:
+        out += _config_files(path.parent / str(data["extends"]))
+    return out
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    path = Path(path)
+    try:
+        data = read_yaml(path)
+    except ConfigError as err:
+        raise ExperimentError(str(err)) from None
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{path}: the top level must be a mapping")
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as err:
+        raise ExperimentError(format_validation_error(str(path), err)) from None
+    config_path = (path.parent / spec.experiment.config).resolve()
+    if not config_path.exists():
+        raise ExperimentError(f"{path}: experiment.config: no such file {config_path}")
+    cfg = load_config(config_path)
+    for name, lever in spec.levers.items():
+        try:
+            lever.check_against(cfg, name)
+        except ValueError as err:
+            raise ExperimentError(f"{path}: levers.{name}: {err}") from None
+    read_config_data(config_path)
+    return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
+
+
+# ================================================================ running
+def _keep(annual: pd.DataFrame) -> pd.DataFrame:
+    mask = np.zeros(len(annual), dtype=bool)
+    for measure, breakdowns in KEEP.items():
+        m = annual.measure == measure
+        if breakdowns is not None:
+            m &= annual.breakdown.isin(breakdowns)
+        mask |= m.to_numpy()
+    return annual[mask]
+
+
+def run_chunk(task) -> str:
+    """One scenario's replications [a, b): simulate, keep the tidy rows, write a chunk file."""
+    cfg, levers, names, scenario, seed, a, b, out = task
+    frames = []
+    for r in range(a, b):
+        mods = activate(cfg, levers, names, seed, r) if names else None
+        res = run_replication(cfg, seed, r, mods) if mods is not None else run_replication(cfg, seed, r)
+        annual = _keep(res.annual).assign(table="annual")
+        m = res.monthly
+        monthly = m[(m.measure == "lac_children") & (m.breakdown == "total")].assign(table="monthly")
+        frames += [annual, monthly]
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(0, "scenario", scenario)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, out)  # a chunk file exists only when it is complete
+    return str(out)
+
+
+def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
+    return {
+        "experiment": exp.spec.experiment.name,
+        "experiment_file": str(exp.path),
+        "config": str(exp.config_path),
+        "config_name": exp.cfg.meta.name,
+        "fingerprint": exp.fingerprint,
+        "carejourney_version": __version__,
+        "seed": seed,
+        "replications": reps,
+        "chunk_replications": CHUNK_REPS,
+        "baseline": BASELINE,
+        "start_date": str(exp.cfg.horizon.start_date),
+        "end_date": str(exp.cfg.horizon.end_date),
+        "price_note": _price_note(exp.cfg),
+        "scenarios": [
+            {"name": s.name, "label": s.label or s.name, "description": s.description,
+             "levers": exp.spec.lever_names(s), "evidence": exp.spec.evidence(s)}
+            for s in exp.scenarios
+        ],
+        "levers": {n: {"kind": lv.kind, "workstream": lv.workstream, "label": lv.label,
+                       "evidence": lv.evidence, "source": lv.source, "part_of": lv.part_of}
+                   for n, lv in exp.spec.levers.items()},
+    }
+
+
+def _price_note(cfg) -> str:
+    c = cfg.costs
+    if c.report_prices == "real":
+        return f"{c.price_year}-{(c.price_year + 1) % 100:02d} prices (real)"
+    return "cash prices"
+
+
+def check_resume(out: Path, manifest: dict):
+    """Refuse to mix results from a different experiment, config, seed or version."""
+    path = out / "manifest.json"
+    if not path.exists():
+        if out.exists() and any(out.iterdir()):
+            raise ExperimentError(f"{out}: exists and holds something other than experiment results; choose another --out")
+        return
+    old = json.loads(path.read_text())
+    for key, what in (("fingerprint", "the experiment or config file"), ("carejourney_version", "the carejourney version"),
+                      ("seed", "the seed"), ("chunk_replications", "the chunk size")):
+        if old.get(key) != manifest[key]:
+            raise ExperimentError(
+                f"{out}: cannot resume: {what} changed since these results were started "
+                f"({key}: {old.get(key)!r} -> {manifest[key]!r}). Use a new --out, or delete {out}.")
+
+
+def chunk_path(out: Path, scenario: str, a: int, b: int) -> Path:
+    return out / "chunks" / scenario / f"reps_{a:06d}_{b:06d}.parquet"
+
+
+def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path):
+    tasks, done = [], 0
+    for s in exp.scenarios:
+        names = exp.spec.lever_names(s)
+        for a in range(0, reps, CHUNK_REPS):
+            b = min(a + CHUNK_REPS, reps)
+            path = chunk_path(out, s.name, a, b)
+            if path.exists():
+                done += b - a
+                continue
+            tasks.append((exp.cfg, exp.spec.levers, names, s.name, seed, a, b, str(path)))
+    return tasks, done
+
+
+def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True) -> Path:
+    """Run (or resume) an experiment and write its results folder. Returns the folder."""
+    exp = load_experiment(path)
+    reps = reps or exp.spec.experiment.replications
+    seed = exp.spec.experiment.seed if seed is None else seed
+    out = Path(out) if out else Path("results") / exp.spec.experiment.name
+    manifest = _manifest(exp, reps, seed)
+    check_resume(out, manifest)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
+    tasks, done = plan_tasks(exp, reps, seed, out)
+    total = reps * len(exp.scenarios)
+    bar = _bar(total, done, progress)
+    try:
+        if scheduler:
+            _run_dask(tasks, scheduler, bar)
+        else:
+            _run_local(tasks, workers or default_workers(), bar)
+    finally:
+        bar.close()
+    aggregate(out, exp, reps)
+    (out / "manifest.json").write_text(json.dumps({**manifest, "complete": True,
+                                                   "finished": dt.datetime.now().isoformat(timespec="seconds")},
+                                                  indent=2))
+    return out
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _bar(total, done, progress):
+    from tqdm import tqdm
+    import sys
+    return tqdm(total=total, initial=done, desc="replications", unit="rep", disable=not progress or None,
+                file=sys.stderr)
+
+
+def _run_local(tasks, workers, bar):
+    if workers <= 1:
+        for t in tasks:
+            run_chunk(t)
+            bar.update(t[6] - t[5])
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = {pool.submit(run_chunk, t): t for t in tasks}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    t = pending.pop(f)
+                    f.result()
+                    bar.update(t[6] - t[5])
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+
+def _run_dask(tasks, scheduler, bar):
+    from dask.distributed import Client, as_completed
+    with Client(scheduler) as client:
+        futures = client.map(run_chunk, tasks, pure=False)
+        sizes = {f.key: t[6] - t[5] for f, t in zip(futures, tasks)}
+        for f in as_completed(futures):
+            f.result()
+            bar.update(sizes[f.key])
+
+
+# ================================================================ results
+QS = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def _quantiles(g) -> pd.DataFrame:
+    out = g.mean().rename("mean").to_frame()
+    for q in QS:
+        out[f"q{int(q * 100):02d}"] = g.quantile(q)
+    return out
+
+
+def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
+    frames = []
+    for s in scenarios:
+        for a in range(0, reps, CHUNK_REPS):
+            p = chunk_path(out, s.name, a, min(a + CHUNK_REPS, reps))
+            if not p.exists():
+                raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
+            frames.append(pd.read_parquet(p))
+    return pd.concat(frames, ignore_index=True)
+
+
+def aggregate(out: Path, exp: Experiment, reps: int):
+    """Summaries, paired savings, target probabilities and monitoring bands, written
+    all-or-nothing next to the chunks."""
+    df = read_chunks(out, exp.scenarios, reps)
+    keys = ["scenario", "table", "period", "measure", "breakdown", "category"]
+    summary = _quantiles(df.groupby(keys, sort=False, observed=True)["value"]).reset_index()
+    savings = paired_savings(df[df.table == "annual"])
+    targets = target_probabilities(df[df.table == "annual"], savings, exp.spec.targets)
+    monthly = df[(df.table == "monthly")]
+    bands = _quantiles(monthly.groupby(["scenario", "period"], sort=False)["value"]).reset_index().drop(columns="mean")
+    staging = out / ".aggregate"
+    with atomic_dir(staging) as tmp:
+        write_table(df.drop(columns="table")[df.table == "annual"], tmp, "annual", csv=False)
+        write_table(summary, tmp, "summary")
+        write_table(savings, tmp, "savings")
+        write_table(targets, tmp, "targets")
+        write_table(bands, tmp, "monthly_bands")
+    for f in staging.iterdir():
+        os.replace(f, out / f.name)
+    staging.rmdir()
+
+
+def _paired(df: pd.DataFrame, measure, breakdown, category) -> pd.DataFrame:
+    sel = df[(df.measure == measure) & (df.breakdown == breakdown) & (df.category == category)]
+    wide = sel.pivot_table(index=["replication", "period"], columns="scenario", values="value", aggfunc="first")
+    return wide
+
+
+def paired_savings(annual: pd.DataFrame) -> pd.DataFrame:
+    """Baseline minus scenario, replication by replication (positive = a saving)."""
+    rows = []
+    for label, (measure, breakdown, category) in {
+        "spend_gbp_saving": ("spend_gbp", "total", "all"),
+        "placements_spend_gbp_saving": ("spend_gbp", "total", "placements"),
+        "lac_reduction_children": ("lac_children", "total", "all"),
+        "starts_reduction_children": ("starts_children", "total", "all"),
+    }.items():
+        wide = _paired(annual, measure, breakdown, category)
+        if BASELINE not in wide:
+            continue
+        diffs = {s: wide[BASELINE] - wide[s] for s in wide.columns if s != BASELINE}
+        for s, d in diffs.items():
+            d = d.dropna()
+            per_period = d.groupby(level="period")
+            q = _quantiles(per_period)
+            q["p_positive"] = per_period.apply(lambda x: float((x > 0).mean()))
+            q = q.reset_index().assign(scenario=s, measure=label)
+            rows.append(q)
+            if label.endswith("saving"):  # cumulative over the run, paired within replication
+                tot = d.groupby(level="replication").sum()
+                rows.append(pd.DataFrame([{"period": "total", "mean": tot.mean(),
+                                           **{f"q{int(x * 100):02d}": tot.quantile(x) for x in QS},
+                                           "p_positive": float((tot > 0).mean()), "scenario": s, "measure": label}]))
+    # 52-week placements: total over types
+    p52 = annual[annual.measure == "placements_52_week"].groupby(["scenario", "replication", "period"])["value"].sum()
+    p52 = p52.unstack("scenario")
+    if BASELINE in p52:
+        for s in p52.columns:
+            if s == BASELINE:
+                continue
+            d = (p52[BASELINE] - p52[s]).dropna()
+            g = d.groupby(level="period")
+            q = _quantiles(g)
+            q["p_positive"] = g.apply(lambda x: float((x > 0).mean()))
+            rows.append(q.reset_index().assign(scenario=s, measure="placements_52_week_reduction"))
+    cols = ["scenario", "period", "measure", "mean", "q05", "q25", "q50", "q75", "q95", "p_positive"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def target_probabilities(annual: pd.DataFrame, savings: pd.DataFrame, targets) -> pd.DataFrame:
+    """Share of replications in which each scenario meets each target."""
+    rows = []
+    for t in targets:
+        if t.measure.endswith("_saving") or t.measure.endswith("_reduction_children"):
+            # paired measures need the per-replication differences again
+            src = {"spend_gbp_saving": ("spend_gbp", "total", "all"),
+                   "placements_spend_gbp_saving": ("spend_gbp", "total", "placements"),
+                   "lac_reduction_children": ("lac_children", "total", "all")}.get(t.measure)
+            if src is None:
+                raise ExperimentError(f"target {t.name!r}: unknown paired measure {t.measure!r}")
+            wide = _paired(annual, *src)
+            values = {s: (wide[BASELINE] - wide[s]).xs(t.period, level="period") for s in wide.columns if s != BASELINE} \
+                if t.period != "total" else {s: (wide[BASELINE] - wide[s]).groupby(level="replication").sum()
+                                             for s in wide.columns if s != BASELINE}
+        else:
+            sel = annual[(annual.measure == t.measure) & (annual.breakdown == t.breakdown) &
+                         (annual.category == t.category) & (annual.period == t.period)]
+            if sel.empty:
+                raise ExperimentError(f"target {t.name!r}: no results for {t.measure}/{t.breakdown}/{t.category} in {t.period}")
+            values = {s: g["value"] for s, g in sel.groupby("scenario", sort=False)}
+        for s, v in values.items():
+            met = (v <= t.at_most) if t.at_most is not None else (v >= t.at_least)
+            rows.append({"scenario": s, "target": t.name, "period": t.period, "measure": t.measure,
+                         "threshold": t.at_most if t.at_most is not None else t.at_least,
+                         "direction": "at_most" if t.at_most is not None else "at_least",
+                         "probability": float(met.mean()), "median": float(v.median()), "source": t.source})
+    cols = ["scenario", "target", "period", "measure", "threshold", "direction", "probability", "median", "source"]
+    return pd.DataFrame(rows, columns=cols)

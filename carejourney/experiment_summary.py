@@ -1,0 +1,39 @@
+"""A console summary of an experiment: one line per scenario."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def experiment_summary_text(out: Path) -> str:
+    out = Path(out)
+    man = json.loads((out / "manifest.json").read_text())
+    summary = pd.read_parquet(out / "summary.parquet")
+    savings = pd.read_parquet(out / "savings.parquet")
+    targets = pd.read_parquet(out / "targets.parquet")
+    lac = summary[(summary.measure == "lac_children") & (summary.breakdown == "total") & (summary.table == "annual")]
+    last = sorted(lac.period.unique())[-1]
+    lac = lac[lac.period == last].set_index("scenario")
+    tot = savings[(savings.measure == "spend_gbp_saving") & (savings.period == "total")].set_index("scenario")
+    final_target = targets[targets.period == last]
+    final_target = final_target[final_target.measure == "lac_children"].set_index("scenario")
+    lines = [f"{man['experiment']}: {len(man['scenarios'])} scenarios x {man['replications']} replications, "
+             f"seed {man['seed']} ({man['price_note']})", "",
+             f"  {'scenario':40} {'LAC 31 March ' + str(int(last[:4]) + 1):>22} {'saving over run £m':>24} {'P(target)':>10}"]
+    for s in man["scenarios"]:
+        name = s["name"]
+        row = lac.loc[name]
+        lac_txt = f"{row.q50:.0f} [{row.q05:.0f}-{row.q95:.0f}]"
+        if name in tot.index:
+            t = tot.loc[name]
+            sav = f"{t['mean'] / 1e6:.1f} [{t.q05 / 1e6:.1f} to {t.q95 / 1e6:.1f}]"
+        else:
+            sav = "-"
+        p = f"{final_target.loc[name, 'probability']:.0%}" if name in final_target.index else "-"
+        flag = " *" if s["evidence"] in ("plan-implied", "mixed") else ""
+        lines.append(f"  {name[:40]:40} {lac_txt:>22} {sav:>24} {p:>10}{flag}")
+    lines.append("  * rests on plan-implied effect sizes (the plan's own targets, not evidence)")
+    return "\n".join(lines)

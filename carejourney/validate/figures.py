@@ -1,0 +1,195 @@
+"""Read a CSV of published figures (the shape of ../shared/data/published_figures.csv).
+
+Columns: quantity, geography, period, value, unit, source_title, source_address, note. The
+first four are required; the others are filled with "" when absent.
+
+What the reader does, so that nothing downstream has to guess:
+
+- `period` is the year ending 31 March ("2016" = the 2015-16 year, or the stock at 31
+  March 2016). "2015-16", "2015/16" and "2016-03-31" are read as the same year. Anything
+  else ("c.2016", "2019/20-ish (CMA interim 2021)", "2015-18 (3-yr average)") keeps
+  `year` empty and is reported as "not compared" by `compare`, with the reason.
+- `model_period` is the simulation's label for that year ('2015-16' for 2016).
+- A quantity ending " (revised series)" is the DfE's revised time series of a later
+  release; `base_quantity` drops the suffix and `series` says "revised" or
+  "first published", so both vintages of the same year can be told apart.
+- Composite values ("639 / 547 / 487") are split. When the period splits into as many
+  parts ("2012 / 2014 / 2015") the row becomes one row per part; otherwise the value is
+  not used as a number (`value` empty, `value_text` kept) and the note says why.
+- Numbers may contain thousands separators ("1,500"). DfE suppression markers
+  (x, c, z, :, .., -, empty) give an empty value with the reason in `value_problem`.
+- DfE national counts are rounded to the nearest 10 (data README); `rounding` is the
+  half-width of that rounding (5 for England counts of children, 0.5 for rates per
+  10,000, which are published as whole numbers, else 0).
+- `row` is the line of the CSV file the figure came from (header = line 1).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REQUIRED_COLUMNS = ("quantity", "geography", "period", "value")
+OPTIONAL_COLUMNS = ("unit", "source_title", "source_address", "note")
+REVISED_SUFFIX = " (revised series)"
+SUPPRESSED = {"", "x", "c", "z", ":", "..", "-", "—", "n/a", "na", "nan"}
+NATIONAL = "england"
+
+
+class FiguresError(ValueError):
+    """A figures file that cannot be used; the message names the file, row and field."""
+
+
+def financial_year_label(year_ending: int) -> str:
+    """'2015-16' for the year ending 31 March 2016 (the model's `period` label)."""
+    return f"{year_ending - 1}-{year_ending % 100:02d}"
+
+
+def parse_period(text) -> int | None:
+    """The year ending 31 March a published period refers to, or None if it is not one."""
+    s = str(text).strip()
+    m = re.fullmatch(r"(\d{4})(?:\.0)?", s)
+    if m:
+        return int(m.group(1))
+    m = re.fullmatch(r"(\d{4})[-/](\d{2}|\d{4})", s)
+    if m:
+        first, second = int(m.group(1)), m.group(2)
+        nxt = int(second) if len(second) == 4 else (first + 1) // 100 * 100 + int(second)
+        if nxt == first + 1:
+            return nxt
+        return None
+    m = re.fullmatch(r"(\d{4})-03-31", s)
+    if m:
+        return int(m.group(1))
+    return None
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("£", "").strip())
+
+
+def split_composite(text: str) -> list[str]:
+    """'639 / 547 / 487' -> ['639', '547', '487']; a plain value -> [value]."""
+    return [p.strip() for p in str(text).split(" / ")] if " / " in str(text) else [str(text).strip()]
+
+
+def _rounding(geography: str, unit: str) -> float:
+    unit = unit.lower()
+    if "per 10,000" in unit or "per 10000" in unit:
+        return 0.5
+    if geography.strip().lower() == NATIONAL and unit.startswith("children"):
+        return 5.0
+    return 0.0
+
+
+def read_figures(path: str | Path) -> pd.DataFrame:
+    """Read and check a published-figures CSV; see the module docstring for the columns added."""
+    path = Path(path)
+    if not path.exists():
+        raise FiguresError(f"{path}: no such file")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise FiguresError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise FiguresError(f"{path}: not a readable CSV file ({str(err).strip()})") from None
+    return figures_from_frame(raw, str(path))
+
+
+def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataFrame:
+    """Check a raw figures table (all columns as text) and add the derived columns."""
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise FiguresError(f"{source}: missing column(s) {', '.join(repr(c) for c in missing)}; "
+                           f"the header must name {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} "
+                           f"(found {', '.join(map(str, raw.columns)) or 'none'})")
+    raw = raw.copy()
+    for c in OPTIONAL_COLUMNS:
+        if c not in raw.columns:
+            raw[c] = ""
+    raw = raw.fillna("").astype(str)
+    problems, rows = [], []
+    for i, r in enumerate(raw.to_dict("records")):
+        line = i + 2
+        quantity, geography = r["quantity"].strip(), r["geography"].strip()
+        if not quantity:
+            problems.append(f"row {line}, field 'quantity': empty")
+            continue
+        if not geography:
+            problems.append(f"row {line}, field 'geography': empty")
+            continue
+        values = split_composite(r["value"])
+        periods = split_composite(r["period"])
+        if len(values) > 1 and len(periods) == len(values):
+            pairs = list(zip(values, periods))
+            composite = "split from composite value " + repr(r["value"]) + " over periods " + repr(r["period"])
+        elif len(values) > 1:
+            pairs = [(None, r["period"].strip())]
+            composite = (f"composite value {r['value']!r} does not pair with period {r['period']!r}: "
+                         "not used as a number")
+        else:
+            pairs = [(values[0], periods[0] if len(periods) == 1 else r["period"].strip())]
+            composite = ""
+        for value_text, period in pairs:
+            value, value_problem = np.nan, composite if value_text is None else ""
+            if value_text is not None:
+                if value_text.lower() in SUPPRESSED:
+                    value_problem = f"value {value_text!r} is suppressed or not available"
+                else:
+                    try:
+                        value = _number(value_text)
+                    except ValueError:
+                        problems.append(f"row {line}, field 'value': {value_text!r} is not a number "
+                                        "(use a plain number, or x for a suppressed figure)")
+                        continue
+            base = quantity
+            series = "first published"
+            if base.lower().endswith(REVISED_SUFFIX):
+                base, series = base[: -len(REVISED_SUFFIX)].strip(), "revised"
+            year = parse_period(period)
+            rows.append({
+                "quantity": quantity, "geography": geography, "period": period,
+                "value": value, "unit": r["unit"].strip(), "source_title": r["source_title"].strip(),
+                "source_address": r["source_address"].strip(),
+                "note": "; ".join(x for x in (r["note"].strip(), composite if value_text is not None else "") if x),
+                "base_quantity": base, "series": series,
+                "year": year, "model_period": financial_year_label(year) if year else None,
+                "value_text": r["value"], "value_problem": value_problem,
+                "rounding": _rounding(geography, r["unit"]), "row": line,
+            })
+    if problems:
+        shown = "\n  - ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise FiguresError(f"{source}: {len(problems)} problem(s):\n  - {shown}{more}")
+    out = pd.DataFrame(rows, columns=["quantity", "geography", "period", "value", "unit", "source_title",
+                                      "source_address", "note", "base_quantity", "series", "year",
+                                      "model_period", "value_text", "value_problem", "rounding", "row"])
+    out["year"] = out["year"].astype("Int64")
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def ensure_figures(figures: pd.DataFrame, source: str = "<figures>") -> pd.DataFrame:
+    """Accept either read_figures' output or a raw table with the published columns."""
+    needed = {"base_quantity", "series", "year", "model_period", "rounding", "row", "value_problem"}
+    if needed <= set(figures.columns):
+        return figures
+    raw = figures.copy()
+    for c in raw.columns:
+        raw[c] = raw[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                            (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    return figures_from_frame(raw, source)
+
+
+def select_geography(figures: pd.DataFrame, geography: str, source: str = "<figures>") -> pd.DataFrame:
+    """The figures of one geography (case-insensitive); an unknown name is an error listing the known."""
+    known = sorted(figures["geography"].unique())
+    match = [g for g in known if g.lower() == str(geography).strip().lower()]
+    if not match:
+        raise FiguresError(f"{source}: no figures for geography {geography!r} "
+                           f"(field 'geography'; the file has {', '.join(known) or 'none'})")
+    return figures[figures["geography"] == match[0]].copy()
