@@ -195,8 +195,19 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: parameters.{path}: the config value {value!r} is not a number")
         start = min(max(float(value), lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
-        out.append(FreeParameter(path, lo, hi, start, integer=isinstance(value, int)))
+        out.append(FreeParameter(path, lo, hi, start, integer=isinstance(value, int) and _needs_int(cfg_dict, path, start)))
     return out
+
+
+def _needs_int(cfg_dict: dict, path: str, value: float) -> bool:
+    """Whether the schema only takes whole numbers at `path` (a YAML 1760 may be a float field)."""
+    d = copy.deepcopy(cfg_dict)
+    set_path(d, path, float(math.floor(value)) + 0.5)
+    try:
+        parse_config(d, "probe")
+    except ConfigError as err:
+        return "integer" in str(err)
+    return False
 
 
 # ---------------------------------------------------------------- targets
@@ -390,6 +401,7 @@ class _Evaluator:
         self.reps, self.seed = reps, seed
         self.obs, self.scale, self.weight = obs, scale, weight
         self.history: list[dict] = []
+        self.z_list: list[np.ndarray] = []
         self.cache: dict[tuple, tuple[float, np.ndarray]] = {}
         self.progress, self.budget = progress, budget
         self.phase = "optimise"
@@ -428,6 +440,7 @@ class _Evaluator:
             mean = sims.mean(axis=1)
             d = float(np.sum(self.weight * (mean - self.obs) ** 2 / self.scale))
         self.cache[key] = (d, mean)
+        self.z_list.append(np.array(np.atleast_1d(z), dtype=float))
         self.history.append({"evaluation": len(self.history) + 1, "phase": self.phase, "discrepancy": d,
                              **self.xs(z)})
         if self.progress:
@@ -481,9 +494,7 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     max_evaluations 150, abc_draws 300, abc_accept 0.25, check_reps 20, method nelder-mead.
     `rebase=YEAR` starts the run on 1 April YEAR from the published stock (rebase_start).
     """
-    spec = parse_params(params if not isinstance(params, dict) or "parameters" in params or
-                        not all(isinstance(v, (list, tuple)) for v in params.values())
-                        else {"parameters": params}, params_source)
+    spec = parse_params(params, params_source)
     st = {"reps": 8, "seed": 1, "max_evaluations": 150, "abc_draws": 300, "abc_accept": 0.25, "check_reps": 20,
           "method": "nelder-mead", **spec.settings}
     for k, v in dict(reps=reps, seed=seed, max_evaluations=max_evaluations, abc_draws=abc_draws,
@@ -557,7 +568,7 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
         notes.append(f"The optimiser stopped at its budget of {st['max_evaluations']} evaluations.")
     hist = pd.DataFrame(ev.history)
     best = int(hist["discrepancy"].idxmin())
-    z_star = np.array([params_list[j].to_z(hist.loc[best, q.path]) for j, q in enumerate(params_list)])
+    z_star = ev.z_list[best]
     x_star = {q.path: float(hist.loc[best, q.path]) for q in params_list}
     d_fit = float(hist.loc[best, "discrepancy"])
 
@@ -671,7 +682,7 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
                             reps=st["check_reps"])
     labels = {(t["quantity"], str(t["period"])) for t in targets}
     fit_table = comparison[[(q, str(pr)) in labels for q, pr in zip(comparison["quantity"], comparison["period"])]].copy()
-    crn = {(t["quantity"], str(t["period"])): (m, s_, w) for t, m, s_, w in zip(targets, ev.cache[tuple(np.round(z_star, 10))][1], scale, weight)}
+    crn = {(t["quantity"], str(t["period"])): (m, s_, w) for t, m, s_, w in zip(targets, m_hat, scale, weight)}
     fit_table["weight"] = [crn[(q, str(pr))][2] for q, pr in zip(fit_table["quantity"], fit_table["period"])]
     fit_table["crn_mean_at_fit"] = [crn[(q, str(pr))][0] for q, pr in zip(fit_table["quantity"], fit_table["period"])]
     fit_table["pearson_residual"] = [(crn[(q, str(pr))][0] - o) / math.sqrt(crn[(q, str(pr))][1])

@@ -67,7 +67,7 @@ def _active_services(cfg, start: dt.date):
 
 
 def conversion_kernel(cfg, start: dt.date, need_by_band: dict | None = None,
-                      n_age: int = 120, n_u: int = 64) -> np.ndarray:
+                      n_age: int = 60, n_u: int = 40) -> np.ndarray:
     """K[b, b']: expected non-emergency entries in entry band b' per non-emergency arrival in b."""
     eoc = cfg.edge_of_care
     need_by_band = need_by_band or cfg.demand.children.need_by_age_band

@@ -184,18 +184,35 @@ def fit_weibull(durations, events, entry=None, weights=None) -> Fit:
 
 
 # ------------------------------------------------------------------ lognormal
-def _lognormal_negll(x, lt, d, la, w):
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _lognormal_negll_grad(x, lt, d, la, w, has_entry):
+    """Negative log-likelihood of a censored lognormal in (mu, log sigma), and its gradient."""
     mu, log_sigma = x
     sigma = math.exp(log_sigma)
     z = (lt - mu) / sigma
-    ll = d * (stats.norm.logpdf(z) - log_sigma - lt) + (1 - d) * stats.norm.logsf(z)
-    has_entry = np.isfinite(la)
-    if has_entry.any():
-        ll = ll - np.where(has_entry, stats.norm.logsf((np.where(has_entry, la, 0) - mu) / sigma), 0.0)
-    return -float(np.sum(w * ll))
+    log_s = special.log_ndtr(-z)
+    log_phi = -0.5 * z**2 - _HALF_LOG_2PI
+    h = np.exp(log_phi - log_s)  # hazard of the standard normal at z
+    ll = d * (log_phi - log_sigma - lt) + (1 - d) * log_s
+    g_mu = d * z / sigma + (1 - d) * h / sigma
+    g_ls = d * (z**2 - 1) + (1 - d) * h * z
+    if has_entry is not None:
+        za = (la[has_entry] - mu) / sigma
+        log_sa = special.log_ndtr(-za)
+        ha = np.exp(-0.5 * za**2 - _HALF_LOG_2PI - log_sa)
+        we = w[has_entry]
+        total = float(np.sum(w * ll) - np.sum(we * log_sa))
+        gm = float(np.sum(w * g_mu) - np.sum(we * ha / sigma))
+        gs = float(np.sum(w * g_ls) - np.sum(we * ha * za))
+    else:
+        total = float(np.sum(w * ll))
+        gm, gs = float(np.sum(w * g_mu)), float(np.sum(w * g_ls))
+    return -total, -np.array([gm, gs])
 
 
-def fit_lognormal(durations, events, entry=None, weights=None) -> Fit:
+def fit_lognormal(durations, events, entry=None, weights=None, x0=None) -> Fit:
     """Lognormal by maximum likelihood with right-censoring (and delayed entry).
 
     params: mu, sigma (of log days), mean_days, sd_days; se_log has mean_days (delta method).
@@ -205,16 +222,20 @@ def fit_lognormal(durations, events, entry=None, weights=None) -> Fit:
     if ev <= 0:
         raise ValueError("no events: a lognormal cannot be estimated")
     lt = np.log(t)
-    la = np.where(a > 0, np.log(np.maximum(a, 1e-300)), -np.inf)
-    evw = w * d
-    mu0 = float(np.sum(evw * lt) / ev)
-    sd0 = float(np.sqrt(np.sum(evw * (lt - mu0) ** 2) / ev)) or 0.5
-    x0 = np.array([mu0 + 0.5 * sd0, math.log(max(sd0, 0.05))])
-    f = lambda x: _lognormal_negll(x, lt, d, la, w)  # noqa: E731
-    res = optimize.minimize(f, x0, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 4000})
-    res = optimize.minimize(f, res.x, method="BFGS")
+    has_entry = a > 0
+    la = np.log(np.where(has_entry, a, 1.0))
+    he = has_entry if has_entry.any() else None
+    if x0 is None:
+        evw = w * d
+        mu0 = float(np.sum(evw * lt) / ev)
+        sd0 = float(np.sqrt(np.sum(evw * (lt - mu0) ** 2) / ev)) or 0.5
+        x0 = np.array([mu0 + 0.5 * sd0, math.log(max(sd0, 0.05))])
+    fg = lambda x: _lognormal_negll_grad(x, lt, d, la, w, he)  # noqa: E731
+    res = optimize.minimize(fg, np.asarray(x0, dtype=float), jac=True, method="BFGS", options={"gtol": 1e-8})
+    if not np.all(np.isfinite(res.x)):
+        raise ValueError("lognormal fit failed to converge")
     mu, sigma = float(res.x[0]), math.exp(res.x[1])
-    cov = safe_inverse(numerical_hessian(f, res.x))
+    cov = safe_inverse(hessian_from_gradient(lambda x: fg(x)[1], res.x))
     mean = math.exp(mu + sigma**2 / 2)
     sd = mean * math.sqrt(math.expm1(sigma**2))
     # log mean = mu + exp(2 log_sigma) / 2: gradient (1, sigma^2)
@@ -223,7 +244,7 @@ def fit_lognormal(durations, events, entry=None, weights=None) -> Fit:
     return Fit("lognormal", {"mu": mu, "sigma": sigma, "mean_days": mean, "sd_days": sd},
                {"mean_days": se_log_mean, "sigma": float(math.sqrt(max(cov[1, 1], 0.0))),
                 "mu_abs": float(math.sqrt(max(cov[0, 0], 0.0)))},
-               -float(res.fun), len(t), ev, float(np.sum(w * (t - a))), {"cov": cov})
+               -float(res.fun), len(t), ev, float(np.sum(w * (t - a))), {"cov": cov, "x": res.x})
 
 
 # ------------------------------------------------------------------ Kaplan-Meier

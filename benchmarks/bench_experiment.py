@@ -1,0 +1,53 @@
+"""Wall time of the action-plan experiment, and the speed-up from 1 to 2 workers.
+
+    python benchmarks/bench_experiment.py [--reps 1000] [--scaling-reps 40]
+
+Runs experiments/cambridgeshire-action-plan.yaml (baseline + every lever + combined plan)
+at --reps replications on all cores, results written, and times a smaller run on 1 and on
+2 workers for the speed-up. Target (issue 3): 1,000 replications each in under 15 minutes
+on 2 cores, speed-up >= 1.7. Use --reps 100 for a quick projection (time scales linearly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from carejourney.experiment import load_experiment, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENT = ROOT / "experiments" / "cambridgeshire-action-plan.yaml"
+
+
+def timed(reps: int, workers: int) -> float:
+    out = Path(tempfile.mkdtemp(prefix="cj-bench-"))
+    try:
+        t = time.perf_counter()
+        run_experiment(EXPERIMENT, reps=reps, workers=workers, out=out / "r", progress=False)
+        return time.perf_counter() - t
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=1000)
+    ap.add_argument("--scaling-reps", type=int, default=40)
+    args = ap.parse_args()
+    n = len(load_experiment(EXPERIMENT).scenarios)
+    cores = os.cpu_count()
+    one = timed(args.scaling_reps, 1)
+    two = timed(args.scaling_reps, 2)
+    print(f"{n} scenarios x {args.scaling_reps} reps: 1 worker {one:.1f} s, 2 workers {two:.1f} s, "
+          f"speed-up {one / two:.2f}x (target >= 1.7x)")
+    full = timed(args.reps, cores)
+    print(f"{n} scenarios x {args.reps} reps on {cores} cores, results written: {full:.0f} s "
+          f"({full / 60:.1f} min; target < 15 min for 1,000 reps)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""A calibration report in Markdown with PNG charts, fit for a paper's appendix.
+
+    write_report(fit, "fitted.yaml.report.md")          # charts in fitted.yaml.report/
+
+Sections: summary; data used (quantities, years, geography, sources); method; fitted
+values with intervals; goodness of fit (observed vs simulated 90% interval per figure,
+table and charts, and the figures of the same years that were not fitted); discrepancy
+trace; parameter posteriors; assumptions and notes; how to reproduce. A back-test result
+adds a forecast section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..validate.compare import coverage
+
+GROUP_TITLES = {
+    "stock": "Looked after at 31 March", "rate": "Rate per 10,000", "stock_age": "Stock by age",
+    "stock_legal": "Stock by legal status", "placement": "Placement mix at 31 March",
+    "placement_partial": "Placement (partial groups)", "provider": "Provider", "uasc": "UASC",
+    "location": "Inside / outside the council", "starts": "Starts", "starts_age": "Starts by age",
+    "starts_legal": "Starts by legal status", "ceased": "Ceased", "ceased_age": "Ceased by age",
+    "ceased_reason": "Ceased by reason", "adoption": "Adoption timeliness",
+}
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
+
+
+def _short(q: str, n: int = 60) -> str:
+    for prefix in ("CLA at 31 March by ", "Ceased by reason: ", "Starts by ", "Ceased by "):
+        if q.startswith(prefix) and len(q) > n:
+            q = q[len(prefix):]
+    return q if len(q) <= n else q[: n - 12] + "…" + q[-11:]
+
+
+def interval_chart(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Observed value (x) against the simulated median (dot) and 90% interval (bar), one row per figure."""
+    plt = _plt()
+    t = table[table["status"] == "compared"].reset_index(drop=True)
+    n = len(t)
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * n + 1.3))
+    y = np.arange(n)[::-1]
+    ax.hlines(y, t["sim_q05"], t["sim_q95"], color="#7aa6c2", lw=6, label="simulated 90% interval")
+    ax.plot(t["sim_median"], y, "o", color="#1f4e79", ms=4, label="simulated median")
+    colours = np.where(t["inside"].fillna(False).to_numpy(bool), "#2e7d32", "#c62828")
+    ax.scatter(t["observed"], y, marker="x", s=50, c=colours, zorder=3, label="published (green inside, red outside)")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{_short(q)} ({p})" for q, p in zip(t["quantity"], t["period"])], fontsize=8)
+    ax.set_xlabel("children (or the figure's unit)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def trace_chart(history: pd.DataFrame, path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    h = history[history["discrepancy"] < 1e11]
+    for phase, g in h.groupby("phase", sort=False):
+        ax.plot(g["evaluation"], g["discrepancy"], "o", ms=3, label=phase)
+    ax.plot(h["evaluation"], h["discrepancy"].cummin(), "-", color="k", lw=1, label="best so far")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel("discrepancy (sum of squared z-scores)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def posterior_chart(fit, path: Path) -> Path:
+    plt = _plt()
+    p = len(fit.parameters)
+    cols = min(p, 3)
+    rows = int(np.ceil(p / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
+    acc = fit.abc[fit.abc["accepted"]]
+    for ax, r in zip(axes.flat, fit.intervals.itertuples()):
+        col = r.path + " (adjusted)"
+        if len(acc) and acc["weight"].sum() > 0:
+            ax.hist(acc[col], bins=min(25, max(5, len(acc) // 3)), weights=acc["weight"], color="#9ecae1",
+                    range=(r.low, r.high))
+        ax.axvline(r.fitted, color="#1f4e79", lw=1.5, label="fitted")
+        ax.axvline(r.start, color="grey", ls=":", label="start")
+        for q in (r.abc_q05, r.abc_q95):
+            ax.axvline(q, color="#c62828", ls="--", lw=1)
+        ax.set_xlim(r.low, r.high)
+        ax.set_title(_short(r.path, 45), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[p:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.suptitle("ABC posterior (regression-adjusted, weighted); dashed: 90% interval", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _num(x) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)) or x is pd.NA:
+        return ""
+    x = float(x)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10 or x.is_integer():
+        return f"{x:.0f}" if x.is_integer() or abs(x) >= 100 else f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def md_table(df: pd.DataFrame, columns: dict[str, str]) -> str:
+    head = "| " + " | ".join(columns.values()) + " |"
+    sep = "|" + "|".join("---" for _ in columns) + "|"
+    rows = []
+    for r in df.to_dict("records"):
+        cells = []
+        for c in columns:
+            v = r.get(c, "")
+            if isinstance(v, (bool, np.bool_)):
+                v = "yes" if v else "**no**"
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                v = _num(v)
+            cells.append(str("" if v is None or v is pd.NA else v).replace("|", "\\|"))
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join([head, sep, *rows])
+
+
+def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, title: str | None = None,
+                 command: str | None = None, config_path: str | None = None, figures_path: str | None = None,
+                 backtest=None) -> Path:
+    """Write the Markdown report and its charts; returns the Markdown path."""
+    md_path = Path(md_path)
+    if fig_dir is None:
+        stem = str(md_path).removesuffix(".md")
+        fig_dir = Path(stem if stem != str(md_path) else stem + ".files")
+    fig_dir = Path(fig_dir)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rel = fig_dir.name
+    s = fit.settings
+    t = fit.targets
+    years = sorted(set(map(str, t["period"])))
+    out = []
+    out.append(f"# {title or 'Calibration report: aggregate fit to published figures'}\n")
+    out.append(f"Generated by `carejourney fit` on {dt.date.today()}." +
+               (f" Config: `{config_path}`." if config_path else "") +
+               (f" Figures: `{figures_path}`." if figures_path else "") + "\n")
+    inside, n = coverage(fit.fit_table)
+    out.append("## Summary\n")
+    out.append(f"{len(fit.parameters)} free parameter(s) were fitted to {len(t)} published figure(s) for "
+               f"**{fit.geography}**, years ending 31 March {', '.join(years)}. The discrepancy fell from "
+               f"{fit.discrepancy_start:.1f} at the config's values to {fit.discrepancy_fit:.1f} "
+               f"({len(t)} figures; about {len(t)} is a good fit, as each term is a squared z-score). "
+               f"With parameter uncertainty, {inside} of {n} fitted figures fall inside the simulated 90% interval.\n")
+
+    out.append("## Data used\n")
+    out.append(f"Geography: {fit.geography}. Simulated from {s['fit_start']} to {s['fit_end']}"
+               + (f"; only periods up to {s['until']} were used (`--until`)." if s.get("until") else ".") + "\n")
+    out.append(md_table(t, {"quantity": "published quantity", "period": "year to 31 March", "observed": "value",
+                            "series": "series", "measure": "model measure (cells summed)", "weight": "weight"}))
+    out.append("")
+    out.append("Sources:\n")
+    for r in fit.sources.itertuples():
+        out.append(f"- {r.source_title}" + (f" <{r.source_address}>" if r.source_address else ""))
+    out.append("")
+    if len(fit.excluded):
+        out.append(f"Figures of the chosen quantities that were not fitted ({len(fit.excluded)}):\n")
+        out.append(md_table(fit.excluded, {"quantity": "quantity", "period": "period", "observed": "value",
+                                           "reason": "why not fitted"}))
+        out.append("")
+    out.append("Published quantities are mapped to model measures by one table "
+               "(`carejourney/validate/mapping.py`); the notes on approximate rows are in the fit table below.\n")
+
+    out.append("## Method\n")
+    out.append(_method_text(fit))
+
+    out.append("## Fitted values\n")
+    iv = fit.intervals.copy()
+    iv["bounds"] = [f"[{lo:g}, {hi:g}]" for lo, hi in zip(iv["low"], iv["high"])]
+    iv["abc"] = [f"{_num(a)} to {_num(b)}" for a, b in zip(iv["abc_q05"], iv["abc_q95"])]
+    iv["laplace"] = [f"{_num(a)} to {_num(b)}" for a, b in zip(iv["laplace_q05"], iv["laplace_q95"])]
+    iv["ident"] = ["yes" if x else "weak" for x in iv["identified"]]
+    out.append(md_table(iv, {"path": "parameter (config path)", "bounds": "search bounds", "start": "config value",
+                             "fitted": "fitted (optimum)", "abc_median": "posterior median",
+                             "abc": "90% interval (ABC)", "laplace": "90% interval (Laplace)", "ident": "identified"}))
+    out.append("")
+    out.append("The ABC interval is the one written to the config's `uncertainty:` entries. The Laplace interval "
+               "treats the figures as independent (starts in total and by age are not), so it is usually narrower; "
+               "it is shown as a check on the ABC step.\n")
+    out.append(f"![posterior]({rel}/{posterior_chart(fit, fig_dir / 'posterior.png').name})\n")
+
+    out.append("## Goodness of fit\n")
+    out.append(f"The fitted config, with its parameter uncertainty, run for {s['check_reps']} replications "
+               f"(seed {s['seed'] + 1}): published value against the simulated median and 90% interval. "
+               "Pearson residual = (simulated mean with common random numbers - published) / sqrt(scale).\n")
+    ft = fit.fit_table
+    out.append(md_table(ft, {"quantity": "quantity", "period": "period", "observed": "published",
+                             "sim_q05": "sim 5%", "sim_median": "sim median", "sim_q95": "sim 95%",
+                             "inside": "inside", "pearson_residual": "residual", "note": "note"}))
+    out.append("")
+    for g, sub in ft.groupby("group", sort=False):
+        name = GROUP_TITLES.get(g, g)
+        png = interval_chart(sub, fig_dir / f"fit_{_slug(g)}.png", f"{fit.geography}: {name} (fitted)")
+        out.append(f"![{name}]({rel}/{png.name})\n")
+    labels = set(zip(ft["quantity"], ft["period"].astype(str)))
+    not_fitted = np.array([(q, str(p)) not in labels for q, p in zip(fit.comparison["quantity"], fit.comparison["period"])],
+                          dtype=bool)
+    other = fit.comparison[(fit.comparison["status"] == "compared").to_numpy() & not_fitted]
+    if len(other):
+        oi, on = coverage(other)
+        out.append(f"### Figures of the same years that were not fitted\n")
+        out.append(f"{oi} of {on} inside the 90% interval. These were not targets, so they are a (weak) check "
+                   "of the model's structure rather than of the fit.\n")
+        png = interval_chart(other, fig_dir / "not_fitted.png", f"{fit.geography}: figures not fitted")
+        out.append(f"![not fitted]({rel}/{png.name})\n")
+
+    out.append("## Discrepancy trace\n")
+    out.append(f"{len(fit.history)} evaluations ({s['reps']} replications each, common random numbers): "
+               "the optimiser's, then the finite differences for the Jacobian at the optimum.\n")
+    out.append(f"![trace]({rel}/{trace_chart(fit.history, fig_dir / 'discrepancy.png').name})\n")
+
+    if backtest is not None:
+        bi, bn = backtest.coverage
+        out.append("## Back-test: forecasts after the fitted years\n")
+        out.append(f"Fitted on periods up to {backtest.until}; forecasts of later published figures "
+                   f"(no re-anchoring): {bi} of {bn} inside the 90% interval.\n")
+        bt = backtest.table[backtest.table["status"] == "compared"]
+        out.append(md_table(bt, {"quantity": "quantity", "period": "period", "observed": "published",
+                                 "sim_q05": "sim 5%", "sim_median": "sim median", "sim_q95": "sim 95%",
+                                 "inside": "inside"}))
+        out.append("")
+        if len(bt):
+            png = interval_chart(bt, fig_dir / "backtest.png", f"{fit.geography}: forecasts after {backtest.until}")
+            out.append(f"![back-test]({rel}/{png.name})\n")
+
+    out.append("## Assumptions and limitations\n")
+    for a in _assumptions(fit):
+        out.append(f"- {a}")
+    out.append("")
+    if command:
+        out.append("## Reproduce\n")
+        out.append(f"```\n{command}\n```\n")
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text("\n".join(out), encoding="utf-8")
+    return md_path
+
+
+def _method_text(fit) -> str:
+    s = fit.settings
+    opt = ("Nelder-Mead (scipy.optimize.minimize), initial simplex 0.7 logit units along each axis"
+           if s["method"] == "nelder-mead" else
+           "a trust-region reflective least-squares solver (scipy.optimize.least_squares) with central "
+           "differences of 0.25 logit units")
+    return f"""1. **Discrepancy.** D(θ) = Σᵢ wᵢ (mᵢ(θ) − yᵢ)² / vᵢ, where yᵢ is the published figure, mᵢ(θ) the mean
+   of the simulated figure over {s['reps']} replications, wᵢ its weight and vᵢ = max(yᵢ, 1) + rᵢ² (Poisson
+   variance of a count plus the publication rounding rᵢ; non-counts use (0.1 yᵢ)²).
+2. **Common random numbers.** Every evaluation runs replications 0–{s['reps'] - 1} from seed {s['seed']}, so the
+   comparison between parameter values is not swamped by simulation noise. The run is cut to end on
+   {s['fit_end']}, the last fitted 31 March.
+3. **Optimisation** of D over z = logit((x − low)/(high − low)) for each parameter x, so the search is
+   unbounded and every value stays inside its bounds: {opt}; budget {s['max_evaluations']} evaluations.
+4. **Local approximation.** At the optimum z*, the Jacobian J of the simulated means (central differences,
+   0.3 logit units, common random numbers) and the across-replication variances S give the Gaussian
+   (Laplace) posterior precision P = JᵀS⁻¹J/(1 + 1/R) + I/2² (a weak N(0, 2²) prior in z).
+5. **ABC rejection** (semi-automatic ABC with a linear projection, Fearnhead & Prangle 2012; local-linear
+   regression adjustment, Beaumont, Zhang & Balding 2002): {s['abc_draws']} parameter vectors are drawn
+   from N(z*, 2² P⁻¹); each is simulated for ONE replication with its own seed (the published figures
+   are one realisation too); each simulated data set s is summarised by t(s) = z* + P⁻¹JᵀS⁻¹(s − m(z*)),
+   an estimate of z; the {s['abc_accept']:.0%} of draws with t(s) closest to t(published) in the P
+   metric are kept (the tolerance is the largest kept distance), weighted by prior/proposal density
+   (prior: uniform on each parameter's bounds) times an Epanechnikov kernel, and regression-adjusted.
+   Weighted 5%, 50% and 95% quantiles are the reported intervals.
+6. **Output.** The optimum is substituted in the config; each parameter gets an `uncertainty:` entry,
+   normal with mean = posterior median and sd = (95% − 5%)/3.29, truncated to the bounds, so that runs
+   of the fitted config carry the fit's uncertainty. The goodness-of-fit check runs that config.
+
+"""
+
+
+def _assumptions(fit) -> list[str]:
+    a = [
+        "Published figures are treated as independent noisy observations of the simulated ones; their only "
+        "error model is Poisson-like count noise plus publication rounding (no reporting error, no revisions "
+        "beyond using the revised series where both are published).",
+        "Parameters not listed as free keep the config's values, including every [ASSUME] in it; the fitted "
+        "values are conditional on them.",
+        "The uniform prior on each parameter's search bounds is part of the result: intervals that reach a "
+        "bound mean the data do not pin the parameter down within it.",
+        "Simulation noise in the objective (a finite number of replications) limits the optimiser's precision; "
+        "the ABC step accounts for the data's own randomness, not for errors in the model's structure.",
+    ]
+    notes = set()
+    for n in fit.fit_table["note"].dropna():
+        for part in str(n).split("; "):
+            if part.startswith(("APPROXIMATE", "the model", "like-for-like", "partial")):
+                notes.add(part)
+    a += [f"Mapping: {n}" for n in sorted(notes)]
+    a += list(fit.notes)
+    return a

@@ -1,0 +1,112 @@
+"""`carejourney compare`: simulate a config and compare it with published figures.
+
+    carejourney compare CONFIG --against FIGURES.csv [--reps N] [--seed S] [--geography NAME] [--out FILE.csv]
+    carejourney compare CONFIG --against FIGURES.csv --backtest-until YEAR --params PARAMS.yaml [--report FILE.md]
+
+Unlike `check` (which only validates a config) this runs it. The report is printed and,
+with --out, saved as CSV; the exit code is 0 even when figures fall outside their
+intervals, and 2 for bad input (the config, the figures file, the geography, the params).
+With --backtest-until the free parameters in PARAMS.yaml are fitted on periods <= YEAR
+(see `carejourney fit`) and only the forecasts of later periods are compared.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "compare", help="simulate a config and compare it with published figures",
+        description="Simulate CONFIG and compare it, figure by figure and year by year, with published figures "
+                    "(the columns of published_figures.csv): observed value, simulated median and 90% interval, "
+                    "inside or not; figures the model cannot reproduce are listed with the reason.")
+    p.add_argument("config")
+    p.add_argument("--against", required=True, metavar="FIGURES.csv", help="published figures (CSV)")
+    p.add_argument("--reps", type=int, default=20, help="replications (default 20)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--geography", help="geography in the figures file (default: the config's meta.geography)")
+    p.add_argument("--out", metavar="FILE.csv", help="also save the comparison table as CSV")
+    p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    p.add_argument("--backtest-until", type=int, metavar="YEAR",
+                   help="fit PARAMS on periods <= YEAR, then compare only the forecasts of later periods")
+    p.add_argument("--params", metavar="PARAMS.yaml", help="free parameters for --backtest-until (see `fit`)")
+    p.add_argument("--rebase-start", type=int, metavar="YEAR",
+                   help="back-test: start the run on 1 April YEAR from the published stock (default: automatic "
+                        "when the config starts after the fitted years)")
+    p.add_argument("--report", metavar="FILE.md", help="back-test: also write the calibration report")
+    p.set_defaults(func=run)
+    return p
+
+
+def _say(msg: str):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from ..calibrate.aggregate import FitError, ParamsError
+    from ..config import ConfigError
+    from ..validate.figures import FiguresError
+
+    try:
+        return _run(args)
+    except (ConfigError, FiguresError, ParamsError, FitError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from ..calibrate.aggregate import ParamsError
+    from ..config import load_config
+    from ..config.loader import parse_config, read_config_data
+    from ..validate.compare import compare, coverage, format_comparison
+    from ..validate.figures import read_figures
+
+    if (args.backtest_until is None) != (args.params is None):
+        raise ParamsError("--backtest-until and --params go together: the back-test fits PARAMS on periods "
+                          "<= YEAR and compares the later ones")
+    if args.reps < 1 or args.workers < 1:
+        raise ParamsError("--reps and --workers must be at least 1")
+    figures = read_figures(args.against)
+    if args.backtest_until is None:
+        cfg = load_config(args.config)
+        table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,
+                        source=str(args.against))
+        print(format_comparison(table))
+        _save(table, args.out)
+        return 0
+
+    from ..calibrate.aggregate import backtest, read_params
+    data = read_config_data(args.config)
+    parse_config(data, str(args.config))
+    spec = read_params(args.params)
+    result = backtest(data, figures, spec, args.backtest_until, geography=args.geography, reps=args.reps,
+                      seed=args.seed, workers=args.workers,
+                      rebase=args.rebase_start if args.rebase_start is not None else "auto",
+                      progress=_say, source=str(args.against), params_source=str(args.params))
+    print(result.fit.summary())
+    print()
+    for note in result.notes:
+        print(f"note: {note}")
+    print()
+    print(format_comparison(result.table))
+    inside, n = coverage(result.table)
+    print(f"\nBack-test: fitted on periods <= {args.backtest_until}; {inside} of {n} forecast figures for later "
+          f"periods inside their 90% interval" + (f" ({inside / n:.0%})." if n else "."))
+    _save(result.table, args.out)
+    if args.report:
+        from ..calibrate.report import write_report
+        md = write_report(result.fit, args.report, config_path=args.config, figures_path=args.against,
+                          title=f"Back-test: fit on periods up to {args.backtest_until}, forecast later periods",
+                          command=" ".join(["carejourney"] + sys.argv[1:]) if sys.argv else None, backtest=result)
+        print(f"Report written to {md}")
+    return 0
+
+
+def _save(table, out):
+    if out:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        print(f"\nComparison table written to {out}")

@@ -1,0 +1,31 @@
+"""`carejourney export-903`: simulated journeys written as SSDA903 files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def cmd_export_903(args) -> int:
+    from ..config import load_config
+    from ..results import atomic_dir
+    from ..runner import run_replication
+    from ..ssda903 import export_903
+
+    cfg = load_config(args.config)
+    res = run_replication(cfg, args.seed, args.replication, keep_events=True)
+    out = Path(args.out)
+    with atomic_dir(out) as tmp:
+        written = export_903(res.events, tmp)
+    years = ", ".join(str(y) for y in sorted(written))
+    print(f"SSDA903 header, episodes and UASC files for collection years {years} written to {out}/ "
+          f"(replication {args.replication}, seed {args.seed}; synthetic children, not personal data)")
+    return 0
+
+
+def add_parser(sub):
+    p = sub.add_parser("export-903", help="write a simulated replication's journeys as SSDA903 files")
+    p.add_argument("config")
+    p.add_argument("--out", required=True, help="folder for one sub-folder per collection year")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replication", type=int, default=0)
+    p.set_defaults(func=cmd_export_903)

@@ -1,0 +1,95 @@
+"""`carejourney fit`: calibrate free parameters to published (aggregate) figures.
+
+    carejourney fit CONFIG --against FIGURES.csv --params PARAMS.yaml --out FITTED.yaml [--until YEAR]
+
+For when no child-level data is available. PARAMS.yaml lists the free parameters as
+dotted config paths with bounds, and optionally which published quantities (or mapping
+groups) to fit, their weights and settings:
+
+    parameters:
+      demand.referrals.per_year_by_age_band.under_1: [500, 4000]
+      exits.returned_home.days.mean_days: [400, 3000]
+    groups: [starts, ceased_reason, stock, placement]      # the default
+    settings: {reps: 8, max_evaluations: 150, abc_draws: 300}
+
+Writes FITTED.yaml (extending CONFIG with the fitted values and `uncertainty:` entries, so
+`carejourney run FITTED.yaml` samples them), FITTED.yaml.report.md and the charts and
+tables in FITTED.yaml.report/. Method: carejourney/calibrate/aggregate.py.
+Exit code 2 for bad input (config, figures, params, nothing to fit).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "fit", help="fit free parameters to published figures (aggregate calibration)",
+        description="Fit the free parameters listed in PARAMS.yaml so that simulated starts, ceased by reason, "
+                    "stock at 31 March and placement mix match published figures; write the fitted config "
+                    "with uncertainty entries and a calibration report.")
+    p.add_argument("config")
+    p.add_argument("--against", required=True, metavar="FIGURES.csv", help="published figures (CSV)")
+    p.add_argument("--params", required=True, metavar="PARAMS.yaml", help="free parameters with bounds")
+    p.add_argument("--out", required=True, metavar="CONFIG", help="where to write the fitted config (YAML)")
+    p.add_argument("--until", type=int, metavar="YEAR", help="fit only periods <= YEAR (year ending 31 March)")
+    p.add_argument("--geography", help="geography in the figures file (default: the config's meta.geography)")
+    p.add_argument("--reps", type=int, help="replications per evaluation (default 8, or the params file's)")
+    p.add_argument("--seed", type=int, help="random seed (default 1)")
+    p.add_argument("--max-evaluations", type=int, help="optimiser budget (default 150)")
+    p.add_argument("--abc-draws", type=int, help="ABC draws for the intervals (default 300)")
+    p.add_argument("--workers", type=int, default=1, help="local processes for the ABC step (default 1)")
+    p.add_argument("--rebase-start", type=int, metavar="YEAR",
+                   help="start the run on 1 April YEAR from the published stock at 31 March YEAR")
+    p.add_argument("--self-contained", action="store_true",
+                   help="write the whole config instead of `extends:` the original plus the changes")
+    p.set_defaults(func=run)
+    return p
+
+
+def _say(msg: str):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from ..calibrate.aggregate import FitError, ParamsError
+    from ..config import ConfigError
+    from ..validate.figures import FiguresError
+
+    try:
+        return _run(args)
+    except (ConfigError, FiguresError, ParamsError, FitError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from ..calibrate.aggregate import fit_aggregate, read_params, write_fitted_config
+    from ..calibrate.report import write_report
+    from ..config.loader import parse_config, read_config_data
+    from ..validate.figures import read_figures
+
+    data = read_config_data(args.config)
+    parse_config(data, str(args.config))
+    figures = read_figures(args.against)
+    spec = read_params(args.params)
+    fit = fit_aggregate(data, figures, spec, geography=args.geography, until=args.until, reps=args.reps,
+                        seed=args.seed, max_evaluations=args.max_evaluations, abc_draws=args.abc_draws,
+                        workers=args.workers, rebase=args.rebase_start, progress=_say, source=str(args.against),
+                        params_source=str(args.params))
+    out = Path(args.out)
+    md = Path(str(out) + ".report.md")
+    figdir = Path(str(out) + ".report")
+    write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
+    command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
+    write_report(fit, md, figdir, config_path=args.config, figures_path=args.against, command=command)
+    for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
+                     ("abc_draws", fit.abc), ("targets", fit.targets)):
+        df.to_csv(figdir / f"{name}.csv", index=False)
+    print(fit.summary())
+    for note in fit.notes:
+        print(f"note: {note}")
+    print(f"\nFitted config written to {out}\nReport written to {md} (charts and tables in {figdir}/)")
+    return 0

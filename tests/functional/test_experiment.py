@@ -1,0 +1,166 @@
+"""Experiments: common random numbers, paired savings, parallel == serial == Dask, resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carejourney.experiment import ExperimentError, load_experiment, run_chunk, run_experiment
+from carejourney.levers import activate
+from carejourney.runner import run_replication
+from tests.functional.experiment_helpers import LEVERS, write_experiment
+
+
+def _tables(out):
+    return {n: pd.read_parquet(out / f"{n}.parquet") for n in ("summary", "savings", "targets", "monthly_bands")}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exp")
+    path = write_experiment(root / "spec")
+    out = run_experiment(path, reps=4, workers=1, out=root / "serial", progress=False)
+    return path, out
+
+
+def test_zero_effect_lever_gives_exactly_the_baseline(finished):
+    _, out = finished
+    a = pd.read_parquet(out / "annual.parquet")
+    base = a[a.scenario == "baseline"].drop(columns="scenario").reset_index(drop=True)
+    none = a[a.scenario == "nothing"].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(base, none)
+
+
+def _entered(cfg, levers, names, r):
+    mods = activate(cfg, levers, names, 11, r) if names else None
+    ev = (run_replication(cfg, 11, r, mods, keep_events=True) if mods else
+          run_replication(cfg, 11, r, keep_events=True)).events
+    return set(ev["care_periods"].query("start_day >= 0").child_id), ev
+
+
+def test_entry_reduction_cuts_entries_in_every_replication(finished):
+    """Paired difference has the right sign in every replication. Child by child, a lever
+    that diverts some children can only change others' fate through a capacity-limited
+    service (a freed place changes who waits): every exception must have been referred."""
+    path, _ = finished
+    exp = load_experiment(path)
+    for r in range(4):
+        base, _ = _entered(exp.cfg, exp.spec.levers, [], r)
+        cut, ev = _entered(exp.cfg, exp.spec.levers, ["fewer_teens"], r)
+        assert len(cut) < len(base)
+        extra = cut - base
+        referred = set(ev["edge_of_care"].query("outcome == 'referred_to_service'").child_id)
+        assert extra <= referred
+        assert len(extra) <= 0.02 * len(base)
+
+
+def test_without_services_diverting_children_never_brings_anyone_else_in(tmp_path):
+    path = write_experiment(tmp_path)
+    council = tmp_path / "council.yaml"
+    council.write_text(council.read_text() + "edge_of_care:\n  services: []\n")
+    exp = load_experiment(path)
+    for r in range(3):
+        base, _ = _entered(exp.cfg, exp.spec.levers, [], r)
+        cut, _ = _entered(exp.cfg, exp.spec.levers, ["fewer_teens"], r)
+        assert cut < base  # a strict subset, child by child
+
+
+def test_paired_savings_have_the_right_sign(finished):
+    _, out = finished
+    s = pd.read_parquet(out / "savings.parquet")
+    starts = s[(s.scenario == "fewer_teens") & (s.measure == "starts_reduction_children") & (s.period == "2016-17")]
+    assert float(starts.q05.iloc[0]) > 0
+    cheaper = s[(s.scenario == "cheaper_ifa") & (s.measure == "spend_gbp_saving") & (s.period == "2016-17")]
+    assert float(cheaper.q05.iloc[0]) > 0 and float(cheaper.p_positive.iloc[0]) == 1.0
+    # a price change does not move any child: LAC is exactly the baseline's
+    lac = s[(s.scenario == "cheaper_ifa") & (s.measure == "lac_reduction_children")]
+    assert (lac[["mean", "q05", "q95"]].to_numpy() == 0).all()
+
+
+def test_targets_and_bands_are_written(finished):
+    _, out = finished
+    t = _tables(out)
+    targets = t["targets"]
+    assert set(targets.target) == {"LAC 2017 <= 600", "saving 2016-17"}
+    assert targets.probability.between(0, 1).all()
+    bands = t["monthly_bands"]
+    assert (bands.q05 <= bands.q50).all() and (bands.q50 <= bands.q95).all()
+    assert json.loads((out / "manifest.json").read_text())["complete"] is True
+
+
+def test_two_workers_and_dask_give_identical_results(finished, tmp_path):
+    path, serial = finished
+    parallel = run_experiment(path, reps=4, workers=2, out=tmp_path / "parallel", progress=False)
+    from dask.distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask_out = run_experiment(path, reps=4, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
+                                  progress=False)
+    for other in (parallel, dask_out):
+        for name, df in _tables(serial).items():
+            pd.testing.assert_frame_equal(df, _tables(other)[name], check_exact=True)
+
+
+def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
+    path, serial = finished
+    out = tmp_path / "resumed"
+    exp = load_experiment(path)
+    # interrupted: only some chunks got written, and no summaries
+    run_chunk((exp.cfg, exp.spec.levers, [], "baseline", 11, 0, 4, str(out / "chunks" / "baseline" / "reps_000000_000004.parquet")))
+    (out / "manifest.json").write_text((serial / "manifest.json").read_text().replace('"complete": true', '"complete": false'))
+    resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    for name, df in _tables(serial).items():
+        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+
+
+def test_resume_with_a_changed_experiment_is_refused(finished, tmp_path):
+    path, serial = finished
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    changed = write_experiment(tmp_path / "changed", extra={"experiment": {"name": "small", "config": "council.yaml",
+                                                                            "replications": 4, "seed": 11,
+                                                                            "description": "edited"}})
+    with pytest.raises(ExperimentError, match="cannot resume: the experiment or config file changed"):
+        run_experiment(changed, reps=4, out=out, progress=False)
+
+
+def test_common_random_numbers_shrink_the_variance_of_a_lever_effect(finished):
+    """The paired difference (same seed) is far less noisy than two independent runs."""
+    path, _ = finished
+    exp = load_experiment(path)
+    lever = ["fewer_teens"]
+
+    def lac(seed, r, names):
+        mods = activate(exp.cfg, exp.spec.levers, names, seed, r) if names else None
+        res = run_replication(exp.cfg, seed, r, mods) if mods else run_replication(exp.cfg, seed, r)
+        a = res.annual
+        return float(a[(a.measure == "lac_children") & (a.breakdown == "total") & (a.period == "2016-17")].value.iloc[0])
+
+    paired = [lac(5, r, []) - lac(5, r, lever) for r in range(8)]
+    independent = [lac(5, r, []) - lac(6, r, lever) for r in range(8)]
+    assert np.var(paired, ddof=1) * 4 < np.var(independent, ddof=1)
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"levers": {"x": {**LEVERS["nothing"], "kind": "magic"}}}, "levers.x.kind", "unknown lever kind"),
+    ({"levers": {"x": {**LEVERS["fewer_teens"], "cohort": {"needs": ["N9_unknown"]}}}}, "levers.x.cohort.needs", "unknown need"),
+    ({"levers": {"x": {**LEVERS["fewer_teens"], "cohort": {"shoe_size": 4}}}}, "levers.x.cohort.shoe_size", "unknown field"),
+    ({"levers": {"x": {**LEVERS["atc"], "caseload_capacity": -5, "service": None}}}, "levers.x.caseload_capacity", "greater than or equal to 0"),
+    ({"levers": {"x": {**LEVERS["fewer_teens"], "ramp_up_days": 2000}}}, "levers.x", "runs past the horizon"),
+])
+def test_invalid_experiment_files_name_the_field(tmp_path, change, field, message):
+    path = write_experiment(tmp_path, levers=change["levers"],
+                            scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}])
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert "experiment.yaml" in text and field in text and message in text
+
+
+def test_scenario_naming_an_unknown_lever_is_refused(tmp_path):
+    path = write_experiment(tmp_path, levers={}, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["ghost"]}])
+    with pytest.raises(ExperimentError, match=r"scenarios\[1\] \(s\) names unknown lever"):
+        load_experiment(path)
