@@ -190,7 +190,8 @@ def run_chunk(task) -> str:
     frames = []
     for r in range(a, b):
         mods = activate(cfg, levers, names, seed, r) if names else None
-        res = run_replication(cfg, seed, r, mods) if mods is not None else run_replication(cfg, seed, r)
+        res = (run_replication(cfg, seed, r, mods, lean=True) if mods is not None
+               else run_replication(cfg, seed, r, lean=True))
         annual = _keep(res.annual).assign(table="annual")
         m = res.monthly
         monthly = m[(m.measure == "lac_children") & (m.breakdown == "total")].assign(table="monthly")

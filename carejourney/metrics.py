@@ -152,7 +152,7 @@ class Measures:
         return at
 
     # ---------------------------------------------------------------- flows
-    def _flows(self):
+    def _flows(self, durations=True):
         p = self.periods
         idx = self._child_index(p[:, 0])
         dob = self.child_dob[idx]
@@ -187,6 +187,8 @@ class Measures:
             bands = np.bincount(np.minimum(_band(p[rows, 3] - dob[rows]), 4), minlength=len(AGE_BANDS))
             for i, name in enumerate(AGE_BANDS):
                 self.add(fy, "ceased_children", "age_band", name, bands[i])
+            if not durations:
+                continue
             dur = p[rows, 3] - p[rows, 2]
             for i, name in enumerate(EXIT_ROUTES[:-1]):
                 sel = p[rows, 5] == i
@@ -194,7 +196,7 @@ class Measures:
                     self.add(fy, "duration_in_care_days_mean", "exit_route", name, dur[sel].mean())
                     self.add(fy, "duration_in_care_days_median", "exit_route", name, np.median(dur[sel]))
 
-    def _placement_volumes(self, unit_costs, unit_cost_steps=None):
+    def _placement_volumes(self, unit_costs, unit_cost_steps=None, stability=True):
         pl = self.placements
         days = days_in_windows(pl[:, 2], pl[:, 3], self.windows) if len(pl) else np.zeros((0, len(self.fys)))
         types = pl[:, 4].astype(int)
@@ -211,6 +213,8 @@ class Measures:
             for k, (fy, *_rest) in enumerate(self.fys):
                 self.add(fy, "placement_days", "placement_type", name, d[k])
                 self.add(fy, "placements_52_week", "placement_type", name, d[k] / DAYS_PER_52_WEEK_PLACEMENT)
+        if not stability:
+            return spend
         # stability: looked after at 31 March with 3+ placements during the year (DfE measure)
         p_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
         for k, (fy, _, a, b) in enumerate(self.fys):
@@ -248,7 +252,7 @@ class Measures:
         ends = np.r_[t[1:], np.inf]
         return (days_in_windows(np.maximum(t, -1e12), ends, self.windows) * v[:, None]).sum(axis=0), t, v
 
-    def _capacity(self, fixed_costs):
+    def _capacity(self, fixed_costs, monthly=True):
         cap = _arr(self.log.capacity, 4)
         spend = {}
         for i, name in enumerate(self.pool_names):
@@ -261,6 +265,8 @@ class Measures:
                 self.add(fy, "inhouse_occupied_days", "pool", name, occupied[k])
                 share = occupied[k] / places[k] if places[k] else np.nan
                 self.add(fy, "inhouse_occupancy_share", "pool", name, share)
+            if not monthly:
+                continue
             for d, tm in month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date):
                 j = np.searchsorted(t, tm, side="right") - 1
                 self.monthly.append((d.isoformat(), "inhouse_places", "pool", name, float(v[j])))
@@ -268,7 +274,7 @@ class Measures:
                 self.monthly.append((d.isoformat(), "inhouse_occupied", "pool", name, float(v2[j2])))
         return spend
 
-    def _services(self):
+    def _services(self, monthly=True):
         s = _arr(self.log.services, 6)
         e = _arr(self.log.edge, 4)
         from .events import EDGE_OUTCOMES
@@ -283,6 +289,8 @@ class Measures:
                 self.add(fy, "service_cases_started", "service", name, began.sum())
                 ok = began & (s[:, 5] == SERVICE_OUTCOME_CODE["success"]) if len(s) else began
                 self.add(fy, "service_successes", "service", name, ok.sum())
+        if not monthly:
+            return s
         q = _arr(self.log.queues, 4)
         months = month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date)
         at = np.array([tm for _, tm in months])
@@ -377,7 +385,9 @@ class Measures:
         del fy_label
 
     def compute(self, service_costs=None, unit_costs=None, fixed_costs=None, unit_cost_steps=None,
-                allowance_steps=None, contribution_steps=None):
+                allowance_steps=None, contribution_steps=None, lean=False):
+        """All measures; `lean` skips what experiments do not keep (monthly breakdowns,
+        durations, stability, adoption timeliness, referrals) to save time per replication."""
         cfg = self.cfg
         if service_costs is None:
             by_name = {s.name: s.cost_per_case_gbp for s in cfg.edge_of_care.services}
@@ -389,14 +399,17 @@ class Measures:
         h = cfg.horizon
         snaps = march_31_snapshots(h.start_date, h.end_date)
         self._stock(snaps, self.rows.append, _fy_of_march)
-        self._stock(month_end_snapshots(h.start_date, h.end_date), self.monthly.append, lambda d: d.isoformat())
-        self._flows()
-        placement_spend = self._placement_volumes(unit_costs, unit_cost_steps)
-        self._adoption()
-        fixed_spend = self._capacity(fixed_costs)
-        service_log = self._services()
+        self._stock(month_end_snapshots(h.start_date, h.end_date), self.monthly.append, lambda d: d.isoformat(),
+                    detail=not lean)
+        self._flows(durations=not lean)
+        placement_spend = self._placement_volumes(unit_costs, unit_cost_steps, stability=not lean)
+        if not lean:
+            self._adoption()
+        fixed_spend = self._capacity(fixed_costs, monthly=not lean)
+        service_log = self._services(monthly=not lean)
         self._spend(placement_spend, fixed_spend, service_log, service_costs, allowance_steps, contribution_steps)
-        self._referrals()
+        if not lean:
+            self._referrals()
         annual = pd.DataFrame.from_records(self.rows, columns=COLUMNS)
         monthly = pd.DataFrame.from_records(self.monthly, columns=COLUMNS)
         return annual, monthly

@@ -28,7 +28,8 @@ class ReplicationResult:
     events: dict[str, pd.DataFrame] | None = None
 
 
-def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_events: bool = False) -> ReplicationResult:
+def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_events: bool = False,
+                    lean: bool = False) -> ReplicationResult:
     """One replication: simulate, then derive the tidy measures from the event log."""
     # The run allocates many small objects that live until its end; the cyclic garbage
     # collector would scan them over and over for nothing (measured: ~25% of run time).
@@ -41,7 +42,8 @@ def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_event
         services = [s.name for s in system.services]
         pools = list(system.pools)
         costs = [s.cfg.cost_per_case_gbp for s in system.services]
-        annual, monthly = measures(cfg, log, services, pools, service_costs=costs, **_cost_overrides(mods, cfg))
+        annual, monthly = measures(cfg, log, services, pools, service_costs=costs, lean=lean,
+                                   **_cost_overrides(mods, cfg))
         events = event_tables(log, cfg.horizon.start_date, services, pools) if keep_events else None
     finally:
         if enabled:

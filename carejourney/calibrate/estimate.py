@@ -29,20 +29,28 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..config import parse_config
 from ..uncertainty import get_path, set_path
 from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
 from . import estimate_demand as dem
-from .estimate_data import FOSTER, HAZARD_ROUTES, KEY, Prepared, Window, make_window, prepare, to_date
+from .estimate_data import (
+    FOSTER,
+    HAZARD_ROUTES,
+    KEY,
+    Prepared,
+    Window,
+    make_window,
+    prepare,
+    to_date,
+)
 from .estimate_fit import (
     Fit,
+    _r,
     beta_from_counts,
     beta_from_mean_se,
     beta_interval,
@@ -53,9 +61,14 @@ from .estimate_fit import (
     kaplan_meier,
     lognormal_interval,
     poisson_regression,
-    _r,
 )
-from .estimate_report import Estimate, EstimationReport, fmt_count, render_yaml, write_atomic
+from .estimate_report import (
+    Estimate,
+    EstimationReport,
+    fmt_count,
+    render_yaml,
+    write_atomic,
+)
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "configs" / "cambridgeshire-2015.yaml"
 MIN_MIX = 5  # a mix (by age band, by placement) is replaced only with at least this many cases
@@ -103,17 +116,8 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
         "Uncertain estimates are listed under `uncertainty:` and drawn afresh in each replication.",
     ]
     text = render_yaml(config, report, header)
-    write_atomic(report_path, report.to_markdown())
-    write_atomic(out, text)
+    write_atomic({report_path: report.to_markdown(), out: text})
     return out, report_path
-
-
-@dataclass
-class _Route:
-    name: str
-    mean_days: float | None
-    multipliers_status: dict
-    multipliers_band: dict
 
 
 class _Estimator:
@@ -179,8 +183,8 @@ class _Estimator:
         pe = d.periods
         self.report.data_summary.update({
             "children": int(d.children.shape[0]),
-            "periods": int(len(pe)),
-            "episodes": int(len(self.cleaned.episodes)),
+            "periods": len(pe),
+            "episodes": len(self.cleaned.episodes),
             "periods_started_in_window": int(pe["in_window_start"].sum()),
             "periods_ended_in_window": int(pe["ended"].sum()),
         })
@@ -344,7 +348,7 @@ class _Estimator:
             sel = g == k
             note = (f"Weibull shape {wb.shape[k]:.3g} scale {wb.scale[k]:.4g} (AIC {aic_w:.1f}) vs exponential "
                     f"mean {ex.scale[k]:.4g} (AIC {aic_e:.1f})" + ("; fewer than 10 moves: exponential" if k in forced else ""))
-            kw = dict(events=float(e[sel].sum()), n=int(sel.sum()), exposure=float(t[sel].sum()))
+            kw = {"events": float(e[sel].sum()), "n": int(sel.sum()), "exposure": float(t[sel].sum())}
             if k in choose_exp:
                 mean = float(final.scale[k])
                 self.set(path, {"kind": "exponential", "mean_days": _r(mean)}, **kw,
@@ -947,7 +951,7 @@ class _Estimator:
                      if np.isfinite(se) and se > 0 else None)
         else:
             self.keep("demand.referrals.trend_per_year", "one year of data: no trend can be estimated")
-        self.set("demand.referrals.steps", [], method="steps are not estimated (the template's steps were fitted to its own data)")
+        self.keep("demand.referrals.steps", "step changes are kept from the template (not estimated)")
         counts_tbl = pd.DataFrame(reg["counts"], columns=list(AGE_BANDS), index=[str(y) for y in reg["years"]])
         tbl = counts_tbl.map(fmt_count).reset_index().rename(columns={"index": "collection year"})
         self.report.checks.append(("First entries (not UASC) by collection year and age band", tbl))
@@ -975,7 +979,16 @@ class _Estimator:
         h = self.template["horizon"]
         t0, t1 = to_date(h["start_date"]), to_date(h["end_date"])
         self.out["horizon"]["start_date"] = self.start
-        self.out["horizon"]["end_date"] = self.start + (t1 - t0)
+        after = t1 + dt.timedelta(days=1)
+        if (after.month, after.day) == (t0.month, t0.day):  # whole years: keep them whole
+            years = after.year - t0.year
+            try:
+                end = self.start.replace(year=self.start.year + years)
+            except ValueError:  # 29 February
+                end = dt.date(self.start.year + years, 3, 1)
+            self.out["horizon"]["end_date"] = end - dt.timedelta(days=1)
+        else:
+            self.out["horizon"]["end_date"] = self.start + (t1 - t0)
         meta = self.out.setdefault("meta", {})
         base = str(self.template.get("meta", {}).get("name", "config"))
         meta["name"] = f"{base}-calibrated-{self.start.isoformat()}"
@@ -1123,4 +1136,4 @@ def _plain(x):
     return x
 
 
-__all__ = ["estimate_config", "write_calibrated_config", "load_template", "DEFAULT_TEMPLATE", "HAZARD_ROUTES"]
+__all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "estimate_config", "load_template", "write_calibrated_config"]

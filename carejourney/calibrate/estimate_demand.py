@@ -10,13 +10,19 @@ A delay can also carry a child into the next age band before entry.
 
 `conversion_kernel` computes K[b, b'] = expected non-emergency entries in entry band b'
 per non-emergency arrival in band b, from the config (ages uniform within the band, as the
-model draws them; services take a referred child at once, i.e. no waiting list):
+model draws them; services take a referred child at once, i.e. no waiting list). With
+p0 = entry_probability_without_service (the child "would enter" without help):
 
     P(entry | non-emergency arrival, age a) = sum over paths of P(path) x P(delay < time to 18 - 1 day)
-    paths: referred to the first eligible service S (probability referral_share_S):
-               failure (1 - success_S) after intervention_days; success then relapse
-               (success_S x relapse_probability) after intervention_days + days_to_relapse
-           not referred: entry_probability_without_service after days_to_entry
+    paths: referred to service S (probability: its referral_share among the services the
+           child is eligible for, in the config's order, the shares together at most 1):
+               p0 (1 - success_S) after intervention_days (failure), and
+               p0 success_S relapse_probability after intervention_days + days_to_relapse
+           not referred: p0 after days_to_entry
+
+A referred child who waits longer than max_wait_days goes on as without a service, so when a
+service has a waiting list this overstates its effect a little (at most referral_share x
+success of the eligible entries).
 
 Given observed entry rates at the start date, PP_b (police protection at entry) and NE_b
 (other entries), `solve_arrivals` finds X_b = A_b e_b = PP_b and Y_b = A_b (1 - e_b) from
@@ -78,6 +84,7 @@ def conversion_kernel(cfg, start: dt.date, need_by_band: dict | None = None,
     cutoff = 18.0 - 1.0 / DAYS_PER_YEAR
     nb = len(AGE_BANDS)
     K = np.zeros((nb, nb))
+    p0 = eoc.entry_probability_without_service
 
     def land(ages: np.ndarray, delays: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Entries by band for children of these ages (with weights) after each delay."""
@@ -95,24 +102,26 @@ def conversion_kernel(cfg, start: dt.date, need_by_band: dict | None = None,
         for need, p_need in mix.items():
             if p_need <= 0:
                 continue
-            # first eligible service for each age (the model's order of services)
-            which = np.full(n_age, -1)
+            # referral shares partition the eligible children, in the config's order
+            p_ref = np.zeros((len(services), n_age))
+            taken = np.zeros(n_age)
             for i, s in enumerate(services):
                 lo_d, hi_d = s.eligible_age_years[0] * 365.25, (s.eligible_age_years[1] + 1) * 365.25
                 ok = (age_days >= lo_d) & (age_days < hi_d)
                 if s.eligible_needs is not None:
                     ok &= need in s.eligible_needs
-                which[(which < 0) & ok] = i
-            p_ref = np.array([services[i].referral_share if i >= 0 else 0.0 for i in which])
-            w_age = np.full(n_age, p_need / n_age)
+                share = np.where(ok, np.minimum(s.referral_share, 1.0 - taken), 0.0)
+                p_ref[i] = share
+                taken = taken + share
+            w_age = np.full(n_age, p_need / n_age) * p0
             # not referred: enter without a service
-            K[b] += land(ages, d_entry, w_age * (1 - p_ref) * eoc.entry_probability_without_service)
+            K[b] += land(ages, d_entry, w_age * (1 - taken))
             for i, s in enumerate(services):
-                sel = which == i
+                sel = p_ref[i] > 0
                 if not sel.any():
                     continue
                 d_int = _quantiles(s.intervention_days, n_u)
-                w = w_age[sel] * p_ref[sel]
+                w = w_age[sel] * p_ref[i][sel]
                 K[b] += land(ages[sel], d_int, w * (1 - s.success_probability))
                 both = (d_int[:, None] + d_relapse[None, :]).ravel()
                 K[b] += land(ages[sel], both, w * s.success_probability * eoc.relapse_probability)

@@ -81,7 +81,7 @@ def _r(x: float, digits: int = 4) -> float:
     x = float(x)
     if x == 0 or not math.isfinite(x):
         return x
-    return float(round(x, digits - 1 - int(math.floor(math.log10(abs(x))))))
+    return float(round(x, digits - 1 - math.floor(math.log10(abs(x)))))
 
 
 def _prep(durations, events, entry=None, weights=None):
@@ -230,7 +230,7 @@ def fit_lognormal(durations, events, entry=None, weights=None, x0=None) -> Fit:
         mu0 = float(np.sum(evw * lt) / ev)
         sd0 = float(np.sqrt(np.sum(evw * (lt - mu0) ** 2) / ev)) or 0.5
         x0 = np.array([mu0 + 0.5 * sd0, math.log(max(sd0, 0.05))])
-    fg = lambda x: _lognormal_negll_grad(x, lt, d, la, w, he)  # noqa: E731
+    fg = lambda x: _lognormal_negll_grad(x, lt, d, la, w, he)
     res = optimize.minimize(fg, np.asarray(x0, dtype=float), jac=True, method="BFGS", options={"gtol": 1e-8})
     if not np.all(np.isfinite(res.x)):
         raise ValueError("lognormal fit failed to converge")
@@ -438,7 +438,7 @@ def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: i
     g = np.asarray(group, dtype=int)
     b = np.asarray(band, dtype=int)
     lt = np.log(t)
-    expo = set(int(x) for x in exponential_groups)
+    expo = {int(x) for x in exponential_groups}
     groups = sorted(set(g.tolist()))
     bands = sorted(set(b.tolist()) - {ref_band})
     index: dict[str, int] = {}

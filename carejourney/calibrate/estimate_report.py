@@ -75,8 +75,8 @@ class EstimationReport:
         n_prior = sum(1 for e in self.estimates if e.prior)
         lines = [
             f"Estimated from SSDA903 episodes, {self.window}; start {self.start}; template {self.template}.",
-            f"{len(self.estimates)} values estimated ({n_prior} with an uncertainty entry); "
-            f"{len(self.from_template)} parts kept from the template.",
+            (f"{len(self.estimates)} values estimated ({n_prior} with an uncertainty entry); "
+            f"{len(self.from_template)} parts kept from the template."),
         ]
         for key in ("children", "periods", "episodes", "opening_stock", "first_entries"):
             if key in self.data_summary:
@@ -126,7 +126,7 @@ def fmt_count(x) -> str:
         return "<5"
     if isinstance(x, float) and not float(x).is_integer():
         return f"{x:.1f}"
-    return f"{int(round(x))}"
+    return f"{round(x)}"
 
 
 def fmt_num(x) -> str:
@@ -200,15 +200,21 @@ def render_yaml(config: dict, report: EstimationReport, header: list[str]) -> st
     return "\n".join(lines)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a file through a temporary file in the same folder, renamed into place at the end."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def write_atomic(files: dict) -> None:
+    """Write {path: text}: each through a temporary file in its folder, all renamed into place
+    only once every one is written (a failure leaves nothing behind)."""
+    temps = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        for path, text in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        for tmp, path in temps:
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise

@@ -30,9 +30,12 @@ class ExitRisks:
         self.cfg = ec
         self.mods = mods
         self.routes = [_Route(name, getattr(ec, name)) for name in ROUTES]
-        # per legal status, only the routes open to it: no draws for closed routes
-        self.open_routes = [[(r, r.status_mult[s]) for r in self.routes if r.status_mult[s] is not None]
-                            for s in range(len(LEGAL_STATUSES))]
+        # per legal status and age band, only the routes open to it, multipliers combined:
+        # no draws for closed routes, one multiplication per open one
+        self.open_routes = [
+            [tuple((r.sampler, r.status_mult[s] * r.age_mult[b], r.from_age_days, r.name)
+                   for r in self.routes if r.status_mult[s] is not None) for b in range(len(AGE_BANDS))]
+            for s in range(len(LEGAL_STATUSES))]
         self.uasc_cfg = cfg.demand.uasc
         self.uasc_days = self.uasc_cfg.age_assessment_days.sampler() if self.uasc_cfg.age_assessment_days else None
         self.placed_to_order = ec.adoption.days_placed_to_order.sampler()
@@ -47,16 +50,17 @@ class ExitRisks:
     def draw(self, child, t: float):
         """Earliest exit by any open route for the child's status, from time t."""
         best, best_route = math.inf, None
-        band = child.age_band(t)
-        status = child.status
-        mods = self.mods
-        for r, m in self.open_routes[status]:
-            d = r.sampler(child.u()) * m * r.age_mult[band]
-            if mods.active:
-                d *= mods.exit_days_multiplier(t, child, r.name)
-            when = max(t, child.dob + r.from_age_days) + d
+        mods = self.mods if self.mods.active else None
+        dob = child.dob
+        u = child.u
+        for sampler, m, from_age, name in self.open_routes[child.status][child.age_band(t)]:
+            d = sampler(u()) * m
+            if mods is not None:
+                d *= mods.exit_days_multiplier(t, child, name)
+            start = dob + from_age
+            when = (start if start > t else t) + d
             if when < best:
-                best, best_route = when, r.name
+                best, best_route = when, name
         if child.uasc and child.period == 1 and self.uasc_days is not None:
             u1, u2 = child.u(), child.u()
             if u1 < self.uasc_cfg.age_assessment_18_plus_probability:

@@ -1,0 +1,62 @@
+"""`carejourney calibrate`: a config estimated from a council's SSDA903 returns.
+
+    carejourney calibrate returns/ --start 2016-04-01 --out configs/mycouncil.yaml \
+        [--template configs/cambridgeshire-2015.yaml] [--years 2014-2016]
+
+Writes CONFIG (which `carejourney run` accepts, with parameter uncertainty as `uncertainty:`
+entries) and CONFIG's stem + `.estimation.md` beside it: every estimated value with its 90%
+interval, events, exposure and method, and what came from the template. Malformed returns
+print every problem found and exit with code 2; nothing is written on failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+
+def cmd_calibrate(args) -> int:
+    from ..calibrate.estimate import (
+        estimate_config,
+        load_template,
+        write_calibrated_config,
+    )
+    from ..config import ConfigError
+    from ..ssda903 import Ssda903Error, clean, read_ssda903
+
+    try:
+        start = dt.date.fromisoformat(args.start)
+    except ValueError:
+        print(f"error: --start {args.start!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        cleaned = clean(read_ssda903(args.ssda903_dir))
+    except Ssda903Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        template = load_template(args.template) if args.template else None
+        config, report = estimate_config(cleaned, start, template=template, years=args.years)
+        config_path, report_path = write_calibrated_config(config, report, args.out)
+    except (ConfigError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(cleaned.summary())
+    print()
+    print(report.summary())
+    print(f"\nConfig written to {config_path}; estimates, intervals and methods in {report_path}")
+    return 0
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "calibrate", help="estimate a config from SSDA903 returns (hazards, mixes, demand, opening stock)")
+    p.add_argument("ssda903_dir", metavar="SSDA903_DIR", help="folder of SSDA903 returns (one folder or file set per year)")
+    p.add_argument("--start", required=True, help="the config's start date, YYYY-MM-DD; the opening stock is the "
+                                                  "children looked after the day before")
+    p.add_argument("--out", required=True, metavar="CONFIG", help="YAML config to write (the report goes beside it)")
+    p.add_argument("--template", metavar="CONFIG", help="config supplying what SSDA903 cannot inform "
+                                                        "(default: the bundled cambridgeshire-2015.yaml)")
+    p.add_argument("--years", help="collection years to use, e.g. 2014-2016 (each ends 31 March; default: all)")
+    p.set_defaults(func=cmd_calibrate)
+    return p
