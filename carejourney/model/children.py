@@ -28,6 +28,7 @@ class Child:
         "period", "period_start", "entry_status", "status", "status_start",
         "ptype", "pool", "p_start", "p_in_area", "t_move",
         "t_legal", "next_status", "t_exit", "exit_route", "adopter_request", "match_deadline", "t_ready",
+        "t_next", "wake",
     )
 
     def __init__(self, cid: int, uniforms: list[float], more):
