@@ -317,18 +317,23 @@ def _run_local(tasks, workers, bar):
             run_chunk(t)
             bar.update(t[6] - t[5])
         return
+    # Only `workers` chunks in flight: an interrupt then waits for at most one chunk per
+    # worker (a few seconds), and every chunk file that exists is complete.
+    todo = list(tasks)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = {pool.submit(run_chunk, t): t for t in tasks}
+        running = {}
         try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while todo or running:
+                while todo and len(running) < workers:
+                    t = todo.pop(0)
+                    running[pool.submit(run_chunk, t)] = t
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    t = pending.pop(f)
+                    t = running.pop(f)
                     f.result()
                     bar.update(t[6] - t[5])
         except BaseException:
-            for f in pending:
-                f.cancel()
+            todo.clear()
             raise
 
 

@@ -19,26 +19,36 @@ Method (also written into every report):
 3. Common random numbers. Every evaluation runs replications 0..R-1 from the same seed,
    so differences between parameter values are not swamped by simulation noise. The run
    is cut to end at the last fitted 31 March.
-4. Optimisation on a transformed scale: z = logit((x - low) / (high - low)), so Nelder-Mead
-   (default) or a bounded least-squares trust region (`method="least-squares"`) moves in
-   an unbounded space and every x stays inside its bounds. A budget caps the evaluations.
-5. Local approximation at the optimum z*: Jacobian J of the simulated means by central
-   differences in z (CRN), the across-replication variance S of each figure, and the
-   Gaussian (Laplace) posterior precision P = J' S^-1 J / (1 + 1/R) + I / 2^2 (a weak
-   N(0, 2^2) term in z keeps parameters the data do not inform at a wide spread).
-6. ABC step (semi-automatic ABC, Fearnhead & Prangle 2012, with local-linear regression
-   adjustment, Beaumont et al. 2002): draw N parameter vectors from N(z*, (2^2) P^-1),
-   simulate ONE replication of each with its own seed (fresh noise: the published figures
-   are one realisation too), summarise each simulated data set by the linear projection
-   t(s) = z* + P^-1 J' S^-1 (s - m(z*)) (an estimate of z from that data set), keep the
-   `abc_accept` share closest to t(published) in the P metric (the tolerance is the
-   largest kept distance), weight them by prior / proposal (prior: uniform in x within
-   the bounds) times an Epanechnikov kernel, regression-adjust, and report weighted
-   5%, 50% and 95% quantiles. These are the parameter intervals.
+4. Optimisation on a transformed scale: z = logit((x - low) / (high - low)), so the search
+   is unbounded and every x stays inside its bounds: Nelder-Mead for one or two
+   parameters, a trust-region least-squares solver (scipy.optimize.least_squares on the
+   residuals sqrt(w_i / v_i)(m_i - y_i), central differences of 0.25 in z) for more
+   ("auto"; either can be chosen). A budget caps the evaluations.
+5. Local metamodel at the optimiser's best point z*: B single replications at parameter
+   values z* + u_b (u_b ~ N(0, 0.3^2) per parameter, clipped at 2 sd), each with its own
+   seed, and a linear regression of every simulated figure on u: its intercept is the mean
+   at z* (estimated from B replications rather than R), its slopes the Jacobian J, its
+   residuals samples of the figures' joint noise. CRN are not needed here, and a model
+   whose random numbers shift when a rate changes (as arrivals do) is handled the same way.
+   G = (J'AJ)^-1 J'A with A = diag(w_i / v_i) is the estimator's linearisation, and one
+   Gauss-Newton step on the metamodel, z_fit = z* - G (mean - y), clipped to the design's
+   range, corrects the optimiser's noise ("winner's curse"); z_fit gives the fitted values.
+6. Parametric bootstrap of the residuals with one-step refits (cf. the k-step bootstrap of
+   Andrews 2002): z_b = z_fit + c G r_b for each residual vector r_b (a simulated data set
+   minus its expected value), c = sqrt((1 + (p + 1)/B) phi B / (B - p - 1)): the
+   metamodel's own estimation noise, and the overdispersion phi = max(1, D / (n - p)) when
+   the model fits worse than count noise allows (D at z_fit, from the metamodel). The 5%,
+   50% and 95% quantiles of x(z_b) are the intervals; the residuals keep the correlations
+   between figures (starts in total and by age share their noise). The Laplace interval
+   z_fit +- 1.645 sd, sd from G diag(S) G' (figures treated as independent), is a check.
+   A parameter whose sd in z from the data's noise alone (before phi) is above 1 is
+   flagged weakly identified: its interval is its whole search range and it is not moved
+   by the step.
 7. Output. The config with the optimum substituted and an `uncertainty:` entry per
-   parameter (normal, mean = ABC median, sd = 90% interval width / 3.29, truncated to the
-   bounds), so `carejourney run` samples it; a posterior predictive check (the fitted
-   config with its uncertainty, `check_reps` replications) gives the fit table.
+   parameter (normal, mean = bootstrap median, sd = 90% interval width / 3.29, truncated
+   to the bounds; uniform on the bounds if weakly identified), so `carejourney run`
+   samples it; a posterior predictive check (the fitted config with its uncertainty,
+   `check_reps` replications) gives the fit table.
 """
 
 from __future__ import annotations
@@ -66,8 +76,9 @@ from ..validate.figures import FiguresError, ensure_figures, financial_year_labe
 DEFAULT_GROUPS = ("starts", "ceased_reason", "stock", "placement")
 PRIOR_SD_Z = 2.0
 PROPOSAL_INFLATION = 2.0
-JACOBIAN_STEP_Z = 0.3
-ABC_SEED_OFFSET = 100_003
+BOOTSTRAP_SEED_OFFSET = 100_003
+WEAK_SD_Z = 1.0
+DESIGN_SD_Z = 0.3
 CHECK_SEED_OFFSET = 1
 
 
@@ -108,7 +119,7 @@ class FitSpec:
     settings: dict = field(default_factory=dict)
 
 
-SETTINGS = {"reps": int, "seed": int, "max_evaluations": int, "abc_draws": int, "abc_accept": float,
+SETTINGS = {"reps": int, "seed": int, "max_evaluations": int, "bootstrap": int,
             "check_reps": int, "method": str}
 
 
@@ -119,7 +130,7 @@ def parse_params(data, source: str = "<params>") -> FitSpec:
         quantities: [published quantity, ...]      # optional
         groups: [starts, ceased_reason, ...]       # optional (validate/mapping.py groups)
         weights: {quantity or group: weight}       # optional
-        settings: {reps: 8, max_evaluations: 150, abc_draws: 300, abc_accept: 0.25, seed: 1, method: nelder-mead}
+        settings: {reps: 8, max_evaluations: 150, bootstrap: 200, check_reps: 20, seed: 1, method: auto}
 
     or simply {dotted.path: [low, high], ...} at the top level.
     """
@@ -194,7 +205,7 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
             raise ParamsError(f"{source}: parameters.{path}: not a field of the config") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: parameters.{path}: the config value {value!r} is not a number")
-        start = min(max(float(value), lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
+        start = min(max(float(value), lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
         out.append(FreeParameter(path, lo, hi, start, integer=isinstance(value, int) and _needs_int(cfg_dict, path, start)))
     return out
 
@@ -241,6 +252,28 @@ def select_targets(figs: pd.DataFrame, spec: FitSpec, until: int | None) -> tupl
         seen.add(key)
         out.append(t)
     return out, left
+
+
+def _check_names(spec: FitSpec, source: str):
+    """Quantities, groups and weight keys must name rows or groups of the mapping table."""
+    from ..validate.mapping import MAPPING, groups
+    known_q = {r.quantity.lower(): r for r in MAPPING}
+    known_g = set(groups())
+
+    def is_quantity(q):
+        r = known_q.get(q.lower().removesuffix(" (revised series)"))
+        return r is not None and r.compared
+
+    for q in spec.quantities or []:
+        if not is_quantity(q):
+            raise ParamsError(f"{source}: quantities: {q!r} is not a compared quantity of the mapping table "
+                              "(carejourney/validate/mapping.py)")
+    for g in spec.groups or []:
+        if g not in known_g:
+            raise ParamsError(f"{source}: groups: unknown group {g!r}; expected one of {sorted(known_g)}")
+    for k in spec.weights:
+        if k not in known_g and not is_quantity(k):
+            raise ParamsError(f"{source}: weights.{k}: not a compared quantity or group of the mapping table")
 
 
 def _brief(t: dict) -> dict:
@@ -302,7 +335,9 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
     periods = d.get("demand", {}).get("uasc", {}).get("periods") or []
     first = min((_as_date(p["from_date"]) for p in periods), default=None)
     if first is not None and first > new_start:
-        later = _published(figs, "lac_children", "uasc", ("uasc",), first.year if first.month < 4 else first.year + 1)
+        last_day = first - dt.timedelta(days=1)
+        stock_year = last_day.year if (last_day.month, last_day.day) >= (3, 31) else last_day.year - 1
+        later = _published(figs, "lac_children", "uasc", ("uasc",), stock_year)
         arrivals = max(0.0, (later or 0) - (uasc or 0)) if later is not None and uasc is not None else 0.0
         d["demand"]["uasc"]["periods"] = [{"from_date": new_start, "to_date": first, "arrivals": float(arrivals)}] + periods
         notes.append(f"UASC arrivals {new_start} to {first}: {arrivals:.0f}, the published rise in the UASC stock "
@@ -365,7 +400,7 @@ class FitResult:
     fit_table: pd.DataFrame
     targets: pd.DataFrame
     excluded: pd.DataFrame
-    abc: pd.DataFrame
+    bootstrap: pd.DataFrame
     config: dict
     base_config: dict
     comparison: pd.DataFrame
@@ -375,17 +410,19 @@ class FitResult:
     discrepancy_start: float
     discrepancy_fit: float
     sources: pd.DataFrame
+    discrepancy_optimum: float = float("nan")
 
     def summary(self) -> str:
         lines = [f"Fitted {len(self.parameters)} parameter(s) to {len(self.targets)} published figure(s) of "
                  f"{self.geography} ({', '.join(sorted(set(map(str, self.targets['period']))))}); "
-                 f"discrepancy {self.discrepancy_start:.1f} -> {self.discrepancy_fit:.1f} "
-                 f"in {len(self.history)} evaluations."]
+                 f"discrepancy {self.discrepancy_start:.1f} at the config's values, {self.discrepancy_optimum:.1f} at "
+                 f"the optimiser's best ({len(self.history)} evaluations), {self.discrepancy_fit:.1f} at the fitted "
+                 f"values (local metamodel)."]
         w = max(len(p.path) for p in self.parameters)
-        lines.append(f"{'parameter':<{w}} {'start':>10} {'fitted':>10} {'5%':>10} {'median':>10} {'95%':>10}")
+        lines.append(f"{'parameter':<{w}} {'start':>10} {'fitted':>10} {'5%':>10} {'95%':>10}   (90% interval)")
         for r in self.intervals.itertuples():
-            lines.append(f"{r.path:<{w}} {r.start:>10.4g} {r.fitted:>10.4g} {r.abc_q05:>10.4g} {r.abc_median:>10.4g} "
-                         f"{r.abc_q95:>10.4g}" + ("" if r.identified else "  (weakly identified)"))
+            lines.append(f"{r.path:<{w}} {r.start:>10.4g} {r.fitted:>10.4g} {r.q05:>10.4g} {r.q95:>10.4g}"
+                         + ("" if r.identified else "  (weakly identified: whole range)"))
         inside, n = coverage(self.fit_table)
         lines.append(f"{inside} of {n} fitted figures inside the 90% posterior predictive interval.")
         return "\n".join(lines)
@@ -470,20 +507,9 @@ def target_values(annual: pd.DataFrame, targets: list[dict]) -> np.ndarray:
     return out
 
 
-def _abc_chunk(args):
-    base, params, targets, z_rows, seed, first = args
-    ev = _Evaluator(base, params, targets, 1, seed, np.zeros(len(targets)), np.ones(len(targets)),
-                    np.ones(len(targets)))
-    out = []
-    for k, z in enumerate(z_rows):
-        s = ev.draws(z, seed=seed, replications=[first + k])
-        out.append(None if s is None else s[:, 0])
-    return out
-
-
 def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str | None = None,
                   until: int | None = None, reps: int | None = None, seed: int | None = None,
-                  max_evaluations: int | None = None, abc_draws: int | None = None, abc_accept: float | None = None,
+                  max_evaluations: int | None = None, bootstrap: int | None = None,
                   check_reps: int | None = None, method: str | None = None, workers: int = 1,
                   rebase: int | None = None, progress=None, source: str = "<figures>",
                   params_source: str = "<params>") -> FitResult:
@@ -491,22 +517,28 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     to the published `figures`; see the module docstring for the method.
 
     Keyword settings override the params file's `settings:`; defaults are reps 8, seed 1,
-    max_evaluations 150, abc_draws 300, abc_accept 0.25, check_reps 20, method nelder-mead.
+    max_evaluations 150, bootstrap 200, check_reps 20, method auto (Nelder-Mead for one or two
+    parameters, least-squares for more).
     `rebase=YEAR` starts the run on 1 April YEAR from the published stock (rebase_start).
     """
     spec = parse_params(params, params_source)
-    st = {"reps": 8, "seed": 1, "max_evaluations": 150, "abc_draws": 300, "abc_accept": 0.25, "check_reps": 20,
-          "method": "nelder-mead", **spec.settings}
-    for k, v in dict(reps=reps, seed=seed, max_evaluations=max_evaluations, abc_draws=abc_draws,
-                     abc_accept=abc_accept, check_reps=check_reps, method=method).items():
+    st = {"reps": 8, "seed": 1, "max_evaluations": 150, "bootstrap": 200, "check_reps": 20, "method": "auto",
+          **spec.settings}
+    for k, v in dict(reps=reps, seed=seed, max_evaluations=max_evaluations, bootstrap=bootstrap,
+                     check_reps=check_reps, method=method).items():
         if v is not None:
             st[k] = v
-    if st["method"] not in ("nelder-mead", "least-squares"):
-        raise ParamsError(f"{params_source}: settings.method: expected nelder-mead or least-squares, got {st['method']!r}")
-    if not 0 < st["abc_accept"] <= 1:
-        raise ParamsError(f"{params_source}: settings.abc_accept must be in (0, 1]")
+    if st["method"] not in ("auto", "nelder-mead", "least-squares"):
+        raise ParamsError(f"{params_source}: settings.method: expected auto, nelder-mead or least-squares, "
+                          f"got {st['method']!r}")
+    if st["max_evaluations"] < 1 or st["check_reps"] < 1:
+        raise ParamsError(f"{params_source}: settings: max_evaluations and check_reps must be at least 1")
+    if st["bootstrap"] < len(spec.parameters) + 10:
+        raise ParamsError(f"{params_source}: settings.bootstrap must be at least the number of parameters + 10 "
+                          f"({len(spec.parameters) + 10}); 200 is a good default")
     if st["reps"] < 2:
         raise ParamsError(f"{params_source}: settings.reps must be at least 2 (the fit needs a variance)")
+    _check_names(spec, params_source)
     say = progress or (lambda msg: None)
 
     base_cfg = copy.deepcopy(cfg_dict)
@@ -556,8 +588,17 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
 
     # ---- optimise on the z scale
     try:
+        if st["method"] == "auto":
+            st["method"] = "nelder-mead" if p <= 2 else "least-squares"
         if st["method"] == "nelder-mead":
-            simplex = [z0] + [z0 + (0.7 if z0[j] < 2 else -0.7) * np.eye(p)[j] for j in range(p)]
+            # first simplex: each parameter moved by 15% of its range (inwards near a bound)
+            simplex = [z0]
+            for j, q in enumerate(params_list):
+                step = 0.15 * (q.high - q.low)
+                x = q.start + step if q.start + step < q.high - 0.01 * (q.high - q.low) else q.start - step
+                v = z0.copy()
+                v[j] = q.to_z(x)
+                simplex.append(v)
             optimize.minimize(ev, z0, method="Nelder-Mead",
                               options={"initial_simplex": np.array(simplex), "xatol": 0.02, "fatol": 0.05,
                                        "maxfev": st["max_evaluations"]})
@@ -572,85 +613,74 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     x_star = {q.path: float(hist.loc[best, q.path]) for q in params_list}
     d_fit = float(hist.loc[best, "discrepancy"])
 
-    # ---- local Gaussian approximation (CRN)
-    ev.budget, ev.phase = None, "jacobian"
-    sims = ev.draws(z_star)
-    m_hat = sims.mean(axis=1)
-    s_var = np.maximum(sims.var(axis=1, ddof=1), 1.0) + np.array([t["rounding"] ** 2 for t in targets])
-    J = np.zeros((len(targets), p))
-    for j in range(p):
-        e = np.eye(p)[j] * JACOBIAN_STEP_Z
-        ev(z_star + e), ev(z_star - e)
-        hi_ = ev.cache[tuple(np.round(z_star + e, 10))][1]
-        lo_ = ev.cache[tuple(np.round(z_star - e, 10))][1]
-        J[:, j] = 0 if (np.any(np.isnan(hi_)) or np.any(np.isnan(lo_))) else (hi_ - lo_) / (2 * JACOBIAN_STEP_Z)
-    info = J.T @ (J / s_var[:, None]) / (1 + 1 / R)
-    P = info + np.eye(p) / PRIOR_SD_Z ** 2
-    cov = np.linalg.inv(P)
-    G = cov @ (J.T / s_var[None, :]) / (1 + 1 / R)
-    identified = np.diag(info) > 1.0 / PRIOR_SD_Z ** 2
-
-    # ---- ABC rejection with a local proposal, importance weights and regression adjustment
-    rng = np.random.default_rng([seed0, 7])
-    N = st["abc_draws"]
-    prop_cov = PROPOSAL_INFLATION ** 2 * cov
-    Z = rng.multivariate_normal(z_star, prop_cov, size=N) if N else np.zeros((0, p))
-    say(f"ABC: simulating {N} parameter draws, one replication each")
-    abc_seed = seed0 + ABC_SEED_OFFSET
-    rows = _run_abc(run_base, params_list, targets, Z, abc_seed, workers)
+    # ---- local linear metamodel around the optimum: a design of single replications
+    ev.budget, ev.phase = None, "design"
+    n, B = len(targets), st["bootstrap"]
+    say(f"local design: {B} single replications around the optimum (fresh seeds)")
+    rng = np.random.default_rng([seed0, 11])
+    U = np.clip(rng.standard_normal((B, p)), -2, 2) * DESIGN_SD_Z
+    Zd = z_star[None, :] + U
+    rows = _run_design(run_base, params_list, targets, Zd, seed0 + BOOTSTRAP_SEED_OFFSET, workers)
     ok = np.array([r is not None for r in rows], dtype=bool)
-    S = np.array([r if r is not None else np.full(len(targets), np.nan) for r in rows]).reshape(N, len(targets))
-    t_obs = z_star + G @ (obs - m_hat)
-    T = z_star + (S - m_hat) @ G.T
-    dist = np.full(N, np.inf)
-    diff = T - t_obs
-    dist[ok] = np.einsum("ij,jk,ik->i", diff[ok], P, diff[ok])
-    n_acc = max(int(round(st["abc_accept"] * ok.sum())), min(int(ok.sum()), p + 2))
-    order = np.argsort(dist)
-    acc = np.zeros(N, dtype=bool)
-    acc[order[:n_acc]] = True
-    eps = float(dist[order[n_acc - 1]]) if n_acc else float("nan")
-    kern = np.where(acc, 1 - (dist / eps if eps > 0 else 0) ** 1, 0.0)
-    kern = np.where(acc, np.maximum(kern, 1e-3), 0.0)
-    log_prior = np.sum(np.log(expit(Z) * (1 - expit(Z)) + 1e-300), axis=1)
-    dz = Z - z_star
-    log_q = -0.5 * np.einsum("ij,jk,ik->i", dz, np.linalg.inv(prop_cov), dz)
-    lw = log_prior - log_q
-    imp = np.exp(lw - lw[acc].max()) if acc.any() else np.zeros(N)
-    wts = np.where(acc, imp * kern, 0.0)
-    Z_adj = Z.copy()
-    adjusted = False
-    if acc.sum() >= 3 * p + 5:
-        X = np.column_stack([np.ones(acc.sum()), diff[acc]])
-        W = wts[acc]
-        beta, *_ = np.linalg.lstsq(X * np.sqrt(W)[:, None], Z[acc] * np.sqrt(W)[:, None], rcond=None)
-        Z_adj[acc] = Z[acc] - diff[acc] @ beta[1:]
-        adjusted = True
-    ess = float(wts.sum() ** 2 / np.sum(wts ** 2)) if wts.sum() > 0 else 0.0
-    X_adj = np.array([[q.to_x(z) for q, z in zip(params_list, row)] for row in Z_adj]) if N else np.zeros((0, p))
-    lap_sd = np.sqrt(np.diag(cov))
+    Y = np.array([r for r in rows if r is not None]).reshape(-1, n)
+    Ud = U[ok]
+    if len(Y) < p + 10:
+        raise FitError(f"only {len(Y)} of the {B} design runs around the optimum gave a valid config; "
+                       "narrow the bounds or raise settings.bootstrap")
+    X = np.column_stack([np.ones(len(Ud)), Ud])
+    beta, *_ = np.linalg.lstsq(X, Y, rcond=None)
+    mu = beta[0]
+    J = beta[1:].T  # (targets, parameters): d mean / d z
+    resid = Y - X @ beta
+    dof = max(len(Y) - p - 1, 1)
+    s_var = np.maximum((resid ** 2).sum(axis=0) / dof, 1.0) + np.array([t["rounding"] ** 2 for t in targets])
+    A = weight / scale
+    H = J.T @ (J * A[:, None])
+    G = np.linalg.pinv(H + 1e-9 * np.eye(p) * max(np.trace(H), 1.0)) @ (J.T * A[None, :])
+    k = (1 + (p + 1) / len(Y))  # the metamodel's own estimation noise
+    sd_noise = np.sqrt(np.maximum(np.diag(G @ (G * s_var[None, :]).T) * k, 0))
+    identified = np.array([np.any(np.abs(J[:, jj]) > 0) and sd_noise[jj] <= WEAK_SD_Z for jj in range(p)])
+    # one Gauss-Newton step on the metamodel (its mean is estimated from many more
+    # replications than the optimiser's), inside the design's range, identified parameters only
+    step = -G @ (mu - obs)
+    step = np.where(identified, np.clip(step, -2 * DESIGN_SD_Z, 2 * DESIGN_SD_Z), 0.0)
+    z_fit = z_star + step
+    pred = mu + J @ step
+    d_model = float(np.sum(weight * (pred - obs) ** 2 / scale))
+    phi = max(1.0, d_model / (n - p)) if n > p else 1.0
+    x_fit = {q.path: q.to_x(z) for q, z in zip(params_list, z_fit)}
+    lap_sd = sd_noise * math.sqrt(phi)
+
+    # ---- parametric bootstrap of the residuals with one-step refits
+    c = math.sqrt(k * phi * len(Y) / dof)
+    Zb = z_fit[None, :] + c * resid @ G.T
+    Xb = np.array([[q.to_x(z) for q, z in zip(params_list, row)] for row in Zb])
     interval_rows = []
-    for j, q in enumerate(params_list):
-        if acc.any() and wts.sum() > 0:
-            q05, q50, q95 = _wquantile(X_adj[acc, j], wts[acc], (0.05, 0.5, 0.95))
+    for jj, q in enumerate(params_list):
+        if identified[jj]:
+            q05, q50, q95 = (float(v) for v in np.quantile(Xb[:, jj], (0.05, 0.5, 0.95)))
         else:
-            q05 = q50 = q95 = float("nan")
+            q05, q50, q95 = q.low, x_fit[q.path], q.high
         interval_rows.append({
-            "path": q.path, "low": q.low, "high": q.high, "start": q.start, "fitted": x_star[q.path],
-            "abc_q05": q05, "abc_median": q50, "abc_q95": q95,
-            "laplace_q05": q.to_x(z_star[j] - 1.645 * lap_sd[j]), "laplace_q95": q.to_x(z_star[j] + 1.645 * lap_sd[j]),
-            "identified": bool(identified[j]), "integer": q.integer})
+            "path": q.path, "low": q.low, "high": q.high, "start": q.start, "optimum": x_star[q.path],
+            "fitted": x_fit[q.path], "q05": q05, "median": q50, "q95": q95,
+            "laplace_q05": q.to_x(z_fit[jj] - 1.645 * lap_sd[jj]), "laplace_q95": q.to_x(z_fit[jj] + 1.645 * lap_sd[jj]),
+            "sd_logit": float(lap_sd[jj]), "identified": bool(identified[jj]), "integer": q.integer})
     intervals = pd.DataFrame(interval_rows)
-    abc = pd.DataFrame({"draw": np.arange(N), "distance": dist, "accepted": acc, "weight": wts})
-    for j, q in enumerate(params_list):
-        abc[q.path] = [q.to_x(z) for z in Z[:, j]] if N else []
-        abc[q.path + " (adjusted)"] = X_adj[:, j] if N else []
-    notes.append(f"ABC: {N} draws, {int(acc.sum())} accepted (tolerance {eps:.3g} in the projected metric), "
-                 f"effective sample size {ess:.0f}" + (", regression-adjusted." if adjusted else
-                                                        ", not regression-adjusted (too few accepted draws)."))
+    bootstrap_df = pd.DataFrame(Xb, columns=[q.path for q in params_list])
+    bootstrap_df.insert(0, "draw", np.arange(len(bootstrap_df)))
+    notes.append(f"Local design: {len(Y)} single replications around the optimum; metamodel step from the "
+                 f"optimiser's best point (discrepancy {d_fit:.1f} with {R} replications) to the fitted values "
+                 f"(predicted discrepancy {d_model:.1f}).")
+    notes.append(f"Overdispersion phi = max(1, D/(n - p)) = {phi:.2f} (D = {d_model:.1f}, n = {n} figures, "
+                 f"p = {p} parameters)" + (": the model fits worse than count noise alone allows, so the intervals "
+                                           f"are widened by sqrt(phi) = {math.sqrt(phi):.2f}." if phi > 1 else "."))
     weak = [q.path for q, i in zip(params_list, identified) if not i]
     if weak:
-        notes.append("Weakly identified by the fitted figures (interval close to the search bounds): " + ", ".join(weak))
+        notes.append("Weakly identified by the fitted figures (reported interval = the whole search range, "
+                     "uniform uncertainty entry): " + ", ".join(weak))
+    x_star = x_fit
+    m_hat = pred
 
     # ---- fitted config, with uncertainty, and the posterior predictive check
     fitted_cfg = copy.deepcopy(base_cfg)
@@ -659,17 +689,21 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     unc = [u for u in fitted_cfg.get("uncertainty") or [] if u.get("path") not in fitted_paths]
     years = sorted({str(t["period"]) for t in targets})
     for r in intervals.itertuples():
-        sd = (r.abc_q95 - r.abc_q05) / (2 * 1.645)
         if r.integer:
             notes.append(f"{r.path} is a whole number: fitted value substituted, no uncertainty entry.")
             continue
+        where = f"carejourney fit to {geography} published figures {', '.join(years)}"
+        if not r.identified:
+            unc.append({"path": r.path, "prior": {"dist": "uniform", "low": r.low, "high": r.high},
+                        "source": where + " (weakly identified: the whole search range)"})
+            continue
+        sd = (r.q95 - r.q05) / (2 * 1.645)
         if not np.isfinite(sd) or sd <= 0:
             continue
         unc.append({"path": r.path,
-                    "prior": {"dist": "normal", "mean": _round_sig(r.abc_median), "sd": _round_sig(sd),
+                    "prior": {"dist": "normal", "mean": _round_sig(r.median), "sd": _round_sig(sd),
                               "low": r.low, "high": r.high},
-                    "source": f"carejourney fit to {geography} published figures {', '.join(years)} "
-                              f"(ABC 90% interval {_round_sig(r.abc_q05)}-{_round_sig(r.abc_q95)})"})
+                    "source": where + f" (bootstrap 90% interval {_round_sig(r.q05)}-{_round_sig(r.q95)})"})
     fitted_cfg["uncertainty"] = unc
     parse_config(fitted_cfg, "fitted config")
     check_cfg_dict = copy.deepcopy(fitted_cfg)
@@ -684,7 +718,7 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     fit_table = comparison[[(q, str(pr)) in labels for q, pr in zip(comparison["quantity"], comparison["period"])]].copy()
     crn = {(t["quantity"], str(t["period"])): (m, s_, w) for t, m, s_, w in zip(targets, m_hat, scale, weight)}
     fit_table["weight"] = [crn[(q, str(pr))][2] for q, pr in zip(fit_table["quantity"], fit_table["period"])]
-    fit_table["crn_mean_at_fit"] = [crn[(q, str(pr))][0] for q, pr in zip(fit_table["quantity"], fit_table["period"])]
+    fit_table["mean_at_fit"] = [crn[(q, str(pr))][0] for q, pr in zip(fit_table["quantity"], fit_table["period"])]
     fit_table["pearson_residual"] = [(crn[(q, str(pr))][0] - o) / math.sqrt(crn[(q, str(pr))][1])
                                      for q, pr, o in zip(fit_table["quantity"], fit_table["period"], fit_table["observed"])]
     fit_table["contribution"] = fit_table["weight"] * fit_table["pearson_residual"] ** 2
@@ -703,8 +737,31 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     st.update(until=until, rebase=rebase, geography=geography, fit_start=str(start), fit_end=str(fit_end),
               workers=workers)
     return FitResult(params_list, x_star, intervals, hist, fit_table, targets_df,
-                     pd.DataFrame(left, columns=["quantity", "period", "observed", "reason"]), abc, fitted_cfg,
-                     copy.deepcopy(cfg_dict), comparison, geography, notes, st, d_start, d_fit, sources)
+                     pd.DataFrame(left, columns=["quantity", "period", "observed", "reason"]), bootstrap_df, fitted_cfg,
+                     copy.deepcopy(cfg_dict), comparison, geography, notes, st, d_start, d_model, sources, d_fit)
+
+
+def _design_chunk(args):
+    base, params, targets, z_rows, seed, first = args
+    ev = _Evaluator(base, params, targets, 1, seed, np.zeros(len(targets)), np.ones(len(targets)),
+                    np.ones(len(targets)))
+    out = []
+    for k, z in enumerate(z_rows):
+        s_ = ev.draws(z, seed=seed, replications=[first + k])
+        out.append(None if s_ is None else s_[:, 0])
+    return out
+
+
+def _run_design(base, params, targets, Z, seed, workers):
+    if workers <= 1 or len(Z) < 2:
+        return _design_chunk((base, params, targets, list(Z), seed, 0))
+    chunks = chunked(list(range(len(Z))), workers * 2)
+    args = [(base, params, targets, [Z[i] for i in c], seed, c[0]) for c in chunks]
+    out = []
+    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+        for part in pool.map(_design_chunk, args):
+            out.extend(part)
+    return out
 
 
 def _jac(fun, z, h):
@@ -714,28 +771,6 @@ def _jac(fun, z, h):
         e = np.eye(len(z))[j] * h
         J[:, j] = (fun(z + e) - fun(z - e)) / (2 * h)
     return J
-
-
-def _run_abc(base, params, targets, Z, seed, workers):
-    if len(Z) == 0:
-        return []
-    if workers <= 1:
-        return _abc_chunk((base, params, targets, list(Z), seed, 0))
-    chunks = chunked(list(range(len(Z))), workers * 2)
-    args = [(base, params, targets, [Z[i] for i in c], seed, c[0]) for c in chunks]
-    out = []
-    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-        for part in pool.map(_abc_chunk, args):
-            out.extend(part)
-    return out
-
-
-def _wquantile(x, w, qs):
-    order = np.argsort(x)
-    x, w = x[order], w[order]
-    c = np.cumsum(w) - 0.5 * w
-    c /= w.sum()
-    return [float(np.interp(q, c, x)) for q in qs]
 
 
 def _round_sig(x: float, sig: int = 4) -> float:
@@ -844,8 +879,9 @@ def _diff(base, new, prefix=()):
 def _leaf_comments(fit: FitResult) -> dict[tuple, str]:
     c = {}
     for r in fit.intervals.itertuples():
-        c[tuple(r.path.split("."))] = (f"[FIT] was {_round_sig(r.start)}; 90% interval {_round_sig(r.abc_q05)}-"
-                                      f"{_round_sig(r.abc_q95)} (ABC); bounds [{r.low:g}, {r.high:g}]")
+        c[tuple(r.path.split("."))] = (f"[FIT] was {_round_sig(r.start)}; 90% interval {_round_sig(r.q05)}-"
+                                      f"{_round_sig(r.q95)}" + ("" if r.identified else " (weakly identified)")
+                                      + f"; bounds [{r.low:g}, {r.high:g}]")
     c[("uncertainty",)] = "[FIT] fitted parameters drawn per replication from their fit uncertainty"
     if fit.settings.get("rebase") is not None:
         c[("horizon", "start_date")] = "[REBASE] the run starts from the published stock (see the header)"
@@ -888,16 +924,18 @@ def _header(fit: FitResult, base_path, report_name) -> str:
              f"Fitted to {len(t)} published figure(s) of {fit.geography} for {years}:"]
     for g, sub in t.groupby("group", sort=False):
         lines.append(f"  {g}: " + "; ".join(sorted(set(sub["quantity"]))))
-    lines.append("Sources: " + "; ".join(fit.sources["source_title"].tolist()))
-    lines.append("Free parameters (fitted value; 90% interval from the ABC step; start value):")
+    lines.append("Sources: " + "; ".join(dict.fromkeys(fit.sources["source_title"].tolist())))
+    lines.append("Free parameters (fitted value; 90% interval from the parametric bootstrap; start value):")
     for r in fit.intervals.itertuples():
-        lines.append(f"  {r.path} = {_round_sig(r.fitted)} ({_round_sig(r.abc_q05)} to {_round_sig(r.abc_q95)}; "
+        lines.append(f"  {r.path} = {_round_sig(r.fitted)} ({_round_sig(r.q05)} to {_round_sig(r.q95)}; "
                      f"was {_round_sig(r.start)})" + ("" if r.identified else " WEAKLY IDENTIFIED"))
     s = fit.settings
     lines.append(f"Method: {s['method']} on a logit-in-bounds scale, {s['reps']} replications per evaluation with "
                  f"common random numbers (seed {s['seed']}), {len(fit.history)} evaluations; discrepancy "
-                 f"{fit.discrepancy_start:.1f} -> {fit.discrepancy_fit:.1f}; ABC rejection ({s['abc_draws']} draws, "
-                 f"{s['abc_accept']:.0%} kept) around the optimum for the intervals.")
+                 f"{fit.discrepancy_start:.1f} -> {fit.discrepancy_optimum:.1f} (optimiser) -> "
+                 f"{fit.discrepancy_fit:.1f} (fitted); a local linear metamodel from "
+                 f"{s['bootstrap']} single replications around the optimum for the final step and a parametric "
+                 f"bootstrap of its residuals for the intervals.")
     inside, n = coverage(fit.fit_table)
     lines.append(f"Posterior predictive check: {inside} of {n} fitted figures inside the 90% interval "
                  f"({s['check_reps']} replications).")

@@ -66,6 +66,7 @@ from .estimate_report import (
     Estimate,
     EstimationReport,
     fmt_count,
+    fmt_counts,
     render_yaml,
     write_atomic,
 )
@@ -74,6 +75,7 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "configs" / "cambridges
 MIN_MIX = 5  # a mix (by age band, by placement) is replaced only with at least this many cases
 MIN_WEIBULL_EVENTS = 10  # fewer move events: exponential (a Weibull shape needs more)
 MAX_MULTIPLIER = 1000.0
+MAX_SIGMA = 3.0  # a log-scale standard error above this is no information: no uncertainty entry
 KM_DAYS = (90, 365, 730)
 PROCEEDINGS_OUTCOMES = ("care_order", "placement_order", "sgo", "child_arrangements_order", "returned_home")
 NB = len(AGE_BANDS)
@@ -139,10 +141,10 @@ class _Estimator:
 
     # ================================================================ bookkeeping
     def set(self, path: str, value, *, low=None, high=None, events=None, n=None, exposure=None,
-            method="", note="", prior=None):
+            method="", note="", prior=None, display=None):
         set_path(self.out, path, value) if _exists_parent(self.out, path) else _set_creating(self.out, path, value)
         self.report.estimates.append(Estimate(path, value, _f(low), _f(high), _f(events), _f(n), _f(exposure),
-                                              method, note, prior))
+                                              method, note, prior, display))
         if prior is not None:
             self.out["uncertainty"].append({"path": path, "prior": prior, "source": f"carejourney calibrate: {method}"})
 
@@ -154,18 +156,19 @@ class _Estimator:
 
     def set_lognormal(self, path, value, se_log, **kw):
         lo, hi = lognormal_interval(value, se_log) if np.isfinite(se_log) else (None, None)
-        prior = {"dist": "lognormal", "median": _r(value, 6), "sigma": _r(se_log, 4)} if np.isfinite(se_log) and se_log > 0 else None
+        prior = ({"dist": "lognormal", "median": _r(value, 6), "sigma": _r(se_log, 4)}
+                 if np.isfinite(se_log) and 0 < se_log <= MAX_SIGMA else None)
         self.set(path, _r(value), low=lo, high=hi, prior=prior, **kw)
 
-    def set_share(self, path, successes, failures, **kw):
+    def set_share(self, path, successes, failures, with_prior=True, **kw):
         n = successes + failures
         if n <= 0:
             self.keep(path, "no cases in the data")
             return
         a, b = beta_from_counts(successes, failures)
-        lo, hi = beta_interval(a, b)
+        lo, hi = beta_interval(a, b) if with_prior else (None, None)
         self.set(path, _r(successes / n), low=lo, high=hi, events=successes, n=n,
-                 prior={"dist": "beta", "alpha": _r(a, 6), "beta": _r(b, 6)},
+                 prior={"dist": "beta", "alpha": _r(a, 6), "beta": _r(b, 6)} if with_prior else None,
                  method=kw.pop("method", "proportion; prior Beta(successes + 1, failures + 1)"), **kw)
 
     def set_mix(self, path, counts: dict, what: str, min_n: int = MIN_MIX, fallback_note=True) -> bool:
@@ -188,6 +191,15 @@ class _Estimator:
             "periods_started_in_window": int(pe["in_window_start"].sum()),
             "periods_ended_in_window": int(pe["ended"].sum()),
         })
+        self.note("Mixes (dicts summing to 1: placement, legal status, need and outcome mixes) are point "
+                  "estimates without uncertainty entries; a mix by age band or placement is replaced only "
+                  f"with at least {MIN_MIX} cases, else the template's is kept. Scalars estimated from counts "
+                  "carry uncertainty entries: hazard-based means and multipliers lognormal(median, SE of the "
+                  "log), proportions Beta.")
+        self.note("Privacy: the config and this report hold aggregates only (no child identifier, date of "
+                  "birth or single child's dates; time-in-care quantiles are rounded to weeks). Counts of 1-4 "
+                  "printed per cell here are shown as <5; shares of small groups are not suppressed "
+                  "(secondary suppression is not done).")
         self.note("Observation window: whole collection years. Spells begun before the window enter "
                   "it late (delayed entry: only days inside the window count); spells still open at its "
                   "end are right-censored. Exits on or after the 18th birthday are the model's at-18 step "
@@ -232,18 +244,17 @@ class _Estimator:
         keys = open_[KEY]
         status = _covering(self.cleaned.legal_statuses, keys, day, "legal_status")
         place = _covering(self.cleaned.placements, keys, day, "placement_type")
-        m = "exact count of children looked after on the day before the start"
-        self.set("opening.age_band_counts", counts, n=n, method=m)
-        self.set("opening.legal_status_counts",
-                 {s: int((status == s).sum()) for s in LEGAL_STATUSES if (status == s).sum() > 0}, n=n, method=m)
-        self.set("opening.placement_type_counts",
-                 {p: int((place == p).sum()) for p in PLACEMENT_TYPES if (place == p).sum() > 0}, n=n, method=m)
+        m = "exact count of children looked after on the day before the start (1-4 shown as <5 here only)"
+        legal = {s: int((status == s).sum()) for s in LEGAL_STATUSES if (status == s).sum() > 0}
+        places = {p: int((place == p).sum()) for p in PLACEMENT_TYPES if (place == p).sum() > 0}
         uasc = ch["uasc"].reindex(open_["child_id"]).fillna(False).astype(bool).to_numpy()
         male = ch["male"].reindex(open_["child_id"]).fillna(False).astype(bool).to_numpy()
-        self.set("opening.uasc_count", int(uasc.sum()), n=n, method=m)
+        for path, value in (("opening.age_band_counts", counts), ("opening.legal_status_counts", legal),
+                            ("opening.placement_type_counts", places), ("opening.uasc_count", int(uasc.sum()))):
+            self.set(path, value, n=n, method=m, display=fmt_counts(value))
         if n:
-            self.set_share("opening.male_share", int(male.sum()), int(n - male.sum()),
-                           method="share of the opening stock (exact; prior Beta(m + 1, f + 1))")
+            self.set_share("opening.male_share", int(male.sum()), int(n - male.sum()), with_prior=False,
+                           method="share of the opening stock (exact: no uncertainty entry)")
             needs = ch["need"].reindex(open_["child_id"])
             nc = {k: int((needs == k).sum()) for k in NEEDS if (needs == k).sum() > 0}
             self.set_mix("opening.need_mix", nc, "children in the opening stock with a need code", min_n=1)
@@ -320,8 +331,10 @@ class _Estimator:
         if not with_events:
             return
         fit_sp = sp[sp["g"].isin(with_events)]
-        bands_n = fit_sp.groupby("band")["event"].sum()
-        ref_band = int(bands_n.idxmax())
+        # reference: the band with most days observed among bands with moves (not the most moves:
+        # choosing by the outcome would pick a band whose rate came out high by chance)
+        by_band = fit_sp.groupby("band").agg(ev=("event", "sum"), days=("dur", "sum"))
+        ref_band = int(by_band[by_band["ev"] > 0]["days"].idxmax())
         tmult = self.template["placements"].get("days_to_move_multiplier_by_age_band", {}) or {}
         ref_log = math.log(float(tmult.get(AGE_BANDS[ref_band], 1.0)))
         t, e, g, b = (fit_sp["dur"].to_numpy(), fit_sp["event"].to_numpy(), fit_sp["g"].to_numpy(),
@@ -393,7 +406,9 @@ class _Estimator:
                   "or exponential by AIC. Types with spells but no moves get days_to_move null.")
 
     def _prior(self, path, value, se_log, what, record=False):
-        if not (np.isfinite(se_log) and se_log > 0 and value > 0):
+        if not (np.isfinite(se_log) and 0 < se_log <= MAX_SIGMA and value > 0):
+            if record:
+                self.report.estimates.append(Estimate(path, _r(value), method=what + " (no usable standard error)"))
             return
         prior = {"dist": "lognormal", "median": _r(value, 6), "sigma": _r(se_log, 4)}
         self.out["uncertainty"].append({"path": path, "prior": prior, "source": f"carejourney calibrate: {what}"})
@@ -531,8 +546,13 @@ class _Estimator:
             return None
         ev_b, ex_b = EV[si].sum(0), EX[si].sum(0)
         bi = [b for b in range(NB) if ev_b[b] > 0]
-        ref_s = max(si, key=lambda i: ev_s[i])
-        ref_b = max(bi, key=lambda b: ev_b[b])
+        # references: the levels the template gives multiplier 1 (so mean_days keeps its meaning),
+        # else the most days at risk among levels with events (choosing by events would pick a
+        # level whose rate came out high by chance, biasing mean_days down)
+        ones_s = [i for i in si if float(t_status.get(LEGAL_STATUSES[i], 0.0)) == 1.0]
+        ones_b = [b for b in bi if float(t_band.get(AGE_BANDS[b], 1.0)) == 1.0]
+        ref_s = max(ones_s or si, key=lambda i: ex_s[i])
+        ref_b = max(ones_b or bi, key=lambda b: ex_b[b])
         s_cols = [i for i in si if i != ref_s]
         b_cols = [b for b in bi if b != ref_b]
         rows = [(i, b) for i in si for b in bi if EX[i, b] > 0]
@@ -641,6 +661,14 @@ class _Estimator:
             w = new
             if done:
                 break
+        if res is not None and len(w) and "interim_care_order" in res["status"]:
+            # the EM split is uncertain too: add the variance of the number of hazard exits
+            # among the ambiguous ones (sum of w (1 - w)) to the status effect's variance
+            v, se = res["status"]["interim_care_order"]
+            total = float(w.sum())
+            if np.isfinite(se) and total > 0:
+                extra = float((w * (1 - w)).sum()) / total**2
+                res["status"]["interim_care_order"] = (v, math.sqrt(se**2 + extra))
         self._write_route("returned_home", res)
         for route in ("sgo", "child_arrangements_order", "independent_living", "other"):
             self._write_route(route, self._fit_route(route, self._exposure_cells(route)))
@@ -649,8 +677,8 @@ class _Estimator:
                   "piecewise-exponential survival model). Days at risk run from the spell's start (or the "
                   "window's start, or the route's from_age_years) to its end, the window's end or the 18th "
                   "birthday. The config multiplies times, so multiplier = reference rate / rate. The reference "
-                  "status and age band (most events) keep their template multipliers, so mean_days stays "
-                  "comparable with the template. A status with no events for a route is left out of "
+                  "status and age band (those the template gives multiplier 1, else the most days at risk) keep "
+                  "their template multipliers, so mean_days stays comparable with the template. A status with no events for a route is left out of "
                   "multiplier_by_status (route closed). Police protection is left out (its exits are "
                   "after_police_protection decisions); interim care orders count only spells begun inside the "
                   "window, and their SGO / child arrangements exits are proceedings outcomes. Uncertainty "
@@ -699,7 +727,7 @@ class _Estimator:
                  events=res["events"], method="status main effects (reference rate / rate)",
                  note=("closed (no events): " + ", ".join(res["closed"])) if res["closed"] else "")
         for s, (v, se) in res["status"].items():
-            if np.isfinite(se):
+            if np.isfinite(se) and se <= MAX_SIGMA:
                 lo, hi = lognormal_interval(v, se)
                 prior = {"dist": "lognormal", "median": _r(v, 6), "sigma": _r(se, 4)}
                 self.report.estimates.append(Estimate(f"{base}.multiplier_by_status.{s}", _r(v), lo, hi,
@@ -710,7 +738,7 @@ class _Estimator:
         self.set(f"{base}.multiplier_by_age_band", {b: _r(v[0]) for b, v in res["band"].items()},
                  events=res["events"], method="age-band main effects (band at the spell's start in the window)")
         for b, (v, se, why) in res["band"].items():
-            if np.isfinite(se):
+            if np.isfinite(se) and se <= MAX_SIGMA:
                 lo, hi = lognormal_interval(v, se)
                 prior = {"dist": "lognormal", "median": _r(v, 6), "sigma": _r(se, 4)}
                 self.report.estimates.append(Estimate(f"{base}.multiplier_by_age_band.{b}", _r(v), lo, hi,
@@ -739,11 +767,18 @@ class _Estimator:
                        int(il["exit_route"].eq("independent_living_supported").sum()),
                        int(il["exit_route"].eq("independent_living_unsupported").sum()))
         at18 = ex[ex["exit_class"] == "at_18"]
-        e17_valid = at18["end"] >= pd.Timestamp(2016, 4, 1)  # E17 exists from 2016-17
-        foster = at18[at18["last_placement"].isin(FOSTER) & e17_valid]
+        # Staying Put (E17) exists from 2016-17; before it, those who stayed are hidden in E8,
+        # which would bias every at-18 share: use 2016-17 on when there is any
+        e17_valid = at18["end"] >= pd.Timestamp(2016, 4, 1)
+        if e17_valid.any():
+            at18 = at18[e17_valid]
+        else:
+            self.note("No 18th-birthday exit from 2016-17 on (when E17, Staying Put, began): the at-18 shares "
+                      "use earlier exits, where staying put is hidden in E8.")
+        foster = at18[at18["last_placement"].isin(FOSTER)]
         sp = int(foster["exit_route"].eq("staying_put_18").sum())
         self.set_share("exits.at_18.staying_put_share_from_foster", sp, len(foster) - sp,
-                       note="18th-birthday exits from foster placements from 2016-17 (E17's first year)")
+                       note="18th-birthday exits from foster placements")
         rest = at18[~at18["exit_route"].eq("staying_put_18")]
         disabled = rest["need"].eq("N2_disability")
         asc = int(rest.loc[disabled, "exit_route"].eq("adult_social_care").sum())
@@ -889,10 +924,9 @@ class _Estimator:
         need_mix = {}
         for i, band in enumerate(AGE_BANDS):
             sel = first[first["band_at_entry"] == i]
-            ok = self.set_mix(f"demand.children.need_by_age_band.{band}", _counts(sel["need_at_entry"]),
-                              f"first entries aged {band}")
+            self.set_mix(f"demand.children.need_by_age_band.{band}", _counts(sel["need_at_entry"]),
+                         f"first entries aged {band}")
             need_mix[band] = get_path(self.out, f"demand.children.need_by_age_band.{band}")
-            del ok
         self.set_share("demand.children.male_share", int(first["male"].sum()), int((~first["male"].astype(bool)).sum()),
                        note="non-UASC children at first entry")
         if first.empty:
@@ -959,7 +993,7 @@ class _Estimator:
             "age band": list(AGE_BANDS),
             "first entries a year at start (fitted)": [round(x, 1) for x in rate],
             "police protection share of entries": [round(x, 3) for x in q],
-            "P(entry | non-emergency arrival)": [round(x, 3) for x in K.sum(1)],
+            "P(entry given a non-emergency arrival)": [round(x, 3) for x in K.sum(1)],
             "arrivals a year": [round(x, 1) for x in A],
             "emergency share of arrivals": [round(x, 3) for x in e],
             "referrals a year": [ref[b] for b in AGE_BANDS],

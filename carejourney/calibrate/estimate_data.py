@@ -91,6 +91,8 @@ def make_window(cleaned, years=None) -> Window:
         raise ValueError(f"years {years!r}: the last year is before the first")
     if have and (last < have[0] or first > have[-1]):
         raise ValueError(f"years {first}-{last} do not overlap the data's collection years {have[0]}-{have[-1]}")
+    if have:  # years without a return would look like years without children
+        first, last = max(first, have[0]), min(last, have[-1])
     return Window(first, last)
 
 
@@ -134,7 +136,7 @@ def prepare(cleaned, window: Window) -> Prepared:
     pe = cleaned.periods.copy()
     pe["start"], pe["end"] = _ts(pe["start"]), _ts(pe["end"])
     pe = pe[(pe["start"] < w1) & (pe["end"].isna() | (pe["end"] >= w0))].copy()
-    pe = pe.join(ch[["dob", "t18", "uasc", "male", "need"]], on="child_id", rsuffix="_child")
+    pe = pe.join(ch[["dob", "t18", "uasc", "male", "need"]], on="child_id")
     pe["ended"] = pe["end"].notna() & (pe["end"] < w1)
     pe["in_window_start"] = pe["start"] >= w0
     first_ep = cleaned.episodes.sort_values([*KEY, "episode"]).drop_duplicates(KEY)

@@ -169,7 +169,8 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
     expo = np.array([(pd.Timestamp(y, 4, 1) - pd.Timestamp(y - 1, 4, 1)).days for y in years], dtype=float)
     mid = np.array([((pd.Timestamp(y - 1, 4, 1) - start_ts).days + e / 2) / 365.25 for y, e in zip(years, expo)])
     fitted_bands = [b for b in range(nb) if counts[:, b].sum() > 0]
-    trend = estimate_trend and len(years) >= 2 and len(fitted_bands) > 0
+    # a trend needs entries in every year (a year without any would send it to -infinity)
+    trend = estimate_trend and len(years) >= 2 and len(fitted_bands) > 0 and bool((counts.sum(1) > 0).all())
     rows, ev, ex = [], [], []
     for yi in range(len(years)):
         for j, b in enumerate(fitted_bands):
@@ -191,6 +192,8 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
             se_log[b] = se[j]
         if trend:
             beta, se_beta = float(fit.coef[-1]), float(se[-1])
+            if not (np.isfinite(se_beta) and se_beta < 1.0):  # not informative: no trend
+                return starts_regression(entries, window, start, estimate_trend=False)
     return {
         "years": years,
         "counts": counts,

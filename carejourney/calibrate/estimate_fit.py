@@ -400,7 +400,7 @@ def beta_interval(alpha: float, beta: float, level: float = 0.90) -> tuple[float
 
 
 def lognormal_interval(median: float, sigma: float, z: float = Z90) -> tuple[float, float]:
-    if not np.isfinite(sigma):
+    if not np.isfinite(sigma) or z * sigma > 700:
         return (math.nan, math.nan)
     return median * math.exp(-z * sigma), median * math.exp(z * sigma)
 

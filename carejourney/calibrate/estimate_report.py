@@ -33,6 +33,7 @@ class Estimate:
     method: str = ""
     note: str = ""
     prior: dict | None = None  # the uncertainty entry's prior, if any
+    display: str | None = None  # how the report prints the value, if not as it is (small counts hidden)
 
 
 @dataclass
@@ -105,7 +106,7 @@ class EstimationReport:
                 "|---|---|---|---|---|---|---|---|"]
         for e in self.estimates:
             out.append("| " + " | ".join([
-                f"`{e.path}`", fmt_value(e.value), fmt_interval(e.low, e.high), fmt_count(e.events),
+                f"`{e.path}`", e.display if e.display is not None else fmt_value(e.value), fmt_interval(e.low, e.high), fmt_count(e.events),
                 fmt_count(e.n), fmt_num(e.exposure_days), e.method, e.note.replace("|", "/"),
             ]) + " |")
         out += ["", "## Not estimated: kept from the template", ""]
@@ -127,6 +128,13 @@ def fmt_count(x) -> str:
     if isinstance(x, float) and not float(x).is_integer():
         return f"{x:.1f}"
     return f"{round(x)}"
+
+
+def fmt_counts(counts) -> str:
+    """A count or a dict of counts with 1-4 shown as <5."""
+    if isinstance(counts, dict):
+        return "{" + ", ".join(f"{k}: {fmt_count(v)}" for k, v in counts.items()) + "}"
+    return fmt_count(counts)
 
 
 def fmt_num(x) -> str:
@@ -154,11 +162,13 @@ def fmt_interval(lo, hi) -> str:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
+    def cell(x) -> str:
+        return (x if isinstance(x, str) else fmt_value(x)).replace("|", "/")
+
     cols = list(df.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(cell(str(c)) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, row in df.iterrows():
-        lines.append("| " + " | ".join(fmt_value(row[c]) if not isinstance(row[c], str) else row[c]
-                                        for c in cols) + " |")
+        lines.append("| " + " | ".join(cell(row[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -183,7 +193,8 @@ def render_yaml(config: dict, report: EstimationReport, header: list[str]) -> st
         if ests:
             lines.append(f"# {key}: estimated from the SSDA903 data:")
             for e in ests:
-                bits = [fmt_value(e.value) if not isinstance(e.value, dict) else "(mix)"]
+                bits = [e.display if e.display is not None else
+                        fmt_value(e.value) if not isinstance(e.value, dict) else "(see below)"]
                 if e.low is not None and e.high is not None and not (isinstance(e.low, float) and math.isnan(e.low)):
                     bits.append(f"90% {fmt_interval(e.low, e.high)}")
                 if e.events is not None:

@@ -71,13 +71,15 @@ def interval_chart(table: pd.DataFrame, path: Path, title: str) -> Path:
     return path
 
 
-def trace_chart(history: pd.DataFrame, path: Path) -> Path:
+def trace_chart(history: pd.DataFrame, path: Path, fitted: float | None = None) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     h = history[history["discrepancy"] < 1e11]
     for phase, g in h.groupby("phase", sort=False):
         ax.plot(g["evaluation"], g["discrepancy"], "o", ms=3, label=phase)
     ax.plot(h["evaluation"], h["discrepancy"].cummin(), "-", color="k", lw=1, label="best so far")
+    if fitted is not None and np.isfinite(fitted):
+        ax.axhline(fitted, color="#c62828", ls="--", lw=1, label="fitted values (metamodel)")
     ax.set_yscale("log")
     ax.set_xlabel("evaluation")
     ax.set_ylabel("discrepancy (sum of squared z-scores)")
@@ -90,29 +92,34 @@ def trace_chart(history: pd.DataFrame, path: Path) -> Path:
 
 
 def posterior_chart(fit, path: Path) -> Path:
+    """The bootstrap distribution of each parameter, with the fitted value, the start and the 90% interval."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
     p = len(fit.parameters)
     cols = min(p, 3)
     rows = int(np.ceil(p / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
-    acc = fit.abc[fit.abc["accepted"]]
     for ax, r in zip(axes.flat, fit.intervals.itertuples()):
-        col = r.path + " (adjusted)"
-        if len(acc) and acc["weight"].sum() > 0:
-            ax.hist(acc[col], bins=min(25, max(5, len(acc) // 3)), weights=acc["weight"], color="#9ecae1",
-                    range=(r.low, r.high))
+        draws = fit.bootstrap[r.path] if r.path in fit.bootstrap else []
+        if r.identified and len(draws):
+            ax.hist(np.clip(draws, r.low, r.high), bins=25, range=(r.low, r.high), color="#9ecae1")
+        else:
+            ax.axvspan(r.low, r.high, color="#eeeeee")
+            ax.text(0.5, 0.5, "weakly identified:\nwhole search range", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=7)
         ax.axvline(r.fitted, color="#1f4e79", lw=1.5, label="fitted")
-        ax.axvline(r.start, color="grey", ls=":", label="start")
-        for q in (r.abc_q05, r.abc_q95):
+        ax.axvline(r.start, color="grey", ls=":", label="config value")
+        for q in (r.q05, r.q95):
             ax.axvline(q, color="#c62828", ls="--", lw=1)
         ax.set_xlim(r.low, r.high)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_title(_short(r.path, 45), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
     for ax in list(axes.flat)[p:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=6)
-    fig.suptitle("ABC posterior (regression-adjusted, weighted); dashed: 90% interval", fontsize=9)
+    fig.suptitle("Parametric bootstrap (one-step refits); dashed: 90% interval", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -169,9 +176,10 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
     inside, n = coverage(fit.fit_table)
     out.append("## Summary\n")
     out.append(f"{len(fit.parameters)} free parameter(s) were fitted to {len(t)} published figure(s) for "
-               f"**{fit.geography}**, years ending 31 March {', '.join(years)}. The discrepancy fell from "
-               f"{fit.discrepancy_start:.1f} at the config's values to {fit.discrepancy_fit:.1f} "
-               f"({len(t)} figures; about {len(t)} is a good fit, as each term is a squared z-score). "
+               f"**{fit.geography}**, years ending 31 March {', '.join(years)}. The discrepancy (a sum of squared "
+               f"z-scores, so about {len(t)} would be a good fit for {len(t)} figures) was "
+               f"{fit.discrepancy_start:.1f} at the config's values, {fit.discrepancy_optimum:.1f} at the optimiser's "
+               f"best point and {fit.discrepancy_fit:.1f} at the fitted values (local metamodel). "
                f"With parameter uncertainty, {inside} of {n} fitted figures fall inside the simulated 90% interval.\n")
 
     out.append("## Data used\n")
@@ -198,22 +206,23 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
     out.append("## Fitted values\n")
     iv = fit.intervals.copy()
     iv["bounds"] = [f"[{lo:g}, {hi:g}]" for lo, hi in zip(iv["low"], iv["high"])]
-    iv["abc"] = [f"{_num(a)} to {_num(b)}" for a, b in zip(iv["abc_q05"], iv["abc_q95"])]
+    iv["interval"] = [f"{_num(a)} to {_num(b)}" for a, b in zip(iv["q05"], iv["q95"])]
     iv["laplace"] = [f"{_num(a)} to {_num(b)}" for a, b in zip(iv["laplace_q05"], iv["laplace_q95"])]
     iv["ident"] = ["yes" if x else "weak" for x in iv["identified"]]
     out.append(md_table(iv, {"path": "parameter (config path)", "bounds": "search bounds", "start": "config value",
-                             "fitted": "fitted (optimum)", "abc_median": "posterior median",
-                             "abc": "90% interval (ABC)", "laplace": "90% interval (Laplace)", "ident": "identified"}))
+                             "optimum": "optimiser's best", "fitted": "fitted", "interval": "90% interval (bootstrap)",
+                             "laplace": "90% interval (Laplace)", "ident": "identified"}))
     out.append("")
-    out.append("The ABC interval is the one written to the config's `uncertainty:` entries. The Laplace interval "
-               "treats the figures as independent (starts in total and by age are not), so it is usually narrower; "
-               "it is shown as a check on the ABC step.\n")
+    out.append("The bootstrap interval is the one written to the config's `uncertainty:` entries (a weakly "
+               "identified parameter gets its whole search range). The Laplace interval treats the figures as "
+               "independent (starts in total and by age are not), so it is usually narrower; it is a check on the "
+               "bootstrap. Both include the overdispersion factor given in the notes.\n")
     out.append(f"![posterior]({rel}/{posterior_chart(fit, fig_dir / 'posterior.png').name})\n")
 
     out.append("## Goodness of fit\n")
     out.append(f"The fitted config, with its parameter uncertainty, run for {s['check_reps']} replications "
                f"(seed {s['seed'] + 1}): published value against the simulated median and 90% interval. "
-               "Pearson residual = (simulated mean with common random numbers - published) / sqrt(scale).\n")
+               "Residual = (simulated mean at the fitted values, from the local metamodel − published) / √vᵢ.\n")
     ft = fit.fit_table
     out.append(md_table(ft, {"quantity": "quantity", "period": "period", "observed": "published",
                              "sim_q05": "sim 5%", "sim_median": "sim median", "sim_q95": "sim 95%",
@@ -237,8 +246,8 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
 
     out.append("## Discrepancy trace\n")
     out.append(f"{len(fit.history)} evaluations ({s['reps']} replications each, common random numbers): "
-               "the optimiser's, then the finite differences for the Jacobian at the optimum.\n")
-    out.append(f"![trace]({rel}/{trace_chart(fit.history, fig_dir / 'discrepancy.png').name})\n")
+               "the optimiser's search; the fitted values come from the metamodel step after it.\n")
+    out.append(f"![trace]({rel}/{trace_chart(fit.history, fig_dir / 'discrepancy.png', fit.discrepancy_fit).name})\n")
 
     if backtest is not None:
         bi, bn = backtest.coverage
@@ -268,32 +277,37 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
 
 def _method_text(fit) -> str:
     s = fit.settings
-    opt = ("Nelder-Mead (scipy.optimize.minimize), initial simplex 0.7 logit units along each axis"
+    opt = ("Nelder-Mead (scipy.optimize.minimize), first simplex 15% of each parameter's range"
            if s["method"] == "nelder-mead" else
-           "a trust-region reflective least-squares solver (scipy.optimize.least_squares) with central "
-           "differences of 0.25 logit units")
+           "a trust-region reflective least-squares solver (scipy.optimize.least_squares) on the residuals "
+           "√(wᵢ/vᵢ)(mᵢ − yᵢ), with central differences of 0.25 logit units")
     return f"""1. **Discrepancy.** D(θ) = Σᵢ wᵢ (mᵢ(θ) − yᵢ)² / vᵢ, where yᵢ is the published figure, mᵢ(θ) the mean
-   of the simulated figure over {s['reps']} replications, wᵢ its weight and vᵢ = max(yᵢ, 1) + rᵢ² (Poisson
-   variance of a count plus the publication rounding rᵢ; non-counts use (0.1 yᵢ)²).
+   of the simulated figure over R = {s['reps']} replications, wᵢ its weight and vᵢ = max(yᵢ, 1) + rᵢ² (Poisson
+   variance of a count plus the publication rounding rᵢ; non-counts use (0.1 yᵢ)²). Each term is roughly a
+   squared z-score.
 2. **Common random numbers.** Every evaluation runs replications 0–{s['reps'] - 1} from seed {s['seed']}, so the
    comparison between parameter values is not swamped by simulation noise. The run is cut to end on
    {s['fit_end']}, the last fitted 31 March.
 3. **Optimisation** of D over z = logit((x − low)/(high − low)) for each parameter x, so the search is
    unbounded and every value stays inside its bounds: {opt}; budget {s['max_evaluations']} evaluations.
-4. **Local approximation.** At the optimum z*, the Jacobian J of the simulated means (central differences,
-   0.3 logit units, common random numbers) and the across-replication variances S give the Gaussian
-   (Laplace) posterior precision P = JᵀS⁻¹J/(1 + 1/R) + I/2² (a weak N(0, 2²) prior in z).
-5. **ABC rejection** (semi-automatic ABC with a linear projection, Fearnhead & Prangle 2012; local-linear
-   regression adjustment, Beaumont, Zhang & Balding 2002): {s['abc_draws']} parameter vectors are drawn
-   from N(z*, 2² P⁻¹); each is simulated for ONE replication with its own seed (the published figures
-   are one realisation too); each simulated data set s is summarised by t(s) = z* + P⁻¹JᵀS⁻¹(s − m(z*)),
-   an estimate of z; the {s['abc_accept']:.0%} of draws with t(s) closest to t(published) in the P
-   metric are kept (the tolerance is the largest kept distance), weighted by prior/proposal density
-   (prior: uniform on each parameter's bounds) times an Epanechnikov kernel, and regression-adjusted.
-   Weighted 5%, 50% and 95% quantiles are the reported intervals.
-6. **Output.** The optimum is substituted in the config; each parameter gets an `uncertainty:` entry,
-   normal with mean = posterior median and sd = (95% − 5%)/3.29, truncated to the bounds, so that runs
-   of the fitted config carry the fit's uncertainty. The goodness-of-fit check runs that config.
+4. **Local metamodel.** {s['bootstrap']} single replications, each with its own seed, at parameter values
+   scattered around the optimiser's best point z\\* (0.3 logit units sd per parameter); a linear regression
+   of each simulated figure on the offsets gives the mean at z\\* (from many more replications than the
+   optimiser used), the Jacobian J and residuals that sample the figures' joint noise. With
+   G = (JᵀAJ)⁻¹JᵀA, A = diag(wᵢ/vᵢ), one Gauss–Newton step z_fit = z\\* − G(mean − y), kept inside the
+   design's range, corrects the optimiser's noise; x(z_fit) are the fitted values.
+5. **Parametric bootstrap with one-step refits** (cf. the k-step bootstrap of Andrews 2002): for every
+   residual vector r_b (a simulated data set minus its expected value), z_b = z_fit + c·G·r_b, with
+   c² = (1 + (p + 1)/B)·φ·B/(B − p − 1): the metamodel's own estimation noise, and φ = max(1, D/(n − p))
+   for overdispersion when the model fits worse than count noise allows. The 5%, 50% and 95% quantiles
+   of x(z_b) are the intervals; the residuals keep the correlations between figures (e.g. starts in total
+   and by age). A parameter whose standard deviation in z from the data's noise alone (before φ) exceeds
+   1 is reported as weakly identified, with its whole search range as the interval, and is not moved by
+   the step.
+6. **Output.** The fitted values are substituted in the config; each parameter gets an `uncertainty:` entry,
+   normal with mean = bootstrap median and sd = (95% − 5%)/3.29, truncated to the bounds (uniform on the
+   bounds if weakly identified), so that runs of the fitted config carry the fit's uncertainty. The
+   goodness-of-fit check runs that config.
 
 """
 
@@ -307,8 +321,9 @@ def _assumptions(fit) -> list[str]:
         "values are conditional on them.",
         "The uniform prior on each parameter's search bounds is part of the result: intervals that reach a "
         "bound mean the data do not pin the parameter down within it.",
-        "Simulation noise in the objective (a finite number of replications) limits the optimiser's precision; "
-        "the ABC step accounts for the data's own randomness, not for errors in the model's structure.",
+        "Simulation noise in the objective (a finite number of replications) limits the optimiser's precision. "
+        "The bootstrap accounts for the data's own randomness and, through φ, for misfit in aggregate; it is "
+        "linear around the optimum (one-step refits) and does not explore other optima.",
     ]
     notes = set()
     for n in fit.fit_table["note"].dropna():

@@ -10,7 +10,7 @@ groups) to fit, their weights and settings:
       demand.referrals.per_year_by_age_band.under_1: [500, 4000]
       exits.returned_home.days.mean_days: [400, 3000]
     groups: [starts, ceased_reason, stock, placement]      # the default
-    settings: {reps: 8, max_evaluations: 150, abc_draws: 300}
+    settings: {reps: 8, max_evaluations: 150, bootstrap: 200}
 
 Writes FITTED.yaml (extending CONFIG with the fitted values and `uncertainty:` entries, so
 `carejourney run FITTED.yaml` samples them), FITTED.yaml.report.md and the charts and
@@ -39,8 +39,8 @@ def add_parser(subparsers):
     p.add_argument("--reps", type=int, help="replications per evaluation (default 8, or the params file's)")
     p.add_argument("--seed", type=int, help="random seed (default 1)")
     p.add_argument("--max-evaluations", type=int, help="optimiser budget (default 150)")
-    p.add_argument("--abc-draws", type=int, help="ABC draws for the intervals (default 300)")
-    p.add_argument("--workers", type=int, default=1, help="local processes for the ABC step (default 1)")
+    p.add_argument("--bootstrap", type=int, help="simulated data sets for the intervals (default 200)")
+    p.add_argument("--workers", type=int, default=1, help="local processes for the bootstrap and check (default 1)")
     p.add_argument("--rebase-start", type=int, metavar="YEAR",
                    help="start the run on 1 April YEAR from the published stock at 31 March YEAR")
     p.add_argument("--self-contained", action="store_true",
@@ -76,7 +76,7 @@ def _run(args) -> int:
     figures = read_figures(args.against)
     spec = read_params(args.params)
     fit = fit_aggregate(data, figures, spec, geography=args.geography, until=args.until, reps=args.reps,
-                        seed=args.seed, max_evaluations=args.max_evaluations, abc_draws=args.abc_draws,
+                        seed=args.seed, max_evaluations=args.max_evaluations, bootstrap=args.bootstrap,
                         workers=args.workers, rebase=args.rebase_start, progress=_say, source=str(args.against),
                         params_source=str(args.params))
     out = Path(args.out)
@@ -86,7 +86,7 @@ def _run(args) -> int:
     command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
     write_report(fit, md, figdir, config_path=args.config, figures_path=args.against, command=command)
     for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
-                     ("abc_draws", fit.abc), ("targets", fit.targets)):
+                     ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
         df.to_csv(figdir / f"{name}.csv", index=False)
     print(fit.summary())
     for note in fit.notes:

@@ -7,7 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from carejourney.calibrate.estimate_demand import conversion_kernel, expected_entries, solve_arrivals
+from carejourney.calibrate.estimate_demand import (
+    conversion_kernel,
+    expected_entries,
+    solve_arrivals,
+)
 from carejourney.calibrate.estimate_fit import (
     beta_from_mean_se,
     fit_cure_exponential,

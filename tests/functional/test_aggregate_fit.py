@@ -1,0 +1,142 @@
+"""Aggregate calibration: recover a known parameter from synthetic "published" figures,
+write a fitted config that runs, report, back-test, and reject bad input."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import pytest
+import yaml
+
+from carejourney.calibrate.aggregate import (FitError, ParamsError, backtest, fit_aggregate, parse_params,
+                                             write_fitted_config)
+from carejourney.calibrate.report import write_report
+from carejourney.commands import fit as fit_cmd
+from carejourney.config import load_config, parse_config
+from carejourney.runner import run_replications
+from carejourney.uncertainty import with_parameter_draws
+from carejourney.validate import read_figures, simulated_figures
+from tests.conftest import DEFAULT_CONFIG, ROOT, load_default_dict, small_dict
+
+SHARED = ROOT.parent / "shared" / "data" / "published_figures.csv"
+PATH = "demand.referrals.per_year_by_age_band.under_1"
+TRUE, START = 2600.0, 1300.0
+
+
+def with_value(d, value):
+    d = copy.deepcopy(d)
+    d["demand"]["referrals"]["per_year_by_age_band"]["under_1"] = value
+    return d
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit():
+    """Figures = medians of 10 replications at the true value (another seed than the fit's);
+    the fit starts from half the true value."""
+    truth = with_value(small_dict(1), TRUE)
+    sim = run_replications(parse_config(truth, "truth"), 10, 99)
+    figures = simulated_figures(sim.annual, "Synthetic")
+    params = {"parameters": {PATH: [500, 4000]}, "groups": ["starts", "starts_age"],
+              "settings": {"reps": 5, "max_evaluations": 22, "bootstrap": 80, "check_reps": 10}}
+    return fit_aggregate(with_value(small_dict(1), START), figures, params, geography="Synthetic")
+
+
+def test_fit_recovers_the_referral_level_within_its_interval(synthetic_fit):
+    r = synthetic_fit.intervals.iloc[0]
+    assert r["path"] == PATH and r["identified"]
+    assert r["q05"] <= TRUE <= r["q95"], (r["q05"], r["fitted"], r["q95"])
+    assert abs(r["fitted"] - TRUE) < 0.2 * TRUE
+    assert r["q95"] - r["q05"] < 0.8 * TRUE  # an interval that says something
+    assert not (r["q05"] <= START <= r["q95"])  # and excludes where the fit started
+    h = synthetic_fit.history
+    assert synthetic_fit.discrepancy_fit < 0.25 * synthetic_fit.discrepancy_start
+    assert h["discrepancy"].min() == pytest.approx(synthetic_fit.discrepancy_optimum)
+    assert set(synthetic_fit.targets["group"]) == {"starts", "starts_age"}
+    ft = synthetic_fit.fit_table
+    assert len(ft) == len(synthetic_fit.targets) and ft["inside"].sum() >= len(ft) - 1
+
+
+def test_fitted_config_runs_with_its_uncertainty(synthetic_fit, tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(with_value(small_dict(1), START), sort_keys=False), encoding="utf-8")
+    out = write_fitted_config(synthetic_fit, tmp_path / "out" / "fitted.yaml", base_path=base,
+                              report_name="fitted.yaml.report.md")
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Fitted by `carejourney fit`") and "extends: ../base.yaml" in text
+    assert "[FIT]" in text and "Synthetic" in text
+    cfg = load_config(out)
+    value = cfg.demand.referrals.per_year_by_age_band["under_1"]
+    assert value == pytest.approx(synthetic_fit.fitted[PATH], rel=1e-4)
+    [u] = [u for u in cfg.uncertainty if u.path == PATH]
+    assert u.prior.dist == "normal" and u.prior.sd > 0
+    draws = {with_parameter_draws(cfg, 1, r).demand.referrals.per_year_by_age_band["under_1"] for r in range(3)}
+    assert len(draws) == 3  # `carejourney run` samples the fitted parameter
+    selfc = write_fitted_config(synthetic_fit, tmp_path / "self.yaml")
+    assert "extends" not in selfc.read_text(encoding="utf-8") and load_config(selfc).uncertainty
+
+
+def test_report_has_sections_and_charts(synthetic_fit, tmp_path):
+    md = write_report(synthetic_fit, tmp_path / "fitted.yaml.report.md")
+    text = md.read_text(encoding="utf-8")
+    for section in ("## Data used", "## Method", "## Fitted values", "## Goodness of fit", "## Discrepancy trace",
+                    "## Assumptions and limitations"):
+        assert section in text
+    charts = sorted(p.name for p in (tmp_path / "fitted.yaml.report").glob("*.png"))
+    assert {"discrepancy.png", "posterior.png", "fit_starts.png", "fit_starts_age.png"} <= set(charts)
+    for c in charts:
+        assert f"fitted.yaml.report/{c}" in text
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared published figures not present")
+def test_backtest_fits_up_to_the_cut_and_reports_only_later_rows():
+    params = {"parameters": {"exits.returned_home.days.mean_days": [400, 3000]}, "groups": ["ceased_reason", "stock"],
+              "settings": {"reps": 3, "max_evaluations": 8, "bootstrap": 30, "check_reps": 4}}
+    bt = backtest(load_default_dict(), read_figures(SHARED), params, 2015, reps=6, seed=2)
+    assert bt.fit.settings["fit_start"] == "2014-04-01"  # rebased: the config starts after 2015
+    assert set(bt.fit.targets["period"]) == {"2015"}
+    assert any("published stock" in n for n in bt.notes)
+    years = bt.table["period"].astype(int)
+    assert len(bt.table) and (years > 2015).all()
+    inside, n = bt.coverage
+    assert n >= 20 and 0 <= inside <= n
+    stock = bt.table[(bt.table["quantity"] == "CLA at 31 March") & (bt.table["status"] == "compared")]
+    assert len(stock) == 1 and stock["period"].iloc[0] == "2016"
+
+
+def test_bad_params_and_nothing_to_fit(tmp_path):
+    d = load_default_dict()
+    figures = simulated_figures(run_replications(parse_config(small_dict(1), "s"), 2, 1).annual, "Synthetic")
+    with pytest.raises(ParamsError, match="demand.referrals.nope"):
+        fit_aggregate(d, figures, {"demand.referrals.nope": [1, 2]}, geography="Synthetic")
+    with pytest.raises(ParamsError, match="low < high"):
+        parse_params({"parameters": {PATH: [4000, 500]}})
+    with pytest.raises(ParamsError, match="settings.speed"):
+        parse_params({"parameters": {PATH: [500, 4000]}, "settings": {"speed": 3}})
+    with pytest.raises(FitError, match="rebase-start"):
+        fit_aggregate(d, figures, {PATH: [500, 4000]}, geography="Synthetic", until=2015)
+
+
+def test_fit_command_bad_input_exits_2(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="carejourney")
+    fit_cmd.add_parser(parser.add_subparsers(dest="command", required=True))
+    params = tmp_path / "params.yaml"
+    params.write_text("parameters:\n  exits.nope.days: [1, 2]\n", encoding="utf-8")
+    figures = tmp_path / "figures.csv"
+    figures.write_text("quantity,geography,period,value\nCLA at 31 March,Cambridgeshire,2016,607\n", encoding="utf-8")
+    args = parser.parse_args(["fit", str(DEFAULT_CONFIG), "--against", str(figures), "--params", str(params),
+                              "--out", str(tmp_path / "f.yaml")])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert str(params) in err and "exits.nope.days" in err
+    assert not (tmp_path / "f.yaml").exists()
+
+
+def test_params_must_name_known_quantities_and_groups():
+    figures = simulated_figures(run_replications(parse_config(small_dict(1), "s"), 2, 1).annual, "Synthetic")
+    with pytest.raises(ParamsError, match="groups: unknown group 'starters'"):
+        fit_aggregate(small_dict(1), figures, {"parameters": {PATH: [500, 4000]}, "groups": ["starters"]},
+                      geography="Synthetic")
+    with pytest.raises(ParamsError, match="Children started"):
+        fit_aggregate(small_dict(1), figures, {"parameters": {PATH: [500, 4000]}, "quantities": ["Children started"]},
+                      geography="Synthetic")

@@ -1,0 +1,97 @@
+"""`compare` on the bundled config against the shared published figures (Cambridgeshire)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carejourney.commands import compare as compare_cmd
+from carejourney.config import load_config
+from carejourney.validate import compare, format_comparison, read_figures
+from tests.conftest import DEFAULT_CONFIG, ROOT
+
+SHARED = ROOT.parent / "shared" / "data" / "published_figures.csv"
+pytestmark = pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} not present")
+
+
+def cli(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="carejourney")
+    sub = parser.add_subparsers(dest="command", required=True)
+    compare_cmd.add_parser(sub)
+    args = parser.parse_args(["compare", *map(str, argv)])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return compare(load_config(DEFAULT_CONFIG), read_figures(SHARED), reps=4, seed=1)
+
+
+def test_rows_for_stock_starts_and_ceased_in_2016(table):
+    c = table[(table["status"] == "compared") & (table["period"] == "2016")]
+    got = dict(zip(c["quantity"], c.to_dict("records")))
+    for q, observed, lo, hi in (("CLA at 31 March", 607, 400, 900),
+                                ("Children starting to be looked after during year", 347, 200, 550),
+                                ("Children ceasing to be looked after during year", 271, 150, 450)):
+        r = got[q]
+        assert r["observed"] == observed
+        assert lo < r["sim_median"] < hi, (q, r["sim_median"])
+        assert r["sim_q05"] <= r["sim_median"] <= r["sim_q95"]
+        assert r["inside"] == (r["sim_q05"] <= observed <= r["sim_q95"])
+        assert r["model_period"] == "2015-16"
+    assert got["CLA at 31 March (revised series)"]["observed"] == 607
+    assert got["Children starting to be looked after during year (revised series)"]["observed"] == 346
+    adopted = [q for q in got if q.startswith("Ceased by reason: adopted")]
+    assert len(adopted) == 1 and got[adopted[0]]["observed"] == 33
+    # the placement mix adds up to about the stock
+    mix = [q for q in got if q.startswith("CLA at 31 March by placement: ") and "(combined)" not in q
+           and "secure units" not in q]
+    total = sum(got[q]["sim_median"] for q in mix) + got[[q for q in got if "(combined)" in q and "placement" in q][0]]["sim_median"]
+    assert total == pytest.approx(got["CLA at 31 March"]["sim_median"], rel=0.1)
+
+
+def test_nothing_is_silently_dropped(table):
+    figs = read_figures(SHARED)
+    camb = figs[figs["geography"] == "Cambridgeshire"].drop_duplicates(subset=["quantity", "period", "value_text"])
+    nc = table[table["status"] == "not compared"]
+    assert nc["note"].str.startswith("not compared: ").all()
+    listed = set(zip(table["quantity"], table["period"].astype(str)))
+    for q, p in zip(camb["quantity"], camb["period"]):
+        from carejourney.validate.mapping import derived_rows_using, row_for
+        base = q.removesuffix(" (revised series)")
+        row = row_for(base)
+        if row is not None and row.compared or derived_rows_using(base) is None:
+            assert (q, p) in listed, (q, p)
+    need = nc[nc["quantity"].str.startswith("Starts by category of need")]
+    assert len(need) and need["note"].str.contains("need").all()
+    assert nc[(nc["quantity"] == "CLA at 31 March") & (nc["period"] == "2015")]["note"].str.contains("opening").all()
+    assert "inside the 90% interval" in format_comparison(table)
+
+
+def test_cli_prints_saves_and_exits_0(tmp_path, capsys):
+    out = tmp_path / "cmp" / "table.csv"
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 2, "--seed", 5, "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert "Cambridgeshire" in printed and "Not compared" in printed
+    saved = pd.read_csv(out)
+    assert {"quantity", "period", "observed", "sim_median", "sim_q05", "sim_q95", "inside", "measure",
+            "note"} <= set(saved.columns)
+
+
+def test_cli_bad_input_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("quantity,geography,period\nCLA at 31 March,Cambridgeshire,2016\n", encoding="utf-8")
+    assert cli(DEFAULT_CONFIG, "--against", bad, "--reps", 1) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "'value'" in err
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--geography", "Narnia") == 2
+    assert "Narnia" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace("male_share: 0.54", "male_share: 1.54", 1),
+                      encoding="utf-8")
+    assert cli(broken, "--against", SHARED, "--reps", 1) == 2
+    assert "male_share" in capsys.readouterr().err
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--backtest-until", 2015) == 2
