@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .config.schema import Service
 from .model.modifiers import Modifiers
 from .uncertainty import Prior, draw_prior
-from .vocab import EXIT_ROUTES, INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 KINDS = {
     "entry_reduction": "Number: fewer children in the cohort enter care (share diverted at the edge of care)",
@@ -426,5 +426,3 @@ def activate(cfg, levers: dict[str, Lever], names: list[str], seed: int, replica
                           cfg.horizon.start_date) for n in chosen]
     return LeverModifiers(cfg, active)
 
-
-EXIT_ROUTE_NAMES = EXIT_ROUTES  # re-exported for documentation tables

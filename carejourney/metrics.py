@@ -15,8 +15,7 @@ import pandas as pd
 
 from .calendar import count_covering, days_in_windows, financial_years, march_31_snapshots, month_end_snapshots
 from .events import END_REASON_CODE, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
-from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_CODE,
-                    EXIT_ROUTES, LEGAL_STATUSES, PLACEMENT_TYPES)
+from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES, LEGAL_STATUSES, PLACEMENT_TYPES)
 
 COLUMNS = ["period", "measure", "breakdown", "category", "value"]
 
@@ -217,7 +216,7 @@ class Measures:
             return spend
         # stability: looked after at 31 March with 3+ placements during the year (DfE measure)
         p_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
-        for k, (fy, _, a, b) in enumerate(self.fys):
+        for fy, _, a, b in self.fys:
             in_year = (pl[:, 2] < b) & (p_end > a)
             ids, counts = np.unique(pl[in_year, 0], return_counts=True)
             at_end = np.unique(pl[(pl[:, 2] < b) & (p_end >= b), 0])

@@ -145,11 +145,3 @@ PARENTAL_FACTORS: tuple[str, ...] = ("mental_health", "domestic_abuse", "substan
 
 DAYS_PER_YEAR = 365.25
 DAYS_PER_52_WEEK_PLACEMENT = 364  # DOMAIN.md: placement-days / 364
-
-
-def age_band_index(age_years: float) -> int:
-    """Index into AGE_BANDS for an age in years."""
-    for i in range(len(AGE_BAND_LOWER_YEARS) - 1, -1, -1):
-        if age_years >= AGE_BAND_LOWER_YEARS[i]:
-            return i
-    return 0

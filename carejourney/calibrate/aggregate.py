@@ -71,7 +71,7 @@ from ..config import ConfigError, parse_config
 from ..runner import chunked, run_replication, run_replications
 from ..uncertainty import get_path, set_path
 from ..validate.compare import _Cells, compare, compare_annual, coverage, match_figures, simulated_years
-from ..validate.figures import FiguresError, ensure_figures, financial_year_label, select_geography
+from ..validate.figures import FiguresError, ensure_figures, select_geography
 
 DEFAULT_GROUPS = ("starts", "ceased_reason", "stock", "placement")
 PRIOR_SD_Z = 2.0
@@ -644,9 +644,12 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     # replications than the optimiser's), inside the design's range, identified parameters only
     step = -G @ (mu - obs)
     step = np.where(identified, np.clip(step, -2 * DESIGN_SD_Z, 2 * DESIGN_SD_Z), 0.0)
+    d_mu = float(np.sum(weight * (mu - obs) ** 2 / scale))
+    d_model = float(np.sum(weight * (mu + J @ step - obs) ** 2 / scale))
+    if d_model > d_mu:  # a clipped step that does not help is not taken
+        step, d_model = np.zeros(p), d_mu
     z_fit = z_star + step
     pred = mu + J @ step
-    d_model = float(np.sum(weight * (pred - obs) ** 2 / scale))
     phi = max(1.0, d_model / (n - p)) if n > p else 1.0
     x_fit = {q.path: q.to_x(z) for q, z in zip(params_list, z_fit)}
     lap_sd = sd_noise * math.sqrt(phi)
@@ -669,9 +672,10 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     intervals = pd.DataFrame(interval_rows)
     bootstrap_df = pd.DataFrame(Xb, columns=[q.path for q in params_list])
     bootstrap_df.insert(0, "draw", np.arange(len(bootstrap_df)))
-    notes.append(f"Local design: {len(Y)} single replications around the optimum; metamodel step from the "
-                 f"optimiser's best point (discrepancy {d_fit:.1f} with {R} replications) to the fitted values "
-                 f"(predicted discrepancy {d_model:.1f}).")
+    notes.append(f"Local design: {len(Y)} single replications around the optimiser's best point, whose discrepancy "
+                 f"was {d_fit:.1f} with its {R} replications and is {d_mu:.1f} with the metamodel's mean (the "
+                 f"difference is simulation noise: the best of many noisy evaluations looks better than it is); "
+                 f"one metamodel step to the fitted values gives {d_model:.1f}.")
     notes.append(f"Overdispersion phi = max(1, D/(n - p)) = {phi:.2f} (D = {d_model:.1f}, n = {n} figures, "
                  f"p = {p} parameters)" + (": the model fits worse than count noise alone allows, so the intervals "
                                            f"are widened by sqrt(phi) = {math.sqrt(phi):.2f}." if phi > 1 else "."))

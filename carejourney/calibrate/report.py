@@ -238,7 +238,7 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
     other = fit.comparison[(fit.comparison["status"] == "compared").to_numpy() & not_fitted]
     if len(other):
         oi, on = coverage(other)
-        out.append(f"### Figures of the same years that were not fitted\n")
+        out.append("### Figures of the same years that were not fitted\n")
         out.append(f"{oi} of {on} inside the 90% interval. These were not targets, so they are a (weak) check "
                    "of the model's structure rather than of the fit.\n")
         png = interval_chart(other, fig_dir / "not_fitted.png", f"{fit.geography}: figures not fitted")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..distributions import Distribution
 from ..uncertainty import UncertainParameter, get_path
-from ..vocab import AGE_BANDS, EXIT_ROUTES, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 PROBABILITY_TOLERANCE = 1e-6
 Probability = float  # documented alias; bounds are checked with Field(ge=0, le=1)

@@ -19,7 +19,7 @@ from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, Chil
 from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
 from .edge_of_care import CENSORED, Service, intervention
 from .exits import CARE_LEAVER_ROUTES, ExitRisks
-from .legal import ICO, PO, PP, S20, LegalPathway, marker_route
+from .legal import PO, PP, S20, LegalPathway, marker_route
 from .modifiers import NO_CHANGE
 from .opening import draw_opening
 from .placements import CapacityPool, PlacementPolicy, capacity_process
@@ -83,7 +83,7 @@ class CareSystem:
         env.process(self._edge_arrivals())
         env.process(self._uasc_arrivals())
         cap_rng = self.streams.shared("capacity")
-        for k, pool in enumerate(self.pools.values()):
+        for pool in self.pools.values():
             extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
             env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
                                          [(s, r) for s, r in extra]))

@@ -337,5 +337,3 @@ def simulated_figures(annual: pd.DataFrame, geography: str = "Synthetic", stat: 
                                        "source_address", "note"])
 
 
-def financial_year(year_ending: int) -> str:
-    return financial_year_label(year_ending)

@@ -140,3 +140,28 @@ def test_params_must_name_known_quantities_and_groups():
     with pytest.raises(ParamsError, match="Children started"):
         fit_aggregate(small_dict(1), figures, {"parameters": {PATH: [500, 4000]}, "quantities": ["Children started"]},
                       geography="Synthetic")
+
+
+def test_fit_command_writes_config_report_and_tables(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(with_value(small_dict(1), START), sort_keys=False), encoding="utf-8")
+    sim = run_replications(parse_config(with_value(small_dict(1), TRUE), "truth"), 4, 99)
+    figures = tmp_path / "figures.csv"
+    simulated_figures(sim.annual, "Synthetic").to_csv(figures, index=False)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"parameters": {PATH: [500, 4000]}, "groups": ["starts_age"],
+                                      "settings": {"reps": 3, "max_evaluations": 6, "bootstrap": 30,
+                                                   "check_reps": 3}}), encoding="utf-8")
+    parser = argparse.ArgumentParser(prog="carejourney")
+    fit_cmd.add_parser(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "fitted" / "synthetic-fitted.yaml"
+    args = parser.parse_args(["fit", str(base), "--against", str(figures), "--params", str(params), "--out", str(out),
+                              "--geography", "Synthetic", "--until", "2016"])
+    assert args.func(args) == 0
+    assert "Fitted 1 parameter(s)" in capsys.readouterr().out
+    cfg = load_config(out)
+    assert [u.path for u in cfg.uncertainty] == [PATH]
+    assert (tmp_path / "fitted" / "synthetic-fitted.yaml.report.md").exists()
+    tables = tmp_path / "fitted" / "synthetic-fitted.yaml.report"
+    assert {"fit_table.csv", "intervals.csv", "history.csv", "bootstrap.csv", "discrepancy.png"} <= {
+        p.name for p in tables.iterdir()}
