@@ -893,8 +893,13 @@ def _leaf_comments(fit: FitResult) -> dict[tuple, str]:
     return c
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
 def _scalar(v) -> str:
-    s = yaml.safe_dump(v, default_flow_style=True, width=10_000, sort_keys=False).strip()
+    s = yaml.dump(v, Dumper=_NoAliases, default_flow_style=True, width=10_000, sort_keys=False).strip()
     return s.removesuffix("\n...").removesuffix("...").strip()
 
 
@@ -911,7 +916,7 @@ def _emit(tree: dict, comments: dict, indent: int = 0, prefix: tuple = ()) -> st
             lines.append(_emit(v, comments, indent + 1, path).rstrip("\n"))
         elif isinstance(v, list) and v and any(isinstance(x, (dict, list)) for x in v):
             lines.append(f"{pad}{key}:{tail}")
-            block = yaml.safe_dump(v, default_flow_style=False, sort_keys=False, width=120)
+            block = yaml.dump(v, Dumper=_NoAliases, default_flow_style=False, sort_keys=False, width=120)
             lines += [pad + "  " + ln for ln in block.rstrip("\n").split("\n")]
         else:
             if isinstance(v, float):

@@ -95,7 +95,19 @@ class CareSystem:
                                              getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
         env.run(until=self.t_end)
         self._censor()
+        self._release()
         return self.log
+
+    def _release(self):
+        """Break the reference cycles left at the horizon (pending events -> callbacks ->
+        this system -> its log), so reference counting frees the run at once instead of
+        the cyclic garbage collector scanning it (measured: ~50 ms a replication)."""
+        for child in self.active.values():
+            child.wake = None
+            child.adopter_request = None
+        self.active.clear()
+        self.in_service.clear()
+        self.env._queue.clear()
 
     def _censor(self):
         """Close the spells of children still looked after at the horizon (end = NaN)."""

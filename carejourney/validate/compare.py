@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import financial_years
-from .figures import FiguresError, ensure_figures, financial_year_label, read_figures, select_geography
+from .figures import FiguresError, ensure_figures, read_figures, select_geography
 from .mapping import MAPPING, MappedQuantity, derived_rows_using, reason_not_compared, row_for
 
 __all__ = ["compare", "compare_annual", "read_figures", "match_figures", "format_comparison", "coverage",
@@ -335,5 +335,3 @@ def simulated_figures(annual: pd.DataFrame, geography: str = "Synthetic", stat: 
                          "source_title": "carejourney simulation", "source_address": "", "note": "synthetic"})
     return pd.DataFrame(rows, columns=["quantity", "geography", "period", "value", "unit", "source_title",
                                        "source_address", "note"])
-
-
