@@ -267,6 +267,13 @@ class LeverModifiers(Modifiers):
         self.by_kind = {k: tuple(v) for k, v in by.items()}
         if "early_help" in by:
             self.early_help_share_at = self._early_help_share_at
+        # hot-path hooks: the levers each one needs, looked up once
+        k = self._kind
+        self._exit_levers = {r: tuple(lv for lv in k("exit_speed") if lv.spec.route == r) for r in ROUTES}
+        self._exit_levers["returned_home"] += k("high_cost_review")
+        self._move_levers = k("placement_stability") + k("high_cost_review")
+        self._next_levers = bool(self._move_levers or k("step_down"))
+        self._entry_levers = k("concurrency") + k("uasc_pathway")
 
     def _kind(self, k):
         return self.by_kind.get(k, ())
@@ -320,6 +327,8 @@ class LeverModifiers(Modifiers):
 
     # ---------------------------------------------------------------- placements
     def move_days_multiplier(self, t, child, ptype):
+        if not self._move_levers:
+            return 1.0
         m = 1.0
         for lv in self._kind("placement_stability"):
             s = lv.strength(t)
@@ -332,6 +341,8 @@ class LeverModifiers(Modifiers):
         return m
 
     def next_placement_weights(self, t, child, ptype, weights):
+        if not self._next_levers:
+            return weights
         for lv in self._kind("placement_stability"):
             s = lv.strength(t)
             if s and lv.includes(child, t):
@@ -348,7 +359,7 @@ class LeverModifiers(Modifiers):
         return weights
 
     def entry_placement_weights(self, t, child, weights):
-        for lv in self._kind("concurrency") + self._kind("uasc_pathway"):
+        for lv in self._entry_levers:
             s = lv.strength(t)
             if s and lv.includes(child, t):
                 to = lv.spec.to_types or ["concurrent_foster_to_adopt"]
@@ -378,16 +389,10 @@ class LeverModifiers(Modifiers):
     # ---------------------------------------------------------------- Time
     def exit_days_multiplier(self, t, child, route):
         m = 1.0
-        for lv in self._kind("exit_speed"):
-            if lv.spec.route == route:
-                s = lv.strength(t)
-                if s and lv.includes(child, t):
-                    m *= 1.0 + (lv.effect - 1.0) * s
-        if route == "returned_home":
-            for lv in self._kind("high_cost_review"):
-                s = lv.strength(t)
-                if s and lv.includes(child, t):
-                    m *= 1.0 + (lv.effect - 1.0) * s
+        for lv in self._exit_levers.get(route, ()):
+            s = lv.strength(t)
+            if s and lv.includes(child, t):
+                m *= 1.0 + (lv.effect - 1.0) * s
         return m
 
     def staying_put_share(self, t, base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from ..distributions import categorical
 from ..vocab import AGE_BANDS, PLACEMENT_CODE, PLACEMENT_TYPES, RESIDENTIAL_TYPES
@@ -12,6 +13,16 @@ FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
     "ifa_foster", "placed_for_adoption")}
 RESIDENTIAL = {PLACEMENT_CODE[t] for t in RESIDENTIAL_TYPES}
 PFA = PLACEMENT_CODE["placed_for_adoption"]
+
+
+@lru_cache(maxsize=4096)
+def _categorical_of(items: tuple) -> object:
+    return categorical(dict(items))
+
+
+def cached_categorical(weights: dict):
+    """A lever-adjusted mix: ramps repeat the same weights, so tables are memoised."""
+    return _categorical_of(tuple(weights.items()))
 
 
 class CapacityPool:
@@ -126,26 +137,21 @@ class PlacementPolicy:
         band = child.age_band(t)
         mods = self.mods
         if moving_from is not None and moving_from in self.next:
-            if mods.active:
-                name = PLACEMENT_TYPES[moving_from]
-                w = mods.next_placement_weights(t, child, name, self.next_weights[moving_from])
-                kind = categorical(w)(child.u())
-            else:
-                kind = self.next[moving_from](child.u())
+            base = self.next_weights[moving_from]
+            w = mods.next_placement_weights(t, child, PLACEMENT_TYPES[moving_from], base) if mods.active else base
+            kind = (self.next[moving_from] if w is base else cached_categorical(w))(child.u())
         elif child.uasc and self.uasc:
             age = min(int(child.age_years(t)), 17)
             age = age if age in self.uasc else min(self.uasc, key=lambda a: abs(a - age))
-            if mods.active:
-                kind = categorical(mods.entry_placement_weights(t, child, self.uasc_weights[age]))(child.u())
-            else:
-                kind = self.uasc[age](child.u())
+            base = self.uasc_weights[age]
+            w = mods.entry_placement_weights(t, child, base) if mods.active else base
+            kind = (self.uasc[age] if w is base else cached_categorical(w))(child.u())
         elif child.disabled and self.entry_disability:
             kind = self.entry_disability(child.u())
-        elif mods.active:
-            w = mods.entry_placement_weights(t, child, self.entry_weights[band])
-            kind = categorical(w)(child.u())
         else:
-            kind = self.entry[band](child.u())
+            base = self.entry_weights[band]
+            w = mods.entry_placement_weights(t, child, base) if mods.active else base
+            kind = (self.entry[band] if w is base else cached_categorical(w))(child.u())
         code = PLACEMENT_CODE[kind]
         age = child.age_years(t)
         if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1):
