@@ -574,6 +574,7 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     run_base["horizon"]["end_date"] = fit_end
     fitted_paths = {p.path for p in params_list}
     run_base["uncertainty"] = [u for u in run_base.get("uncertainty") or [] if u.get("path") not in fitted_paths]
+    _fix_arrival_envelope(run_base, params_list)
 
     obs = np.array([t["observed"] for t in targets])
     scale = np.array([_scale(t) for t in targets])
@@ -743,6 +744,20 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     return FitResult(params_list, x_star, intervals, hist, fit_table, targets_df,
                      pd.DataFrame(left, columns=["quantity", "period", "observed", "reason"]), bootstrap_df, fitted_cfg,
                      copy.deepcopy(cfg_dict), comparison, geography, notes, st, d_start, d_model, sources, d_fit)
+
+
+def _fix_arrival_envelope(cfg_dict: dict, params) -> None:
+    """Fitted referral rates: bound the candidate arrivals by each rate's upper search
+    bound, so every evaluation sees the same candidates (exact common random numbers)."""
+    prefix = "demand.referrals.per_year_by_age_band."
+    bounds = {p.path[len(prefix):]: p.high for p in params if p.path.startswith(prefix)}
+    if not bounds:
+        return
+    ref = cfg_dict["demand"]["referrals"]
+    env = dict(ref.get("envelope_per_year_by_age_band") or ref["per_year_by_age_band"])
+    for band, high in bounds.items():
+        env[band] = max(float(env.get(band, 0.0)), float(high))
+    ref["envelope_per_year_by_age_band"] = env
 
 
 def _design_chunk(args):

@@ -92,6 +92,27 @@ class Referrals(Strict):
     edge_of_care_probability_with_early_help: float = Field(ge=0, le=1)
     trend_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="proportional change a year")
     steps: list[RateChange] = []
+    envelope_per_year_by_age_band: dict[str, float] | None = Field(
+        None, description="fixed upper bound for drawing candidate arrivals; `fit` sets it so that "
+                          "runs at different referral rates share their random numbers")
+
+    @field_validator("envelope_per_year_by_age_band")
+    @classmethod
+    def _env(cls, v):
+        if v is not None:
+            _full_age_map(v, "envelope_per_year_by_age_band")
+            if any(x <= 0 for x in v.values()):
+                raise ValueError("envelope rates must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _env_covers(self):
+        env = self.envelope_per_year_by_age_band
+        if env is not None:
+            low = [b for b in AGE_BANDS if env[b] < self.per_year_by_age_band[b]]
+            if low:
+                raise ValueError(f"envelope_per_year_by_age_band is below per_year_by_age_band for {low}")
+        return self
 
     @field_validator("per_year_by_age_band")
     @classmethod

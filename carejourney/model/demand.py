@@ -45,11 +45,18 @@ def edge_rate_per_day(cfg, band: int) -> float:
 def edge_candidates(cfg, rng: np.random.Generator, t0: float, t1: float):
     """Candidate arrivals over [t0, t1): times, age band, acceptance number, envelope rate."""
     start = cfg.horizon.start_date
+    ref = cfg.demand.referrals
     grid = np.linspace(t0, t1, 400)
+    peak = float(demand_multiplier(cfg, start, grid).max())
     times, bands, accept_u, envelope = [], [], [], []
     for b in range(len(AGE_BANDS)):
-        base = edge_rate_per_day(cfg, b)
-        lam = base * float(demand_multiplier(cfg, start, grid).max()) * ENVELOPE
+        if ref.envelope_per_year_by_age_band is not None:
+            # a fixed bound, whatever the rates and early-help share: the same candidates
+            # for every parameter value (common random numbers for fitting)
+            p_max = max(ref.edge_of_care_probability_without_early_help, ref.edge_of_care_probability_with_early_help)
+            lam = ref.envelope_per_year_by_age_band[AGE_BANDS[b]] / 365.25 * p_max * peak * ENVELOPE
+        else:
+            lam = edge_rate_per_day(cfg, b) * peak * ENVELOPE
         n = rng.poisson(lam * (t1 - t0))
         times.append(rng.uniform(t0, t1, n))
         bands.append(np.full(n, b))

@@ -28,3 +28,19 @@ def test_mean_stock_is_arrival_rate_times_stay():
     # month-end snapshots 10-day stays apart are independent Poisson(50) counts
     tolerance = 4 * np.sqrt(expected / len(stocks))
     assert mean == pytest.approx(expected, abs=tolerance)
+
+
+def test_fixed_arrival_envelope_keeps_common_random_numbers_across_rates():
+    """With a fixed envelope (what `fit` sets), raising a referral rate only adds
+    edge-of-care children: everyone who arrived at the lower rate arrives at the higher."""
+    from tests.conftest import small_dict, with_changes
+    base = small_dict(1)
+    rates = base["demand"]["referrals"]["per_year_by_age_band"]
+    envelope = {b: 2 * v for b, v in rates.items()}
+    ids = []
+    for scale in (1.0, 1.3):
+        d = with_changes(base, {"demand.referrals.envelope_per_year_by_age_band": envelope,
+                                "demand.referrals.per_year_by_age_band": {b: v * scale for b, v in rates.items()}})
+        _, res = run(d, seed=3)
+        ids.append(set(res.events["edge_of_care"].child_id))
+    assert ids[0] < ids[1]
