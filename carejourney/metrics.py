@@ -15,7 +15,8 @@ import pandas as pd
 
 from .calendar import count_covering, days_in_windows, financial_years, march_31_snapshots, month_end_snapshots
 from .events import END_REASON_CODE, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
-from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES, LEGAL_STATUSES, PLACEMENT_TYPES)
+from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES,
+                    LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES)
 
 COLUMNS = ["period", "measure", "breakdown", "category", "value"]
 
@@ -76,6 +77,8 @@ class Measures:
         order = np.argsort(ch[:, 0], kind="stable")
         self.child_ids, self.child_dob = ch[order, 0], ch[order, 1]
         self.child_uasc = ch[order, 4].astype(bool)
+        self.child_male = ch[order, 2].astype(bool)
+        self.child_need = ch[order, 3].astype(np.int64)
         self.periods = _arr(log.periods, 6)
         self.placements = _arr(log.placements, 8)
         self.legal = _arr(log.legal, 5)
@@ -126,9 +129,12 @@ class Measures:
                 sink((labels[k], "lac_children", "age_band", name, c[b]))
         uasc_periods = p[self.child_uasc[self._child_index(p[:, 0])]]
         uasc = count_covering(uasc_periods[:, 2], uasc_periods[:, 3], times)
+        male_periods = p[self.child_male[self._child_index(p[:, 0])]]
+        male = count_covering(male_periods[:, 2], male_periods[:, 3], times)
         inside, in_house = flagged(pl, 6), flagged(pl, 5)
         for k, per in enumerate(labels):
             sink((per, "lac_children", "uasc", "uasc", uasc[k]))
+            sink((per, "lac_children", "sex", "male", male[k]))
             sink((per, "lac_children", "location", "inside_area", inside[k]))
             sink((per, "lac_children", "location", "outside_area", total[k] - inside[k]))
             sink((per, "lac_children", "provider", "in_house", in_house[k]))
@@ -170,6 +176,9 @@ class Measures:
             for i, name in enumerate(LEGAL_STATUSES):
                 self.add(fy, "starts_children", "legal_status", name, st[i])
             self.add(fy, "starts_children", "uasc", "uasc", self.child_uasc[idx[rows]].sum())
+            needs = np.bincount(self.child_need[idx[rows]], minlength=len(NEEDS))
+            for i, name in enumerate(NEEDS):
+                self.add(fy, "starts_children", "need", name, needs[i])
             done = ended & (p[:, 3] >= a) & (p[:, 3] < b)
             self.add(fy, "care_period_ends", "total", "all", done.sum())
             # DfE counts children by their last exit in the year

@@ -3,7 +3,8 @@
     from carejourney.ssda903 import read_ssda903, clean
     from carejourney.calibrate import estimate_config, write_calibrated_config
     cfg, report = estimate_config(clean(read_ssda903("returns/")), start=date(2016, 4, 1))
-    write_calibrated_config(cfg, report, "configs/calibrated.yaml")  # + calibrated.estimation.md
+    write_calibrated_config(cfg, report, "configs/calibrated.yaml")
+    # + calibrated.estimation.md and its fit plots in calibrated.estimation/
 
 Start from a template config (default: the bundled Cambridgeshire config) and replace what
 the episodes inform; costs, capacity, edge-of-care services, population and the other parts
@@ -22,6 +23,10 @@ the order of the config (every choice and caveat is also written into the report
   and re-entry as cure models (a probability, then an exponential delay).
 - demand: first entries a year by age band (log-linear Poisson with a trend) turned into
   referrals through the template's own edge-of-care conversion (estimate_demand).
+
+The report's fit plots (estimate_plots) set the data beside each fitted model: Kaplan-Meier vs
+fitted time to move and proceedings length, observed vs fitted exit rates by legal status x
+age band, yearly entries vs the fitted trend, and the opening stock.
 """
 
 from __future__ import annotations
@@ -62,13 +67,21 @@ from .estimate_fit import (
     lognormal_interval,
     poisson_regression,
 )
+from .estimate_plots import (
+    MIN_PLOT_EVENTS,
+    EntryCounts,
+    HazardCells,
+    OpeningCounts,
+    draw_fit_plots,
+    survival_curve,
+)
 from .estimate_report import (
+    AtomicWrite,
     Estimate,
     EstimationReport,
     fmt_count,
     fmt_counts,
     render_yaml,
-    write_atomic,
 )
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "configs" / "cambridgeshire-2015.yaml"
@@ -105,10 +118,17 @@ def estimate_config(cleaned, start: dt.date, template: dict | None = None, years
 
 def write_calibrated_config(config: dict, report: EstimationReport, out: str | Path,
                             report_path: str | Path | None = None) -> tuple[Path, Path]:
-    """Validate, then write the YAML config and `<out>.estimation.md` (each via a temp file)."""
+    """Validate, then write the YAML config, `<out stem>.estimation.md` and its fit plots.
+
+    The plots are PNGs in a folder named after the report without `.md` (`<out stem>.estimation/`),
+    linked from the report's "Fit plots" section. The three are staged beside their targets and
+    put in place together (see AtomicWrite): on any failure none of them is written or changed.
+    Returns (config path, report path); the plot folder is `chart_folder(report path)`.
+    """
     parse_config(config, str(out))
     out = Path(out)
     report_path = Path(report_path) if report_path else out.with_name(out.stem + ".estimation.md")
+    charts = chart_folder(report_path)
     header = [
         f"Estimated by carejourney calibrate from SSDA903 episodes, {report.window}.",
         f"Files: {', '.join(report.sources) if report.sources else '(not recorded)'}",
@@ -118,8 +138,18 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
         "Uncertain estimates are listed under `uncertainty:` and drawn afresh in each replication.",
     ]
     text = render_yaml(config, report, header)
-    write_atomic({report_path: report.to_markdown(), out: text})
+    with AtomicWrite() as w:
+        plots = draw_fit_plots(report.fit_data, w.folder(charts))
+        w.text(report_path, report.to_markdown(plots, charts.name))
+        w.text(out, text)  # last: a config in place means the report and plots are too
+        w.commit()
     return out, report_path
+
+
+def chart_folder(report_path: str | Path) -> Path:
+    """The folder of the report's fit plots: beside it, named as it without `.md`."""
+    p = Path(report_path)
+    return p.with_name(p.name[:-3] if p.name.endswith(".md") else p.name + ".charts")
 
 
 class _Estimator:
@@ -249,6 +279,12 @@ class _Estimator:
         places = {p: int((place == p).sum()) for p in PLACEMENT_TYPES if (place == p).sum() > 0}
         uasc = ch["uasc"].reindex(open_["child_id"]).fillna(False).astype(bool).to_numpy()
         male = ch["male"].reindex(open_["child_id"]).fillna(False).astype(bool).to_numpy()
+        if n:
+            self.report.fit_data["opening"] = OpeningCounts(
+                str(day.date()), counts, {s: int((status == s).sum()) for s in LEGAL_STATUSES},
+                {p: int((place == p).sum()) for p in PLACEMENT_TYPES})
+        else:
+            self.report.fit_data["opening"] = "no child was looked after on the day before the start"
         for path, value in (("opening.age_band_counts", counts), ("opening.legal_status_counts", legal),
                             ("opening.placement_type_counts", places), ("opening.uasc_count", int(uasc.sum()))):
             self.set(path, value, n=n, method=m, display=fmt_counts(value))
@@ -312,6 +348,7 @@ class _Estimator:
         sp = pl[~pl["left_truncated"]].copy()
         if sp.empty:
             self.keep("placements.types.*.days_to_move", "no placement began inside the window")
+            self.report.fit_data["placement_duration"] = "no placement began inside the window"
             return
         sp["event"] = (sp["ended"] & ~sp["is_last"] & sp["next_type"].ne("placed_for_adoption")).astype(float)
         sp["dur"] = sp["days"].clip(lower=0)
@@ -329,6 +366,7 @@ class _Estimator:
             if tcode[name] not in n.index:
                 self.keep(f"placements.types.{name}.days_to_move", "no spell of this type began inside the window")
         if not with_events:
+            self.report.fit_data["placement_duration"] = "no placement move was observed"
             return
         fit_sp = sp[sp["g"].isin(with_events)]
         # reference: the band with most days observed among bands with moves (not the most moves:
@@ -353,7 +391,7 @@ class _Estimator:
             comparison.append((k, aic_w, aic_e))
         final = fit_weibull_groups(t, e, g, len(PLACEMENT_TYPES), b, NB, ref_band, ref_log,
                                    exponential_groups=choose_exp)
-        km_rows = []
+        km_rows, curves, few = [], [], []
         for k, aic_w, aic_e in comparison:
             name = PLACEMENT_TYPES[k]
             path = f"placements.types.{name}.days_to_move"
@@ -384,6 +422,23 @@ class _Estimator:
                             "model": "exponential" if k in choose_exp else "weibull",
                             **{f"KM S({x}d)": round(float(v), 3) for x, v in zip(KM_DAYS, km)},
                             **{f"fitted S({x}d)": round(v, 3) for x, v in zip(KM_DAYS, fitted)}})
+            if e[sel].sum() >= MIN_PLOT_EVENTS:
+                model = (f"exponential (mean {final.scale[k]:,.0f} days)" if k in choose_exp else
+                         f"Weibull (shape {final.shape[k]:.2f}, scale {final.scale[k]:,.0f} days)")
+                curve = survival_curve(t[sel], e[sel], _mixture_survival(scales, final.shape[k]), name,
+                                       model + "\nx age-band multipliers")
+                if curve is not None:
+                    curves.append(curve)
+                    continue
+            few.append(f"{name.replace('_', ' ')} ({fmt_count(float(e[sel].sum()))})")
+        if curves:
+            detail = (f"One panel per placement type with at least {MIN_PLOT_EVENTS} moves; the fitted curve "
+                      "averages the fitted survival over the spells' age bands (as the check table below does).")
+            if few:
+                detail += f" Left out, fewer moves: {', '.join(few)}."
+            self.report.fit_data["placement_duration"] = {"curves": curves, "detail": detail}
+        else:
+            self.report.fit_data["placement_duration"] = f"no placement type had at least {MIN_PLOT_EVENTS} moves"
         self.report.checks.append(("Kaplan-Meier vs fitted time to move (share not yet moved)", pd.DataFrame(km_rows)))
         mult = {}
         for i, band in enumerate(AGE_BANDS):
@@ -601,6 +656,7 @@ class _Estimator:
             else:
                 res["band"][name] = (float(t_band.get(name, 1.0)), math.nan, "no exposure at this age: template value")
         res["fit"] = fit
+        res["cells"] = (EX, EV)
         return res
 
     def _route_rate(self, res, status: str, band: int) -> float:
@@ -642,6 +698,7 @@ class _Estimator:
             if proc_event.sum() == 0:
                 break
             proc = fit_lognormal(t, proc_event, x0=None if proc is None else proc.extra["x"])
+            proc_fitted_events = proc_event
             pi = np.zeros((NB, len(PROCEEDINGS_OUTCOMES)))
             for k, o in enumerate(PROCEEDINGS_OUTCOMES[:-1]):
                 pi[:, k] = np.bincount(bands[known.eq(o).to_numpy()], minlength=NB)
@@ -688,10 +745,19 @@ class _Estimator:
                   "proceedings' outcome and the return-home hazard (by how their timing fits the lognormal "
                   "proceedings length vs a constant hazard).")
         if proc is None:
+            self.report.fit_data["proceedings_duration"] = "no interim care order began and ended in the window"
             self.keep("legal.proceedings_days", "no interim care order began and ended in the window")
             self.keep("legal.proceedings_outcome_by_age_band", "no interim care order began and ended in the window")
             return
         p = proc.params
+        curve = survival_curve(t, proc_fitted_events, proc.survival, "interim care orders begun in the window",
+                               f"lognormal (mean {p['mean_days']:,.0f}, sd {p['sd_days']:,.0f} days)")
+        self.report.fit_data["proceedings_duration"] = (
+            {"curves": [curve], "detail": "An order ends when proceedings end (care, placement, SGO or child "
+                                          "arrangements order, or the part of the returns home EM attributes to "
+                                          "proceedings); the rest of the returns home and open orders are censored."}
+            if curve is not None else
+            f"fewer than 5 interim care orders began in the window ({fmt_count(len(ico))})")
         lo, hi = proc.interval("mean_days")
         self.set("legal.proceedings_days", {"kind": "lognormal", "mean_days": _r(p["mean_days"]), "sd_days": _r(p["sd_days"])},
                  low=lo, high=hi, events=proc.events, n=proc.n, exposure=proc.exposure_days,
@@ -711,6 +777,7 @@ class _Estimator:
 
     def _write_route(self, route: str, res):
         base = f"exits.{route}"
+        self._hazard_plot_data(route, res)
         if res is None:
             set_path(self.out, f"{base}.multiplier_by_status", {})
             self.set(f"{base}.multiplier_by_status", {}, events=0,
@@ -748,6 +815,26 @@ class _Estimator:
                                                 "source": "carejourney calibrate: exit hazard age effect"})
             elif why and why != "reference":
                 self.note(f"{base}.multiplier_by_age_band.{b}: {why}.")
+
+    def _hazard_plot_data(self, route: str, res):
+        plots = self.report.fit_data.setdefault("exit_hazards", {})
+        if res is None:
+            plots[route] = "no exits by this route before 18 in the window"
+            return
+        if route != "returned_home" and res["events"] < MIN_PLOT_EVENTS:
+            plots[route] = f"fewer than {MIN_PLOT_EVENTS} exits by this route ({fmt_count(res['events'])})"
+            return
+        EX, EV = res["cells"]
+        fitted = np.array([[self._route_rate(res, s, b) for b in range(NB)] for s in LEGAL_STATUSES])
+        note = ("Cells with less than a child-year at risk are not drawn; police protection is left out (its "
+                "exits are after_police_protection decisions).")
+        if route in ("sgo", "child_arrangements_order"):
+            note += (" Exits by this route from interim care orders are proceedings outcomes (see the proceedings "
+                     "outcome mix), so they count as no event here and the route is closed for them.")
+        if route == "returned_home":
+            note += (" Returns home from interim care orders count with the EM weight of the hazard (the rest "
+                     "are proceedings outcomes), so their events can be fractional.")
+        plots[route] = HazardCells(route, EX.copy(), EV.copy(), fitted, note)
 
     def _exit_shares_and_at_18(self):
         pe = self.d.periods
@@ -931,8 +1018,12 @@ class _Estimator:
                        note="non-UASC children at first entry")
         if first.empty:
             self.keep("demand.referrals", "no first entry in the window")
+            self.report.fit_data["entries"] = "no first entry in the window"
             return
         reg = dem.starts_regression(first.rename(columns={"band_at_entry": "band"}), self.window, self.start)
+        self.report.fit_data["entries"] = EntryCounts(list(reg["years"]), np.asarray(reg["counts"], dtype=float),
+                                                      np.asarray(reg["fitted_counts"], dtype=float),
+                                                      bool(reg["trend_estimated"]))
         rate = reg["rate_per_year"]
         pp = first["legal_status_at_entry"].eq("police_protection")
         n_b = np.bincount(first["band_at_entry"], minlength=NB).astype(float)
@@ -1113,6 +1204,18 @@ def empirical(days: np.ndarray, max_bins: int = 20) -> dict:
     return {"kind": "empirical", "bounds_days": [float(b) for b in bounds], "weights": [1.0] * n_bins}
 
 
+def _mixture_survival(scales: np.ndarray, shape: float):
+    """The fitted survival averaged over spells with these Weibull scales (one per spell)."""
+    u, w = np.unique(np.asarray(scales, dtype=float), return_counts=True)
+    w = w / w.sum()
+
+    def survival(days):
+        x = np.asarray(days, dtype=float)[:, None]
+        return np.exp(-((x / u[None, :]) ** shape)) @ w
+
+    return survival
+
+
 def _tmin(a: pd.Series, b: pd.Series) -> pd.Series:
     """Elementwise earlier of two date Series (NaT in b is ignored)."""
     return a.where(b.isna() | (a <= b), b)
@@ -1170,4 +1273,5 @@ def _plain(x):
     return x
 
 
-__all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "estimate_config", "load_template", "write_calibrated_config"]
+__all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "chart_folder", "estimate_config", "load_template",
+           "write_calibrated_config"]

@@ -155,8 +155,8 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
     """Poisson log-linear regression of yearly entries: log rate = a_band + beta x years from start.
 
     `entries` has columns start (date) and band (index). Returns per-year rates at the start
-    date by band with the SE of their logs, the trend (exp(beta) - 1) and its SE, and the
-    counts table. Bands without entries get rate 0.
+    date by band with the SE of their logs, the trend (exp(beta) - 1) and its SE, the
+    counts table and the fitted (expected) counts. Bands without entries get rate 0.
     """
     years = list(range(window.first_year, window.last_year + 1))
     nb = len(AGE_BANDS)
@@ -184,6 +184,7 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
     rate = np.zeros(nb)
     se_log = np.full(nb, math.nan)
     beta, se_beta = 0.0, math.nan
+    fitted = np.zeros_like(counts)
     if fitted_bands:
         fit = poisson_regression(np.array(ev), np.array(ex), np.array(rows))
         se = fit.se()
@@ -194,9 +195,12 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
             beta, se_beta = float(fit.coef[-1]), float(se[-1])
             if not (np.isfinite(se_beta) and se_beta < 1.0):  # not informative: no trend
                 return starts_regression(entries, window, start, estimate_trend=False)
+        for j, b in enumerate(fitted_bands):
+            fitted[:, b] = np.exp(fit.coef[j] + beta * mid) * expo
     return {
         "years": years,
         "counts": counts,
+        "fitted_counts": fitted,  # expected entries by year and band under the fitted model
         "rate_per_year": rate,
         "se_log": se_log,
         "trend": math.expm1(beta),

@@ -2,16 +2,25 @@
 
 The report holds only aggregates: no child identifier, date of birth or single child's dates
 appear in it, and any count of children or events below 5 printed per cell is shown as
-"<5" (zero is shown: it is not a small group of children).
+"<5" (zero is shown: it is not a small group of children). Its fit plots (estimate_plots)
+follow the same rule.
+
+`AtomicWrite` puts the config, the report and the report's chart folder in place together:
+everything is staged beside its target first, and a failure at any point leaves the targets
+as they were and no temporary file or folder behind.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
+from urllib.parse import quote
 
 import pandas as pd
 import yaml
@@ -37,6 +46,17 @@ class Estimate:
 
 
 @dataclass
+class FitPlot:
+    """One fit plot of the report: its PNG in the chart folder, or why it was not drawn."""
+
+    title: str
+    file: str | None  # PNG file name inside the chart folder; None: not drawn
+    look_for: str  # one sentence: what a reader should look for
+    reason: str = ""  # why it was not drawn
+    detail: str = ""  # what the plot leaves out, if anything
+
+
+@dataclass
 class EstimationReport:
     start: str = ""
     window: str = ""
@@ -47,6 +67,8 @@ class EstimationReport:
     from_template: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checks: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    # aggregates for the fit plots (estimate_plots): key -> data, or a string saying why there are none
+    fit_data: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- lookups
     def get(self, path: str) -> Estimate | None:
@@ -84,7 +106,9 @@ class EstimationReport:
                 lines.append(f"  {key.replace('_', ' ')}: {fmt_count(self.data_summary[key])}")
         return "\n".join(lines)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, plots: list[FitPlot] | None = None, plot_folder: str | None = None) -> str:
+        """The report as Markdown; with `plots` (drawn into `plot_folder`, a folder beside the
+        report, by estimate_plots.draw_fit_plots) a "Fit plots" section links them."""
         out = [
             "# Calibration report",
             "",
@@ -109,6 +133,8 @@ class EstimationReport:
                 f"`{e.path}`", e.display if e.display is not None else fmt_value(e.value), fmt_interval(e.low, e.high), fmt_count(e.events),
                 fmt_count(e.n), fmt_num(e.exposure_days), e.method, e.note.replace("|", "/"),
             ]) + " |")
+        if plots is not None:
+            out += ["", *fit_plots_markdown(plots, plot_folder or ".")]
         out += ["", "## Not estimated: kept from the template", ""]
         for path, why in self.from_template:
             out.append(f"- `{path}`: {why}")
@@ -117,6 +143,23 @@ class EstimationReport:
         for title, df in self.checks:
             out += ["", f"## Check: {title}", "", markdown_table(df)]
         return "\n".join(out) + "\n"
+
+
+def fit_plots_markdown(plots: list[FitPlot], folder: str) -> list[str]:
+    """The "Fit plots" section: each plot linked relative to the report, with what to look for."""
+    out = ["## Fit plots", "",
+           (f"The charts are PNG files in `{folder}/` beside this report. They show aggregates only: "
+            "Kaplan-Meier curves are evaluated weekly and drawn only while at least 5 spells remain at "
+            "risk, and counts of 1-4 are not drawn (marked <5). Intervals are 90%.")]
+    for i, p in enumerate(plots, 1):
+        out += ["", f"### {i}. {p.title}", ""]
+        if p.file is None:
+            out.append(f"Not drawn: {p.reason.rstrip('.')}.")
+            continue
+        out += [f"![{p.title}]({quote(folder)}/{quote(p.file)})", "", p.look_for]
+        if p.detail:
+            out += ["", p.detail]
+    return out
 
 
 # ---------------------------------------------------------------- formatting
@@ -212,20 +255,129 @@ def render_yaml(config: dict, report: EstimationReport, header: list[str]) -> st
 
 
 def write_atomic(files: dict) -> None:
-    """Write {path: text}: each through a temporary file in its folder, all renamed into place
-    only once every one is written (a failure leaves nothing behind)."""
-    temps = []
-    try:
+    """Write {path: text}: each through a temporary file in its folder, all put in place only
+    once every one is written (a failure leaves nothing behind)."""
+    with AtomicWrite() as w:
         for path, text in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+            w.text(path, text)
+        w.commit()
+
+
+class AtomicWrite:
+    """Stage files and folders beside their targets, then put them all in place together.
+
+        with AtomicWrite() as w:
+            charts = w.folder("out/x.estimation")   # an empty temporary folder to fill
+            w.text("out/x.estimation.md", text)      # a file's contents
+            w.commit()                               # everything in place, in the order staged
+
+    Leaving the block without `commit`, or through an exception, removes everything staged
+    and the parent folders made for it. If `commit` itself fails, the targets already
+    replaced are put back as they were (files are backed up by a hard link, folders moved
+    aside), so a failure anywhere leaves the targets unchanged. A folder target is replaced
+    whole; an existing one must hold only `replaceable` files (e.g. a previous run's charts).
+    """
+
+    def __init__(self):
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._made: list[Path] = []  # parent folders created, outermost first
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if not self._committed:
+            self._discard()
+        return False
+
+    def _parents(self, path: Path) -> None:
+        missing, p = [], path.parent
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._made += [m for m in reversed(missing) if m not in self._made]
+
+    def folder(self, path, replaceable: tuple[str, ...] = (".png",)) -> Path:
+        path = Path(path)
+        if path.exists() or path.is_symlink():
+            if not path.is_dir() or path.is_symlink():
+                raise ValueError(f"{path}: exists and is not a folder")
+            other = [p.name for p in path.iterdir() if not (p.is_file() and p.name.endswith(replaceable))]
+            if other:
+                raise ValueError(f"{path}: holds files other than {', '.join(replaceable)} ({', '.join(sorted(other)[:3])}); "
+                                 "refusing to replace a folder that is not a previous run's output")
+        self._parents(path)
+        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir()  # not mkdtemp: its 0700 mode would become the folder's
+        self._staged.append((tmp, path))
+        return tmp
+
+    def text(self, path, text: str) -> None:
+        path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"{path}: is a folder")
+        self._parents(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        self._staged.append((Path(tmp), path))
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def commit(self) -> None:
+        done = []  # (temporary, target, backup or None, target is a folder)
+        try:
+            for tmp, target in self._staged:
+                is_dir = tmp.is_dir()
+                backup = None
+                if os.path.lexists(target):
+                    backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+                done.append((tmp, target, backup, is_dir))  # before the backup: a partial one is undone too
+                if backup is not None and is_dir:
+                    os.replace(target, backup)
+                elif backup is not None:
+                    try:
+                        os.link(target, backup)
+                    except OSError:
+                        shutil.copy2(target, backup)
+                os.replace(tmp, target)
+        except BaseException:
+            self._roll_back(done)
+            raise
+        self._committed = True
+        for _tmp, _target, backup, _is_dir in done:
+            if backup is not None:
+                _remove(backup)
+
+    @staticmethod
+    def _roll_back(done) -> None:
+        for tmp, target, backup, is_dir in reversed(done):
+            try:
+                placed = not os.path.lexists(tmp)
+                if placed and (backup is None or is_dir):
+                    _remove(target)
+                if backup is not None and (placed or is_dir) and os.path.lexists(backup):
+                    os.replace(backup, target)
+                elif backup is not None:
+                    _remove(backup)
+            except OSError:
+                pass  # best effort: keep undoing the rest
+
+    def _discard(self) -> None:
+        for tmp, _ in self._staged:
+            try:
+                _remove(tmp)
+            except OSError:
+                pass
+        for d in reversed(self._made):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()

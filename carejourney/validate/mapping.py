@@ -111,7 +111,6 @@ _SECURE = "secure units, children's homes and semi-independent living"
 _COMMUNITY = "other placements in the community (incl living independently)"
 _OTHER_RES = "other residential settings"
 _OTHER_REASON = "care ceased for any other reason (mostly 18th birthday)"
-_NO_STARTS_NEED = "the model draws each child's need but has no starts-by-need output measure"
 _PERCENT = "a percentage of a total; the counts it is made from are compared where published"
 _COST = "a cost, price or spend figure: evidence for the config's unit costs, not an outcome the model simulates"
 
@@ -164,7 +163,7 @@ MAPPING: list[MappedQuantity] = [
                    "the value is the UASC total (inside + outside the council)"),
     MappedQuantity(f"{_CLA} placed inside LA boundary", "lac_children", "location", ("inside_area",), "location"),
     MappedQuantity(f"{_CLA} placed outside LA boundary", "lac_children", "location", ("outside_area",), "location"),
-    MappedQuantity(f"{_CLA}: male", None, note="the model records sex but has no stock-by-sex output measure"),
+    MappedQuantity(f"{_CLA}: male", "lac_children", "sex", ("male",), "stock_sex"),
     MappedQuantity("Children looked after at any time during year", None,
                    note="no output measure (stock at 31 March + starts is an upper bound)"),
     MappedQuantity("Children looked after at any time during the year", None,
@@ -200,9 +199,13 @@ MAPPING: list[MappedQuantity] = [
                    note="a DfE derived count of court-route starts with no model measure"),
     MappedQuantity("Children taken into care (care order/PPO/EPO/CAO starts)", None,
                    note="a DfE derived count of court-route starts with no model measure"),
-    *[MappedQuantity(f"Starts by category of need: {n}", None, note=_NO_STARTS_NEED)
-      for n in ("abuse or neglect", "child disability", "parental illness/disability", "family in acute stress",
-                "family dysfunction", "socially unacceptable behaviour", "low income", "absent parenting")],
+    *[MappedQuantity(f"Starts by category of need: {label}", "starts_children", "need", (code,), "starts_need",
+                     "UASC are N8 absent parenting" if code == "N8_absent_parenting" else "")
+      for label, code in (("abuse or neglect", "N1_abuse_or_neglect"), ("child disability", "N2_disability"),
+                          ("parental illness/disability", "N3_parental_illness"),
+                          ("family in acute stress", "N4_acute_stress"), ("family dysfunction", "N5_family_dysfunction"),
+                          ("socially unacceptable behaviour", "N6_socially_unacceptable_behaviour"),
+                          ("low income", "N7_low_income"), ("absent parenting", "N8_absent_parenting"))],
     # ------------------------------------------------------------ ceased
     MappedQuantity(_CEASED, "ceased_children", group="ceased"),
     MappedQuantity("Children ceasing to be looked after during the year", "ceased_children", group="ceased"),
