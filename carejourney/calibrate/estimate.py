@@ -68,6 +68,7 @@ from .estimate_fit import (
     poisson_regression,
 )
 from .estimate_plots import (
+    MIN_CELL_EXPOSURE_DAYS,
     MIN_PLOT_EVENTS,
     EntryCounts,
     HazardCells,
@@ -825,6 +826,9 @@ class _Estimator:
             plots[route] = f"fewer than {MIN_PLOT_EVENTS} exits by this route ({fmt_count(res['events'])})"
             return
         EX, EV = res["cells"]
+        if not (EX >= MIN_CELL_EXPOSURE_DAYS).any():
+            plots[route] = "no legal status x age band cell had a child-year at risk"
+            return
         fitted = np.array([[self._route_rate(res, s, b) for b in range(NB)] for s in LEGAL_STATUSES])
         note = ("Cells with less than a child-year at risk are not drawn; police protection is left out (its "
                 "exits are after_police_protection decisions).")

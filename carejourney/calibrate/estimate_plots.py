@@ -159,10 +159,10 @@ def poisson_interval(events, exposure, level: float = 0.90) -> tuple[np.ndarray,
 LABEL_WORDS = {"ifa": "IFA", "sgo": "SGO", "inhouse": "in-house", "childrens": "children's"}
 
 
-def _label(name: str) -> str:
+def _label(name: str, capital: bool = True) -> str:
     words = [LABEL_WORDS.get(w, w) for w in str(name).split("_")]
     text = " ".join(words)
-    return text if text.startswith("s20") else text[:1].upper() + text[1:]
+    return text if not capital or text.startswith("s20") else text[:1].upper() + text[1:]
 
 
 def _figure(w: float, h: float):
@@ -272,7 +272,7 @@ def plot_hazards(h: HazardCells, path: Path) -> None:
     if suppressed_any:
         handles.append(Line2D([], [], linestyle="none", marker="$<5$", color=SUPPRESSED_COLOUR, markersize=11,
                               label="1-4 exits: observed rate not shown"))
-    fig.suptitle(f"Exit hazard, {_label(h.route)}: observed vs fitted rate by legal status and age band",
+    fig.suptitle(f"Exit hazard, {_label(h.route, False)}: observed vs fitted rate by legal status and age band",
                  fontsize=12.5, x=0.01, ha="left")
     fig.legend(handles=handles, loc="lower center", ncol=min(3, len(handles)), fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, -0.01))
@@ -422,7 +422,7 @@ def draw_fit_plots(fit_data: dict, folder: Path) -> list[FitPlot]:
                            reason=hz if isinstance(hz, str) else "no exit route was estimated"))
     else:
         for route, h in hz.items():
-            attempt(h, f"Exit hazards, {_label(route)}: observed vs fitted rate by legal status and age band",
+            attempt(h, f"Exit hazards, {_label(route, False)}: observed vs fitted rate by legal status and age band",
                     LOOK_FOR["hazard"], f"exit_hazard_{route}.png", plot_hazards)
     attempt(fit_data.get("entries"), "Entries per year by age band: observed vs fitted log-linear trend",
             LOOK_FOR["entries"], "entries_by_year.png", plot_entries)

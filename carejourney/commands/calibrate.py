@@ -5,18 +5,23 @@
 
 Writes CONFIG (which `carejourney run` accepts, with parameter uncertainty as `uncertainty:`
 entries) and CONFIG's stem + `.estimation.md` beside it: every estimated value with its 90%
-interval, events, exposure and method, and what came from the template. Malformed returns
-print every problem found and exit with code 2; nothing is written on failure.
+interval, events, exposure and method, what came from the template, and fit plots (PNGs in
+CONFIG's stem + `.estimation/`, linked from the report: Kaplan-Meier vs fitted time to move
+and proceedings length, observed vs fitted exit rates, entries a year vs the fitted trend,
+the opening stock). The three are put in place together. Malformed returns print every
+problem found and exit with code 2; nothing is written on failure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 
 
 def cmd_calibrate(args) -> int:
     from ..calibrate.estimate import (
+        chart_folder,
         estimate_config,
         load_template,
         write_calibrated_config,
@@ -38,13 +43,14 @@ def cmd_calibrate(args) -> int:
         template = load_template(args.template) if args.template else None
         config, report = estimate_config(cleaned, start, template=template, years=args.years)
         config_path, report_path = write_calibrated_config(config, report, args.out)
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, OSError) as err:  # nothing was written
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(cleaned.summary())
     print()
     print(report.summary())
-    print(f"\nConfig written to {config_path}; estimates, intervals and methods in {report_path}")
+    print(f"\nConfig written to {config_path}; estimates, intervals and methods in {report_path}, "
+          f"fit plots in {chart_folder(report_path)}{os.sep}")
     return 0
 
 
@@ -54,7 +60,8 @@ def add_parser(subparsers):
     p.add_argument("ssda903_dir", metavar="SSDA903_DIR", help="folder of SSDA903 returns (one folder or file set per year)")
     p.add_argument("--start", required=True, help="the config's start date, YYYY-MM-DD; the opening stock is the "
                                                   "children looked after the day before")
-    p.add_argument("--out", required=True, metavar="CONFIG", help="YAML config to write (the report goes beside it)")
+    p.add_argument("--out", required=True, metavar="CONFIG",
+                   help="YAML config to write (the report and its fit plots go beside it)")
     p.add_argument("--template", metavar="CONFIG", help="config supplying what SSDA903 cannot inform "
                                                         "(default: the bundled cambridgeshire-2015.yaml)")
     p.add_argument("--years", help="collection years to use, e.g. 2014-2016 (each ends 31 March; default: all)")
