@@ -68,3 +68,12 @@ def test_the_bundled_configs_are_valid():
     from tests.conftest import ROOT
     for path in (ROOT / "configs").glob("*.yaml"):
         load_config(path)
+
+
+def test_england_extends_cambridgeshire_without_inheriting_its_population():
+    """`extends:` merges mappings key by key: a year-keyed mapping must not mix councils."""
+    from tests.conftest import ROOT
+    eng = load_config(ROOT / "configs" / "england-2015.yaml")
+    pops = eng.population.children_0_17_by_year
+    assert all(v > 10_000_000 for v in pops.values())
+    assert eng.opening.uasc_count == 2760 and eng.meta.geography == "England"
