@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .config.schema import Service
+from .config.schema import Service, check_known
 from .model.modifiers import Modifiers
 from .uncertainty import Prior, draw_prior
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
@@ -58,25 +58,19 @@ class Cohort(BaseModel):
     @field_validator("needs")
     @classmethod
     def _needs(cls, v):
-        bad = [n for n in v if n not in NEEDS]
-        if bad:
-            raise ValueError(f"unknown need {bad}; expected one of {list(NEEDS)}")
+        check_known(v, NEEDS, "need")
         return v
 
     @field_validator("parental_factors")
     @classmethod
     def _factors(cls, v):
-        bad = [n for n in v if n not in PARENTAL_FACTORS]
-        if bad:
-            raise ValueError(f"unknown parental factor {bad}; expected one of {list(PARENTAL_FACTORS)}")
+        check_known(v, PARENTAL_FACTORS, "parental factor")
         return v
 
     @field_validator("placement_types")
     @classmethod
     def _types(cls, v):
-        bad = [n for n in v if n not in PLACEMENT_TYPES]
-        if bad:
-            raise ValueError(f"unknown placement type {bad}; expected one of {list(PLACEMENT_TYPES)}")
+        check_known(v, PLACEMENT_TYPES, "placement type")
         return v
 
     @model_validator(mode="after")
@@ -123,9 +117,7 @@ class Lever(BaseModel):
     @field_validator("to_types")
     @classmethod
     def _to(cls, v):
-        bad = [n for n in v if n not in PLACEMENT_TYPES]
-        if bad:
-            raise ValueError(f"unknown placement type {bad}; expected one of {list(PLACEMENT_TYPES)}")
+        check_known(v, PLACEMENT_TYPES, "placement type")
         return v
 
     @model_validator(mode="after")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import bad_input_exits_2, say
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -36,24 +38,8 @@ def add_parser(subparsers):
                    help="back-test: start the run on 1 April YEAR from the published stock (default: automatic "
                         "when the config starts after the fitted years)")
     p.add_argument("--report", metavar="FILE.md", help="back-test: also write the calibration report")
-    p.set_defaults(func=run)
+    p.set_defaults(func=bad_input_exits_2(_run))
     return p
-
-
-def _say(msg: str):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(args) -> int:
-    from ..calibrate.aggregate import FitError, ParamsError
-    from ..config import ConfigError
-    from ..validate.figures import FiguresError
-
-    try:
-        return _run(args)
-    except (ConfigError, FiguresError, ParamsError, FitError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
 
 
 def _run(args) -> int:
@@ -84,7 +70,7 @@ def _run(args) -> int:
     result = backtest(data, figures, spec, args.backtest_until, geography=args.geography, reps=args.reps,
                       seed=args.seed, workers=args.workers,
                       rebase=args.rebase_start if args.rebase_start is not None else "auto",
-                      progress=_say, source=str(args.against), params_source=str(args.params))
+                      progress=say, source=str(args.against), params_source=str(args.params))
     print(result.fit.summary())
     print()
     for note in result.notes:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import bad_input_exits_2, say
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -45,24 +47,8 @@ def add_parser(subparsers):
                    help="start the run on 1 April YEAR from the published stock at 31 March YEAR")
     p.add_argument("--self-contained", action="store_true",
                    help="write the whole config instead of `extends:` the original plus the changes")
-    p.set_defaults(func=run)
+    p.set_defaults(func=bad_input_exits_2(_run))
     return p
-
-
-def _say(msg: str):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(args) -> int:
-    from ..calibrate.aggregate import FitError, ParamsError
-    from ..config import ConfigError
-    from ..validate.figures import FiguresError
-
-    try:
-        return _run(args)
-    except (ConfigError, FiguresError, ParamsError, FitError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
 
 
 def _run(args) -> int:
@@ -77,7 +63,7 @@ def _run(args) -> int:
     spec = read_params(args.params)
     fit = fit_aggregate(data, figures, spec, geography=args.geography, until=args.until, reps=args.reps,
                         seed=args.seed, max_evaluations=args.max_evaluations, bootstrap=args.bootstrap,
-                        workers=args.workers, rebase=args.rebase_start, progress=_say, source=str(args.against),
+                        workers=args.workers, rebase=args.rebase_start, progress=say, source=str(args.against),
                         params_source=str(args.params))
     out = Path(args.out)
     md = Path(str(out) + ".report.md")

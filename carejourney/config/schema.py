@@ -24,10 +24,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_keys(mapping: dict, allowed: tuple[str, ...], what: str):
-    unknown = [k for k in mapping if k not in allowed]
+def check_known(names, allowed: tuple[str, ...], what: str):
+    """Raise a ValueError naming any of `names` (keys or list items) not in `allowed`."""
+    unknown = [k for k in names if k not in allowed]
     if unknown:
         raise ValueError(f"unknown {what} {unknown}; expected one of {list(allowed)}")
+
 
 
 KIND_OF = {}  # filled below: which vocabulary a tuple of names is
@@ -46,7 +48,7 @@ def _check_distribution(mapping: dict[str, float], allowed: tuple[str, ...], wha
 
 
 def _full_age_map(mapping: dict, what: str):
-    _check_keys(mapping, AGE_BANDS, "age band")
+    check_known(mapping, AGE_BANDS, "age band")
     missing = [a for a in AGE_BANDS if a not in mapping]
     if missing:
         raise ValueError(f"{what}: missing age bands {missing}")
@@ -142,7 +144,7 @@ class ChildAttributes(Strict):
     @field_validator("parental_factor_prevalence")
     @classmethod
     def _factors(cls, v):
-        _check_keys(v, PARENTAL_FACTORS, "parental factor")
+        check_known(v, PARENTAL_FACTORS, "parental factor")
         if any(not 0 <= p <= 1 for p in v.values()):
             raise ValueError("prevalences must be between 0 and 1")
         return v
@@ -220,7 +222,7 @@ class Service(Strict):
     @classmethod
     def _needs(cls, v):
         if v is not None:
-            _check_keys(dict.fromkeys(v), NEEDS, "need")
+            check_known(dict.fromkeys(v), NEEDS, "need")
         return v
 
     @model_validator(mode="after")
@@ -323,7 +325,7 @@ class Capacity(Strict):
     @field_validator("overflow_to")
     @classmethod
     def _ovf(cls, v):
-        _check_keys({v: 0}, PLACEMENT_TYPES, "placement type")
+        check_known({v: 0}, PLACEMENT_TYPES, "placement type")
         return v
 
 
@@ -338,7 +340,7 @@ class Placements(Strict):
     @field_validator("types")
     @classmethod
     def _types(cls, v):
-        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        check_known(v, PLACEMENT_TYPES, "placement type")
         missing = [p for p in PLACEMENT_TYPES if p not in v]
         if missing:
             raise ValueError(f"every placement type needs an entry; missing {missing}")
@@ -347,7 +349,7 @@ class Placements(Strict):
     @field_validator("capacity")
     @classmethod
     def _cap(cls, v):
-        _check_keys(v, ("inhouse_foster", "inhouse_childrens_home"), "capacity-limited placement type")
+        check_known(v, ("inhouse_foster", "inhouse_childrens_home"), "capacity-limited placement type")
         return v
 
     @field_validator("at_entry_by_age_band")
@@ -368,13 +370,13 @@ class Placements(Strict):
     @field_validator("days_to_move_multiplier_by_age_band")
     @classmethod
     def _mult(cls, v):
-        _check_keys(v, AGE_BANDS, "age band")
+        check_known(v, AGE_BANDS, "age band")
         return v
 
     @field_validator("next_placement")
     @classmethod
     def _next(cls, v):
-        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        check_known(v, PLACEMENT_TYPES, "placement type")
         for src, mix in v.items():
             _check_distribution(mix, PLACEMENT_TYPES, f"next placement after {src}")
         return v
@@ -396,7 +398,7 @@ class ExitRoute(Strict):
     @field_validator("multiplier_by_status")
     @classmethod
     def _st(cls, v):
-        _check_keys(v, LEGAL_STATUSES, "legal status")
+        check_known(v, LEGAL_STATUSES, "legal status")
         if any(m <= 0 for m in v.values()):
             raise ValueError("multipliers must be positive (omit a status to close the route)")
         return v
@@ -404,7 +406,7 @@ class ExitRoute(Strict):
     @field_validator("multiplier_by_age_band")
     @classmethod
     def _ab(cls, v):
-        _check_keys(v, AGE_BANDS, "age band")
+        check_known(v, AGE_BANDS, "age band")
         if any(m <= 0 for m in v.values()):
             raise ValueError("multipliers must be positive")
         return v
@@ -492,19 +494,19 @@ class Opening(Strict):
     @field_validator("age_band_counts")
     @classmethod
     def _ab(cls, v):
-        _check_keys(v, AGE_BANDS, "age band")
+        check_known(v, AGE_BANDS, "age band")
         return v
 
     @field_validator("legal_status_counts")
     @classmethod
     def _ls(cls, v):
-        _check_keys(v, LEGAL_STATUSES, "legal status")
+        check_known(v, LEGAL_STATUSES, "legal status")
         return v
 
     @field_validator("placement_type_counts")
     @classmethod
     def _pt(cls, v):
-        _check_keys(v, PLACEMENT_TYPES, "placement type")
+        check_known(v, PLACEMENT_TYPES, "placement type")
         return v
 
     @field_validator("need_mix")
