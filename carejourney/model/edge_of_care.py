@@ -63,45 +63,73 @@ class Service:
         self.log.queues.append((self.env.now, self.index, len(r.queue), r.count))
 
 
-def intervention(system, child, service: Service, entry_at: float):
-    """Wait for a place, work with the family, then stay home, relapse, or enter care.
+class Referral:
+    """One child referred to a service: waiting for a place, then the intervention.
 
-    `entry_at` is when the child would enter care without help (inf: never). Success
-    means a child who would have entered stays home (seed 002: "working with 60, 43%
-    success" = 26 fewer), so a service can only prevent entries, never cause them; a
-    child can still enter while waiting, and a success can still relapse.
+    Driven by callbacks on SimPy events (the service's Request, a deadline timeout, the
+    intervention's timeout), like a child in care. `entry_at` is when the child would
+    enter care without help (inf: never). Success means a child who would have entered
+    stays home (seed 002: "working with 60, 43% success" = 26 fewer), so a service can only
+    prevent entries, never cause them; a child can still enter while waiting, and a
+    success can still relapse.
     """
-    env, log = system.env, system.log
-    requested = env.now
-    req = service.resource.request()
-    service.record_queue()
-    deadline = min(entry_at, requested + service.cfg.max_wait_days)
-    if not req.triggered:
-        yield req | env.timeout(max(deadline - env.now, 0.0))
-    if not req.triggered:
-        req.cancel()
+
+    __slots__ = ("system", "child", "service", "entry_at", "requested", "deadline", "req", "waiting")
+
+    def __init__(self, system, child, service: Service, entry_at: float):
+        env = system.env
+        self.system, self.child, self.service, self.entry_at = system, child, service, entry_at
+        self.requested = env.now
+        self.deadline = min(entry_at, self.requested + service.cfg.max_wait_days)
+        self.req = service.resource.request()
         service.record_queue()
-        if entry_at <= deadline:
-            log.services.append((child.id, service.index, requested, math.nan, env.now, ENTERED_WAITING))
-            return True
-        log.services.append((child.id, service.index, requested, math.nan, env.now, GAVE_UP))
-        if entry_at < math.inf:  # no place in time: as without a service
-            yield env.timeout(max(entry_at - env.now, 0.0))
-            return True
-        return False
-    begun = env.now
-    service.record_queue()
-    system.in_service[child.id] = (service.index, requested, begun)
-    yield env.timeout(service.duration(child.u()))
-    del system.in_service[child.id]
-    service.resource.release(req)
-    service.record_queue()
-    ok = child.u() < service.success_probability(begun)
-    log.services.append((child.id, service.index, requested, begun, env.now, SUCCESS if ok else FAILURE))
-    would_enter = entry_at < math.inf
-    if not ok:
-        return would_enter
-    if would_enter and child.u() < system.cfg.edge_of_care.relapse_probability:
-        yield env.timeout(system.edge_days_to_relapse(child.u()))
-        return True
-    return False
+        self.waiting = True
+        if self.req.triggered:
+            self._begin()
+        else:
+            self.req.callbacks.append(self._granted)
+            env.timeout(max(self.deadline - env.now, 0.0)).callbacks.append(self._wait_over)
+
+    def _granted(self, _req):
+        if self.waiting:
+            self._begin()
+
+    def _wait_over(self, _timeout):
+        if not self.waiting or self.req.triggered:
+            return  # a place came first (or at this very moment: its callback follows)
+        self.waiting = False
+        system, service, child = self.system, self.service, self.child
+        env, log = system.env, system.log
+        self.req.cancel()
+        service.record_queue()
+        if self.entry_at <= self.deadline:
+            log.services.append((child.id, service.index, self.requested, math.nan, env.now, ENTERED_WAITING))
+            system.edge_outcome(child, True)
+            return
+        log.services.append((child.id, service.index, self.requested, math.nan, env.now, GAVE_UP))
+        if self.entry_at < math.inf:  # no place in time: as without a service
+            system.enter_later(child, self.entry_at - env.now)
+
+    def _begin(self):
+        self.waiting = False
+        system, service, child = self.system, self.service, self.child
+        env = system.env
+        begun = env.now
+        service.record_queue()
+        system.in_service[child.id] = (service.index, self.requested, begun)
+        env.timeout(service.duration(child.u()), begun).callbacks.append(self._finished)
+
+    def _finished(self, ev):
+        system, service, child = self.system, self.service, self.child
+        env, log = system.env, system.log
+        begun = ev._value
+        del system.in_service[child.id]
+        service.resource.release(self.req)
+        service.record_queue()
+        ok = child.u() < service.success_probability(begun)
+        log.services.append((child.id, service.index, self.requested, begun, env.now, SUCCESS if ok else FAILURE))
+        would_enter = self.entry_at < math.inf
+        if not ok:
+            system.edge_outcome(child, would_enter)
+        elif would_enter and child.u() < system.cfg.edge_of_care.relapse_probability:
+            system.enter_later(child, system.edge_days_to_relapse(child.u()))

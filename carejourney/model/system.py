@@ -17,7 +17,7 @@ from ..streams import CHILD_SOURCES, Streams
 from ..vocab import AGE_BANDS, EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, NEEDS, PLACEMENT_CODE, PLACEMENT_TYPES
 from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, ChildFactory
 from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
-from .edge_of_care import CENSORED, Service, intervention
+from .edge_of_care import CENSORED, Referral, Service
 from .exits import CARE_LEAVER_ROUTES, ExitRisks
 from .legal import PO, PP, S20, LegalPathway, marker_route
 from .modifiers import NO_CHANGE
@@ -178,10 +178,9 @@ class CareSystem:
             if kind == EDGE["emergency_entry"]:
                 self._enter(child, PP, t)
             elif kind == EDGE["referred_to_service"]:
-                env.process(self._edge_journey(child, self.services[service[k]], float(entry_at[k])))
+                Referral(self, child, self.services[service[k]], float(entry_at[k]))
             else:
-                ev = env.timeout(float(entry_at[k]) - t, child)
-                ev.callbacks.append(self._delayed_entry)
+                self.enter_later(child, float(entry_at[k]) - t)
 
     def _edge_decisions(self, coh):
         """Outcome code, time of entry without help, and service index for each arrival."""
@@ -250,14 +249,17 @@ class CareSystem:
             yield self.adopters.put(1)
 
     # ================================================================ edge of care
-    def _edge_journey(self, child, service, entry_at):
-        enters = yield from intervention(self, child, service, entry_at)
+    def edge_outcome(self, child, enters: bool):
+        """After an intervention or a wait: into care now (before the 18th birthday)."""
         if enters and self.env.now < child.t18 - 1:
             self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
 
+    def enter_later(self, child, delay: float):
+        ev = self.env.timeout(delay, child)
+        ev.callbacks.append(self._delayed_entry)
+
     def _delayed_entry(self, ev):
-        child = ev._value
-        self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
+        self.edge_outcome(ev._value, True)
 
     # ================================================================ in care
     # A child in care is a small state machine: six clocks (18th birthday, exit, legal
