@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from . import __version__
 from .config import ConfigError, load_config
-from .config.loader import format_validation_error, read_config_data, read_yaml
+from .config.loader import format_validation_error, read_yaml
 from .levers import Lever, activate
 from .results import atomic_dir, write_table
 from .runner import run_replication
@@ -168,7 +168,6 @@ def load_experiment(path: str | Path) -> Experiment:
             lever.check_against(cfg, name)
         except ValueError as err:
             raise ExperimentError(f"{path}: levers.{name}: {err}") from None
-    read_config_data(config_path)
     return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
 
 

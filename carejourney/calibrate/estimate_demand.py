@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR, NEEDS
+from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR
 from .estimate_fit import poisson_regression
 
 BAND_UPPER_YEARS = (1, 5, 10, 16, 17.98)  # as the model draws ages within a band (demand.py)
@@ -207,7 +207,3 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
         "trend_se": math.exp(beta) * se_beta if np.isfinite(se_beta) else math.nan,
         "trend_estimated": trend,
     }
-
-
-def need_index(name) -> int:
-    return NEEDS.index(name) if name in NEEDS else -1

@@ -254,15 +254,6 @@ def render_yaml(config: dict, report: EstimationReport, header: list[str]) -> st
     return "\n".join(lines)
 
 
-def write_atomic(files: dict) -> None:
-    """Write {path: text}: each through a temporary file in its folder, all put in place only
-    once every one is written (a failure leaves nothing behind)."""
-    with AtomicWrite() as w:
-        for path, text in files.items():
-            w.text(path, text)
-        w.commit()
-
-
 class AtomicWrite:
     """Stage files and folders beside their targets, then put them all in place together.
 

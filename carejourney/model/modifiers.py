@@ -17,9 +17,6 @@ class Modifiers:
         """
         return 0.0
 
-    def service_capacity(self, name: str, t: float, base: int) -> int:
-        return base
-
     def service_success(self, name: str, t: float, base: float) -> float:
         return base
 

@@ -450,8 +450,3 @@ class CareSystem:
             log.post_care.append((child.id, POST_CARE_CODE["adoption_allowance"], now, child.t18))
         return route
 
-
-def simulate_replication(cfg, seed: int, replication: int, mods=NO_CHANGE):
-    """Run one replication and return (system, event log)."""
-    system = CareSystem(cfg, seed, replication, mods)
-    return system, system.run()
