@@ -77,3 +77,11 @@ def test_england_extends_cambridgeshire_without_inheriting_its_population():
     pops = eng.population.children_0_17_by_year
     assert all(v > 10_000_000 for v in pops.values())
     assert eng.opening.uasc_count == 2760 and eng.meta.geography == "England"
+
+
+def test_config_reference_is_up_to_date():
+    """docs/config-reference.md is generated from the schema; regenerate it with
+    `python -m carejourney.config.reference > docs/config-reference.md`."""
+    from carejourney.config.reference import reference
+    from tests.conftest import ROOT
+    assert (ROOT / "docs" / "config-reference.md").read_text(encoding="utf-8") == reference()
