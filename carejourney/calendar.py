@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,20 +50,80 @@ def month_end_snapshots(start: dt.date, end: dt.date) -> list[tuple[dt.date, flo
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class RunCalendar:
+    """A horizon's financial years and snapshots, worked out once: every replication
+    of a run shares them."""
+
+    fy_labels: tuple[str, ...]
+    fy_years: tuple[int, ...]  # the year each FY starts in
+    fy_windows: tuple[tuple[float, float], ...]  # (first day, day after last)
+    fy_bounds: np.ndarray  # FY k is [fy_bounds[k], fy_bounds[k + 1]): the FYs are contiguous
+    march_labels: tuple[str, ...]  # the FY each 31 March ends
+    march_years: tuple[int, ...]
+    march_times: np.ndarray
+    month_labels: tuple[str, ...]  # ISO month-end dates
+    month_times: np.ndarray
+
+    def fy_index(self, days: np.ndarray) -> np.ndarray:
+        """The FY each day falls in: -1 before the first, len(fy_labels) after the last or NaN."""
+        return np.searchsorted(self.fy_bounds, days, side="right") - 1
+
+
+@lru_cache(maxsize=16)
+def run_calendar(start: dt.date, end: dt.date) -> RunCalendar:
+    fys = financial_years(start, end)
+    march = march_31_snapshots(start, end)
+    months = month_end_snapshots(start, end)
+    return RunCalendar(
+        fy_labels=tuple(label for label, _, _, _ in fys),
+        fy_years=tuple(y for _, y, _, _ in fys),
+        fy_windows=tuple((a, b) for _, _, a, b in fys),
+        fy_bounds=_read_only([a for _, _, a, _ in fys[:1]] + [b for _, _, _, b in fys]),
+        march_labels=tuple(fy_label(d.year - 1) for d, _ in march),
+        march_years=tuple(d.year for d, _ in march),
+        march_times=_read_only([t for _, t in march]),
+        month_labels=tuple(d.isoformat() for d, _ in months),
+        month_times=_read_only([t for _, t in months]),
+    )
+
+
+def _read_only(values) -> np.ndarray:
+    """A float array that cached results can share safely."""
+    out = np.array(values, dtype=float)
+    out.flags.writeable = False
+    return out
+
+
 def count_covering(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """How many spells are open at each time in `at`: start < t <= end (NaN end = open).
+    """How many spells are open at each time in `at` (ascending): start < t <= end (NaN end = open).
 
     With this convention stock(b) - stock(a) = starts in [a, b) - ends in [a, b) exactly,
     and a child leaving at midnight after 31 March was looked after on 31 March.
     """
-    s = np.sort(starts)
-    e = np.sort(np.where(np.isnan(ends), np.inf, ends))
-    return np.searchsorted(s, at, side="left") - np.searchsorted(e, at, side="left")
+    return count_open(*covering_span(starts, ends, at), len(at))[0]
+
+
+def covering_span(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, stop) for each spell: it is open at at[first:stop] (see count_covering)."""
+    first = np.searchsorted(at, starts, side="right")
+    stop = np.searchsorted(at, np.where(np.isnan(ends), np.inf, ends), side="right")
+    return first, stop
+
+
+def count_open(first: np.ndarray, stop: np.ndarray, n_times: int, groups=None, n_groups: int = 1) -> np.ndarray:
+    """Spells open at each time, per group (codes 0..n_groups-1): shape (n_groups, n_times).
+    Each spell adds one from its first time and takes it back from its stop."""
+    width = n_times + 1
+    base = 0 if groups is None else groups * width
+    size = n_groups * width
+    net = np.bincount(base + first, minlength=size) - np.bincount(base + stop, minlength=size)
+    return net.reshape(n_groups, width).cumsum(axis=1)[:, :n_times]
 
 
 def days_in_windows(starts: np.ndarray, ends: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
     """Days each spell spends in each window: shape (spells, windows)."""
     e = np.where(np.isnan(ends), np.inf, ends)
-    lo = np.array([w[0] for w in windows])
-    hi = np.array([w[1] for w in windows])
-    return np.clip(np.minimum(e[:, None], hi[None, :]) - np.maximum(starts[:, None], lo[None, :]), 0, None)
+    lo, hi = np.asarray(windows, dtype=float).reshape(-1, 2).T
+    # worked out window by window (long rows are faster), returned spell by spell
+    return np.ascontiguousarray(np.clip(np.minimum(e, hi[:, None]) - np.maximum(starts, lo[:, None]), 0, None).T)

@@ -10,6 +10,7 @@ closed at the horizon with end = NaN (right-censored).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,24 @@ SERVICE_OUTCOME_CODE = {k: i for i, k in enumerate(SERVICE_OUTCOMES)}
 EDGE_OUTCOMES = ("emergency_entry", "referred_to_service", "entry_without_service", "stayed_home", "diverted")
 EDGE_OUTCOME_CODE = {k: i for i, k in enumerate(EDGE_OUTCOMES)}
 
+# The fields of each log's tuples, in order, with their types (see EventLog).
+LOG_FIELDS = {
+    "children": (("child", int), ("dob", float), ("male", bool), ("need", int), ("uasc", bool), ("sibling", bool),
+                 ("source", int)),
+    "periods": (("child", int), ("period", int), ("start", float), ("end", float), ("entry_status", int),
+                ("exit_route", int)),
+    "placements": (("child", int), ("period", int), ("start", float), ("end", float), ("type", int),
+                   ("in_house", bool), ("in_area", bool), ("end_reason", int)),
+    "legal": (("child", int), ("period", int), ("start", float), ("end", float), ("status", int)),
+    "services": (("child", int), ("service", int), ("requested", float), ("start", float), ("end", float),
+                 ("outcome", int)),
+    "edge": (("child", int), ("time", float), ("age_band", int), ("outcome", int)),
+    "post_care": (("child", int), ("kind", int), ("start", float), ("end", float)),
+    "capacity": (("time", float), ("pool", int), ("occupied", int), ("places", int)),
+    "queues": (("time", float), ("service", int), ("waiting", int), ("in_service", int)),
+}
+_NUMPY_TYPE = {int: np.int64, float: np.float64, bool: np.bool_}
+
 
 @dataclass
 class EventLog:
@@ -41,6 +60,36 @@ class EventLog:
     capacity: list = field(default_factory=list)  # (time, pool, occupied, places)
     queues: list = field(default_factory=list)  # (time, service, waiting, in_service)
     referrals: np.ndarray | None = None  # monthly counts: (month, age band, referrals, early help)
+
+    _columns: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def columns(self, name: str) -> LogColumns:
+        """One log's fields as numpy arrays, by field name. Read once the run is over, and
+        kept: a log priced several times (runner.run_repriced) converts each field once."""
+        cols = self._columns.get(name)
+        rows = getattr(self, name)
+        if cols is None or cols._rows is not rows or cols._n != len(rows):
+            cols = self._columns[name] = LogColumns(rows, LOG_FIELDS[name])
+        return cols
+
+
+class LogColumns:
+    """The fields of a list of log tuples as numpy arrays, each read on first use: a
+    measure reads only the fields it needs."""
+
+    def __init__(self, rows: list, fields: tuple[tuple[str, type], ...]):
+        self._rows = rows
+        self._n = len(rows)
+        self._fields = {f: (k, t) for k, (f, t) in enumerate(fields)}
+
+    def __getattr__(self, field: str) -> np.ndarray:
+        if field.startswith("_") or field not in self._fields:
+            raise AttributeError(field)
+        k, t = self._fields[field]
+        # numpy reads Python ints and bools into int64 and bool far faster than into float
+        column = np.fromiter(map(itemgetter(k), self._rows), _NUMPY_TYPE[t], len(self._rows))
+        setattr(self, field, column)
+        return column
 
 
 def _frame(rows, columns, dtypes):

@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from . import __version__
 from .config import ConfigError, load_config
 from .config.loader import format_validation_error, read_yaml
-from .levers import Lever, activate
+from .levers import Lever, activate, prices_only
+from .model.modifiers import NO_CHANGE
 from .results import atomic_dir, write_table
-from .runner import run_replication
+from .runner import run_repriced
 
 CHUNK_REPS = 10
 BASELINE = "baseline"
@@ -182,26 +183,51 @@ def _keep(annual: pd.DataFrame) -> pd.DataFrame:
     return annual[mask]
 
 
-def run_chunk(task) -> str:
-    """One scenario's replications [a, b): simulate, keep the tidy rows, write a chunk file."""
-    cfg, levers, names, scenario, seed, a, b, out = task
-    frames = []
-    for r in range(a, b):
-        mods = activate(cfg, levers, names, seed, r) if names else None
-        res = (run_replication(cfg, seed, r, mods, lean=True) if mods is not None
-               else run_replication(cfg, seed, r, lean=True))
-        annual = _keep(res.annual).assign(table="annual")
-        m = res.monthly
-        monthly = m[(m.measure == "lac_children") & (m.breakdown == "total")].assign(table="monthly")
-        frames += [annual, monthly]
-    df = pd.concat(frames, ignore_index=True)
-    df.insert(0, "scenario", scenario)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, out)  # a chunk file exists only when it is complete
-    return str(out)
+@dataclass
+class ChunkTask:
+    """Replications [a, b) of one simulated scenario, plus the price-only scenarios that
+    are measured on the same simulation (only ever the baseline's). Each scenario's rows
+    go to its own chunk file."""
+
+    cfg: object
+    levers: dict
+    seed: int
+    a: int
+    b: int
+    scenarios: list[tuple[str, list[str], str]]  # (name, lever names, chunk path); first is simulated
+
+    @property
+    def replications(self) -> int:
+        return (self.b - self.a) * len(self.scenarios)
+
+
+def _tidy(res) -> list[pd.DataFrame]:
+    annual = _keep(res.annual).assign(table="annual")
+    m = res.monthly
+    monthly = m[(m.measure == "lac_children") & (m.breakdown == "total")].assign(table="monthly")
+    return [annual, monthly]
+
+
+def run_chunk(task: ChunkTask) -> list[str]:
+    """Simulate the task's replications, keep the tidy rows, write one chunk file per scenario."""
+    frames = {name: [] for name, _, _ in task.scenarios}
+    for r in range(task.a, task.b):
+        mods = [activate(task.cfg, task.levers, names, task.seed, r) if names else NO_CHANGE
+                for _, names, _ in task.scenarios]
+        results = run_repriced(task.cfg, task.seed, r, mods[0], mods, lean=True)
+        for (name, _, _), res in zip(task.scenarios, results):
+            frames[name] += _tidy(res)
+    written = []
+    for name, _, path in task.scenarios:
+        df = pd.concat(frames[name], ignore_index=True)
+        df.insert(0, "scenario", name)
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, out)  # a chunk file exists only when it is complete
+        written.append(str(out))
+    return written
 
 
 def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
@@ -257,17 +283,23 @@ def chunk_path(out: Path, scenario: str, a: int, b: int) -> Path:
     return out / "chunks" / scenario / f"reps_{a:06d}_{b:06d}.parquet"
 
 
-def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path):
-    tasks, done = [], 0
+def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[ChunkTask], int]:
+    """The chunks still to compute, and how many replications are already done."""
+    levers = exp.spec.levers
+    simulated, repriced = [], []
     for s in exp.scenarios:
         names = exp.spec.lever_names(s)
+        (repriced if prices_only(levers, names) else simulated).append((s.name, names))
+    tasks, done = [], 0
+    for name, names in simulated:
+        group = [(name, names)] + (repriced if name == BASELINE else [])
         for a in range(0, reps, CHUNK_REPS):
             b = min(a + CHUNK_REPS, reps)
-            path = chunk_path(out, s.name, a, b)
-            if path.exists():
-                done += b - a
+            scenarios = [(n, ln, str(chunk_path(out, n, a, b))) for n, ln in group]
+            if all(Path(p).exists() for _, _, p in scenarios):
+                done += (b - a) * len(scenarios)
                 continue
-            tasks.append((exp.cfg, exp.spec.levers, names, s.name, seed, a, b, str(path)))
+            tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios))
     return tasks, done
 
 
@@ -313,7 +345,7 @@ def _run_local(tasks, workers, bar):
     if workers <= 1:
         for t in tasks:
             run_chunk(t)
-            bar.update(t[6] - t[5])
+            bar.update(t.replications)
         return
     # Only `workers` chunks in flight: an interrupt then waits for at most one chunk per
     # worker (a few seconds), and every chunk file that exists is complete.
@@ -329,7 +361,7 @@ def _run_local(tasks, workers, bar):
                 for f in finished:
                     t = running.pop(f)
                     f.result()
-                    bar.update(t[6] - t[5])
+                    bar.update(t.replications)
         except BaseException:
             todo.clear()
             raise
@@ -339,7 +371,7 @@ def _run_dask(tasks, scheduler, bar):
     from dask.distributed import Client, as_completed
     with Client(scheduler) as client:
         futures = client.map(run_chunk, tasks, pure=False)
-        sizes = {f.key: t[6] - t[5] for f, t in zip(futures, tasks)}
+        sizes = {f.key: t.replications for f, t in zip(futures, tasks)}
         for f in as_completed(futures):
             f.result()
             bar.update(sizes[f.key])

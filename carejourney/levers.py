@@ -40,6 +40,9 @@ KINDS = {
     "allowance": "Cost: a post-order allowance's weekly amount is multiplied by the effect",
     "staying_put": "Cost: the Staying Put share from foster care becomes the effect",
 }
+# Kinds that change only what care costs, never a child's journey: a scenario made of
+# these alone is priced on the baseline's simulation (runner.run_repriced).
+PRICE_ONLY_KINDS = frozenset({"unit_cost", "allowance", "parental_contribution"})
 ROUTES = ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other", "adopted")
 RESIDENTIAL = ("inhouse_childrens_home", "external_childrens_home", "residential_school", "secure_disability_residential")
 FAMILY = ("kinship_foster", "inhouse_foster", "ifa_foster")
@@ -414,6 +417,11 @@ class LeverModifiers(Modifiers):
         if contributions:
             out["contribution_steps"] = contributions
         return out
+
+
+def prices_only(levers: dict[str, Lever], names: list[str]) -> bool:
+    """Whether a scenario made of the named levers changes prices and nothing else."""
+    return bool(names) and all(levers[n].kind in PRICE_ONLY_KINDS for n in names)
 
 
 def activate(cfg, levers: dict[str, Lever], names: list[str], seed: int, replication: int) -> LeverModifiers:

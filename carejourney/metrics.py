@@ -4,32 +4,64 @@ Two tidy tables per replication, one row per period x measure x breakdown x cate
   annual   period = financial year ('2015-16'); stock measures are at the year's 31 March
   monthly  period = month-end date ('2015-04-30')
 Measure names carry their unit (`_children`, `_days`, `_gbp`). See README "Output tables".
+
+Sums over spells are taken with the same numpy reductions over the same rows in the same
+order as a per-year, per-category loop would, so results do not change in the last bit.
 """
 
 from __future__ import annotations
 
-from itertools import chain
+from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
-from .calendar import count_covering, days_in_windows, financial_years, march_31_snapshots, month_end_snapshots
-from .events import END_REASON_CODE, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
+from .calendar import count_open, covering_span, days_in_windows, run_calendar
+from .events import EDGE_OUTCOMES, END_REASON_CODE, PLACEMENT_END_REASONS, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
 from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES,
                     LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES)
 
 COLUMNS = ["period", "measure", "breakdown", "category", "value"]
-
-
-def _arr(rows, ncol):
-    """Log tuples -> float matrix; fromiter over a flat chain avoids numpy's slow
-    sequence-of-tuples path."""
-    return np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * ncol).reshape(-1, ncol)
+AGE_BAND_EDGES_DAYS = np.array(AGE_BAND_LOWER_YEARS[1:]) * DAYS_PER_YEAR
+CEASED_ROUTES = EXIT_ROUTES[:-1]  # the last route, 'censored', is no exit
+MOVE_REASONS = ("move", "step_down", "escalation")
 
 
 def _band(age_days: np.ndarray) -> np.ndarray:
-    edges = np.array(AGE_BAND_LOWER_YEARS[1:]) * DAYS_PER_YEAR
-    return np.searchsorted(edges, age_days, side="right")
+    return np.searchsorted(AGE_BAND_EDGES_DAYS, age_days, side="right")
+
+
+def _items(measure, breakdown, categories) -> list[tuple[str, str, str]]:
+    return [(measure, breakdown, c) for c in categories]
+
+
+def _tally(fy, codes, n_codes, n_fy) -> np.ndarray:
+    """How many rows have each code in each FY: shape (n_fy, n_codes)."""
+    return np.bincount(fy * n_codes + codes, minlength=n_fy * n_codes).reshape(n_fy, n_codes)
+
+
+def _first_of_group(*keys) -> np.ndarray:
+    """True where a row of sorted keys starts a new group."""
+    first = np.zeros(len(keys[0]), dtype=bool)
+    first[:1] = True
+    for k in keys:
+        first[1:] |= k[1:] != k[:-1]
+    return first
+
+
+def _last_of_group(*keys) -> np.ndarray:
+    """True where a row of sorted keys ends its group."""
+    return np.roll(_first_of_group(*keys), -1)
+
+
+def _row_sums_by(x, groups, n_groups) -> np.ndarray:
+    """x[groups == g].sum(axis=0) for each g: the same rows in the same order, so the
+    same rounding, from one sort instead of a mask per group."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    x = x[order]
+    return np.array([x[a:b].sum(axis=0) for a, b in pairwise(bounds)])
 
 
 def merge_steps(step_lists) -> list[tuple[float, float]]:
@@ -63,6 +95,59 @@ def stepped_days(starts, ends, windows, steps) -> np.ndarray:
     return total
 
 
+class _Table:
+    """A tidy table gathered block by block as codes; its DataFrame is built once, at the end."""
+
+    def __init__(self):
+        self.period_code: dict[str, int] = {}
+        self.item_code: dict[tuple[str, str, str], int] = {}  # (measure, breakdown, category)
+        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    @staticmethod
+    def _codes(vocabulary: dict, labels) -> np.ndarray:
+        return np.array([vocabulary.setdefault(x, len(vocabulary)) for x in labels], dtype=np.intp)
+
+    def add(self, periods, items, values, keep=None, counts=False):
+        """Rows in the order of values' axes (group, period, measure): items[g][m] names
+        group g's measure m; rows where `keep` is False are left out. Values are floats,
+        or integers if they are `counts`: a table of counts alone has integer values."""
+        if not len(items):
+            return
+        item = self._codes(self.item_code, [x for group in items for x in group]).reshape(len(items), -1)
+        period = self._codes(self.period_code, periods)
+        shape = (item.shape[0], len(period), item.shape[1])
+        values = np.asarray(values, dtype=None if counts else float)
+        if values.shape != shape:
+            raise ValueError(f"values of shape {values.shape} for rows {shape}")
+        block = (np.repeat(np.tile(period, shape[0]), shape[2]), np.repeat(item, shape[1], axis=0).ravel(),
+                 values.ravel())
+        if keep is not None:
+            block = tuple(x[keep.ravel()] for x in block)
+        self.blocks.append(block)
+
+    def by_item(self, periods, items, values, counts=False):
+        """Each item's series in turn: values[item, period]."""
+        self.add(periods, [[x] for x in items], np.asarray(values)[:, :, None], counts=counts)
+
+    def by_period(self, periods, items, values, keep=None, counts=False):
+        """Each period's items in turn: values[period, item]."""
+        self.add(periods, [items], np.asarray(values)[None], None if keep is None else keep[None], counts)
+
+    def frame(self) -> pd.DataFrame:
+        period, item, value = (np.concatenate(col) for col in zip(*self.blocks))
+        measure, breakdown, category = zip(*self.item_code)
+        labels = [(tuple(self.period_code), period), (measure, item), (breakdown, item), (category, item)]
+        columns = [_string_array(names).take(codes) for names, codes in labels]
+        return pd.DataFrame(dict(zip(COLUMNS, columns + [value])))
+
+
+@lru_cache(maxsize=64)
+def _string_array(labels: tuple[str, ...]):
+    """Labels in the string type pandas gives them from records, to take rows from by
+    code; every replication of a run has the same labels."""
+    return pd.Series(np.array(labels, dtype=object)).array
+
+
 class Measures:
     """Computes the annual and monthly tables from one replication's event log."""
 
@@ -70,79 +155,63 @@ class Measures:
         self.cfg, self.log = cfg, log
         self.service_names, self.pool_names = service_names, pool_names
         h = cfg.horizon
-        self.fys = financial_years(h.start_date, h.end_date)
-        self.windows = [(a, b) for _, _, a, b in self.fys]
-        self.t_end = float((h.end_date - h.start_date).days + 1)
-        ch = _arr(log.children, 7) if log.children else np.zeros((0, 7))
-        order = np.argsort(ch[:, 0], kind="stable")
-        self.child_ids, self.child_dob = ch[order, 0], ch[order, 1]
-        self.child_uasc = ch[order, 4].astype(bool)
-        self.child_male = ch[order, 2].astype(bool)
-        self.child_need = ch[order, 3].astype(np.int64)
-        self.periods = _arr(log.periods, 6)
-        self.placements = _arr(log.placements, 8)
-        self.legal = _arr(log.legal, 5)
-        self.rows: list[tuple] = []
-        self.monthly: list[tuple] = []
-
-    def _child_index(self, ids):
-        return np.searchsorted(self.child_ids, ids)
-
-    def add(self, period, measure, breakdown, category, value):
-        self.rows.append((period, measure, breakdown, category, float(value)))
+        self.cal = run_calendar(h.start_date, h.end_date)
+        self.n_fy = len(self.cal.fy_labels)
+        self.periods = p = log.columns("periods")
+        self.placements = log.columns("placements")
+        self.legal = log.columns("legal")
+        children = log.columns("children")
+        by_id = np.argsort(children.child, kind="stable")
+        child = by_id[np.searchsorted(children.child[by_id], p.child)]  # each period's child
+        self.period_dob, self.period_male = children.dob[child], children.male[child]
+        self.period_need, self.period_uasc = children.need[child], children.uasc[child]
+        self.annual, self.monthly = _Table(), _Table()
 
     # ---------------------------------------------------------------- stock
-    def _stock(self, snapshots, sink, label, detail=True):
+    def _stock(self, table, labels, times, detail=True, population=None):
         """Children looked after at each snapshot (start < t <= end), in total and by
-        age band, UASC, placement type, location, provider and legal status."""
-        if not snapshots:
+        placement type; in detail also by age band, UASC, sex, location, provider and
+        legal status; per 10,000 children when the population is given."""
+        if not len(times):
             return
         p, pl, lg = self.periods, self.placements, self.legal
-        times = np.array([t for _, t in snapshots])
-        labels = [label(d) for d, _ in snapshots]
-
-        def by_category(breakdown, names, spells):
-            codes = spells[:, 4].astype(int)
-            for i, name in enumerate(names):
-                sel = codes == i
-                c = count_covering(spells[sel, 2], spells[sel, 3], times)
-                for k, per in enumerate(labels):
-                    sink((per, "lac_children", breakdown, name, c[k]))
-
-        def flagged(spells, col):
-            sel = spells[:, col] > 0
-            return count_covering(spells[sel, 2], spells[sel, 3], times)
-
-        total = count_covering(p[:, 2], p[:, 3], times)
-        for k, per in enumerate(labels):
-            sink((per, "lac_children", "total", "all", total[k]))
-        by_category("placement_type", PLACEMENT_TYPES, pl)
+        n = len(times)
+        p_span = covering_span(p.start, p.end, times)
+        pl_span = covering_span(pl.start, pl.end, times)
+        total = count_open(*p_span, n)
+        table.by_item(labels, [("lac_children", "total", "all")], total, counts=True)
+        table.by_item(labels, _items("lac_children", "placement_type", PLACEMENT_TYPES),
+                      count_open(*pl_span, n, pl.type, len(PLACEMENT_TYPES)), counts=True)
         if not detail:
             return
-        # age bands need each snapshot's ages: count per snapshot
-        p_end = np.where(np.isnan(p[:, 3]), np.inf, p[:, 3])
-        dob = self.child_dob[self._child_index(p[:, 0])]
-        for k, t in enumerate(times):
-            inside = (p[:, 2] < t) & (p_end >= t)
-            c = np.bincount(np.minimum(_band(t - dob[inside]), len(AGE_BANDS) - 1), minlength=len(AGE_BANDS))
-            for b, name in enumerate(AGE_BANDS):
-                sink((labels[k], "lac_children", "age_band", name, c[b]))
-        uasc_periods = p[self.child_uasc[self._child_index(p[:, 0])]]
-        uasc = count_covering(uasc_periods[:, 2], uasc_periods[:, 3], times)
-        male_periods = p[self.child_male[self._child_index(p[:, 0])]]
-        male = count_covering(male_periods[:, 2], male_periods[:, 3], times)
-        inside, in_house = flagged(pl, 6), flagged(pl, 5)
-        for k, per in enumerate(labels):
-            sink((per, "lac_children", "uasc", "uasc", uasc[k]))
-            sink((per, "lac_children", "sex", "male", male[k]))
-            sink((per, "lac_children", "location", "inside_area", inside[k]))
-            sink((per, "lac_children", "location", "outside_area", total[k] - inside[k]))
-            sink((per, "lac_children", "provider", "in_house", in_house[k]))
-        by_category("legal_status", LEGAL_STATUSES, lg)
-        if label is _fy_of_march:
-            pop = self._population()
-            for k, (d, _) in enumerate(snapshots):
-                sink((labels[k], "lac_rate_per_10000", "total", "all", total[k] / pop(d.year) * 1e4))
+        table.by_period(labels, _items("lac_children", "age_band", AGE_BANDS), self._age_bands(times, *p_span),
+                        counts=True)
+
+        def flagged(span, flag):
+            return count_open(span[0][flag], span[1][flag], n)[0]
+
+        inside = flagged(pl_span, pl.in_area)
+        by_flag = [flagged(p_span, self.period_uasc), flagged(p_span, self.period_male), inside,
+                   total[0] - inside, flagged(pl_span, pl.in_house)]
+        table.by_period(labels, [("lac_children", "uasc", "uasc"), ("lac_children", "sex", "male"),
+                                 ("lac_children", "location", "inside_area"),
+                                 ("lac_children", "location", "outside_area"),
+                                 ("lac_children", "provider", "in_house")], np.stack(by_flag, axis=1),
+                        counts=True)
+        table.by_item(labels, _items("lac_children", "legal_status", LEGAL_STATUSES),
+                      count_open(*covering_span(lg.start, lg.end, times), n, lg.status, len(LEGAL_STATUSES)),
+                      counts=True)
+        if population is not None:
+            table.by_item(labels, [("lac_rate_per_10000", "total", "all")], total / np.array(population) * 1e4)
+
+    def _age_bands(self, times, first, stop) -> np.ndarray:
+        """Children looked after at each snapshot by their age band then: (snapshot, band)."""
+        open_at = stop - first
+        period = np.repeat(np.arange(len(first)), open_at)
+        # each period's snapshots in turn: first, first + 1, ..., stop - 1
+        snap = np.arange(len(period)) - np.repeat(np.cumsum(open_at) - open_at - first, open_at)
+        band = _band(times[snap] - self.period_dob[period])
+        return _tally(snap, band, len(AGE_BANDS), len(times))
 
     def _population(self):
         pop = self.cfg.population
@@ -158,217 +227,244 @@ class Measures:
 
     # ---------------------------------------------------------------- flows
     def _flows(self, durations=True):
-        p = self.periods
-        idx = self._child_index(p[:, 0])
-        dob = self.child_dob[idx]
-        ended = ~np.isnan(p[:, 3])
-        for (fy, _, a, b) in self.fys:
-            started = (p[:, 2] >= a) & (p[:, 2] < b)
-            self.add(fy, "care_period_starts", "total", "all", started.sum())
-            # DfE counts children: the first start in the year
-            kids, first = np.unique(p[started, 0], return_index=True)
-            rows = np.flatnonzero(started)[first]
-            self.add(fy, "starts_children", "total", "all", len(kids))
-            bands = np.bincount(_band(p[rows, 2] - dob[rows]), minlength=len(AGE_BANDS))
-            for i, name in enumerate(AGE_BANDS):
-                self.add(fy, "starts_children", "age_band", name, bands[i])
-            st = np.bincount(p[rows, 4].astype(int), minlength=len(LEGAL_STATUSES))
-            for i, name in enumerate(LEGAL_STATUSES):
-                self.add(fy, "starts_children", "legal_status", name, st[i])
-            self.add(fy, "starts_children", "uasc", "uasc", self.child_uasc[idx[rows]].sum())
-            needs = np.bincount(self.child_need[idx[rows]], minlength=len(NEEDS))
-            for i, name in enumerate(NEEDS):
-                self.add(fy, "starts_children", "need", name, needs[i])
-            done = ended & (p[:, 3] >= a) & (p[:, 3] < b)
-            self.add(fy, "care_period_ends", "total", "all", done.sum())
-            # DfE counts children by their last exit in the year
-            rows = np.flatnonzero(done)
-            if len(rows):
-                order = np.lexsort((p[rows, 3], p[rows, 0]))
-                rows = rows[order]
-                last = np.r_[p[rows[1:], 0] != p[rows[:-1], 0], True]
-                rows = rows[last]
-            self.add(fy, "ceased_children", "total", "all", len(rows))
-            routes = np.bincount(p[rows, 5].astype(int), minlength=len(EXIT_ROUTES))
-            for i, name in enumerate(EXIT_ROUTES[:-1]):
-                self.add(fy, "ceased_children", "exit_route", name, routes[i])
-            bands = np.bincount(np.minimum(_band(p[rows, 3] - dob[rows]), 4), minlength=len(AGE_BANDS))
-            for i, name in enumerate(AGE_BANDS):
-                self.add(fy, "ceased_children", "age_band", name, bands[i])
-            if not durations:
-                continue
-            dur = p[rows, 3] - p[rows, 2]
-            for i, name in enumerate(EXIT_ROUTES[:-1]):
-                sel = p[rows, 5] == i
-                if sel.any():
-                    self.add(fy, "duration_in_care_days_mean", "exit_route", name, dur[sel].mean())
-                    self.add(fy, "duration_in_care_days_median", "exit_route", name, np.median(dur[sel]))
+        """Starts and ends of care in each FY: periods, and children as the DfE counts them."""
+        p, n_fy = self.periods, self.n_fy
+        start_fy, end_fy = self.cal.fy_index(p.start), self.cal.fy_index(p.end)
+        started = np.flatnonzero((start_fy >= 0) & (start_fy < n_fy))
+        ended = np.flatnonzero((end_fy >= 0) & (end_fy < n_fy))
+        # DfE counts children: each child's first start in the year (in log order)
+        first = started[np.lexsort((p.child[started], start_fy[started]))]
+        first = first[_first_of_group(start_fy[first], p.child[first])]
+        fy = start_fy[first]
+        starts = [np.bincount(start_fy[started], minlength=n_fy)[:, None], np.bincount(fy, minlength=n_fy)[:, None],
+                  _tally(fy, _band(p.start[first] - self.period_dob[first]), len(AGE_BANDS), n_fy),
+                  _tally(fy, p.entry_status[first], len(LEGAL_STATUSES), n_fy),
+                  np.bincount(fy[self.period_uasc[first]], minlength=n_fy)[:, None],
+                  _tally(fy, self.period_need[first], len(NEEDS), n_fy)]
+        items = ([("care_period_starts", "total", "all"), ("starts_children", "total", "all")]
+                 + _items("starts_children", "age_band", AGE_BANDS)
+                 + _items("starts_children", "legal_status", LEGAL_STATUSES)
+                 + [("starts_children", "uasc", "uasc")] + _items("starts_children", "need", NEEDS))
+        # ... and by their last exit in the year
+        last = ended[np.lexsort((p.end[ended], p.child[ended], end_fy[ended]))]
+        last = last[_last_of_group(end_fy[last], p.child[last])]
+        fy = end_fy[last]
+        route = p.exit_route[last]
+        ends = [np.bincount(end_fy[ended], minlength=n_fy)[:, None], np.bincount(fy, minlength=n_fy)[:, None],
+                _tally(fy, route, len(EXIT_ROUTES), n_fy)[:, :len(CEASED_ROUTES)],
+                _tally(fy, _band(p.end[last] - self.period_dob[last]), len(AGE_BANDS), n_fy)]
+        items += ([("care_period_ends", "total", "all"), ("ceased_children", "total", "all")]
+                  + _items("ceased_children", "exit_route", CEASED_ROUTES)
+                  + _items("ceased_children", "age_band", AGE_BANDS))
+        values = np.hstack(starts + ends)
+        keep = np.ones(values.shape, dtype=bool)
+        if durations:
+            mean, median, present = self._durations(fy, route, p.end[last] - p.start[last])
+            values = np.hstack([values, np.stack([mean, median], axis=2).reshape(n_fy, -1)])
+            keep = np.hstack([keep, np.repeat(present, 2, axis=1)])
+            items += [(f"duration_in_care_days_{stat}", "exit_route", r)
+                      for r in CEASED_ROUTES for stat in ("mean", "median")]
+        self.annual.by_period(self.cal.fy_labels, items, values, keep)
+
+    def _durations(self, fy, route, days):
+        """Mean and median days in care of the children ceasing each FY, by exit route:
+        (fy, route) arrays, and which (fy, route) have any."""
+        n_routes = len(CEASED_ROUTES)
+        ceased = route < n_routes
+        group = fy[ceased] * n_routes + route[ceased]
+        order = np.argsort(group, kind="stable")  # each group keeps its children's order
+        group, days = group[order], days[ceased][order]
+        bounds = np.searchsorted(group, np.arange(self.n_fy * n_routes + 1))
+        lo, hi = bounds[:-1], bounds[1:]
+        present = hi > lo
+        a, b = lo[present], hi[present]
+        mean = np.full(len(lo), np.nan)
+        mean[present] = np.array([days[i:j].sum() for i, j in zip(a, b)]) / (b - a)  # as np.mean sums
+        # the median from each group's sorted values, as np.median takes it
+        ranked = days[np.lexsort((days, group))]
+        median = np.full(len(lo), np.nan)
+        median[present] = (ranked[a + (b - a - 1) // 2] + ranked[a + (b - a) // 2]) / 2
+        shape = (self.n_fy, n_routes)
+        return mean.reshape(shape), median.reshape(shape), present.reshape(shape)
 
     def _placement_volumes(self, unit_costs, unit_cost_steps=None, stability=True):
-        pl = self.placements
-        days = days_in_windows(pl[:, 2], pl[:, 3], self.windows) if len(pl) else np.zeros((0, len(self.fys)))
-        types = pl[:, 4].astype(int)
-        spend = np.zeros((len(PLACEMENT_TYPES), len(self.fys)))
-        for i, name in enumerate(PLACEMENT_TYPES):
-            d = days[types == i].sum(axis=0)
+        pl, windows = self.placements, self.cal.fy_windows
+        days = days_in_windows(pl.start, pl.end, windows)
+        type_days = _row_sums_by(days, pl.type, len(PLACEMENT_TYPES))
+        spend = np.zeros((len(PLACEMENT_TYPES), self.n_fy))
+        for i in range(len(PLACEMENT_TYPES)):
             steps = (unit_cost_steps or {}).get(i)
             if steps:
-                sel = types == i
-                priced = stepped_days(pl[sel, 2], pl[sel, 3], self.windows, merge_steps(steps))
+                sel = pl.type == i
+                priced = stepped_days(pl.start[sel], pl.end[sel], windows, merge_steps(steps))
                 spend[i] = priced * unit_costs[i] / 7.0
             else:
-                spend[i] = d * unit_costs[i] / 7.0
-            for k, (fy, *_rest) in enumerate(self.fys):
-                self.add(fy, "placement_days", "placement_type", name, d[k])
-                self.add(fy, "placements_52_week", "placement_type", name, d[k] / DAYS_PER_52_WEEK_PLACEMENT)
-        if not stability:
-            return spend
-        # stability: looked after at 31 March with 3+ placements during the year (DfE measure)
-        p_end = np.where(np.isnan(pl[:, 3]), np.inf, pl[:, 3])
-        for fy, _, a, b in self.fys:
-            in_year = (pl[:, 2] < b) & (p_end > a)
-            ids, counts = np.unique(pl[in_year, 0], return_counts=True)
-            at_end = np.unique(pl[(pl[:, 2] < b) & (p_end >= b), 0])
-            many = np.isin(ids[counts >= 3], at_end).sum()
-            self.add(fy, "placement_stability_3plus_children", "total", "all", many)
-            ended = (p_end >= a) & (p_end < b)
-            for r in ("move", "step_down", "escalation"):
-                self.add(fy, "placement_moves", "reason", r, (ended & (pl[:, 7] == END_REASON_CODE[r])).sum())
+                spend[i] = type_days[i] * unit_costs[i] / 7.0
+        self.annual.add(self.cal.fy_labels,
+                        [[("placement_days", "placement_type", t), ("placements_52_week", "placement_type", t)]
+                         for t in PLACEMENT_TYPES],
+                        np.stack([type_days, type_days / DAYS_PER_52_WEEK_PLACEMENT], axis=2))
+        if stability:
+            self._stability()
         return spend
+
+    def _stability(self):
+        """Children looked after at 31 March with 3+ placements during the year (DfE
+        measure), and placement moves by reason."""
+        pl, cal, n_fy = self.placements, self.cal, self.n_fy
+        lo, hi = cal.fy_bounds[:-1], cal.fy_bounds[1:]
+        end = np.where(np.isnan(pl.end), np.inf, pl.end)
+        begun = pl.start < hi[:, None]  # (fy, placement)
+        in_year = begun & (end > lo[:, None])
+        at_year_end = begun & (end >= hi[:, None])
+        ids, child = np.unique(pl.child, return_inverse=True)
+
+        def children_by_fy(spells):
+            fy, row = np.nonzero(spells)
+            return _tally(fy, child[row], len(ids), n_fy)
+
+        many = ((children_by_fy(in_year) >= 3) & (children_by_fy(at_year_end) > 0)).sum(axis=1)
+        end_fy = cal.fy_index(end)
+        ended = (end_fy >= 0) & (end_fy < n_fy)
+        reasons = _tally(end_fy[ended], pl.end_reason[ended], len(PLACEMENT_END_REASONS), n_fy)
+        self.annual.by_period(cal.fy_labels,
+                              [("placement_stability_3plus_children", "total", "all")]
+                              + _items("placement_moves", "reason", MOVE_REASONS),
+                              np.hstack([many[:, None], reasons[:, [END_REASON_CODE[r] for r in MOVE_REASONS]]]))
 
     def _adoption(self):
         pl, p = self.placements, self.periods
         pfa = PLACEMENT_TYPES.index("placed_for_adoption")
-        key = p[:, 0] * 1000 + p[:, 1]
+        key = p.child * 1000 + p.period
         order = np.argsort(key)
-        sel = pl[:, 4] == pfa
-        k = pl[sel, 0] * 1000 + pl[sel, 1]
-        pos = order[np.searchsorted(key[order], k)]
-        wait = pl[sel, 2] - p[pos, 2]
-        for fy, _, a, b in self.fys:
-            in_fy = (pl[sel, 2] >= a) & (pl[sel, 2] < b)
-            self.add(fy, "placed_for_adoption_children", "total", "all", in_fy.sum())
+        sel = pl.type == pfa
+        pos = order[np.searchsorted(key[order], pl.child[sel] * 1000 + pl.period[sel])]
+        placed = pl.start[sel]
+        wait = placed - p.start[pos]
+        values = np.zeros((self.n_fy, 3))
+        for k, (a, b) in enumerate(self.cal.fy_windows):
+            in_fy = (placed >= a) & (placed < b)
+            values[k, 0] = in_fy.sum()
             if in_fy.any():
-                self.add(fy, "adoption_entry_to_placed_days_mean", "total", "all", wait[in_fy].mean())
-                self.add(fy, "adoption_within_14_months_share", "total", "all", (wait[in_fy] <= 426).mean())
-
-    def _step_integral(self, rows, pool_index, col, initial):
-        """Value-days per FY of a step function logged at changes (capacity, occupancy)."""
-        r = rows[rows[:, 1] == pool_index] if len(rows) else np.zeros((0, 4))
-        t = np.r_[-np.inf, r[:, 0]]
-        v = np.r_[initial, r[:, col]]
-        ends = np.r_[t[1:], np.inf]
-        return (days_in_windows(np.maximum(t, -1e12), ends, self.windows) * v[:, None]).sum(axis=0), t, v
+                values[k, 1:] = wait[in_fy].mean(), (wait[in_fy] <= 426).mean()
+        any_placed = values[:, 0] > 0  # the wait only in years with placements
+        self.annual.by_period(self.cal.fy_labels,
+                              [("placed_for_adoption_children", "total", "all"),
+                               ("adoption_entry_to_placed_days_mean", "total", "all"),
+                               ("adoption_within_14_months_share", "total", "all")],
+                              values, np.stack([np.ones_like(any_placed), any_placed, any_placed], axis=1))
 
     def _capacity(self, fixed_costs, monthly=True):
-        cap = _arr(self.log.capacity, 4)
-        spend = {}
+        """In-house place-days, occupied days and occupancy per FY, and places at month ends."""
+        cap, cal = self.log.columns("capacity"), self.cal
+        spend, annual, month_ends = {}, [], []
         for i, name in enumerate(self.pool_names):
-            c = self.cfg.placements.capacity[name]
-            places, t, v = self._step_integral(cap, i, 3, c.initial_places)
-            occupied, t2, v2 = self._step_integral(cap, i, 2, 0)
-            spend[name] = places * fixed_costs[name] / 7.0
-            for k, (fy, *_r) in enumerate(self.fys):
-                self.add(fy, "inhouse_place_days", "pool", name, places[k])
-                self.add(fy, "inhouse_occupied_days", "pool", name, occupied[k])
-                share = occupied[k] / places[k] if places[k] else np.nan
-                self.add(fy, "inhouse_occupancy_share", "pool", name, share)
-            if not monthly:
-                continue
-            for d, tm in month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date):
-                j = np.searchsorted(t, tm, side="right") - 1
-                self.monthly.append((d.isoformat(), "inhouse_places", "pool", name, float(v[j])))
-                j2 = np.searchsorted(t2, tm, side="right") - 1
-                self.monthly.append((d.isoformat(), "inhouse_occupied", "pool", name, float(v2[j2])))
+            mine = cap.pool == i
+            # step functions logged at each change, from -inf
+            t = np.r_[-np.inf, cap.time[mine]]
+            places = np.r_[self.cfg.placements.capacity[name].initial_places, cap.places[mine]]
+            occupied = np.r_[0, cap.occupied[mine]]
+            days = days_in_windows(np.maximum(t, -1e12), np.r_[t[1:], np.inf], cal.fy_windows)
+            place_days, occupied_days = (days * places[:, None]).sum(axis=0), (days * occupied[:, None]).sum(axis=0)
+            spend[name] = place_days * fixed_costs[name] / 7.0
+            share = np.divide(occupied_days, place_days, out=np.full(self.n_fy, np.nan), where=place_days != 0)
+            annual.append(np.stack([place_days, occupied_days, share], axis=1))
+            j = np.searchsorted(t, cal.month_times, side="right") - 1
+            month_ends.append(np.stack([places[j], occupied[j]], axis=1))
+        self.annual.add(cal.fy_labels, [[(m, "pool", name) for m in ("inhouse_place_days", "inhouse_occupied_days",
+                                                                    "inhouse_occupancy_share")]
+                                        for name in self.pool_names],
+                        np.reshape(annual, (len(self.pool_names), self.n_fy, 3)))
+        if monthly:
+            self.monthly.add(cal.month_labels, [[("inhouse_places", "pool", name), ("inhouse_occupied", "pool", name)]
+                                                for name in self.pool_names],
+                             np.reshape(month_ends, (len(self.pool_names), len(cal.month_times), 2)))
         return spend
 
     def _services(self, monthly=True):
-        s = _arr(self.log.services, 6)
-        e = _arr(self.log.edge, 4)
-        from .events import EDGE_OUTCOMES
-        for fy, _, a, b in self.fys:
-            in_fy = (e[:, 1] >= a) & (e[:, 1] < b) if len(e) else np.zeros(0, bool)
-            outs = np.bincount(e[in_fy, 3].astype(int), minlength=len(EDGE_OUTCOMES)) if len(e) else np.zeros(len(EDGE_OUTCOMES))
-            for i, name in enumerate(EDGE_OUTCOMES):
-                self.add(fy, "edge_of_care_children", "outcome", name, outs[i])
-            for i, name in enumerate(self.service_names):
-                mine = (s[:, 1] == i) if len(s) else np.zeros(0, bool)
-                began = mine & (s[:, 3] >= a) & (s[:, 3] < b) if len(s) else mine
-                self.add(fy, "service_cases_started", "service", name, began.sum())
-                ok = began & (s[:, 5] == SERVICE_OUTCOME_CODE["success"]) if len(s) else began
-                self.add(fy, "service_successes", "service", name, ok.sum())
-        if not monthly:
-            return s
-        q = _arr(self.log.queues, 4)
-        months = month_end_snapshots(self.cfg.horizon.start_date, self.cfg.horizon.end_date)
-        at = np.array([tm for _, tm in months])
-        for i, name in enumerate(self.service_names):
-            r = q[q[:, 1] == i]
+        """Edge-of-care outcomes and service cases per FY; queues at month ends. Returns
+        the cases started in each FY, by service: (fy, service)."""
+        cal, n_fy, n_services = self.cal, self.n_fy, len(self.service_names)
+        e, s = self.log.columns("edge"), self.log.columns("services")
+        e_fy, s_fy = cal.fy_index(e.time), cal.fy_index(s.start)
+        e_in, s_in = (e_fy >= 0) & (e_fy < n_fy), (s_fy >= 0) & (s_fy < n_fy)
+        ok = s_in & (s.outcome == SERVICE_OUTCOME_CODE["success"])
+        started = _tally(s_fy[s_in], s.service[s_in], n_services, n_fy)
+        succeeded = _tally(s_fy[ok], s.service[ok], n_services, n_fy)
+        self.annual.by_period(cal.fy_labels,
+                              _items("edge_of_care_children", "outcome", EDGE_OUTCOMES)
+                              + [(m, "service", name) for name in self.service_names
+                                 for m in ("service_cases_started", "service_successes")],
+                              np.hstack([_tally(e_fy[e_in], e.outcome[e_in], len(EDGE_OUTCOMES), n_fy),
+                                         np.stack([started, succeeded], axis=2).reshape(n_fy, -1)]))
+        if monthly:
+            self._queues()
+        return started
+
+    def _queues(self):
+        q, at = self.log.columns("queues"), self.cal.month_times
+        values = np.zeros((len(self.service_names), len(at), 2))
+        for i in range(len(self.service_names)):
+            mine = q.service == i
             # the last queue record at or before each month end (records are in time order)
-            j = np.searchsorted(r[:, 0], at, side="right") - 1
-            waiting = np.where(j >= 0, r[np.maximum(j, 0), 2] if len(r) else 0, 0)
-            busy = np.where(j >= 0, r[np.maximum(j, 0), 3] if len(r) else 0, 0)
-            for k, (d, _) in enumerate(months):
-                self.monthly.append((d.isoformat(), "service_waiting_children", "service", name, float(waiting[k])))
-                self.monthly.append((d.isoformat(), "service_caseload_children", "service", name, float(busy[k])))
-        return s
+            j = np.searchsorted(q.time[mine], at, side="right") - 1
+            if mine.any():
+                seen = j >= 0
+                values[i, seen] = np.stack([q.waiting[mine], q.in_service[mine]], axis=1)[j[seen]]
+        self.monthly.add(self.cal.month_labels,
+                         [[("service_waiting_children", "service", name), ("service_caseload_children", "service", name)]
+                          for name in self.service_names], values)
 
     # ---------------------------------------------------------------- spend
-    def _spend(self, placement_spend, fixed_spend, service_log, service_costs, allowance_steps=None,
+    def _spend(self, placement_spend, fixed_spend, service_cases, service_costs, allowance_steps=None,
                contribution_steps=None):
-        cfg = self.cfg
-        costs = cfg.costs
-        price = np.array([self._price_factor(y) for _, y, _, _ in self.fys])
+        costs, cal, windows = self.cfg.costs, self.cal, self.cal.fy_windows
         comps: dict[str, np.ndarray] = {}
         for i, name in enumerate(PLACEMENT_TYPES):
             comps[f"placement:{name}"] = placement_spend[i]
         for name, v in fixed_spend.items():
             comps[f"inhouse_fixed:{name}"] = v
-        svc_cost = service_costs
         for i, name in enumerate(self.service_names):
-            s = service_log
-            v = np.zeros(len(self.fys))
-            for k, (a, b) in enumerate(self.windows):
-                if len(s):
-                    v[k] = ((s[:, 1] == i) & (s[:, 3] >= a) & (s[:, 3] < b)).sum() * svc_cost[i]
-            comps[f"edge_of_care:{name}"] = v
-        post = _arr(self.log.post_care, 4)
+            comps[f"edge_of_care:{name}"] = service_cases[:, i] * service_costs[i]
+        post = self.log.columns("post_care")
         weekly = {"sgo_allowance": costs.sgo_allowance.weekly_gbp, "adoption_allowance": costs.adoption_allowance.weekly_gbp,
                   "care_leaver": costs.care_leaver_weekly_gbp, "staying_put": costs.staying_put_weekly_gbp}
+        kind_days = _row_sums_by(days_in_windows(post.start, post.end, windows), post.kind, len(POST_CARE_KINDS))
         for i, kind in enumerate(POST_CARE_KINDS):
-            sel = post[:, 1] == i if len(post) else np.zeros(0, bool)
-            d = days_in_windows(post[sel, 2], post[sel, 3], self.windows).sum(axis=0) if sel.any() else np.zeros(len(self.fys))
             steps = (allowance_steps or {}).get(kind)
-            priced = stepped_days(post[sel, 2], post[sel, 3], self.windows, merge_steps(steps)) if steps else d
+            if steps:
+                sel = post.kind == i
+                priced = stepped_days(post.start[sel], post.end[sel], windows, merge_steps(steps))
+            else:
+                priced = kind_days[i]
             comps[f"post_care:{kind}"] = priced * weekly[kind] / 7.0
-            for k, (fy, *_r) in enumerate(self.fys):
-                self.add(fy, "post_care_days", "kind", kind, d[k])
-        p = self.periods
-        lac_days = days_in_windows(p[:, 2], p[:, 3], self.windows)
-        uasc = self.child_uasc[self._child_index(p[:, 0])]
+        self.annual.by_item(cal.fy_labels, _items("post_care_days", "kind", POST_CARE_KINDS), kind_days)
+        p, uasc = self.periods, self.period_uasc
+        lac_days = days_in_windows(p.start, p.end, windows)
+        other_days, uasc_days = _row_sums_by(lac_days, uasc.astype(np.intp), 2)
         if costs.spend_scope == "all_lac":
             comps["social_work"] = lac_days.sum(axis=0) * costs.social_work_weekly_gbp_per_child / 7.0
-        comps["income:uasc_grant"] = -lac_days[uasc].sum(axis=0) * costs.uasc_grant_weekly_gbp / 7.0
+        comps["income:uasc_grant"] = -uasc_days * costs.uasc_grant_weekly_gbp / 7.0
         pc = costs.parental_contribution
-        contribution = lac_days[~uasc].sum(axis=0) * pc.share * pc.weekly_gbp / 7.0
+        contribution = other_days * pc.share * pc.weekly_gbp / 7.0
         for share, steps in contribution_steps or []:
             # steps hold GBP a week; the step helper weights days by them
-            contribution = contribution + share * stepped_days(p[~uasc, 2], p[~uasc, 3], self.windows, steps) / 7.0
+            contribution = contribution + share * stepped_days(p.start[~uasc], p.end[~uasc], windows, steps) / 7.0
         comps["income:parental_contribution"] = -contribution
-        total = np.zeros(len(self.fys))
-        placements_total = np.zeros(len(self.fys))
-        for key, v in comps.items():
-            group, _, name = key.partition(":")
-            v = v * price
+        price = np.array([self._price_factor(y) for y in cal.fy_years])
+        priced = [v * price for v in comps.values()]
+        total = np.zeros(self.n_fy)
+        placements_total = np.zeros(self.n_fy)
+        for key, v in zip(comps, priced):
             total += v
-            if group in ("placement", "inhouse_fixed"):
+            if key.partition(":")[0] in ("placement", "inhouse_fixed"):
                 placements_total += v
-            for k, (fy, *_r) in enumerate(self.fys):
-                self.add(fy, "spend_gbp", group, name or group, v[k])
-        for k, (fy, *_r) in enumerate(self.fys):
-            self.add(fy, "spend_gbp", "total", "placements", placements_total[k])
-            self.add(fy, "spend_gbp", "total", "all", total[k])
-            self.add(fy, "lac_days", "total", "all", lac_days[:, k].sum())
+        self.annual.by_item(cal.fy_labels, [("spend_gbp", group, name or group)
+                                            for group, _, name in (key.partition(":") for key in comps)], priced)
+        self.annual.by_period(cal.fy_labels, [("spend_gbp", "total", "placements"), ("spend_gbp", "total", "all"),
+                                              ("lac_days", "total", "all")],
+                              np.stack([placements_total, total, [lac_days[:, k].sum() for k in range(self.n_fy)]],
+                                       axis=1))
 
     def _price_factor(self, fy_start_year: int) -> float:
         c = self.cfg.costs
@@ -383,20 +479,20 @@ class Measures:
         if r is None or not len(r):
             return
         from .model.demand import month_starts
-        months = month_starts(self.cfg)
-        fy_of_month = [(m.year if m.month >= 4 else m.year - 1) for m in months]
-        from .calendar import fy_label
-        for fy, y, _, _ in self.fys:
-            sel = np.isin(r[:, 0], [i for i, v in enumerate(fy_of_month) if v == y])
-            self.add(fy, "referrals", "total", "all", r[sel, 2].sum())
-            self.add(fy, "referrals", "early_help", "with_family_caf", r[sel, 3].sum())
-        del fy_label
+        fy_of_month = np.array([m.year if m.month >= 4 else m.year - 1 for m in month_starts(self.cfg)])
+        fy = fy_of_month[r[:, 0]] - self.cal.fy_years[0]
+        in_run = (fy >= 0) & (fy < self.n_fy)
+        fy, r = fy[in_run], r[in_run]
+        self.annual.by_period(self.cal.fy_labels,
+                              [("referrals", "total", "all"), ("referrals", "early_help", "with_family_caf")],
+                              np.stack([np.bincount(fy, weights=r[:, col], minlength=self.n_fy) for col in (2, 3)],
+                                       axis=1))
 
     def compute(self, service_costs=None, unit_costs=None, fixed_costs=None, unit_cost_steps=None,
                 allowance_steps=None, contribution_steps=None, lean=False):
         """All measures; `lean` skips what experiments do not keep (monthly breakdowns,
         durations, stability, adoption timeliness, referrals) to save time per replication."""
-        cfg = self.cfg
+        cfg, cal = self.cfg, self.cal
         if service_costs is None:
             by_name = {s.name: s.cost_per_case_gbp for s in cfg.edge_of_care.services}
             service_costs = [by_name.get(n, 0.0) for n in self.service_names]
@@ -404,28 +500,19 @@ class Measures:
             unit_costs = [cfg.placements.types[p].weekly_cost_gbp for p in PLACEMENT_TYPES]
         if fixed_costs is None:
             fixed_costs = {n: c.fixed_weekly_cost_gbp_per_place for n, c in cfg.placements.capacity.items()}
-        h = cfg.horizon
-        snaps = march_31_snapshots(h.start_date, h.end_date)
-        self._stock(snaps, self.rows.append, _fy_of_march)
-        self._stock(month_end_snapshots(h.start_date, h.end_date), self.monthly.append, lambda d: d.isoformat(),
-                    detail=not lean)
+        pop = self._population()
+        self._stock(self.annual, cal.march_labels, cal.march_times, population=[pop(y) for y in cal.march_years])
+        self._stock(self.monthly, cal.month_labels, cal.month_times, detail=not lean)
         self._flows(durations=not lean)
         placement_spend = self._placement_volumes(unit_costs, unit_cost_steps, stability=not lean)
         if not lean:
             self._adoption()
         fixed_spend = self._capacity(fixed_costs, monthly=not lean)
-        service_log = self._services(monthly=not lean)
-        self._spend(placement_spend, fixed_spend, service_log, service_costs, allowance_steps, contribution_steps)
+        service_cases = self._services(monthly=not lean)
+        self._spend(placement_spend, fixed_spend, service_cases, service_costs, allowance_steps, contribution_steps)
         if not lean:
             self._referrals()
-        annual = pd.DataFrame.from_records(self.rows, columns=COLUMNS)
-        monthly = pd.DataFrame.from_records(self.monthly, columns=COLUMNS)
-        return annual, monthly
-
-
-def _fy_of_march(d) -> str:
-    from .calendar import fy_label
-    return fy_label(d.year - 1)
+        return self.annual.frame(), self.monthly.frame()
 
 
 def measures(cfg, log, service_names, pool_names, **kw):

@@ -31,6 +31,15 @@ class ReplicationResult:
 def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_events: bool = False,
                     lean: bool = False) -> ReplicationResult:
     """One replication: simulate, then derive the tidy measures from the event log."""
+    return run_repriced(cfg, seed, replication, mods, [mods], keep_events, lean)[0]
+
+
+def run_repriced(cfg, seed: int, replication: int, mods, priced: list, keep_events: bool = False,
+                 lean: bool = False) -> list[ReplicationResult]:
+    """Simulate once with `mods`, then measure the log once per entry of `priced`, whose
+    cost overrides set the prices. Scenarios whose levers change only prices (unit costs,
+    allowances, parental contributions) share the baseline's journeys exactly, so they
+    need no simulation of their own."""
     # The run allocates many small objects that live until its end; the cyclic garbage
     # collector would scan them over and over for nothing. It is paused for the run and
     # resumed only after the run's objects are gone (_simulate's locals), so its first
@@ -38,26 +47,28 @@ def run_replication(cfg, seed: int, replication: int, mods=NO_CHANGE, keep_event
     enabled = gc.isenabled()
     gc.disable()
     try:
-        annual, monthly, events = _simulate(cfg, seed, replication, mods, keep_events, lean)
+        measured = _simulate(cfg, seed, replication, mods, priced, keep_events, lean)
     finally:
         if enabled:
             gc.enable()
-    annual.insert(0, "replication", replication)
-    monthly.insert(0, "replication", replication)
-    return ReplicationResult(replication, annual, monthly, events)
+    out = []
+    for annual, monthly, events in measured:
+        annual.insert(0, "replication", replication)
+        monthly.insert(0, "replication", replication)
+        out.append(ReplicationResult(replication, annual, monthly, events))
+    return out
 
 
-def _simulate(cfg, seed, replication, mods, keep_events, lean):
+def _simulate(cfg, seed, replication, mods, priced, keep_events, lean):
     cfg = with_parameter_draws(cfg, seed, replication)
     system = CareSystem(cfg, seed, replication, mods)
     log = system.run()
     services = [s.name for s in system.services]
     pools = list(system.pools)
     costs = [s.cfg.cost_per_case_gbp for s in system.services]
-    annual, monthly = measures(cfg, log, services, pools, service_costs=costs, lean=lean,
-                               **_cost_overrides(mods, cfg))
     events = event_tables(log, cfg.horizon.start_date, services, pools) if keep_events else None
-    return annual, monthly, events
+    return [(*measures(cfg, log, services, pools, service_costs=costs, lean=lean, **_cost_overrides(p, cfg)), events)
+            for p in priced]
 
 
 def _cost_overrides(mods, cfg) -> dict:

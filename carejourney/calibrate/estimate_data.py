@@ -209,3 +209,18 @@ def to_date(value) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def tmin(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Elementwise earlier of two date Series (NaT in b is ignored)."""
+    return a.where(b.isna() | (a <= b), b)
+
+
+def tmax(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Elementwise later of two date Series (NaT in b is ignored)."""
+    return a.where(b.isna() | (a >= b), b)
+
+
+def days_between(a, b) -> pd.Series:
+    """Days from a to b (fractional, at least 0)."""
+    return ((pd.Series(b) - pd.Series(a)).dt.total_seconds() / 86400.0).clip(lower=0)

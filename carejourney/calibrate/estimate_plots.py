@@ -3,11 +3,11 @@
     curves = survival_curve(days, events, fitted_survival, "ifa_foster", "Weibull ...")
     plots = draw_fit_plots(report.fit_data, folder)   # PNGs in folder, one FitPlot each
 
-The estimator (estimate.py) keeps in `EstimationReport.fit_data` only aggregates: Kaplan-Meier
-curves on a weekly grid, drawn only while at least 5 spells remain at risk (so no single
-child's time shows), events and days at risk by legal status x age band, yearly entry counts
-and the opening stock's counts. Counts of 1-4 are never drawn as numbers or bar heights: they
-are marked "<5" (zero is shown). `draw_fit_plots` turns them into PNGs with matplotlib's
+The estimator (estimate.py and the estimate_* parts it runs) keeps in `EstimationReport.fit_data`
+only aggregates: Kaplan-Meier curves on a weekly grid, drawn only while at least 5 spells remain
+at risk (so no single child's time shows), events and days at risk by legal status x age band,
+yearly entry counts and the opening stock's counts. Counts of 1-4 are never drawn as numbers or
+bar heights: they are marked "<5" (zero is shown). `draw_fit_plots` turns them into PNGs with matplotlib's
 object API on Agg canvases (no pyplot, no global state); a plot without enough data is not
 drawn and its FitPlot says why.
 

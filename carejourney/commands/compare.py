@@ -43,7 +43,7 @@ def add_parser(subparsers):
 
 
 def _run(args) -> int:
-    from ..calibrate.aggregate import ParamsError
+    from ..calibrate.aggregate_params import ParamsError
     from ..config import load_config
     from ..config.loader import parse_config, read_config_data
     from ..validate.compare import compare, coverage, format_comparison
@@ -63,7 +63,8 @@ def _run(args) -> int:
         _save(table, args.out)
         return 0
 
-    from ..calibrate.aggregate import backtest, read_params
+    from ..calibrate.aggregate_backtest import backtest
+    from ..calibrate.aggregate_params import read_params
     data = read_config_data(args.config)
     parse_config(data, str(args.config))
     spec = read_params(args.params)

@@ -52,7 +52,9 @@ def add_parser(subparsers):
 
 
 def _run(args) -> int:
-    from ..calibrate.aggregate import fit_aggregate, read_params, write_fitted_config
+    from ..calibrate.aggregate import fit_aggregate
+    from ..calibrate.aggregate_params import read_params
+    from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
     from ..config.loader import parse_config, read_config_data
     from ..validate.figures import read_figures

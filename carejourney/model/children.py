@@ -71,36 +71,41 @@ class ChildFactory:
     there are and row i never depends on how many others exist.
     """
 
-    CHUNK = 2048
+    CHUNK = 256  # small chunks: a source with few children generates few rows
 
     def __init__(self, streams, source: str, offset: int, start_date: dt.date):
         self.streams = streams
         self.source = source
         self.offset = offset
         self.start_ordinal = start_date.toordinal()
-        self._chunks: dict[int, object] = {}
+        self._chunks: dict[int, np.ndarray] = {}
+
+    def _load(self, first: int, stop: int):
+        """Chunks first..stop-1 in one call: a row depends only on its index."""
+        size = self.CHUNK
+        block = self.streams.child_uniform_rows(self.source, first * size, (stop - first) * size)
+        for c in range(first, stop):
+            self._chunks[c] = block[(c - first) * size:(c - first + 1) * size]
 
     def _row(self, index: int) -> list[float]:
         c, r = divmod(index, self.CHUNK)
-        chunk = self._chunks.get(c)
-        if chunk is None:
-            chunk = self.streams.child_uniform_rows(self.source, c * self.CHUNK, self.CHUNK)
-            self._chunks[c] = chunk
-        return chunk[r].tolist()
+        if c not in self._chunks:
+            self._load(c, c + 1)
+        return self._chunks[c][r].tolist()
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
-        """First blocks of several children at once, for vectorised attribute draws."""
-        if not len(indices):
-            return np.zeros((0, UNIFORMS_PER_CHILD))
-        return np.array([self._row(int(i)) for i in indices]) if len(indices) < 64 else self._rows_bulk(indices)
-
-    def _rows_bulk(self, indices: np.ndarray) -> np.ndarray:
+        """First blocks of several children (indices ascending), for vectorised attribute draws."""
         out = np.empty((len(indices), UNIFORMS_PER_CHILD))
-        chunks = indices // self.CHUNK
-        for c in np.unique(chunks):
-            self._row(int(c) * self.CHUNK)  # load the chunk
-            sel = chunks == c
-            out[sel] = self._chunks[int(c)][indices[sel] - c * self.CHUNK]
+        if not len(indices):
+            return out
+        first, last = int(indices[0]) // self.CHUNK, int(indices[-1]) // self.CHUNK
+        missing = [c for c in range(first, last + 1) if c not in self._chunks]
+        if missing:
+            self._load(missing[0], missing[-1] + 1)
+        bounds = np.searchsorted(indices, np.arange(first, last + 2) * self.CHUNK)
+        for c, a, b in zip(range(first, last + 1), bounds[:-1].tolist(), bounds[1:].tolist()):
+            if b > a:
+                out[a:b] = self._chunks[c][indices[a:b] - c * self.CHUNK]
         return out
 
     def make(self, index: int) -> Child:

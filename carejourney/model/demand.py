@@ -78,29 +78,31 @@ def accepted(cfg, times, bands, accept_u, envelope, early_help_share_at=None):
     return accept_u < rate / envelope
 
 
+def _month_bounds(cfg) -> np.ndarray:
+    """Days (from the start) on which each calendar month of the horizon begins, and the
+    day after the last one ends."""
+    h = cfg.horizon
+    months = np.arange(np.datetime64(h.start_date, "M"), np.datetime64(h.end_date, "M") + 2)
+    return (months.astype("datetime64[D]") - np.datetime64(h.start_date, "D")).astype(float)
+
+
 def referral_counts(cfg, rng: np.random.Generator, early_help_share_at=None) -> np.ndarray:
     """Monthly referrals by age band: rows (month index, age band, referrals, with early help)."""
     ref = cfg.demand.referrals
-    h = cfg.horizon
-    start = h.start_date
-    months = []
-    d = dt.date(start.year, start.month, 1)
-    while d <= h.end_date:
-        nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-        months.append((d, nxt))
-        d = nxt
-    mid = np.array([(_day(a, start) + _day(b, start)) / 2 for a, b in months])
-    length = np.array([(b - a).days for a, b in months], dtype=float)
-    mult = demand_multiplier(cfg, start, mid)
-    share = np.full(len(months), ref.early_help_share) if early_help_share_at is None else early_help_share_at(mid)
-    rows = []
+    bounds = _month_bounds(cfg)
+    mid = (bounds[:-1] + bounds[1:]) / 2
+    length = bounds[1:] - bounds[:-1]
+    mult = demand_multiplier(cfg, cfg.horizon.start_date, mid)
+    share = np.full(len(mid), ref.early_help_share) if early_help_share_at is None else early_help_share_at(mid)
+    share = np.clip(share, 0, 1)
+    out = np.empty((len(AGE_BANDS), len(mid), 4), dtype=np.int64)
+    out[:, :, 0] = np.arange(len(mid))
+    out[:, :, 1] = np.arange(len(AGE_BANDS))[:, None]
     for b, band in enumerate(AGE_BANDS):
         lam = ref.per_year_by_age_band[band] / 365.25 * length * mult
-        n = rng.poisson(lam)
-        eh = rng.binomial(n, np.clip(share, 0, 1))
-        for m in range(len(months)):
-            rows.append((m, b, n[m], eh[m]))
-    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+        out[b, :, 2] = n = rng.poisson(lam)
+        out[b, :, 3] = rng.binomial(n, share)
+    return out.reshape(-1, 4)
 
 
 def month_starts(cfg) -> list[dt.date]:
@@ -165,9 +167,7 @@ def edge_cohort(cfg, factory, idx: np.ndarray, times: np.ndarray, bands: np.ndar
     attrs = cfg.demand.children
     rows = factory.rows(idx)
     t, b = times[idx], bands[idx]
-    lo = np.array(AGE_BAND_LOWER_YEARS, dtype=float)[b]
-    hi = np.array([1, 5, 10, 16, 17.98])[b]  # 16-17s arrive before their 18th birthday
-    dob = t - (lo + rows[:, U_AGE] * (hi - lo)) * DAYS_PER_YEAR
+    dob = t - age_in_band_days(b, rows[:, U_AGE])
     need = np.empty(len(idx), dtype=np.int64)
     for k, band in enumerate(AGE_BANDS):
         sel = b == k
@@ -197,7 +197,11 @@ def uasc_cohort(cfg, factory, times: np.ndarray) -> Cohort:
                   np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), True, rows)
 
 
-def age_in_band_days(band: int, u: float) -> float:
-    """An age (days) uniformly within an age band, before the 18th birthday."""
-    lo, hi = AGE_BAND_LOWER_YEARS[band], (1, 5, 10, 16, 17.98)[band]
+_BAND_LOWER_YEARS = np.array(AGE_BAND_LOWER_YEARS, dtype=float)
+_BAND_UPPER_YEARS = np.array([1, 5, 10, 16, 17.98])  # 16-17s arrive before their 18th birthday
+
+
+def age_in_band_days(band: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Ages (days) uniformly within age bands, before the 18th birthday."""
+    lo, hi = _BAND_LOWER_YEARS[band], _BAND_UPPER_YEARS[band]
     return (lo + u * (hi - lo)) * DAYS_PER_YEAR

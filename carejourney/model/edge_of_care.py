@@ -14,6 +14,7 @@ import simpy
 
 from ..events import SERVICE_OUTCOME_CODE
 from ..vocab import NEEDS
+from .alarms import alarm
 
 SUCCESS, FAILURE, ENTERED_WAITING, GAVE_UP, CENSORED = (SERVICE_OUTCOME_CODE[k] for k in (
     "success", "failure", "entered_while_waiting", "gave_up_waiting", "censored"))
@@ -88,7 +89,7 @@ class Referral:
             self._begin()
         else:
             self.req.callbacks.append(self._granted)
-            env.timeout(max(self.deadline - env.now, 0.0)).callbacks.append(self._wait_over)
+            alarm(env, max(self.deadline - env.now, 0.0), self._wait_over)
 
     def _granted(self, _req):
         if self.waiting:
@@ -117,7 +118,7 @@ class Referral:
         begun = env.now
         service.record_queue()
         system.in_service[child.id] = (service.index, self.requested, begun)
-        env.timeout(service.duration(child.u()), begun).callbacks.append(self._finished)
+        alarm(env, service.duration(child.u()), self._finished, begun)
 
     def _finished(self, ev):
         system, service, child = self.system, self.service, self.child

@@ -8,6 +8,10 @@ urn of the published counts, weighted by which combinations are possible at each
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
+from operator import mul
+
 import numpy as np
 
 from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
@@ -28,27 +32,79 @@ _LEGAL_AGE_WEIGHT = {
     "placement_order": (1, 1, 0.3, 0.02, 0),
     "remand": (0, 0, 0, 0.2, 1),
 }
+# A draw closer than this (relative to the total weight) to a boundary of the running
+# sums is left to numpy, whose total may differ in the last bits: see _draw_in_order.
+_BOUNDARY_TOL = 1e-12
 
 
-def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], weights: dict) -> np.ndarray:
+def _age_weights(names: tuple[str, ...], weights: dict) -> np.ndarray:
+    """(types, bands) plausibility weights."""
+    return np.array([weights.get(n, (1, 1, 1, 1, 1)) for n in names], dtype=float)
+
+
+_PLACEMENT_WEIGHTS = _age_weights(PLACEMENT_TYPES, _PLACEMENT_AGE_WEIGHT)
+_LEGAL_WEIGHTS = _age_weights(LEGAL_STATUSES, _LEGAL_AGE_WEIGHT)
+
+
+def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], w_age: np.ndarray) -> np.ndarray:
     remaining = np.array([counts.get(n, 0) for n in names], dtype=float)
-    w_age = np.array([weights.get(n, (1, 1, 1, 1, 1)) for n in names], dtype=float)  # (types, bands)
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
     keys = rng.random(len(bands))
-    order = sorted(range(len(bands)), key=lambda i: (bands[i] not in (0, 4), keys[i]))
-    draws = rng.random(len(bands)).tolist()
-    for i, u in zip(order, draws):
-        w = w_age[:, bands[i]] * remaining
-        total = w.sum()
-        if total <= 0:
-            w, total = remaining.copy(), remaining.sum()
-        k = min(int(np.searchsorted(np.cumsum(w), u * total, side="right")), len(names) - 1)
-        while remaining[k] <= 0:  # guard against rounding at the top of the cumulative sum
-            k -= 1
-        out[i] = k
-        remaining[k] -= 1
+    order = np.lexsort((keys, (bands != 0) & (bands != 4)))
+    draws = rng.random(len(bands))
+    out[order] = _draw_in_order(w_age, bands[order], draws, remaining)
     return out
+
+
+def _draw_in_order(w_age: np.ndarray, bands: np.ndarray, draws: np.ndarray, remaining: np.ndarray) -> list[int]:
+    """One type per child in turn, each taken out of the urn.
+
+    Each draw depends on the ones before, so this is a loop, on Python floats: their
+    products and running sums are the same IEEE operations as numpy's, so it draws what
+    numpy would. Only the total can differ (numpy's is a pairwise sum) in the last bits:
+    a draw within rounding of a boundary is left to numpy.
+    """
+    left = remaining.tolist()
+    by_band = w_age.T.tolist()
+    # the types each age can draw, and their weights: any other adds exactly 0 to the sums
+    live = [[k for k, w in enumerate(ws) if w > 0 and left[k] > 0] for ws in by_band]
+    by_age = [(types, [ws[k] for k in types], b) for b, (ws, types) in enumerate(zip(by_band, live))]
+    picks = []
+    for (types, weights, b), u in zip(map(by_age.__getitem__, bands.tolist()), draws.tolist()):
+        cum = list(accumulate(map(mul, weights, map(left.__getitem__, types))))
+        total = cum[-1] if cum else 0.0
+        if total <= 0:  # no plausible type left at this age
+            k = _by_count(left, u)
+        else:
+            x = u * total
+            i = bisect_right(cum, x)
+            margin = _BOUNDARY_TOL * total
+            if i < len(cum) and cum[i] - x > margin and (i == 0 or x - cum[i - 1] > margin):
+                k = types[i]
+            else:
+                k = _numpy_draw(w_age[:, b], np.array(left), u)
+        left[k] -= 1
+        picks.append(k)
+    return picks
+
+
+def _numpy_draw(w_age: np.ndarray, remaining: np.ndarray, u: float) -> int:
+    """One draw weighted by age plausibility, with numpy's arithmetic."""
+    w = w_age * remaining
+    k = min(int(np.searchsorted(np.cumsum(w), u * w.sum(), side="right")), len(w) - 1)
+    while remaining[k] <= 0:  # guard against rounding at the top of the cumulative sum
+        k -= 1
+    return k
+
+
+def _by_count(left: list[float], u: float) -> int:
+    """One draw weighted by the counts left (whole numbers: every sum is exact)."""
+    cum = list(accumulate(left))
+    k = min(bisect_right(cum, u * cum[-1]), len(left) - 1)
+    while left[k] <= 0:
+        k -= 1
+    return k
 
 
 def draw_opening(cfg, rng: np.random.Generator):
@@ -58,8 +114,8 @@ def draw_opening(cfg, rng: np.random.Generator):
     rng.shuffle(bands)
     n = len(bands)
     # looked after on 31 March: born, and in care, at least part of a day before the start
-    age_days = np.maximum([age_in_band_days(b, u) for b, u in zip(bands, rng.random(n))], 1.0)
-    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _PLACEMENT_AGE_WEIGHT)
+    age_days = np.maximum(age_in_band_days(bands, rng.random(n)), 1.0)
+    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _PLACEMENT_WEIGHTS)
     # a child placed for adoption holds a placement order
     pfa = PLACEMENT_TYPES.index("placed_for_adoption")
     po = LEGAL_STATUSES.index("placement_order")
@@ -68,16 +124,16 @@ def draw_opening(cfg, rng: np.random.Generator):
     counts["placement_order"] = max(counts.get("placement_order", 0) - forced, 0)
     free = placement != pfa
     status = np.full(n, po)
-    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, _LEGAL_AGE_WEIGHT)
+    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, _LEGAL_WEIGHTS)
     # UASC are the oldest: pick among 16-17s, then 10-15s
     uasc = np.zeros(n, dtype=bool)
-    candidates = [i for b in (4, 3) for i in rng.permutation(np.flatnonzero(bands == b))]
+    candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])
     uasc[candidates[: op.uasc_count]] = True
     need_names = list(op.need_mix)
     need = rng.choice([NEEDS.index(k) for k in need_names], size=n, p=[op.need_mix[k] for k in need_names])
     need[uasc] = NEEDS.index("N8_absent_parenting")
     male = rng.random(n) < op.male_share
     sampler = op.days_in_care_so_far.sampler()
-    in_care = np.clip([sampler(u) for u in rng.random(n)], 0.5, age_days - 0.5)
+    in_care = np.clip(list(map(sampler, rng.random(n).tolist())), 0.5, age_days - 0.5)
     return dict(age_days=age_days, band=bands, status=status, placement=placement,
                 need=need, uasc=uasc, male=male, days_in_care=in_care)

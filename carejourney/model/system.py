@@ -22,6 +22,7 @@ from .exits import CARE_LEAVER_ROUTES, ExitRisks
 from .legal import PO, PP, S20, LegalPathway, marker_route
 from .modifiers import NO_CHANGE
 from .opening import draw_opening
+from .alarms import alarm
 from .placements import CapacityPool, PlacementPolicy, capacity_process
 
 INF = math.inf
@@ -80,8 +81,8 @@ class CareSystem:
     def run(self) -> EventLog:
         env = self.env
         env.process(self._open_stock())
-        env.process(self._edge_arrivals())
-        env.process(self._uasc_arrivals())
+        self._edge_arrivals()
+        self._uasc_arrivals()
         cap_rng = self.streams.shared("capacity")
         for pool in self.pools.values():
             extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
@@ -159,7 +160,9 @@ class CareSystem:
 
     def _edge_arrivals(self):
         """Decide each edge-of-care arrival up front (it depends on time and the child,
-        not on the system's state); only children who go on get a process."""
+        not on the system's state). Only children who go further get a SimPy event: at
+        arrival for an emergency entry or a referral, at the day of entry for a child who
+        enters without a service (one event, not two), none for entries before the start."""
         cfg, env, log = self.cfg, self.env, self.log
         times, bands, acc_u, lam = edge_candidates(cfg, self.streams.shared("arrivals"), self.t0 - PIPELINE_DAYS, self.t_end)
         eh = getattr(self.mods, "early_help_share_at", None) if self.mods.active else None
@@ -168,19 +171,25 @@ class CareSystem:
         ids = self._log_cohort(factory, coh, "edge_of_care")
         outcome, entry_at, service = self._edge_decisions(coh)
         log.edge.extend(zip(ids, coh.time.tolist(), coh.band.tolist(), outcome.tolist()))
-        go = np.flatnonzero(outcome != EDGE["stayed_home"]) if len(coh) else []
-        go = [k for k in go if outcome[k] != EDGE["diverted"]]
-        for k in go:
-            t = float(coh.time[k])
-            yield env.timeout(t - env.now)
-            child = self._child(factory, coh, k)
-            kind = outcome[k]
-            if kind == EDGE["emergency_entry"]:
-                self._enter(child, PP, t)
-            elif kind == EDGE["referred_to_service"]:
-                Referral(self, child, self.services[service[k]], float(entry_at[k]))
-            else:
-                self.enter_later(child, float(entry_at[k]) - t)
+        if not len(coh):
+            return
+        at = np.where(outcome == EDGE["entry_without_service"], entry_at, coh.time)
+        go = (outcome == EDGE["referred_to_service"]) | (
+            ((outcome == EDGE["emergency_entry"]) | (outcome == EDGE["entry_without_service"])) & (at >= self.t0))
+        now = env.now
+        for k, t in zip(np.flatnonzero(go).tolist(), at[go].tolist()):
+            alarm(env, t - now, self._edge_arrival, (coh, k, int(outcome[k]), float(entry_at[k]), int(service[k])))
+
+    def _edge_arrival(self, ev):
+        coh, k, kind, entry_at, service = ev._value
+        child = self._child(self.factories["edge_of_care"], coh, k)
+        now = self.env.now
+        if kind == EDGE["emergency_entry"]:
+            self._enter(child, PP, now)
+        elif kind == EDGE["referred_to_service"]:
+            Referral(self, child, self.services[service], entry_at)
+        else:
+            self.edge_outcome(child, True)
 
     def _edge_decisions(self, coh):
         """Outcome code, time of entry without help, and service index for each arrival."""
@@ -229,10 +238,13 @@ class CareSystem:
         diverted = np.zeros(len(coh), dtype=bool)
         if self.mods.active and len(coh):
             diverted = coh.rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "uasc")
+        now = env.now
         for k in np.flatnonzero(~diverted).tolist():
-            t = float(coh.time[k])
-            yield env.timeout(t - env.now)
-            self._enter(self._child(factory, coh, k), S20, t)
+            alarm(env, float(coh.time[k]) - now, self._uasc_arrival, (coh, k))
+
+    def _uasc_arrival(self, ev):
+        coh, k = ev._value
+        self._enter(self._child(self.factories["uasc"], coh, k), S20, self.env.now)
 
     def _resize(self, name, day, caseload):
         service = next(s for s in self.services if s.name == name)
@@ -255,8 +267,7 @@ class CareSystem:
             self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
 
     def enter_later(self, child, delay: float):
-        ev = self.env.timeout(delay, child)
-        ev.callbacks.append(self._delayed_entry)
+        alarm(self.env, delay, self._delayed_entry, child)
 
     def _delayed_entry(self, ev):
         self.edge_outcome(ev._value, True)
@@ -269,7 +280,8 @@ class CareSystem:
     # changes: the same clocks, the same draws in the same order.
 
     def _enter(self, child, status, entered, ptype=None):
-        """A period of care begins: placement, legal status, then the next event."""
+        """A period of care begins: placement, legal status, then the next event.
+        `ptype` is given only for the opening stock, whose period began at `entered`."""
         now = self.env.now
         if now < self.t0:
             return  # entered before the start: part of the opening stock already
@@ -279,6 +291,7 @@ class CareSystem:
         child.status = None
         child.match_deadline = child.t_ready = INF
         self.active[child.id] = child
+        opening = ptype is not None
         opening_pfa = ptype == PFA
         if ptype is None:
             ptype = self.policy.place(child, now, self.policy.wanted(child, now, None))
@@ -291,7 +304,7 @@ class CareSystem:
         self._set_status(child, status, now)
         if opening_pfa:
             self._placed_for_adoption(child, now, move=False)
-        if entered < now:
+        if opening and entered < now:
             self._part_elapsed(child, now, opening_pfa)
         self._schedule(child)
 
@@ -302,14 +315,29 @@ class CareSystem:
         if req is not None and req.triggered:
             self._placed_for_adoption(child, self.env.now)
             req = None
-        t_next = min(child.t18, child.t_exit, child.t_legal, child.match_deadline, child.t_move, child.t_ready)
+        while True:
+            t_other = min(child.t18, child.t_exit, child.match_deadline, child.t_move, child.t_ready)
+            t_legal = child.t_legal
+            if t_legal < t_other and t_legal < self.t_end and req is None and self._private(child):
+                # Nothing else reads or changes this child before then, so the status
+                # change is made now, dated t_legal: the same draws in the same order,
+                # one SimPy event fewer.
+                self._set_status(child, child.next_status, t_legal)
+                continue
+            break
+        t_next = min(t_other, t_legal)
         child.t_next = t_next
-        ev = self.env.timeout(t_next - self.env.now, child)
-        ev.callbacks.append(self._wake)
-        child.wake = ev
+        child.wake = alarm(self.env, t_next - self.env.now, self._wake, child)
         if req is not None and req.callbacks is not None and self._matched not in req.callbacks:
             req.child = child
             req.callbacks.append(self._matched)
+
+    @staticmethod
+    def _private(child) -> bool:
+        """Whether the child's next legal event touches nothing shared: not an exit (frees
+        a place), not a concurrent carer becoming the adopter (ends a placement)."""
+        nxt = child.next_status
+        return nxt >= 0 and not (nxt == PO and child.ptype == CONCURRENT)
 
     def _matched(self, req):
         child = req.child
@@ -352,8 +380,7 @@ class CareSystem:
         child.wake = None
         delay = self.exits.reentry_delay(child, route)
         if self.env.now + delay < child.t18 - 1:
-            ev = self.env.timeout(delay, child)
-            ev.callbacks.append(self._reenter)
+            alarm(self.env, delay, self._reenter, child)
 
     def _reenter(self, ev):
         child = ev._value
@@ -440,8 +467,7 @@ class CareSystem:
         if route == "staying_put_18":
             log.post_care.append((child.id, POST_CARE_CODE["staying_put"], now, now + staying_put_days))
             if keep_bed:
-                ev = self.env.timeout(staying_put_days)
-                ev.callbacks.append(lambda _e, p=pool: p.release(self.env.now))
+                alarm(self.env, staying_put_days, lambda _a, p=pool: p.release(self.env.now))
         if code in CARE_LEAVER_ROUTES and now - child.dob >= 16 * 365.25:
             log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, child.dob + self.leaver_days))
         elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:

@@ -28,13 +28,15 @@ def decode(raw: bytes, label: str) -> tuple[str | None, Problem | None]:
     return None, Problem(label, None, None, f"unreadable text encoding (tried {tried})")
 
 
-def read_csv_strings(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def read_csv_strings(
+    path: Path, label: str, raw: bytes | None = None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Columns upper-cased and stripped, cells stripped strings ('' when blank), plus source_row.
 
     Row numbers count records as a spreadsheet shows them: the column header is row 1.
-    Blank records are skipped but still counted.
+    Blank records are skipped but still counted. `raw`: the file's bytes, if already read.
     """
-    text, problem = decode(path.read_bytes(), label)
+    text, problem = decode(path.read_bytes() if raw is None else raw, label)
     if problem:
         return None, [problem]
     records = list(csv.reader(io.StringIO(text, newline="")))

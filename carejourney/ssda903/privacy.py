@@ -1,14 +1,23 @@
 """Keeping children unidentifiable: pseudonyms, dropped fields, small-number suppression.
 
-CHILD is replaced at read time by a salted hash, so the same child matches across years
-within one read but the pseudonym cannot be looked up from the council's id without the salt
-(an unsalted hash of a six-digit id is reversed by trying all million ids).
+CHILD is replaced at read time by a keyed hash, so the same child matches across years but
+the pseudonym cannot be looked up from the council's id without the key (an unsalted hash of a
+six-digit id is reversed by trying all million ids).
+
+The key (salt) is, by default, derived from the bytes of the returns read (`salt_from_files`):
+reading the same returns again gives the same pseudonyms, so cleaning and calibration are
+exactly reproducible, while anyone without the returns themselves cannot compute the key. (Who
+holds the returns holds CHILD anyway.) Pass your own secret salt to `read_ssda903` for
+pseudonyms that even a holder of the returns cannot recompute, or `new_salt()` for pseudonyms
+that differ on every read (the row order of cleaned tables then differs between reads too).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +29,31 @@ PSEUDONYM_PREFIX = "P"
 PSEUDONYM_HEX_CHARS = 16  # 64 bits: collisions are checked anyway
 
 
+# Separates this use of SHA-256 from any other hash of the same files.
+_SALT_DOMAIN = b"carejourney.ssda903 pseudonym salt v1\x00"
+
+
 def new_salt() -> str:
+    """A fresh random salt: pseudonyms that cannot be reproduced (nor matched across reads)."""
     return secrets.token_hex(16)
+
+
+def salt_from_contents(contents: Iterable[bytes]) -> str:
+    """The default salt: a hash of the files' bytes (order-independent; names play no part).
+
+    Deterministic, so the same returns always give the same pseudonyms, in any process; secret
+    to anyone who does not hold every one of the files.
+    """
+    digests = sorted(hashlib.sha256(raw).digest() for raw in contents)
+    h = hashlib.sha256(_SALT_DOMAIN)
+    for d in digests:
+        h.update(d)
+    return h.hexdigest()
+
+
+def salt_from_files(paths: Iterable[str | Path]) -> str:
+    """`salt_from_contents` of the files at `paths`."""
+    return salt_from_contents(Path(p).read_bytes() for p in paths)
 
 
 def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
@@ -34,7 +66,7 @@ def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
         for raw in unique
     }
     if len(set(codes.values())) != len(codes):  # would merge two children: never silently
-        raise RuntimeError("pseudonym collision; read again (a new salt is drawn)")
+        raise RuntimeError("pseudonym collision; read again with another salt")
     return ids.astype(str).map(codes)
 
 

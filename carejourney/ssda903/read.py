@@ -3,6 +3,10 @@
 Every problem in every file is collected and raised together as one Ssda903Error. What comes
 back holds no CHILD, UPN, postcode or URN: CHILD is replaced by a salted pseudonym before
 the tables are returned, and identifying columns are never kept.
+
+Reading the same files gives the same tables, row for row, in any process: files are taken in
+sorted order and, unless a salt is given, the salt is derived from the files' bytes
+(`privacy.salt_from_contents`), so the pseudonyms, and every order by child_id, repeat.
 """
 
 from __future__ import annotations
@@ -60,15 +64,21 @@ class _Loaded:
 def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     """Read every header / episodes / uasc CSV under `path` (one folder per year, or together).
 
-    `salt` fixes the pseudonyms (same salt and CHILD -> same child_id); by default a new random
-    salt is drawn per call, so pseudonyms cannot be matched to CHILD outside this call.
+    `salt` fixes the pseudonyms (same salt and CHILD -> same child_id). By default the salt is
+    derived from the bytes of the files read, so the same returns always give the same
+    pseudonyms (and identical cleaned tables and calibrated configs), yet nobody without the
+    returns can compute it; pass a secret salt of your own (or `privacy.new_salt()` for
+    pseudonyms that differ on every call) if pseudonyms must not be recomputable from the returns.
     Raises Ssda903Error listing every problem found (file, row, field).
     """
     root = Path(path)
     sources, problems = find_files(root)
     loaded: list[_Loaded] = []
+    contents: list[bytes] = []
     for source in sources:
-        table, file_problems = read_csv_strings(source.path, source.label)
+        raw = source.path.read_bytes()
+        contents.append(raw)
+        table, file_problems = read_csv_strings(source.path, source.label, raw)
         problems += file_problems
         if table is not None:
             col_problems = check_columns(table, source.kind, source.label)
@@ -101,7 +111,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_starts_after_birth(tables)
     if problems:
         raise Ssda903Error(problems)
-    return _pseudonymised(tables, salt if salt is not None else privacy.new_salt())
+    return _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
 
 
 def _assign_years(loaded: list[_Loaded]) -> list[Problem]:

@@ -9,8 +9,10 @@ import copy
 import pytest
 import yaml
 
-from carejourney.calibrate.aggregate import (FitError, ParamsError, backtest, fit_aggregate, parse_params,
-                                             write_fitted_config)
+from carejourney.calibrate.aggregate import fit_aggregate
+from carejourney.calibrate.aggregate_backtest import backtest
+from carejourney.calibrate.aggregate_params import FitError, ParamsError, parse_params
+from carejourney.calibrate.aggregate_write import write_fitted_config
 from carejourney.calibrate.report import write_report
 from carejourney.commands import fit as fit_cmd
 from carejourney.config import load_config, parse_config

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carejourney.experiment import ExperimentError, load_experiment, run_chunk, run_experiment
-from carejourney.levers import activate
-from carejourney.runner import run_replication
+from carejourney.experiment import ChunkTask, ExperimentError, load_experiment, plan_tasks, run_chunk, run_experiment
+from carejourney.levers import activate, prices_only
+from carejourney.model.modifiers import NO_CHANGE
+from carejourney.runner import run_replication, run_repriced
 from tests.functional.experiment_helpers import LEVERS, write_experiment
 
 
@@ -33,6 +34,31 @@ def test_zero_effect_lever_gives_exactly_the_baseline(finished):
     base = a[a.scenario == "baseline"].drop(columns="scenario").reset_index(drop=True)
     none = a[a.scenario == "nothing"].drop(columns="scenario").reset_index(drop=True)
     pd.testing.assert_frame_equal(base, none)
+
+
+def test_a_price_only_scenario_priced_on_the_baseline_equals_its_own_simulation(finished):
+    path, _ = finished
+    exp = load_experiment(path)
+    levers = exp.spec.levers
+    assert prices_only(levers, ["cheaper_ifa"]) and not prices_only(levers, ["cheaper_ifa", "atc"])
+    for r in range(2):
+        mods = activate(exp.cfg, levers, ["cheaper_ifa"], 11, r)
+        base, repriced = run_repriced(exp.cfg, 11, r, NO_CHANGE, [NO_CHANGE, mods])
+        simulated = run_replication(exp.cfg, 11, r, mods)
+        pd.testing.assert_frame_equal(repriced.annual, simulated.annual, check_exact=True)
+        pd.testing.assert_frame_equal(repriced.monthly, simulated.monthly, check_exact=True)
+        spend = base.annual.query("measure == 'spend_gbp' and breakdown == 'total' and category == 'all'").value
+        assert (spend.to_numpy() > repriced.annual.query(
+            "measure == 'spend_gbp' and breakdown == 'total' and category == 'all'").value.to_numpy()).any()
+
+
+def test_price_only_scenarios_ride_on_the_baseline_task(finished, tmp_path):
+    path, _ = finished
+    tasks, done = plan_tasks(load_experiment(path), 4, 11, tmp_path)
+    assert done == 0
+    names = [[n for n, _, _ in t.scenarios] for t in tasks]
+    assert ["baseline", "cheaper_ifa"] in names and not any(n[0] == "cheaper_ifa" for n in names)
+    assert sum(t.replications for t in tasks) == 4 * 6  # every scenario's replications, once
 
 
 def _entered(cfg, levers, names, r):
@@ -109,7 +135,8 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
     out = tmp_path / "resumed"
     exp = load_experiment(path)
     # interrupted: only some chunks got written, and no summaries
-    run_chunk((exp.cfg, exp.spec.levers, [], "baseline", 11, 0, 4, str(out / "chunks" / "baseline" / "reps_000000_000004.parquet")))
+    run_chunk(ChunkTask(exp.cfg, exp.spec.levers, 11, 0, 4,
+                        [("baseline", [], str(out / "chunks" / "baseline" / "reps_000000_000004.parquet"))]))
     (out / "manifest.json").write_text((serial / "manifest.json").read_text().replace('"complete": true', '"complete": false'))
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
     for name, df in _tables(serial).items():
