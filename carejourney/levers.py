@@ -273,6 +273,13 @@ class LeverModifiers(Modifiers):
     def _kind(self, k):
         return self.by_kind.get(k, ())
 
+    def affects(self, hook: str) -> bool:
+        if hook.startswith("exit:"):
+            return bool(self._exit_levers.get(hook[5:]))
+        return bool({"move": self._move_levers, "next_placement": self._next_levers,
+                     "entry_placement": self._entry_levers, "pool_match": self._kind("occupancy"),
+                     "staying_put": self._kind("staying_put")}[hook])
+
     # ---------------------------------------------------------------- Number
     def diversion_probability(self, cohort, route):
         keep = np.ones(len(cohort))

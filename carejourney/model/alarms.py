@@ -4,6 +4,8 @@ A `Timeout` carries what a generator process needs; a child driven by callbacks 
 only a time, a callback and a value. `Environment.schedule` accepts any object with
 `callbacks`, `_ok` and `_value`, so an alarm is queued and processed by SimPy exactly as
 a timeout is (same time, priority and order), at about half the cost of building one.
+Callers that set many alarms with the same callback pass one shared tuple of callbacks
+(SimPy only iterates it), so an alarm is a single small object.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from simpy.events import NORMAL
 
 
 class Alarm:
-    __slots__ = ("callbacks", "_ok", "_value")
+    __slots__ = ("callbacks", "_value")
+    _ok = True  # an alarm never fails
 
-    def __init__(self, callback, value):
-        self.callbacks = [callback]
-        self._ok = True
+    def __init__(self, callbacks: tuple, value):
+        self.callbacks = callbacks
         self._value = value
 
 
-def alarm(env, delay: float, callback, value=None) -> Alarm:
-    """Call `callback(alarm)` after `delay` days; `alarm._value` is `value`."""
-    a = Alarm(callback, value)
+def alarm(env, delay: float, callbacks: tuple, value=None) -> Alarm:
+    """Call each of `callbacks` with the alarm after `delay` days; `alarm._value` is `value`."""
+    a = Alarm(callbacks, value)
     env.schedule(a, NORMAL, delay)
     return a

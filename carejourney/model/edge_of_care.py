@@ -89,7 +89,7 @@ class Referral:
             self._begin()
         else:
             self.req.callbacks.append(self._granted)
-            alarm(env, max(self.deadline - env.now, 0.0), self._wait_over)
+            alarm(env, max(self.deadline - env.now, 0.0), (self._wait_over,))
 
     def _granted(self, _req):
         if self.waiting:
@@ -102,6 +102,7 @@ class Referral:
         system, service, child = self.system, self.service, self.child
         env, log = system.env, system.log
         self.req.cancel()
+        self.req = None  # the cancelled request and this referral would otherwise hold each other
         service.record_queue()
         if self.entry_at <= self.deadline:
             log.services.append((child.id, service.index, self.requested, math.nan, env.now, ENTERED_WAITING))
@@ -118,7 +119,7 @@ class Referral:
         begun = env.now
         service.record_queue()
         system.in_service[child.id] = (service.index, self.requested, begun)
-        alarm(env, service.duration(child.u()), self._finished, begun)
+        alarm(env, service.duration(child.u()), (self._finished,), begun)
 
     def _finished(self, ev):
         system, service, child = self.system, self.service, self.child

@@ -33,9 +33,12 @@ class ExitRisks:
         # per legal status and age band, only the routes open to it, multipliers combined:
         # no draws for closed routes, one multiplication per open one
         self.open_routes = [
-            [tuple((r.sampler, r.status_mult[s] * r.age_mult[b], r.from_age_days, r.name)
+            [tuple((r.sampler, r.status_mult[s] * r.age_mult[b], r.from_age_days, r.name,
+                    mods.affects("exit:" + r.name))
                    for r in self.routes if r.status_mult[s] is not None) for b in range(len(AGE_BANDS))]
             for s in range(len(LEGAL_STATUSES))]
+        self.adoption_changed = mods.affects("exit:adopted")
+        self.staying_put_changed = mods.affects("staying_put")
         self.uasc_cfg = cfg.demand.uasc
         self.uasc_days = self.uasc_cfg.age_assessment_days.sampler() if self.uasc_cfg.age_assessment_days else None
         self.placed_to_order = ec.adoption.days_placed_to_order.sampler()
@@ -50,12 +53,12 @@ class ExitRisks:
     def draw(self, child, t: float):
         """Earliest exit by any open route for the child's status, from time t."""
         best, best_route = math.inf, None
-        mods = self.mods if self.mods.active else None
+        mods = self.mods
         dob = child.dob
         u = child.u
-        for sampler, m, from_age, name in self.open_routes[child.status][child.age_band(t)]:
+        for sampler, m, from_age, name, changed in self.open_routes[child.status][child.age_band(t)]:
             d = sampler(u()) * m
-            if mods is not None:
+            if changed:
                 d *= mods.exit_days_multiplier(t, child, name)
             start = dob + from_age
             when = (start if start > t else t) + d
@@ -99,7 +102,7 @@ class ExitRisks:
     # ------------------------------------------------------------ adoption and 18
     def days_placed_to_order(self, child) -> float:
         d = self.placed_to_order(child.u())
-        if self.mods.active:
+        if self.adoption_changed:
             d *= self.mods.exit_days_multiplier(child.p_start, child, "adopted")
         return d
 
@@ -108,7 +111,7 @@ class ExitRisks:
         a = self.cfg.at_18
         u1, u2, u3 = child.u(), child.u(), child.u()
         share = a.staying_put_share_from_foster
-        if self.mods.active:
+        if self.staying_put_changed:
             share = self.mods.staying_put_share(child.t18, share)
         if child.ptype in FOSTER and u1 < share:
             return "staying_put_18", min(self.staying_put_days(u2), 3 * 365.25)

@@ -10,6 +10,12 @@ from __future__ import annotations
 class Modifiers:
     active = False
 
+    def affects(self, hook: str) -> bool:
+        """Whether any lever changes what a hook answers: the model skips the others on
+        its hot paths. Hooks: "move", "next_placement", "entry_placement", "pool_match",
+        "staying_put", and "exit:ROUTE" per exit route."""
+        return False
+
     def diversion_probability(self, cohort, route: str):
         """Per child of an arriving cohort (arrays), the chance it goes no further.
 

@@ -35,7 +35,7 @@ class CapacityPool:
 
     def __init__(self, name: str, index: int, cfg, log, mods=None):
         self.name, self.index, self.cfg, self.log = name, index, cfg, log
-        self.mods = mods if mods is not None and mods.active else None
+        self.mods = mods if mods is not None and mods.affects("pool_match") else None
         self.places = cfg.initial_places
         self.occupied = 0
         self.pending_loss = 0
@@ -116,6 +116,9 @@ class PlacementPolicy:
     def __init__(self, cfg, pools: dict[str, CapacityPool], mods):
         pc = cfg.placements
         self.mods = mods
+        self.next_changed = mods.affects("next_placement")
+        self.entry_changed = mods.affects("entry_placement")
+        self.move_changed = mods.affects("move")
         self.pools = {PLACEMENT_CODE[name]: pool for name, pool in pools.items()}
         self.entry_weights = [pc.at_entry_by_age_band[b] for b in AGE_BANDS]
         self.entry = [categorical(w) for w in self.entry_weights]
@@ -138,19 +141,19 @@ class PlacementPolicy:
         mods = self.mods
         if moving_from is not None and moving_from in self.next:
             base = self.next_weights[moving_from]
-            w = mods.next_placement_weights(t, child, PLACEMENT_TYPES[moving_from], base) if mods.active else base
+            w = mods.next_placement_weights(t, child, PLACEMENT_TYPES[moving_from], base) if self.next_changed else base
             kind = (self.next[moving_from] if w is base else cached_categorical(w))(child.u())
         elif child.uasc and self.uasc:
             age = min(int(child.age_years(t)), 17)
             age = age if age in self.uasc else min(self.uasc, key=lambda a: abs(a - age))
             base = self.uasc_weights[age]
-            w = mods.entry_placement_weights(t, child, base) if mods.active else base
+            w = mods.entry_placement_weights(t, child, base) if self.entry_changed else base
             kind = (self.uasc[age] if w is base else cached_categorical(w))(child.u())
         elif child.disabled and self.entry_disability:
             kind = self.entry_disability(child.u())
         else:
             base = self.entry_weights[band]
-            w = mods.entry_placement_weights(t, child, base) if mods.active else base
+            w = mods.entry_placement_weights(t, child, base) if self.entry_changed else base
             kind = (self.entry[band] if w is base else cached_categorical(w))(child.u())
         code = PLACEMENT_CODE[kind]
         age = child.age_years(t)
@@ -177,7 +180,7 @@ class PlacementPolicy:
         if sampler is None:
             return math.inf
         d = sampler(child.u())
-        if self.mods.active:
+        if self.move_changed:
             d *= self.mods.move_days_multiplier(t, child, PLACEMENT_TYPES[code])
         return d
 

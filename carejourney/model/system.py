@@ -76,22 +76,25 @@ class CareSystem:
         self.sgo_allowance_share = a18.sgo_allowance.share
         self.adoption_allowance_share = a18.adoption_allowance.share
         self.leaver_days = a18.care_leaver_to_age_years * 365.25
+        # one callbacks tuple per kind of alarm, shared by all of them (see alarms.py)
+        self._on_wake, self._on_reentry = (self._wake,), (self._reenter,)
+        self._on_delayed_entry = (self._delayed_entry,)
 
     # ================================================================ running
     def run(self) -> EventLog:
         env = self.env
-        env.process(self._open_stock())
+        self.processes = [env.process(self._open_stock())]
         self._edge_arrivals()
         self._uasc_arrivals()
         cap_rng = self.streams.shared("capacity")
         for pool in self.pools.values():
             extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
-            env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
-                                         [(s, r) for s, r in extra]))
-        env.process(self._adopter_approvals())
+            self.processes.append(env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
+                                         [(s, r) for s, r in extra])))
+        self.processes.append(env.process(self._adopter_approvals()))
         if self.mods.active:
             for name, day, caseload in self.mods.service_resizes():
-                env.process(self._resize(name, day, caseload))
+                self.processes.append(env.process(self._resize(name, day, caseload)))
         self.log.referrals = referral_counts(self.cfg, self.streams.shared("referrals"),
                                              getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
         env.run(until=self.t_end)
@@ -100,15 +103,27 @@ class CareSystem:
         return self.log
 
     def _release(self):
-        """Break the reference cycles left at the horizon (pending events -> callbacks ->
-        this system -> its log), so reference counting frees the run at once instead of
-        the cyclic garbage collector scanning it (measured: ~50 ms a replication)."""
+        """Break the reference cycles left at the horizon (pending events, queued requests
+        and suspended processes -> callbacks -> this system -> its log), so reference
+        counting frees the run at once instead of the cyclic garbage collector tracing
+        its ~30k objects (measured: ~50 ms a replication). tests/functional/
+        test_run_properties.py checks that nothing is left for the collector."""
         for child in self.active.values():
             child.wake = None
             child.adopter_request = None
         self.active.clear()
         self.in_service.clear()
         self.env._queue.clear()
+        for process in self.processes:
+            process._generator.close()
+        self.processes.clear()
+        for queue_owner in [s.resource for s in self.services] + [self.adopters]:
+            for request in queue_owner.put_queue + queue_owner.get_queue:
+                request.callbacks = None  # a waiting referral and its request hold each other
+            queue_owner.put_queue.clear()
+            queue_owner.get_queue.clear()
+            getattr(queue_owner, "users", []).clear()
+        self._on_wake = self._on_reentry = self._on_delayed_entry = None
 
     def _censor(self):
         """Close the spells of children still looked after at the horizon (end = NaN)."""
@@ -176,9 +191,9 @@ class CareSystem:
         at = np.where(outcome == EDGE["entry_without_service"], entry_at, coh.time)
         go = (outcome == EDGE["referred_to_service"]) | (
             ((outcome == EDGE["emergency_entry"]) | (outcome == EDGE["entry_without_service"])) & (at >= self.t0))
-        now = env.now
+        now, on_arrival = env.now, (self._edge_arrival,)
         for k, t in zip(np.flatnonzero(go).tolist(), at[go].tolist()):
-            alarm(env, t - now, self._edge_arrival, (coh, k, int(outcome[k]), float(entry_at[k]), int(service[k])))
+            alarm(env, t - now, on_arrival, (coh, k, int(outcome[k]), float(entry_at[k]), int(service[k])))
 
     def _edge_arrival(self, ev):
         coh, k, kind, entry_at, service = ev._value
@@ -238,9 +253,9 @@ class CareSystem:
         diverted = np.zeros(len(coh), dtype=bool)
         if self.mods.active and len(coh):
             diverted = coh.rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "uasc")
-        now = env.now
+        now, on_arrival = env.now, (self._uasc_arrival,)
         for k in np.flatnonzero(~diverted).tolist():
-            alarm(env, float(coh.time[k]) - now, self._uasc_arrival, (coh, k))
+            alarm(env, float(coh.time[k]) - now, on_arrival, (coh, k))
 
     def _uasc_arrival(self, ev):
         coh, k = ev._value
@@ -267,7 +282,7 @@ class CareSystem:
             self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
 
     def enter_later(self, child, delay: float):
-        alarm(self.env, delay, self._delayed_entry, child)
+        alarm(self.env, delay, self._on_delayed_entry, child)
 
     def _delayed_entry(self, ev):
         self.edge_outcome(ev._value, True)
@@ -327,7 +342,7 @@ class CareSystem:
             break
         t_next = min(t_other, t_legal)
         child.t_next = t_next
-        child.wake = alarm(self.env, t_next - self.env.now, self._wake, child)
+        child.wake = alarm(self.env, t_next - self.env.now, self._on_wake, child)
         if req is not None and req.callbacks is not None and self._matched not in req.callbacks:
             req.child = child
             req.callbacks.append(self._matched)
@@ -380,7 +395,7 @@ class CareSystem:
         child.wake = None
         delay = self.exits.reentry_delay(child, route)
         if self.env.now + delay < child.t18 - 1:
-            alarm(self.env, delay, self._reenter, child)
+            alarm(self.env, delay, self._on_reentry, child)
 
     def _reenter(self, ev):
         child = ev._value
@@ -467,7 +482,7 @@ class CareSystem:
         if route == "staying_put_18":
             log.post_care.append((child.id, POST_CARE_CODE["staying_put"], now, now + staying_put_days))
             if keep_bed:
-                alarm(self.env, staying_put_days, lambda _a, p=pool: p.release(self.env.now))
+                alarm(self.env, staying_put_days, (lambda _a, p=pool: p.release(self.env.now),))
         if code in CARE_LEAVER_ROUTES and now - child.dob >= 16 * 365.25:
             log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, child.dob + self.leaver_days))
         elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:
