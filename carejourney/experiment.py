@@ -174,12 +174,9 @@ def load_experiment(path: str | Path) -> Experiment:
 
 # ================================================================ running
 def _keep(annual: pd.DataFrame) -> pd.DataFrame:
-    mask = np.zeros(len(annual), dtype=bool)
-    for measure, breakdowns in KEEP.items():
-        m = annual.measure == measure
-        if breakdowns is not None:
-            m &= annual.breakdown.isin(breakdowns)
-        mask |= m.to_numpy()
+    """The rows of KEEP (a plain loop over ~900 rows beats vectorised string matching)."""
+    rows = zip(annual["measure"].to_numpy(), annual["breakdown"].to_numpy())
+    mask = np.fromiter((m in KEEP and (KEEP[m] is None or b in KEEP[m]) for m, b in rows), bool, len(annual))
     return annual[mask]
 
 

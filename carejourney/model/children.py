@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-
-from ..streams import UNIFORMS_PER_CHILD
 from bisect import bisect_right
+from itertools import chain, count, islice
 
 import numpy as np
+
+from ..streams import UNIFORMS_PER_CHILD
 
 from ..vocab import AGE_BAND_LOWER_YEARS, DAYS_PER_YEAR
 
@@ -24,37 +25,24 @@ BAND_EDGES_DAYS = tuple(a * DAYS_PER_YEAR for a in AGE_BAND_LOWER_YEARS[1:])
 class Child:
     __slots__ = (
         "id", "dob", "t18", "male", "need", "uasc", "sibling", "factors", "disabled",
-        "_u", "_i", "_block", "_more",
+        "u",
         "period", "period_start", "entry_status", "status", "status_start",
         "ptype", "pool", "p_start", "p_in_area", "t_move",
         "t_legal", "next_status", "t_exit", "exit_route", "adopter_request", "match_deadline", "t_ready",
         "t_next", "wake",
     )
 
-    def __init__(self, cid: int, uniforms: list[float], more):
+    def __init__(self, cid: int, uniforms: list[float], overflow):
         self.id = cid
-        self._u = uniforms
-        self._i = FIRST_FREE_UNIFORM
-        self._block = 0
-        self._more = more  # block -> list of uniforms, for journeys longer than one block
+        # u(): the child's next uniform random number. The rest of its first block after
+        # the reserved positions, then block 1, 2, ... (overflow(block) -> list), drawn only
+        # if the journey is that long; a C-level iterator, as it is called ~50k times a run.
+        self.u = chain(islice(uniforms, FIRST_FREE_UNIFORM, None),
+                       chain.from_iterable(map(overflow, count(1)))).__next__
         self.period = 0
         self.adopter_request = None
         self.pool = None
         self.ptype = -1
-
-    def u(self) -> float:
-        """The child's next uniform random number."""
-        i = self._i
-        if i >= UNIFORMS_PER_CHILD:
-            self._block += 1
-            self._u = self._more(self._block)
-            i = 0
-        self._i = i + 1
-        return self._u[i]
-
-    def reserved(self, pos: int) -> float:
-        """A uniform kept for one purpose (attributes, diversion): read before any refill."""
-        return self._u[pos] if self._block == 0 else self._more(0)[pos]
 
     def age_years(self, t: float) -> float:
         return (t - self.dob) / DAYS_PER_YEAR
@@ -109,12 +97,9 @@ class ChildFactory:
         return out
 
     def make(self, index: int) -> Child:
-        src, streams, row = self.source, self.streams, self._row
-
-        def more(block):
-            return row(index) if block == 0 else streams.child_overflow(src, index, block)
-
-        return Child(self.offset + index, row(index), more)
+        src, streams = self.source, self.streams
+        return Child(self.offset + index, self._row(index),
+                     lambda block: streams.child_overflow(src, index, block))
 
     def birthdays_18(self, dob_days: np.ndarray) -> np.ndarray:
         return eighteenth_birthdays(dob_days, self.start_ordinal)
