@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .commands import non_negative_int
 from .config import ConfigError, load_config
 from .experiment import ExperimentError
 from .report import ReportError
@@ -64,13 +65,15 @@ def cmd_experiment(args) -> int:
         from .report import write_report
         html = write_report(out)
         print(f"\nReport: {html} (charts and summary.xlsx beside it)")
-    print(f"Results: {out}/ (summary, savings, targets, monthly_bands, annual; Parquet and CSV)")
+    print(f"Results: {out}/ (summary, savings, targets and monthly_bands as Parquet and CSV; "
+          f"annual as Parquet only)")
     return 0
 
 
 def cmd_report(args) -> int:
     from .report import write_report
-    html = write_report(args.results, args.out, actuals=args.actuals)
+    html = write_report(args.results, args.out, actuals=args.actuals,
+                        warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     print(f"Report written: {html}")
     return 0
 
@@ -87,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a config's baseline and write its tables")
     r.add_argument("config")
     r.add_argument("--reps", type=int, default=20, help="replications (default 20)")
-    r.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    r.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
     r.add_argument("--out", help="output folder (default results/<config name>)")
     r.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     r.add_argument("--events", action="store_true", help="also write replication 0's event log")
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("experiment", help="run a baseline and action-plan scenarios; write results and a report")
     e.add_argument("experiment", help="experiment YAML, e.g. experiments/cambridgeshire-action-plan.yaml")
     e.add_argument("--reps", type=int, help="replications per scenario (default: the experiment file's)")
-    e.add_argument("--seed", type=int, help="random seed (default: the experiment file's)")
+    e.add_argument("--seed", type=non_negative_int, help="random seed (default: the experiment file's)")
     e.add_argument("--workers", type=int, help="local processes (default: all cores)")
     e.add_argument("--out", help="results folder (default results/<experiment name>); rerun to resume")
     e.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from . import __version__
 from .config import ConfigError, load_config
+from .calendar import financial_years
 from .config.loader import format_validation_error, read_yaml
 from .levers import Lever, activate, prices_only
 from .model.modifiers import NO_CHANGE
@@ -83,7 +84,7 @@ class ExperimentHeader(BaseModel):
     config: str = Field(description="path to the council config, relative to this file")
     description: str = ""
     replications: int = Field(40, ge=1)
-    seed: int = 1
+    seed: int = Field(1, ge=0)
 
 
 class ExperimentSpec(BaseModel):
@@ -159,7 +160,7 @@ def load_experiment(path: str | Path) -> Experiment:
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
-        raise ExperimentError(format_validation_error(str(path), err)) from None
+        raise ExperimentError(format_validation_error(str(path), err, what="experiment file")) from None
     config_path = (path.parent / spec.experiment.config).resolve()
     if not config_path.exists():
         raise ExperimentError(f"{path}: experiment.config: no such file {config_path}")
@@ -169,7 +170,33 @@ def load_experiment(path: str | Path) -> Experiment:
             lever.check_against(cfg, name)
         except ValueError as err:
             raise ExperimentError(f"{path}: levers.{name}: {err}") from None
+    _check_targets(spec.targets, cfg, path)
     return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
+
+
+PAIRED_MEASURES = ("spend_gbp_saving", "placements_spend_gbp_saving", "lac_reduction_children")
+
+
+def _check_targets(targets, cfg, path: Path):
+    """Before anything runs: each target names a measure the results keep, and a financial
+    year of the run (or "total" for a saving)."""
+    years = [label for label, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date)]
+    for i, t in enumerate(targets):
+        where = f"{path}: targets[{i}] ({t.name})"
+        if t.measure in PAIRED_MEASURES:
+            if t.period not in years and t.period != "total":
+                raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
+                                      f"({years[0]} to {years[-1]}) or 'total'")
+            continue
+        if t.measure not in KEEP:
+            raise ExperimentError(f"{where}.measure: unknown measure {t.measure!r}; expected one of "
+                                  f"{sorted(KEEP) + list(PAIRED_MEASURES)}")
+        if KEEP[t.measure] is not None and t.breakdown not in KEEP[t.measure]:
+            raise ExperimentError(f"{where}.breakdown: {t.breakdown!r} is not kept for {t.measure}; expected one of "
+                                  f"{sorted(KEEP[t.measure])}")
+        if t.period not in years:
+            raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
+                                  f"({years[0]} to {years[-1]})")
 
 
 # ================================================================ running
@@ -306,6 +333,8 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
     reps = reps or exp.spec.experiment.replications
     seed = exp.spec.experiment.seed if seed is None else seed
     out = Path(out) if out else Path("results") / exp.spec.experiment.name
+    if seed < 0 or reps < 1:
+        raise ExperimentError(f"seed must be >= 0 and replications >= 1 (got seed {seed}, replications {reps})")
     manifest = _manifest(exp, reps, seed)
     check_resume(out, manifest)
     out.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ from pathlib import Path
 from ..config import parse_config
 from ..uncertainty import get_path
 from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc
-from .estimate_data import HAZARD_ROUTES, to_date
+from .estimate_data import HAZARD_ROUTES, missing_years, to_date
 from .estimate_exits import (
     estimate_adoption,
     estimate_exit_shares_and_at_18,
@@ -85,6 +85,10 @@ def estimate_config(cleaned, start: dt.date, template: dict | None = None, years
     tmpl = copy.deepcopy(template) if template is not None else load_template()
     tmpl.pop("extends", None)
     est = EstimateRecorder(cleaned, to_date(start), tmpl, years, sources)
+    missing = missing_years(cleaned, years)
+    if missing:
+        est.note(f"Collection year(s) {', '.join(map(str, missing))} were asked for ({years}) but the data has no "
+                 f"return for them; the estimates use {est.window.label()}.")
     return _run(est)
 
 

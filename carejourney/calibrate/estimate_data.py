@@ -79,6 +79,17 @@ def parse_years(years) -> tuple[int, int] | None:
     return ys[0], ys[-1]
 
 
+def missing_years(cleaned, years) -> list[int]:
+    """The collection years in `years` (as parse_years takes them) that the data has no
+    return for; [] when `years` is None. The window leaves out those before the data's first
+    year and after its last, and keeps any gap between them."""
+    parsed = parse_years(years)
+    if parsed is None:
+        return []
+    have = {int(y) for y in cleaned.years or ()}
+    return [y for y in range(parsed[0], parsed[1] + 1) if y not in have]
+
+
 def make_window(cleaned, years=None) -> Window:
     parsed = parse_years(years)
     have = sorted(int(y) for y in cleaned.years) if cleaned.years else []

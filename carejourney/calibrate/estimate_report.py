@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,8 @@ from urllib.parse import quote
 
 import pandas as pd
 import yaml
+
+from ..results import staging_dir, staging_file
 
 SMALL = 5  # counts 1-4 are suppressed in printed cells
 
@@ -300,8 +301,7 @@ class AtomicWrite:
                 raise ValueError(f"{path}: holds files other than {', '.join(replaceable)} ({', '.join(sorted(other)[:3])}); "
                                  "refusing to replace a folder that is not a previous run's output")
         self._parents(path)
-        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-        tmp.mkdir()  # not mkdtemp: its 0700 mode would become the folder's
+        tmp = staging_dir(path)  # with the umask's mode, as the folder should have
         self._staged.append((tmp, path))
         return tmp
 
@@ -310,8 +310,8 @@ class AtomicWrite:
         if path.is_dir():
             raise ValueError(f"{path}: is a folder")
         self._parents(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        self._staged.append((Path(tmp), path))
+        fd, tmp = staging_file(path)  # with the umask's mode, as the file should have
+        self._staged.append((tmp, path))
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
 

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for --seed and similar: a whole number, 0 or more (numpy seeds cannot be negative).
+
+    A bad value is reported by argparse as `argument --seed: ...` with exit code 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def say(msg: str):

@@ -26,6 +26,7 @@ def cmd_calibrate(args) -> int:
         load_template,
         write_calibrated_config,
     )
+    from ..calibrate.estimate_data import missing_years
     from ..config import ConfigError
     from ..ssda903 import Ssda903Error, clean, read_ssda903
 
@@ -42,6 +43,12 @@ def cmd_calibrate(args) -> int:
     try:
         template = load_template(args.template) if args.template else None
         config, report = estimate_config(cleaned, start, template=template, years=args.years)
+        missing = missing_years(cleaned, args.years)
+        if missing:
+            have = ", ".join(str(y) for y in sorted(cleaned.years)) or "none"
+            print(f"warning: --years {args.years}: no returns in {args.ssda903_dir} for collection year(s) "
+                  f"{', '.join(map(str, missing))} (the data has {have}); estimated from {report.window}",
+                  file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out)
     except (ConfigError, ValueError, OSError) as err:  # nothing was written
         print(f"error: {err}", file=sys.stderr)

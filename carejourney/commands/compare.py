@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, say
+from . import bad_input_exits_2, non_negative_int, say
 
 
 def add_parser(subparsers):
@@ -27,7 +27,7 @@ def add_parser(subparsers):
     p.add_argument("config")
     p.add_argument("--against", required=True, metavar="FIGURES.csv", help="published figures (CSV)")
     p.add_argument("--reps", type=int, default=20, help="replications (default 20)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
     p.add_argument("--geography", help="geography in the figures file (default: the config's meta.geography)")
     p.add_argument("--out", metavar="FILE.csv", help="also save the comparison table as CSV")
     p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
@@ -57,8 +57,11 @@ def _run(args) -> int:
     figures = read_figures(args.against)
     if args.backtest_until is None:
         cfg = load_config(args.config)
+        # The whole horizon, not cut at the last published year: arrivals are drawn over the
+        # run's horizon, so a shorter run draws other numbers and `run` with the same seed
+        # would not show the same figures.
         table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,
-                        source=str(args.against))
+                        cut_horizon=False, source=str(args.against))
         print(format_comparison(table))
         _save(table, args.out)
         return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import non_negative_int
+
 
 def cmd_export_903(args) -> int:
     from ..config import load_config
@@ -26,6 +28,6 @@ def add_parser(sub):
     p = sub.add_parser("export-903", help="write a simulated replication's journeys as SSDA903 files")
     p.add_argument("config")
     p.add_argument("--out", required=True, help="folder for one sub-folder per collection year")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--replication", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
+    p.add_argument("--replication", type=non_negative_int, default=0, help="which replication (default 0)")
     p.set_defaults(func=cmd_export_903)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, say
+from . import bad_input_exits_2, non_negative_int, say
 
 
 def add_parser(subparsers):
@@ -39,7 +39,7 @@ def add_parser(subparsers):
     p.add_argument("--until", type=int, metavar="YEAR", help="fit only periods <= YEAR (year ending 31 March)")
     p.add_argument("--geography", help="geography in the figures file (default: the config's meta.geography)")
     p.add_argument("--reps", type=int, help="replications per evaluation (default 8, or the params file's)")
-    p.add_argument("--seed", type=int, help="random seed (default 1)")
+    p.add_argument("--seed", type=non_negative_int, help="random seed (default 1)")
     p.add_argument("--max-evaluations", type=int, help="optimiser budget (default 150)")
     p.add_argument("--bootstrap", type=int, help="simulated data sets for the intervals (default 200)")
     p.add_argument("--workers", type=int, default=1, help="local processes for the bootstrap and check (default 1)")

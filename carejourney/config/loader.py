@@ -26,8 +26,10 @@ def _field_path(loc) -> str:
     return "".join(parts)
 
 
-def format_validation_error(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: {err.error_count()} problem(s) in the config:"]
+def format_validation_error(source: str, err: ValidationError, what: str = "config") -> str:
+    """Every problem in `err`, one a line, under `<source>: N problem(s) in the <what>:`;
+    `what` names the kind of file, e.g. "experiment file"."""
+    lines = [f"{source}: {err.error_count()} problem(s) in the {what}:"]
     for e in err.errors():
         field = _field_path(e["loc"]) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")

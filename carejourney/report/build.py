@@ -12,12 +12,15 @@ import io
 import os
 import shutil
 import uuid
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from ..results import staging_dir
 from . import charts, html, tables
 from .errors import ReportError
 from .inputs import Results, load_actuals, load_results
@@ -77,11 +80,20 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def build_outputs(results_dir: str | Path, actuals: str | Path | None = None) -> dict[str, bytes]:
-    """Every output file's bytes, keyed by file name. Reads only; writes nothing."""
+def build_outputs(results_dir: str | Path, actuals: str | Path | None = None,
+                  warn: Callable[[str], None] | None = None) -> dict[str, bytes]:
+    """Every output file's bytes, keyed by file name. Reads only; writes nothing.
+
+    `warn` receives each warning about the inputs (e.g. actual counts dated outside the
+    run's months, which cannot be compared); default: `warnings.warn`."""
     res = load_results(results_dir)
     act = load_actuals(actuals) if actuals is not None else None
     plan = tables.choose_plan(res)
+    outside = tables.actuals_outside_run(res, plan, act)
+    if outside:
+        months = tables.month_ranges(tables.monitoring_frame(res, plan, None)["date"])
+        (warn or _warn)(f"{Path(actuals).name}: {len(outside)} actual count(s) dated outside the run's months "
+                        f"({months}) are not compared with the plan: {tables.month_ranges(outside)}")
     mon = tables.monitoring_frame(res, plan, act)
     head = tables.headline(res)
     pngs = {
@@ -93,8 +105,12 @@ def build_outputs(results_dir: str | Path, actuals: str | Path | None = None) ->
     }
     files = dict(pngs)
     files[WORKBOOK] = workbook_bytes(build_sheets(res, plan, mon))
-    files[REPORT_HTML] = html.render(res, plan, head, pngs, mon).encode("utf-8")
+    files[REPORT_HTML] = html.render(res, plan, head, pngs, mon, outside).encode("utf-8")
     return files
+
+
+def _warn(msg: str):
+    warnings.warn(msg, stacklevel=3)
 
 
 def _check_out_dir(results_dir: Path, out_dir: Path):
@@ -112,8 +128,7 @@ def _check_out_dir(results_dir: Path, out_dir: Path):
 def _publish(files: dict[str, bytes], out_dir: Path):
     """Write `files` into a temporary folder beside `out_dir`, then swap it into place."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()  # not mkdtemp: its 0700 mode would become the report folder's
+    tmp = staging_dir(out_dir)  # with the umask's mode, as the report folder should have
     old = None
     try:
         for name, data in files.items():
@@ -136,7 +151,7 @@ def _publish(files: dict[str, bytes], out_dir: Path):
 
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,
-                 actuals: str | Path | None = None) -> Path:
+                 actuals: str | Path | None = None, warn: Callable[[str], None] | None = None) -> Path:
     """Write report.html, the PNG charts and summary.xlsx for an experiment's results folder.
 
     results_dir: folder written by the experiment runner (manifest.json, summary.parquet,
@@ -144,6 +159,8 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,
     out_dir: where to put the report; default ``results_dir/report``. Replaced as a whole.
     actuals: optional CSV of the council's monthly counts (columns date, lac_children),
         compared with the plan's monthly range; months outside it are flagged as triggers.
+        Counts dated outside the run's months are not compared: they are listed in a warning
+        (passed to `warn`, default `warnings.warn`) and in the report.
 
     Returns the path of report.html. Raises ReportError naming the file when an input is
     missing or malformed; nothing is written in that case.
@@ -151,6 +168,6 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir is not None else results_dir / "report"
     _check_out_dir(results_dir, out_dir)
-    files = build_outputs(results_dir, actuals)
+    files = build_outputs(results_dir, actuals, warn=warn)
     _publish(files, out_dir)
     return out_dir / REPORT_HTML

@@ -16,6 +16,7 @@ from .tables import (
     annual,
     final_year,
     is_trigger,
+    month_ranges,
     years_label,
 )
 
@@ -238,7 +239,7 @@ def _mix_text(res: Results, plan: str | None) -> str:
     return txt
 
 
-def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame) -> str:
+def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame, outside=()) -> str:
     name = res.label(plan or res.baseline)
     text = (
         f"The bands show, month by month, the number of looked-after children that is consistent with "
@@ -254,12 +255,17 @@ def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame) -
         "edge, is stronger evidence than a single month.")
     out = ["<h2 id=\"monitoring\">4. Monthly monitoring: tolerances and trigger points</h2>",
            _figure(png, "Monthly range of looked-after children consistent with the plan", f"<p>{text}</p>")]
+    if outside:
+        out.append(f'<p class="note"><b>Warning, not compared: {len(outside)} actual count(s) dated outside the run '
+                   f"({e(month_ranges(mon['date']))}):</b> {e(month_ranges(outside))}.</p>")
     if "actual" in mon.columns:
         act = mon.dropna(subset=["actual"])
         trig = act[act["status"].map(is_trigger)]
-        if trig.empty:
-            out.append(f"<p><b>Actual counts:</b> none of the {len(act)} months supplied falls outside the "
-                       f"plan's 90% range.</p>")
+        if act.empty:
+            out.append("<p><b>Actual counts:</b> none of the months supplied falls within the run.</p>")
+        elif trig.empty:
+            out.append(f"<p><b>Actual counts:</b> none of the {len(act)} months supplied within the run falls "
+                       f"outside the plan's 90% range.</p>")
         else:
             months = ", ".join(f"{d:%B %Y}" for d in trig["date"])
             out.append(f'<p class="alert"><b>Trigger: {len(trig)} of {len(act)} months with actual counts fall '
@@ -315,7 +321,8 @@ A wider fan means a less certain outcome, not a worse one.</p>
 
 
 def render(res: Results, plan: str | None, head: pd.DataFrame, pngs: dict[str, bytes],
-           mon: pd.DataFrame) -> str:
+           mon: pd.DataFrame, outside: list | tuple = ()) -> str:
+    """The report's HTML. `outside`: month ends of actual counts outside the run's months."""
     exp = res.meta("experiment")
     plan_txt = (f"The action plan is represented by <b>{e(res.label(plan))}</b> ({e(plan)})."
                 if plan else "Only the baseline was run.")
@@ -342,7 +349,7 @@ def render(res: Results, plan: str | None, head: pd.DataFrame, pngs: dict[str, b
                 f"<p>{_ranking_text(res, head)}</p>"),
         "<h3>Where children live</h3>",
         _figure(pngs["placement_mix.png"], "Placement mix at 31 March", f"<p>{_mix_text(res, plan)}</p>"),
-        _monitoring(res, plan, pngs["monitoring.png"], mon),
+        _monitoring(res, plan, pngs["monitoring.png"], mon, outside),
         _targets(res),
         FAN_NOTE,
         (f'<p class="small">Produced by carejourney {e(res.meta("carejourney_version"))} from the results folder '

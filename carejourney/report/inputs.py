@@ -308,33 +308,61 @@ def load_results(results_dir: str | Path) -> Results:
 
 
 # --------------------------------------------------------------------------- actuals
+def _first_bad(path: Path, raw: pd.Series, parsed: pd.Series, column: str, expected: str):
+    """Raise a one-line ReportError naming the file, the line and the column of the first
+    value that did not parse (`parsed` is NaN/NaT there although `raw` is not blank)."""
+    bad = parsed.isna() & raw.notna()
+    if not bad.any():
+        return
+    i = bad[bad].index[0]
+    more = int(bad.sum()) - 1
+    also = f" (and {more} more line(s) like it)" if more else ""
+    raise ReportError(f"{path.name}: line {_line(i)}, column {column}: {str(raw[i]).strip()!r} is not "
+                      f"{expected}{also}")
+
+
+def _line(index: int) -> int:
+    """The file's line number of a data row read with skip_blank_lines=False: the header is line 1."""
+    return int(index) + 2
+
+
 def load_actuals(path: str | Path) -> pd.DataFrame:
-    """A council's monthly counts: CSV with columns date, lac_children. Dates go to month end."""
+    """A council's monthly counts: CSV with columns date, lac_children. Dates go to month end.
+
+    A bad value raises a ReportError naming the file, its line number (the header is line 1)
+    and the column."""
     path = Path(path)
     if not path.is_file():
         raise ReportError(f"{path.name}: actuals file is missing ({path})")
-    try:
-        df = pd.read_csv(path)
+    try:  # blank lines kept (as empty rows, dropped below) so that row i is line i + 2
+        df = pd.read_csv(path, dtype=str, skip_blank_lines=False)
     except Exception as e:
         raise ReportError(f"{path.name}: could not be read as CSV ({e})") from e
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in ("date", "lac_children") if c not in df.columns]
     if missing:
         raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
-    df = df[["date", "lac_children"]].dropna(how="all")
-    try:
-        dates = pd.to_datetime(df["date"], format="ISO8601")
-    except (ValueError, TypeError) as e:
-        raise ReportError(f"{path.name}: column date has values that are not dates ({e})") from e
-    try:
-        lac = pd.to_numeric(df["lac_children"], errors="raise").astype(float)
-    except (ValueError, TypeError) as e:
-        raise ReportError(f"{path.name}: column lac_children is not numeric ({e})") from e
-    if lac.isna().any() or dates.isna().any():
-        raise ReportError(f"{path.name}: blank date or lac_children value(s)")
-    out = pd.DataFrame({"date": dates.dt.to_period("M").dt.to_timestamp(how="end").dt.normalize(),
+    df = df[["date", "lac_children"]].apply(lambda c: c.str.strip()).replace("", None).dropna(how="all")
+    for column in ("date", "lac_children"):
+        blank = df[column].isna()
+        if blank.any():
+            raise ReportError(f"{path.name}: line {_line(blank[blank].index[0])}, column {column}: blank value")
+    dates = df["date"].map(_parse_date)
+    _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD)")
+    lac = pd.to_numeric(df["lac_children"], errors="coerce").astype(float)
+    _first_bad(path, df["lac_children"], lac, "lac_children", "a number")
+    out = pd.DataFrame({"date": pd.DatetimeIndex(dates.to_list()).to_period("M").to_timestamp(how="end").normalize(),
                         "lac_children": lac.to_numpy()})
     if out["date"].duplicated().any():
         d = out.loc[out["date"].duplicated(), "date"].iloc[0]
         raise ReportError(f"{path.name}: more than one count for the month ending {d:%Y-%m-%d}")
     return out.sort_values("date").reset_index(drop=True)
+
+
+def _parse_date(text: str) -> pd.Timestamp:
+    """One ISO 8601 date (as the whole column used to be parsed); NaT if it is not one."""
+    try:
+        ts = pd.to_datetime(text, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts

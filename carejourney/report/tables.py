@@ -332,9 +332,8 @@ def is_trigger(status: str) -> bool:
     return status.startswith("TRIGGER")
 
 
-def monitoring_frame(res: Results, plan: str | None, actuals: pd.DataFrame | None) -> pd.DataFrame:
-    """Per month: the plan's range of LAC, the baseline median, and any actual with its status."""
-    scen = plan or res.baseline
+def _plan_band(res: Results, scen: str) -> pd.DataFrame:
+    """The run's months (month ends) with the scenario's range of LAC, in date order."""
     b = res.monthly_bands
     if scen in set(b["scenario"]):
         df = b[b["scenario"] == scen][["date", *QUANTILES]].copy()
@@ -343,12 +342,41 @@ def monitoring_frame(res: Results, plan: str | None, actuals: pd.DataFrame | Non
         s = s[(s["table"] == "monthly") & (s["scenario"] == scen) & (s["measure"] == "lac_children")
               & (s["breakdown"] == "total") & (s["category"] == "all")]
         df = pd.DataFrame({"date": pd.to_datetime(s["period"]), **{q: s[q] for q in QUANTILES}})
-    df = df.sort_values("date").reset_index(drop=True)
+    return df.sort_values("date").reset_index(drop=True)
+
+
+def actuals_outside_run(res: Results, plan: str | None, actuals: pd.DataFrame | None) -> list[pd.Timestamp]:
+    """Month ends of the actual counts that are not among the run's months: they cannot be
+    compared, and `monitoring_frame` leaves them out."""
+    if actuals is None:
+        return []
+    months = set(_plan_band(res, plan or res.baseline)["date"])
+    return [d for d in actuals["date"] if d not in months]
+
+
+def month_ranges(dates) -> str:
+    """Month ends as text, consecutive months joined: "March 2010 to February 2011, May 2021"."""
+    periods = sorted({pd.Timestamp(d).to_period("M") for d in dates})
+    runs: list[list] = []
+    for p in periods:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(f"{a:%B %Y}" if a == b else f"{a:%B %Y} to {b:%B %Y}" for a, b in runs)
+
+
+def monitoring_frame(res: Results, plan: str | None, actuals: pd.DataFrame | None) -> pd.DataFrame:
+    """Per month of the run: the plan's range of LAC, the baseline median, and any actual with
+    its status. Actuals for months outside the run are left out (see `actuals_outside_run`)."""
+    scen = plan or res.baseline
+    b = res.monthly_bands
+    df = _plan_band(res, scen)
     base = b[b["scenario"] == res.baseline][["date", "q50"]].rename(columns={"q50": "baseline_q50"})
     df = df.merge(base, on="date", how="left") if scen != res.baseline else df.assign(baseline_q50=df["q50"])
     df.insert(0, "scenario", scen)
     if actuals is not None:
-        df = df.merge(actuals.rename(columns={"lac_children": "actual"}), on="date", how="outer")
+        df = df.merge(actuals.rename(columns={"lac_children": "actual"}), on="date", how="left")
         df["scenario"] = scen
         df = df.sort_values("date").reset_index(drop=True)
         df["status"] = [

@@ -1,8 +1,11 @@
 """The command line as a user runs it."""
 
 import json
+import os
+import stat
 
 import pandas as pd
+import pytest
 
 from carejourney.cli import main
 from tests.conftest import DEFAULT_CONFIG
@@ -26,3 +29,101 @@ def test_run_writes_tables_and_prints_a_summary(tmp_path, capsys):
     assert (out / "events" / "care_periods.parquet").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replications"] == 2 and manifest["seed"] == 3
+
+
+# --------------------------------------------------------------------------- bad input: exit 2, nothing written
+def _small_config(tmp_path, years: int = 1):
+    import yaml
+
+    from tests.conftest import small_dict
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict(years)))
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "experiment", "export-903", "fit", "compare", "export-903 --replication"])
+def test_negative_seed_is_refused_with_exit_2_and_nothing_written(tmp_path, capsys, command):
+    from tests.conftest import ROOT
+
+    out = tmp_path / "out"
+    name, *option = command.split()
+    option = option or ["--seed"]
+    argv = {
+        "run": ["run", str(DEFAULT_CONFIG), "--reps", "1", "--out", str(out)],
+        "experiment": ["experiment", str(ROOT / "experiments" / "cambridgeshire-action-plan.yaml"), "--reps", "1",
+                       "--out", str(out), "--no-report"],
+        "export-903": ["export-903", str(DEFAULT_CONFIG), "--out", str(out)],
+        "fit": ["fit", str(DEFAULT_CONFIG), "--against", str(tmp_path / "figures.csv"),
+                "--params", str(tmp_path / "params.yaml"), "--out", str(out)],
+        "compare": ["compare", str(DEFAULT_CONFIG), "--against", str(tmp_path / "figures.csv"),
+                    "--out", str(out)],
+    }[name]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv + [*option, "-1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option[0]}: must be 0 or more, not -1" in err and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_outputs_follow_the_umask(tmp_path, capsys):
+    """Not tempfile's 0700/0600: results are as readable as any other file the user writes."""
+    config = _small_config(tmp_path)
+    old = os.umask(0o027)
+    try:
+        assert main(["run", str(config), "--reps", "1", "--out", str(tmp_path / "res")]) == 0
+        assert main(["export-903", str(config), "--out", str(tmp_path / "903")]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "res").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "res" / "annual.parquet").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "res" / "manifest.json").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "903").stat().st_mode) == 0o750
+
+
+def test_bad_date_in_actuals_names_file_line_and_column(tmp_path, capsys):
+    from tests.unit.test_report import make_results
+
+    results = make_results(tmp_path / "results")
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("date,lac_children\n2016-01-01,600\n\n2016-02-3x,601\n2016-03-01,602\n")
+    assert main(["report", str(results), "--actuals", str(actuals)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: actuals.csv: line 4, column date: '2016-02-3x' is not a date (expected YYYY-MM-DD)"
+    assert not (results / "report").exists()
+
+
+def test_actuals_outside_the_run_are_listed_not_counted(tmp_path, capsys):
+    from tests.unit.test_report import make_results
+
+    results = make_results(tmp_path / "results")  # April 2015 to March 2021
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("date,lac_children\n2014-02-01,500\n2014-03-01,510\n2016-01-01,600\n2030-05-01,601\n")
+    assert main(["report", str(results), "--actuals", str(actuals)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: actuals.csv: 3 actual count(s) dated outside the run's months (April 2015 to March 2021)" in err
+    assert "February 2014 to March 2014, May 2030" in err
+    text = (results / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Warning, not compared: 3 actual count(s)" in text and "February 2014 to March 2014, May 2030" in text
+    assert "none of the 1 months supplied within the run" in text
+
+
+def test_calibrate_warns_of_requested_years_missing_from_the_data(tmp_path, capsys):
+    from carejourney.ssda903 import export_903
+    from tests.unit.test_estimate_config import hand_built
+
+    export_903(hand_built(), tmp_path / "903", years=[2017])
+    out = tmp_path / "cal" / "council.yaml"
+    old = os.umask(0o027)
+    try:
+        assert main(["calibrate", str(tmp_path / "903"), "--start", "2016-04-01", "--out", str(out),
+                     "--years", "2015-2017"]) == 0
+    finally:
+        os.umask(old)
+    err = capsys.readouterr().err
+    assert "warning: --years 2015-2017: no returns" in err and "collection year(s) 2015, 2016 (the data has 2017)" in err
+    assert "Collection year(s) 2015, 2016 were asked for" in out.with_name("council.estimation.md").read_text()
+    for path, mode in ((out, 0o640), (out.with_name("council.estimation.md"), 0o640),
+                       (out.with_name("council.estimation"), 0o750)):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name

@@ -191,3 +191,33 @@ def test_scenario_naming_an_unknown_lever_is_refused(tmp_path):
     path = write_experiment(tmp_path, levers={}, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["ghost"]}])
     with pytest.raises(ExperimentError, match=r"scenarios\[1\] \(s\) names unknown lever"):
         load_experiment(path)
+
+
+@pytest.mark.parametrize("target,field,message", [
+    ({"name": "t", "measure": "lac_kids", "period": "2016-17", "at_most": 500}, "targets[0] (t).measure", "unknown measure"),
+    ({"name": "t", "measure": "lac_children", "period": "2030-31", "at_most": 500}, "targets[0] (t).period",
+     "not a financial year of the run"),
+    ({"name": "t", "measure": "lac_children", "breakdown": "shoe_size", "period": "2016-17", "at_most": 500},
+     "targets[0] (t).breakdown", "is not kept"),
+    ({"name": "t", "measure": "spend_gbp_saving", "period": "2030-31", "at_least": 1}, "targets[0] (t).period",
+     "or 'total'"),
+])
+def test_targets_are_checked_before_anything_runs(tmp_path, target, field, message):
+    path = write_experiment(tmp_path, extra={"targets": [target]})
+    with pytest.raises(ExperimentError) as err:
+        run_experiment(path, reps=1, out=tmp_path / "out", progress=False)
+    text = str(err.value)
+    assert "experiment.yaml" in text and field in text and message in text
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_negative_seed_in_the_experiment_file_is_refused(tmp_path):
+    path = write_experiment(tmp_path, extra={"experiment": {"name": "small", "config": "council.yaml", "seed": -7}})
+    with pytest.raises(ExperimentError, match=r"experiment\.seed"):
+        load_experiment(path)
+
+
+def test_experiment_file_errors_say_experiment_file(tmp_path):
+    path = write_experiment(tmp_path, extra={"experiment": {"name": "small", "config": "council.yaml", "seed": -7}})
+    with pytest.raises(ExperimentError, match="experiment file"):
+        load_experiment(path)

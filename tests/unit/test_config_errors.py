@@ -85,3 +85,17 @@ def test_config_reference_is_up_to_date():
     from carejourney.config.reference import reference
     from tests.conftest import ROOT
     assert (ROOT / "docs" / "config-reference.md").read_text(encoding="utf-8") == reference()
+
+
+def test_validation_messages_name_the_kind_of_file():
+    from pydantic import ValidationError
+
+    from carejourney.config.loader import format_validation_error
+    from carejourney.config.schema import Config
+
+    with pytest.raises(ValidationError) as err:
+        Config.model_validate({})
+    assert format_validation_error("x.yaml", err.value).startswith("x.yaml: ")
+    assert " problem(s) in the config:" in format_validation_error("x.yaml", err.value)
+    text = format_validation_error("plan.yaml", err.value, what="experiment file")
+    assert text.splitlines()[0].endswith(" problem(s) in the experiment file:")
