@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from itertools import chain, count, islice
 
 import numpy as np
@@ -32,13 +33,12 @@ class Child:
         "t_next", "wake",
     )
 
-    def __init__(self, cid: int, uniforms: list[float], overflow):
+    def __init__(self, cid: int, uniforms: list[float], overflow: Iterable[float]):
         self.id = cid
         # u(): the child's next uniform random number. The rest of its first block after
-        # the reserved positions, then block 1, 2, ... (overflow(block) -> list), drawn only
-        # if the journey is that long; a C-level iterator, as it is called ~50k times a run.
-        self.u = chain(islice(uniforms, FIRST_FREE_UNIFORM, None),
-                       chain.from_iterable(map(overflow, count(1)))).__next__
+        # the reserved positions, then `overflow`, iterated only if the journey is that
+        # long; a C-level iterator, as it is called ~50k times a run.
+        self.u = chain(islice(uniforms, FIRST_FREE_UNIFORM, None), overflow).__next__
         self.period = 0
         self.adopter_request = None
         self.pool = None
@@ -49,6 +49,20 @@ class Child:
 
     def age_band(self, t: float) -> int:
         return bisect_right(BAND_EDGES_DAYS, t - self.dob)
+
+
+class Overflow:
+    """A child's uniforms after its first block: blocks 1, 2, ... from their own streams,
+    generated only when iterated (few journeys need them)."""
+
+    __slots__ = ("streams", "source", "index")
+
+    def __init__(self, streams, source: str, index: int):
+        self.streams, self.source, self.index = streams, source, index
+
+    def __iter__(self) -> Iterator[float]:
+        for block in count(1):
+            yield from self.streams.child_overflow(self.source, self.index, block)
 
 
 class ChildFactory:
@@ -97,9 +111,7 @@ class ChildFactory:
         return out
 
     def make(self, index: int) -> Child:
-        src, streams = self.source, self.streams
-        return Child(self.offset + index, self._row(index),
-                     lambda block: streams.child_overflow(src, index, block))
+        return Child(self.offset + index, self._row(index), Overflow(self.streams, self.source, index))
 
     def birthdays_18(self, dob_days: np.ndarray) -> np.ndarray:
         return eighteenth_birthdays(dob_days, self.start_ordinal)
