@@ -165,12 +165,18 @@ class CareSystem:
                                      [coh.uasc] * n, coh.sibling.tolist(), [CHILD_SOURCES.index(source)] * n))
         return ids
 
-    def _child(self, factory, coh, k: int):
-        child = factory.make(int(coh.index[k]))
-        child.dob, child.t18 = float(coh.dob[k]), float(coh.t18[k])
-        child.male, child.need, child.uasc = bool(coh.male[k]), int(coh.need[k]), coh.uasc
-        child.factors, child.sibling = int(coh.factors[k]), bool(coh.sibling[k])
-        child.disabled = child.need == DISABILITY
+    @staticmethod
+    def _people(coh) -> list[tuple]:
+        """Each arrival's attributes as Python values, converted once for the cohort."""
+        return list(zip(coh.index.tolist(), coh.dob.tolist(), coh.t18.tolist(), coh.male.tolist(),
+                        coh.need.tolist(), coh.factors.tolist(), coh.sibling.tolist(), [coh.uasc] * len(coh)))
+
+    @staticmethod
+    def _child(factory, person: tuple):
+        index, dob, t18, male, need, factors, sibling, uasc = person
+        child = factory.make(index)
+        child.dob, child.t18, child.male, child.need, child.uasc = dob, t18, male, need, uasc
+        child.factors, child.sibling, child.disabled = factors, sibling, need == DISABILITY
         return child
 
     def _edge_arrivals(self):
@@ -192,12 +198,13 @@ class CareSystem:
         go = (outcome == EDGE["referred_to_service"]) | (
             ((outcome == EDGE["emergency_entry"]) | (outcome == EDGE["entry_without_service"])) & (at >= self.t0))
         now, on_arrival = env.now, (self._edge_arrival,)
+        people, outcome, entry_at, service = self._people(coh), outcome.tolist(), entry_at.tolist(), service.tolist()
         for k, t in zip(np.flatnonzero(go).tolist(), at[go].tolist()):
-            alarm(env, t - now, on_arrival, (coh, k, int(outcome[k]), float(entry_at[k]), int(service[k])))
+            alarm(env, t - now, on_arrival, (people[k], outcome[k], entry_at[k], service[k]))
 
     def _edge_arrival(self, ev):
-        coh, k, kind, entry_at, service = ev._value
-        child = self._child(self.factories["edge_of_care"], coh, k)
+        person, kind, entry_at, service = ev._value
+        child = self._child(self.factories["edge_of_care"], person)
         now = self.env.now
         if kind == EDGE["emergency_entry"]:
             self._enter(child, PP, now)
@@ -254,12 +261,12 @@ class CareSystem:
         if self.mods.active and len(coh):
             diverted = coh.rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "uasc")
         now, on_arrival = env.now, (self._uasc_arrival,)
+        people, times = self._people(coh), coh.time.tolist()
         for k in np.flatnonzero(~diverted).tolist():
-            alarm(env, float(coh.time[k]) - now, on_arrival, (coh, k))
+            alarm(env, times[k] - now, on_arrival, people[k])
 
     def _uasc_arrival(self, ev):
-        coh, k = ev._value
-        self._enter(self._child(self.factories["uasc"], coh, k), S20, self.env.now)
+        self._enter(self._child(self.factories["uasc"], ev._value), S20, self.env.now)
 
     def _resize(self, name, day, caseload):
         service = next(s for s in self.services if s.name == name)
