@@ -1,0 +1,228 @@
+"""A child's journey through care: a small state machine driven by SimPy alarms.
+
+`CareJourneys` is the in-care half of `system.CareSystem` (which inherits it): entering
+care, the next event among six clocks, placement moves, legal status, adoption matching,
+leaving and coming back. It uses the system's environment, log, placement policy, exit
+risks, legal pathway, adopter pool and the set of children in care (see CareSystem).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..events import END_REASON_CODE, POST_CARE_CODE
+from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE
+from .alarms import alarm
+from .exits import CARE_LEAVER_ROUTES
+from .legal import PO, marker_route
+
+INF = math.inf
+PFA = PLACEMENT_CODE["placed_for_adoption"]
+CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
+END = END_REASON_CODE
+
+
+class CareJourneys:
+    """A child in care is a small state machine: six clocks (18th birthday, exit, legal
+    event, adoption deadline, ready for matching, placement move); the earliest is
+    scheduled as one alarm whose callback advances the child. Callbacks rather than a
+    process per child halve SimPy's overhead (benchmarks/HISTORY.md), with the same
+    clocks and the same draws in the same order."""
+
+    def _enter(self, child, status, entered, ptype=None):
+        """A period of care begins: placement, legal status, then the next event.
+        `ptype` is given only for the opening stock, whose period began at `entered`."""
+        now = self.env.now
+        if now < self.t0:
+            return  # entered before the start: part of the opening stock already
+        child.period += 1
+        child.period_start = entered
+        child.entry_status = status
+        child.status = None
+        child.match_deadline = child.t_ready = INF
+        self.active[child.id] = child
+        opening = ptype is not None
+        opening_pfa = ptype == PFA
+        if ptype is None:
+            ptype = self.policy.place(child, now, self.policy.wanted(child, now, None))
+        else:
+            pool = self.policy.pools.get(ptype)
+            child.pool = pool
+            if pool is not None:
+                pool.force_place(now)
+        self._start_placement(child, ptype, now)
+        self._set_status(child, status, now)
+        if opening_pfa:
+            self._placed_for_adoption(child, now, move=False)
+        if opening and entered < now:
+            self._part_elapsed(child, now, opening_pfa)
+        self._schedule(child)
+
+    def _schedule(self, child):
+        """Schedule the child's earliest clock; while waiting for adopters, a match can
+        come first (the request's callback)."""
+        req = child.adopter_request
+        if req is not None and req.triggered:
+            self._placed_for_adoption(child, self.env.now)
+            req = None
+        while True:
+            t_other = min(child.t18, child.t_exit, child.match_deadline, child.t_move, child.t_ready)
+            t_legal = child.t_legal
+            if t_legal < t_other and t_legal < self.t_end and req is None and self._private(child):
+                # Nothing else reads or changes this child before then, so the status
+                # change is made now, dated t_legal: the same draws in the same order,
+                # one SimPy event fewer.
+                self._set_status(child, child.next_status, t_legal)
+                continue
+            break
+        t_next = min(t_other, t_legal)
+        child.t_next = t_next
+        child.wake = alarm(self.env, t_next - self.env.now, self._on_wake, child)
+        if req is not None and req.callbacks is not None and self._matched not in req.callbacks:
+            req.child = child
+            req.callbacks.append(self._matched)
+
+    @staticmethod
+    def _private(child) -> bool:
+        """Whether the child's next legal event touches nothing shared: not an exit (frees
+        a place), not a concurrent carer becoming the adopter (ends a placement)."""
+        nxt = child.next_status
+        return nxt >= 0 and not (nxt == PO and child.ptype == CONCURRENT)
+
+    def _matched(self, req):
+        child = req.child
+        if child.adopter_request is not req:
+            return  # the plan changed or the child left before this adopter came
+        child.wake = None  # the pending clock is void
+        self._placed_for_adoption(child, self.env.now)
+        self._schedule(child)
+
+    def _wake(self, ev):
+        child = ev._value
+        if child.wake is not ev:
+            return  # superseded by an adoption match
+        now = self.env.now
+        t_next = child.t_next
+        if t_next == child.t18:
+            route, staying_put_days = self.exits.at_18(child)
+            return self._after_exit(child, self._leave(child, now, route, staying_put_days))
+        if t_next == child.t_exit:
+            return self._after_exit(child, self._leave(child, now, child.exit_route))
+        if t_next == child.t_legal:
+            nxt = child.next_status
+            if nxt < 0:
+                return self._after_exit(child, self._leave(child, now, EXIT_ROUTE_NAMES[marker_route(nxt)]))
+            self._set_status(child, nxt, now)
+        elif t_next == child.t_ready:
+            # family finding done: wait for an approved adopter
+            child.t_ready = INF
+            child.adopter_request = self.adopters.get(1)
+        elif t_next == child.match_deadline:
+            # no adopters found in time: the plan changes to long-term care
+            self._drop_adopter_request(child)
+            self._set_status(child, LEGAL_CODE["care_order"], now)
+        else:
+            self._move(child, now)
+        self._schedule(child)
+
+    def _after_exit(self, child, route):
+        """Re-entry after a return home or a broken-down order, before the 18th birthday."""
+        child.wake = None
+        delay = self.exits.reentry_delay(child, route)
+        if self.env.now + delay < child.t18 - 1:
+            alarm(self.env, delay, self._on_reentry, child)
+
+    def _reenter(self, ev):
+        child = ev._value
+        self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
+
+    def _part_elapsed(self, child, now, placed_for_adoption):
+        """Children already in care at the start are part-way through their current
+        proceedings, family finding, adoption placement and placement: a fresh clock
+        would hold back their exits for months. Take a uniform share of a fresh duration
+        as what remains (a residual-life approximation)."""
+        child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
+        child.t_ready = now + (child.t_ready - now) * child.u() if child.t_ready < INF else INF
+        child.t_move = now + (child.t_move - now) * child.u() if child.t_move < INF else INF
+        if placed_for_adoption:
+            child.t_exit = now + (child.t_exit - now) * child.u()
+
+    def _start_placement(self, child, ptype, now):
+        child.ptype = ptype
+        child.p_start = now
+        child.p_in_area = child.u() < self.in_area[ptype]
+        child.t_move = now + self.policy.days_to_move(child, now, ptype)
+
+    def _end_placement(self, child, now, reason, release=True):
+        self.log.placements.append((child.id, child.period, child.p_start, now, child.ptype,
+                                    child.pool is not None, child.p_in_area, END[reason]))
+        if release and child.pool is not None:
+            child.pool.release(now)
+        child.pool = None
+
+    def _move(self, child, now):
+        old = child.ptype
+        wanted = self.policy.wanted(child, now, old)
+        self._end_placement(child, now, self.policy.move_reason(old, wanted))
+        new = self.policy.place(child, now, wanted)
+        self._start_placement(child, new, now)
+
+    def _set_status(self, child, status, now):
+        if child.status is not None:
+            self.log.legal.append((child.id, child.period, child.status_start, now, child.status))
+        child.status = status
+        child.status_start = now
+        self.legal.schedule(child, now)
+        self.exits.draw(child, now)
+        if status == PO and child.ptype != PFA:
+            if child.ptype == CONCURRENT:
+                # concurrent carers are approved adopters: matched already
+                self._placed_for_adoption(child, now)
+            else:
+                child.t_ready = now + self.family_finding(child.u())
+                child.match_deadline = now + self.cfg.exits.adoption.max_days_to_match
+
+    def _placed_for_adoption(self, child, now, move=True):
+        child.adopter_request = None
+        child.match_deadline = child.t_ready = INF
+        if move:
+            self._end_placement(child, now, "adoption_match")
+            child.ptype, child.p_start = PFA, now
+            child.p_in_area = child.u() < self.in_area[PFA]
+        child.t_move = INF
+        child.t_exit = now + self.exits.days_placed_to_order(child)
+        child.exit_route = "adopted"
+
+    def _drop_adopter_request(self, child):
+        req = child.adopter_request
+        if req is not None:
+            if req.triggered:
+                self.adopters.put(1)  # an adopter matched at the last moment goes back to the pool
+            else:
+                req.cancel()
+        child.adopter_request = None
+        child.match_deadline = child.t_ready = INF
+
+    def _leave(self, child, now, route: str, staying_put_days: float = 0.0) -> str:
+        log = self.log
+        self._drop_adopter_request(child)
+        keep_bed = route == "staying_put_18" and child.pool is not None
+        pool = child.pool
+        self._end_placement(child, now, "exit", release=not keep_bed)
+        log.legal.append((child.id, child.period, child.status_start, now, child.status))
+        code = EXIT_CODE[route]
+        log.periods.append((child.id, child.period, child.period_start, now, child.entry_status, code))
+        del self.active[child.id]
+        child.status = None
+        if route == "staying_put_18":
+            log.post_care.append((child.id, POST_CARE_CODE["staying_put"], now, now + staying_put_days))
+            if keep_bed:
+                alarm(self.env, staying_put_days, (lambda _a, p=pool: p.release(self.env.now),))
+        if code in CARE_LEAVER_ROUTES and now - child.dob >= 16 * 365.25:
+            log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, child.dob + self.leaver_days))
+        elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:
+            log.post_care.append((child.id, POST_CARE_CODE["sgo_allowance"], now, child.t18))
+        elif route == "adopted" and child.u() < self.adoption_allowance_share:
+            log.post_care.append((child.id, POST_CARE_CODE["adoption_allowance"], now, child.t18))
+        return route
+
