@@ -174,7 +174,14 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
 
 
-PAIRED_MEASURES = ("spend_gbp_saving", "placements_spend_gbp_saving", "lac_reduction_children")
+# Paired measures (baseline minus scenario, replication by replication) and the annual
+# measure, breakdown and category each is taken from.
+PAIRED = {
+    "spend_gbp_saving": ("spend_gbp", "total", "all"),
+    "placements_spend_gbp_saving": ("spend_gbp", "total", "placements"),
+    "lac_reduction_children": ("lac_children", "total", "all"),
+    "starts_reduction_children": ("starts_children", "total", "all"),
+}
 
 
 def _check_targets(targets, cfg, path: Path):
@@ -183,14 +190,14 @@ def _check_targets(targets, cfg, path: Path):
     years = [label for label, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date)]
     for i, t in enumerate(targets):
         where = f"{path}: targets[{i}] ({t.name})"
-        if t.measure in PAIRED_MEASURES:
+        if t.measure in PAIRED:
             if t.period not in years and t.period != "total":
                 raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
                                       f"({years[0]} to {years[-1]}) or 'total'")
             continue
         if t.measure not in KEEP:
             raise ExperimentError(f"{where}.measure: unknown measure {t.measure!r}; expected one of "
-                                  f"{sorted(KEEP) + list(PAIRED_MEASURES)}")
+                                  f"{sorted(KEEP) + list(PAIRED)}")
         if KEEP[t.measure] is not None and t.breakdown not in KEEP[t.measure]:
             raise ExperimentError(f"{where}.breakdown: {t.breakdown!r} is not kept for {t.measure}; expected one of "
                                   f"{sorted(KEEP[t.measure])}")
@@ -456,12 +463,7 @@ def _paired(df: pd.DataFrame, measure, breakdown, category) -> pd.DataFrame:
 def paired_savings(annual: pd.DataFrame) -> pd.DataFrame:
     """Baseline minus scenario, replication by replication (positive = a saving)."""
     rows = []
-    for label, (measure, breakdown, category) in {
-        "spend_gbp_saving": ("spend_gbp", "total", "all"),
-        "placements_spend_gbp_saving": ("spend_gbp", "total", "placements"),
-        "lac_reduction_children": ("lac_children", "total", "all"),
-        "starts_reduction_children": ("starts_children", "total", "all"),
-    }.items():
+    for label, (measure, breakdown, category) in PAIRED.items():
         wide = _paired(annual, measure, breakdown, category)
         if BASELINE not in wide:
             continue
@@ -498,14 +500,8 @@ def target_probabilities(annual: pd.DataFrame, savings: pd.DataFrame, targets) -
     """Share of replications in which each scenario meets each target."""
     rows = []
     for t in targets:
-        if t.measure.endswith("_saving") or t.measure.endswith("_reduction_children"):
-            # paired measures need the per-replication differences again
-            src = {"spend_gbp_saving": ("spend_gbp", "total", "all"),
-                   "placements_spend_gbp_saving": ("spend_gbp", "total", "placements"),
-                   "lac_reduction_children": ("lac_children", "total", "all")}.get(t.measure)
-            if src is None:
-                raise ExperimentError(f"target {t.name!r}: unknown paired measure {t.measure!r}")
-            wide = _paired(annual, *src)
+        if t.measure in PAIRED:  # paired measures need the per-replication differences again
+            wide = _paired(annual, *PAIRED[t.measure])
             values = {s: (wide[BASELINE] - wide[s]).xs(t.period, level="period") for s in wide.columns if s != BASELINE} \
                 if t.period != "total" else {s: (wide[BASELINE] - wide[s]).groupby(level="replication").sum()
                                              for s in wide.columns if s != BASELINE}

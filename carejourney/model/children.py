@@ -11,7 +11,6 @@ from itertools import chain, count, islice
 import numpy as np
 
 from ..streams import UNIFORMS_PER_CHILD
-
 from ..vocab import AGE_BAND_LOWER_YEARS, DAYS_PER_YEAR
 
 # Fixed positions in a child's first block, so attributes and the edge-of-care decision

@@ -68,13 +68,11 @@ class CareJourneys:
         while True:
             t_other = min(child.t18, child.t_exit, child.match_deadline, child.t_move, child.t_ready)
             t_legal = child.t_legal
-            if t_legal < t_other and t_legal < self.t_end and req is None and self._private(child):
-                # Nothing else reads or changes this child before then, so the status
-                # change is made now, dated t_legal: the same draws in the same order,
-                # one SimPy event fewer.
-                self._set_status(child, child.next_status, t_legal)
-                continue
-            break
+            if not (t_legal < t_other and t_legal < self.t_end and req is None and self._private(child)):
+                break
+            # Nothing else reads or changes this child before then, so the status change
+            # is made now, dated t_legal: the same draws in the same order, one event fewer.
+            self._set_status(child, child.next_status, t_legal)
         t_next = min(t_other, t_legal)
         child.t_next = t_next
         child.wake = alarm(self.env, t_next - self.env.now, self._on_wake, child)

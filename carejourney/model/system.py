@@ -50,6 +50,7 @@ class CareSystem(CareJourneys):
         self.log = EventLog()
         self.active: dict[int, object] = {}
         self.in_service: dict[int, tuple] = {}  # child -> (service, requested, begun), for censoring
+        self.processes: list = []  # generator processes, closed at the horizon (_release)
         self.pools = {name: CapacityPool(name, i, c, self.log, mods)
                       for i, (name, c) in enumerate(cfg.placements.capacity.items())}
         self.policy = PlacementPolicy(cfg, self.pools, mods)
@@ -83,7 +84,7 @@ class CareSystem(CareJourneys):
     # ================================================================ running
     def run(self) -> EventLog:
         env = self.env
-        self.processes = [env.process(self._open_stock())]
+        self.processes.append(env.process(self._open_stock()))
         self._edge_arrivals()
         self._uasc_arrivals()
         cap_rng = self.streams.shared("capacity")
