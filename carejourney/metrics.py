@@ -388,9 +388,12 @@ class Measures:
         e, s = self.log.columns("edge"), self.log.columns("services")
         e_fy, s_fy = cal.fy_index(e.time), cal.fy_index(s.start)
         e_in, s_in = (e_fy >= 0) & (e_fy < n_fy), (s_fy >= 0) & (s_fy < n_fy)
-        ok = s_in & (s.outcome == SERVICE_OUTCOME_CODE["success"])
         started = _tally(s_fy[s_in], s.service[s_in], n_services, n_fy)
-        succeeded = _tally(s_fy[ok], s.service[ok], n_services, n_fy)
+        # a success is counted in the year the intervention ends, when it is known: a
+        # case still open at the horizon is not yet a success or a failure
+        end_fy = cal.fy_index(s.end)
+        ok = (s.outcome == SERVICE_OUTCOME_CODE["success"]) & (end_fy >= 0) & (end_fy < n_fy)
+        succeeded = _tally(end_fy[ok], s.service[ok], n_services, n_fy)
         self.annual.by_period(cal.fy_labels,
                               _items("edge_of_care_children", "outcome", EDGE_OUTCOMES)
                               + [(m, "service", name) for name in self.service_names

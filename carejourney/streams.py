@@ -1,7 +1,8 @@
 """Random streams for one replication, derived from one numpy SeedSequence.
 
 Layout (the spawn key under the run's entropy):
-  (replication, SHARED, k)            shared system streams: arrivals, UASC, opening, capacity ...
+  (replication, SHARED, k)            shared system streams: opening, capacity, adopters ...
+  (replication, SHARED, k, b)         block b (a year) of a shared stream: arrivals, UASC, referrals
   (replication, CHILDREN, source)     one matrix of uniforms, row i = child i of that source
   (replication, OVERFLOW, source, i, b)   block b >= 1 of child i, when row i is used up
 
@@ -31,6 +32,12 @@ class Streams:
     def shared(self, name: str) -> np.random.Generator:
         """A system-level stream, the same in every scenario of this replication."""
         return np.random.Generator(np.random.PCG64(self._seq(SHARED, SHARED_STREAMS.index(name))))
+
+    def shared_block(self, name: str, block: int) -> np.random.Generator:
+        """Block `block` (a year of arrivals, say) of a system-level stream. Drawing each
+        block from its own generator makes the draws for one period independent of how
+        many periods follow, so a run to 2018 is the first years of a run to 2021."""
+        return np.random.Generator(np.random.PCG64(self._seq(SHARED, SHARED_STREAMS.index(name), int(block))))
 
     def child_uniform_rows(self, source: str, first: int, n: int) -> np.ndarray:
         """First blocks of uniforms for children first..first+n-1 of a source (row i = child i).

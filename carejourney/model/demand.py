@@ -9,6 +9,7 @@ subset of the same candidates, so every other child keeps its identity and its n
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR, NEEDS, PARENTAL_FACTORS
 
 ENVELOPE = 1.5  # levers may raise demand by up to 50% and keep exact common random numbers
+BLOCK_DAYS = 365.25  # arrivals are drawn a year at a time (see edge_candidates)
 
 
 def _day(date: dt.date, start: dt.date) -> float:
@@ -42,30 +44,53 @@ def edge_rate_per_day(cfg, band: int) -> float:
     return ref.per_year_by_age_band[AGE_BANDS[band]] / 365.25 * edge_probability(ref, ref.early_help_share)
 
 
-def edge_candidates(cfg, rng: np.random.Generator, t0: float, t1: float):
-    """Candidate arrivals over [t0, t1): times, age band, acceptance number, envelope rate."""
+def _block_peak(cfg, start: dt.date, a: float, b: float) -> float:
+    """The largest demand multiplier over [a, b]: on a grid, and where a step begins."""
+    steps = [x for x in (_day(st.from_date, start) for st in cfg.demand.referrals.steps) if a <= x <= b]
+    return float(demand_multiplier(cfg, start, np.concatenate([np.linspace(a, b, 64), steps])).max())
+
+
+def edge_candidates(cfg, block_rng, t0: float, t1: float):
+    """Candidate arrivals over [t0, t1): times, age band, acceptance number, envelope rate.
+
+    Drawn a year (BLOCK_DAYS) at a time, each year from its own generator `block_rng(k)`
+    and under its own envelope, and the last year cut at t1: a year's candidates do not
+    depend on how long the run is, so a shorter horizon gives the first years of a
+    longer one exactly. A candidate's index (its child's row of uniforms) is its place
+    in time order, which the cut leaves unchanged."""
     start = cfg.horizon.start_date
     ref = cfg.demand.referrals
-    grid = np.linspace(t0, t1, 400)
-    peak = float(demand_multiplier(cfg, start, grid).max())
     times, bands, accept_u, envelope = [], [], [], []
-    for b in range(len(AGE_BANDS)):
-        if ref.envelope_per_year_by_age_band is not None:
-            # a fixed bound, whatever the rates and early-help share: the same candidates
-            # for every parameter value (common random numbers for fitting)
-            p_max = max(ref.edge_of_care_probability_without_early_help, ref.edge_of_care_probability_with_early_help)
-            lam = ref.envelope_per_year_by_age_band[AGE_BANDS[b]] / 365.25 * p_max * peak * ENVELOPE
-        else:
-            lam = edge_rate_per_day(cfg, b) * peak * ENVELOPE
-        n = rng.poisson(lam * (t1 - t0))
-        times.append(rng.uniform(t0, t1, n))
-        bands.append(np.full(n, b))
-        accept_u.append(rng.random(n))
-        envelope.append(np.full(n, lam))
-    t = np.concatenate(times)
-    order = np.argsort(t, kind="stable")
-    return (t[order], np.concatenate(bands)[order], np.concatenate(accept_u)[order],
-            np.concatenate(envelope)[order])
+    for k in range(math.ceil((t1 - t0) / BLOCK_DAYS)):
+        a = t0 + k * BLOCK_DAYS
+        b = a + BLOCK_DAYS
+        rng = block_rng(k)
+        peak = _block_peak(cfg, start, a, b)
+        bt, bb, bu, bl = [], [], [], []
+        for band in range(len(AGE_BANDS)):
+            if ref.envelope_per_year_by_age_band is not None:
+                # a fixed bound, whatever the rates and early-help share: the same candidates
+                # for every parameter value (common random numbers for fitting)
+                p_max = max(ref.edge_of_care_probability_without_early_help, ref.edge_of_care_probability_with_early_help)
+                lam = ref.envelope_per_year_by_age_band[AGE_BANDS[band]] / 365.25 * p_max * peak * ENVELOPE
+            else:
+                lam = edge_rate_per_day(cfg, band) * peak * ENVELOPE
+            n = rng.poisson(lam * BLOCK_DAYS)
+            bt.append(rng.uniform(a, b, n))
+            bb.append(np.full(n, band))
+            bu.append(rng.random(n))
+            bl.append(np.full(n, lam))
+        t = np.concatenate(bt)
+        order = np.argsort(t, kind="stable")
+        times.append(t[order])
+        bands.append(np.concatenate(bb)[order])
+        accept_u.append(np.concatenate(bu)[order])
+        envelope.append(np.concatenate(bl)[order])
+    t = np.concatenate(times) if times else np.zeros(0)
+    keep = t < t1
+    return (t[keep], np.concatenate(bands)[keep] if times else np.zeros(0, dtype=int),
+            np.concatenate(accept_u)[keep] if times else np.zeros(0),
+            np.concatenate(envelope)[keep] if times else np.zeros(0))
 
 
 def accepted(cfg, times, bands, accept_u, envelope, early_help_share_at=None):
@@ -78,30 +103,43 @@ def accepted(cfg, times, bands, accept_u, envelope, early_help_share_at=None):
     return accept_u < rate / envelope
 
 
-def _month_bounds(cfg) -> np.ndarray:
-    """Days (from the start) on which each calendar month of the horizon begins, and the
-    day after the last one ends."""
+def _month_bounds(cfg, n_months: int | None = None) -> np.ndarray:
+    """Days (from the start) on which each calendar month of the horizon (or the first
+    `n_months` months from the start month) begins, and the day after the last one ends."""
     h = cfg.horizon
-    months = np.arange(np.datetime64(h.start_date, "M"), np.datetime64(h.end_date, "M") + 2)
+    first = np.datetime64(h.start_date, "M")
+    last = np.datetime64(h.end_date, "M") + 1 if n_months is None else first + n_months
+    months = np.arange(first, last + 1)
     return (months.astype("datetime64[D]") - np.datetime64(h.start_date, "D")).astype(float)
 
 
-def referral_counts(cfg, rng: np.random.Generator, early_help_share_at=None) -> np.ndarray:
-    """Monthly referrals by age band: rows (month index, age band, referrals, with early help)."""
+def referral_counts(cfg, block_rng, early_help_share_at=None) -> np.ndarray:
+    """Monthly referrals by age band: rows (month index, age band, referrals, with early help).
+
+    Drawn twelve months at a time, each year from its own generator `block_rng(k)`, so a
+    month's count does not depend on how long the run is."""
     ref = cfg.demand.referrals
-    bounds = _month_bounds(cfg)
+    n_months = len(_month_bounds(cfg)) - 1
+    n_blocks = math.ceil(n_months / 12)
+    bounds = _month_bounds(cfg, 12 * n_blocks)
     mid = (bounds[:-1] + bounds[1:]) / 2
     length = bounds[1:] - bounds[:-1]
     mult = demand_multiplier(cfg, cfg.horizon.start_date, mid)
     share = np.full(len(mid), ref.early_help_share) if early_help_share_at is None else early_help_share_at(mid)
     share = np.clip(share, 0, 1)
-    out = np.empty((len(AGE_BANDS), len(mid), 4), dtype=np.int64)
-    out[:, :, 0] = np.arange(len(mid))
+    per_day = np.array([ref.per_year_by_age_band[band] / 365.25 for band in AGE_BANDS])
+    counts = np.empty((len(AGE_BANDS), len(mid)), dtype=np.int64)
+    helped = np.empty_like(counts)
+    for k in range(n_blocks):
+        rng = block_rng(k)
+        year = slice(12 * k, 12 * k + 12)
+        counts[:, year] = n = rng.poisson(per_day[:, None] * length[year] * mult[year])
+        helped[:, year] = rng.binomial(n, share[year])
+    out = np.empty((len(AGE_BANDS), n_months, 4), dtype=np.int64)
+    out[:, :, 0] = np.arange(n_months)
     out[:, :, 1] = np.arange(len(AGE_BANDS))[:, None]
-    for b, band in enumerate(AGE_BANDS):
-        lam = ref.per_year_by_age_band[band] / 365.25 * length * mult
-        out[b, :, 2] = n = rng.poisson(lam)
-        out[b, :, 3] = rng.binomial(n, share)
+    out[:, :, 2] = counts[:, :n_months]
+    out[:, :, 3] = helped[:, :n_months]
     return out.reshape(-1, 4)
 
 
@@ -115,17 +153,20 @@ def month_starts(cfg) -> list[dt.date]:
 
 
 def uasc_arrival_times(cfg, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
-    """UASC arrivals: Poisson counts per input period, uniform within it."""
+    """UASC arrivals over [t0, t1): Poisson counts per input period, uniform within it.
+    Every period is drawn to its end and then cut at t1, so the draws do not depend on
+    how long the run is."""
     start = cfg.horizon.start_date
     out = []
     for p in cfg.demand.uasc.periods:
-        a, b = max(_day(p.from_date, start), t0), min(_day(p.to_date, start), t1)
+        a, b = max(_day(p.from_date, start), t0), _day(p.to_date, start)
         if b <= a:
             continue
         full = _day(p.to_date, start) - _day(p.from_date, start)
         n = rng.poisson(p.arrivals * (b - a) / full)
         out.append(rng.uniform(a, b, n))
-    return np.sort(np.concatenate(out)) if out else np.zeros(0)
+    times = np.sort(np.concatenate(out)) if out else np.zeros(0)
+    return times[times < t1]
 
 
 @dataclass

@@ -9,6 +9,7 @@ re-entries included.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import simpy
@@ -96,7 +97,7 @@ class CareSystem(CareJourneys):
         if self.mods.active:
             for name, day, caseload in self.mods.service_resizes():
                 self.processes.append(env.process(self._resize(name, day, caseload)))
-        self.log.referrals = referral_counts(self.cfg, self.streams.shared("referrals"),
+        self.log.referrals = referral_counts(self.cfg, partial(self.streams.shared_block, "referrals"),
                                              getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
         env.run(until=self.t_end)
         self._censor()
@@ -186,7 +187,8 @@ class CareSystem(CareJourneys):
         arrival for an emergency entry or a referral, at the day of entry for a child who
         enters without a service (one event, not two), none for entries before the start."""
         cfg, env, log = self.cfg, self.env, self.log
-        times, bands, acc_u, lam = edge_candidates(cfg, self.streams.shared("arrivals"), self.t0 - PIPELINE_DAYS, self.t_end)
+        times, bands, acc_u, lam = edge_candidates(cfg, partial(self.streams.shared_block, "arrivals"),
+                                                   self.t0 - PIPELINE_DAYS, self.t_end)
         eh = getattr(self.mods, "early_help_share_at", None) if self.mods.active else None
         factory = self.factories["edge_of_care"]
         coh = edge_cohort(cfg, factory, np.flatnonzero(accepted(cfg, times, bands, acc_u, lam, eh)), times, bands)
