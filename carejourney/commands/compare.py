@@ -57,11 +57,10 @@ def _run(args) -> int:
     figures = read_figures(args.against)
     if args.backtest_until is None:
         cfg = load_config(args.config)
-        # The whole horizon, not cut at the last published year: arrivals are drawn over the
-        # run's horizon, so a shorter run draws other numbers and `run` with the same seed
-        # would not show the same figures.
+        # The run stops at the last published year: arrivals are drawn a year at a time, so
+        # these are exactly the first years `run` shows with the same seed, sooner.
         table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,
-                        cut_horizon=False, source=str(args.against))
+                        source=str(args.against))
         print(format_comparison(table))
         _save(table, args.out)
         return 0
