@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .commands import non_negative_int
+from .commands import non_negative_int, os_error_text
 from .config import ConfigError, load_config
 from .experiment import ExperimentError
 from .report import ReportError
+from .results import PathError
 
 
 def _progress(total: int, desc: str):
@@ -28,17 +29,24 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .results import atomic_dir, write_manifest, write_table
+    from .results import (
+        atomic_dir,
+        check_out_dir,
+        default_out_dir,
+        write_manifest,
+        write_table,
+    )
     from .runner import run_replications
     from .summary import summary_text
 
     cfg = load_config(args.config)
-    out = Path(args.out) if args.out else Path("results") / cfg.meta.name
+    out = Path(args.out) if args.out else default_out_dir(cfg.meta.name, args.config)
+    target = check_out_dir(out, "run", "run")  # before simulating: refusing afterwards wastes the run
     bar, tick = _progress(args.reps, "replications")
     with bar:
         result = run_replications(cfg, args.reps, args.seed, workers=args.workers, keep_events=args.events, progress=tick)
     q = result.quantiles("annual")
-    with atomic_dir(out) as tmp:
+    with atomic_dir(target) as tmp:
         write_table(result.annual, tmp, "annual")
         write_table(result.monthly, tmp, "monthly")
         write_table(q, tmp, "annual_summary")
@@ -130,8 +138,11 @@ def main(argv=None) -> int:
             parser.error(f"--{name} must be at least 1")
     try:
         return args.func(args)
-    except (ConfigError, ExperimentError, ReportError) as err:
+    except (ConfigError, ExperimentError, ReportError, PathError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the checks did not foresee: still one line, not a traceback
+        print(f"error: {os_error_text(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.command == "experiment":

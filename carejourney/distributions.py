@@ -19,8 +19,11 @@ from scipy.special import gammaincinv
 _STD_NORMAL_INV = NormalDist().inv_cdf
 
 
+MAX_DAYS = 1e6  # ~2,700 years: a longer duration is a typo (use null for 'never')
+
+
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN pass bound checks
 
     def sampler(self, scale: float = 1.0):
         """A function u -> duration in days, with every duration multiplied by scale."""
@@ -34,7 +37,7 @@ class Fixed(_Dist):
     """Always the same duration: for deterministic tests and statutory time limits."""
 
     kind: Literal["fixed"]
-    days: float = Field(ge=0)
+    days: float = Field(ge=0, le=MAX_DAYS)
 
     def sampler(self, scale=1.0):
         d = self.days * scale
@@ -48,7 +51,7 @@ class Exponential(_Dist):
     """Constant hazard: memoryless time to an event."""
 
     kind: Literal["exponential"]
-    mean_days: float = Field(gt=0)
+    mean_days: float = Field(gt=0, le=MAX_DAYS)
 
     def sampler(self, scale=1.0):
         m = self.mean_days * scale
@@ -63,8 +66,8 @@ class LogNormal(_Dist):
     """Right-skewed durations (placements, proceedings), given by mean and sd in days."""
 
     kind: Literal["lognormal"]
-    mean_days: float = Field(gt=0)
-    sd_days: float = Field(gt=0)
+    mean_days: float = Field(gt=0, le=MAX_DAYS)
+    sd_days: float = Field(gt=0, le=MAX_DAYS)
 
     def _params(self):
         s2 = math.log(1.0 + (self.sd_days / self.mean_days) ** 2)
@@ -86,8 +89,8 @@ class Gamma(_Dist):
     """Gamma durations given by mean and sd in days."""
 
     kind: Literal["gamma"]
-    mean_days: float = Field(gt=0)
-    sd_days: float = Field(gt=0)
+    mean_days: float = Field(gt=0, le=MAX_DAYS)
+    sd_days: float = Field(gt=0, le=MAX_DAYS)
 
     def sampler(self, scale=1.0):
         shape = (self.mean_days / self.sd_days) ** 2
@@ -103,7 +106,7 @@ class Weibull(_Dist):
 
     kind: Literal["weibull"]
     shape: float = Field(gt=0)
-    scale_days: float = Field(gt=0)
+    scale_days: float = Field(gt=0, le=MAX_DAYS)
 
     def sampler(self, scale=1.0):
         k, lam = 1.0 / self.shape, self.scale_days * scale

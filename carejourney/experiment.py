@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,7 @@ from .results import atomic_dir, write_table
 from .runner import run_repriced
 
 CHUNK_REPS = 10
+CONNECT_TIMEOUT_S = 10  # seconds to reach a --scheduler before giving up
 BASELINE = "baseline"
 # What each replication keeps: enough for the report, the savings and the targets.
 KEEP = {
@@ -102,13 +104,26 @@ class ExperimentSpec(BaseModel):
         if len(names) != len(set(names)):
             raise ValueError(f"scenario names must be unique: {names}")
         for i, s in enumerate(self.scenarios):
+            if s.name == BASELINE and s.levers:
+                raise ValueError(f"scenarios[{i}] ({BASELINE}) must have no levers: every saving is measured "
+                                 f"against it; put the levers in a scenario of their own")
             if s.levers != "all":
                 unknown = [n for n in s.levers if n not in self.levers]
                 if unknown:
                     raise ValueError(f"scenarios[{i}] ({s.name}) names unknown lever(s) {unknown}")
+                twice = sorted({n for n in s.levers if s.levers.count(n) > 1})
+                if twice:
+                    raise ValueError(f"scenarios[{i}] ({s.name}) lists lever(s) {twice} more than once; "
+                                     f"a lever is applied once, so list it once")
+        new_services = {}
         for name, lv in self.levers.items():
             if lv.part_of is not None and lv.part_of not in self.levers:
                 raise ValueError(f"levers.{name}.part_of names unknown lever {lv.part_of!r}")
+            if lv.new_service is not None:
+                other = new_services.setdefault(lv.new_service.name, name)
+                if other != name:
+                    raise ValueError(f"levers.{name}.new_service.name: service {lv.new_service.name!r} is already "
+                                     f"added by lever {other}; give each new service its own name")
         return self
 
     def lever_names(self, scenario: Scenario) -> list[str]:
@@ -344,18 +359,19 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
         raise ExperimentError(f"seed must be >= 0 and replications >= 1 (got seed {seed}, replications {reps})")
     manifest = _manifest(exp, reps, seed)
     check_resume(out, manifest)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
-    tasks, done = plan_tasks(exp, reps, seed, out)
-    total = reps * len(exp.scenarios)
-    bar = _bar(total, done, progress)
-    try:
-        if scheduler:
-            _run_dask(tasks, scheduler, bar)
-        else:
-            _run_local(tasks, workers or default_workers(), bar)
-    finally:
-        bar.close()
+    with (connect(scheduler) if scheduler else nullcontext()) as client:  # before anything is written
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
+        tasks, done = plan_tasks(exp, reps, seed, out)
+        total = reps * len(exp.scenarios)
+        bar = _bar(total, done, progress)
+        try:
+            if client is not None:
+                _run_dask(tasks, client, bar)
+            else:
+                _run_local(tasks, workers or default_workers(), bar)
+        finally:
+            bar.close()
     aggregate(out, exp, reps)
     (out / "manifest.json").write_text(json.dumps({**manifest, "complete": True,
                                                    "finished": dt.datetime.now().isoformat(timespec="seconds")},
@@ -400,14 +416,25 @@ def _run_local(tasks, workers, bar):
             raise
 
 
-def _run_dask(tasks, scheduler, bar):
-    from dask.distributed import Client, as_completed
-    with Client(scheduler) as client:
-        futures = client.map(run_chunk, tasks, pure=False)
-        sizes = {f.key: t.replications for f, t in zip(futures, tasks)}
-        for f in as_completed(futures):
-            f.result()
-            bar.update(sizes[f.key])
+def connect(scheduler: str):
+    """A client of the Dask scheduler at `scheduler`, or an ExperimentError saying why not."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ExperimentError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as err:  # TimeoutError is an OSError
+        raise ExperimentError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler: {err}") from None
+
+
+def _run_dask(tasks, client, bar):
+    from dask.distributed import as_completed
+    futures = client.map(run_chunk, tasks, pure=False)
+    sizes = {f.key: t.replications for f, t in zip(futures, tasks)}
+    for f in as_completed(futures):
+        f.result()
+        bar.update(sizes[f.key])
 
 
 # ================================================================ results

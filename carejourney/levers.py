@@ -15,11 +15,11 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .config.schema import Service, check_known
 from .model.modifiers import Modifiers
-from .uncertainty import Prior, draw_prior
+from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 KINDS = {
@@ -40,6 +40,67 @@ KINDS = {
     "allowance": "Cost: a post-order allowance's weekly amount is multiplied by the effect",
     "staying_put": "Cost: the Staying Put share from foster care becomes the effect",
 }
+# What each kind's effect is and the values it can take: (what, low, high, low_included).
+# Every value the effect prior can draw must lie in the range (checked when the file loads).
+_SHARE = (0.0, 1.0, True)
+EFFECT_RANGE = {
+    "entry_reduction": ("a share of entries diverted", *_SHARE),
+    "early_help": ("a Family CAF share", *_SHARE),
+    "edge_service": ("a success probability", *_SHARE),
+    "placement_stability": ("a share of moves prevented", *_SHARE),
+    "step_down": ("a share of moves redirected", *_SHARE),
+    "high_cost_review": ("a time multiplier", 0.0, math.inf, False),
+    "inhouse_recruitment": ("a number of places a year", 0.0, math.inf, True),
+    "recruitment_funnel": ("a conversion rate", *_SHARE),
+    "unit_cost": ("a price multiplier", 0.0, math.inf, False),
+    "occupancy": ("a match probability", *_SHARE),
+    "uasc_pathway": ("a share of UASC", *_SHARE),
+    "parental_contribution": ("a weekly contribution in GBP", 0.0, math.inf, True),
+    "exit_speed": ("a time multiplier", 0.0, math.inf, False),
+    "concurrency": ("a share of entering babies", *_SHARE),
+    "allowance": ("an allowance multiplier (0 stops the allowance)", 0.0, math.inf, True),
+    "staying_put": ("a Staying Put share", *_SHARE),
+}
+assert EFFECT_RANGE.keys() == KINDS.keys()
+
+
+def prior_support(p) -> tuple[float, float, bool]:
+    """(lowest, highest, lowest is drawn) for the values a prior can draw."""
+    if isinstance(p, BetaPrior):
+        return 0.0, p.scale, False
+    if isinstance(p, LogNormalPrior):
+        return (p.median, p.median, True) if p.sigma == 0 else (0.0, math.inf, False)
+    if isinstance(p, NormalPrior):
+        if p.sd == 0:
+            x = min(max(p.mean, p.low), p.high)
+            return x, x, True
+        return p.low, p.high, True
+    if isinstance(p, FixedValue):
+        return p.value, p.value, True
+    return p.low, p.high, True  # uniform, triangular
+
+
+def check_effect(kind: str | None, p) -> None:
+    """Refuse an effect prior with a non-finite parameter or a draw the lever kind cannot use."""
+    params = {k: v for k, v in p.model_dump().items() if k != "dist"}
+    shown = f"{p.dist}({', '.join(f'{v:g}' for v in params.values())})"
+    for k, v in params.items():
+        infinite_bound = isinstance(p, NormalPrior) and (k, v) in (("low", -math.inf), ("high", math.inf))
+        if not math.isfinite(v) and not infinite_bound:
+            raise ValueError(f"{shown}: {k} must be a finite number")
+    if kind not in EFFECT_RANGE:
+        return
+    what, low, high, low_included = EFFECT_RANGE[kind]
+    rule = f"lie in [{low:g}, {high:g}]" if high < math.inf else f"be {'at least' if low_included else 'greater than'} {low:g}"
+    lo, hi, lo_drawn = prior_support(p)
+    too_low = lo < low or (lo == low and lo_drawn and not low_included)
+    if too_low or hi > high:
+        bad = lo if too_low else hi
+        hint = ("; a normal or lognormal prior is unbounded, so give a normal prior low and high inside the range "
+                "or use a beta or triangular prior" if math.isinf(bad) else "")
+        raise ValueError(f"{what} must {rule}; {shown} reaches {bad:g}{hint}")
+
+
 # Kinds that change only what care costs, never a child's journey: a scenario made of
 # these alone is priced on the baseline's simulation (runner.run_repriced).
 PRICE_ONLY_KINDS = frozenset({"unit_cost", "allowance", "parental_contribution"})
@@ -117,6 +178,12 @@ class Lever(BaseModel):
             raise ValueError(f"unknown lever kind {v!r}; expected one of {sorted(KINDS)}")
         return v
 
+    @field_validator("effect")
+    @classmethod
+    def _effect(cls, v, info: ValidationInfo):
+        check_effect(info.data.get("kind"), v)
+        return v
+
     @field_validator("to_types")
     @classmethod
     def _to(cls, v):
@@ -165,6 +232,9 @@ class Lever(BaseModel):
         names = [s.name for s in cfg.edge_of_care.services]
         if self.kind == "edge_service" and self.service and self.service not in names:
             raise ValueError(f"lever {name}: service {self.service!r} is not in the config; services are {names}")
+        if self.new_service is not None and self.new_service.name in names:
+            raise ValueError(f"lever {name}: new_service.name {self.new_service.name!r} is already a service in "
+                             f"the config; name the new service differently, or use service: to change that one")
         if self.pool and self.pool not in cfg.placements.capacity:
             raise ValueError(f"lever {name}: pool {self.pool!r} has no capacity in the config")
 

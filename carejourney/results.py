@@ -57,25 +57,104 @@ def staging_file(target: str | Path) -> tuple[int, Path]:
             continue
 
 
+class PathError(ValueError):
+    """A path given on the command line that cannot be used (an output that exists as
+    something else or cannot be written, a folder where a file is read): bad input, exit
+    code 2, found before any work is done."""
+
+
+def default_out_dir(name: str, source) -> Path:
+    """results/<name>, the default output folder of a config named `name`.
+
+    Refused unless it is a child of results/: an empty name would make it results/ itself,
+    and '..' or an absolute path a folder elsewhere, and the run replaces its output folder."""
+    out = Path(os.path.normpath(Path("results") / name))
+    if out.parent != Path("results"):
+        raise PathError(f"{source}: meta.name {name!r} cannot be a folder name inside results/: "
+                        "use a plain name, or give --out")
+    return out
+
+
+def _writable_parent(target: Path, shown) -> None:
+    """Raise PathError unless `target`'s staging folder can be made beside it. Tried for
+    real (a folder made and removed in the nearest existing parent): os.access says yes to
+    root, even on /proc."""
+    parent = target.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PathError(f"{shown}: {parent} exists and is not a folder")
+    try:
+        staging_dir(parent / "probe").rmdir()
+    except OSError as err:
+        raise PathError(f"{shown}: cannot write in {parent} ({err.strerror or err})") from None
+
+
+def check_out_dir(path: str | Path, command: str, kind: str) -> Path:
+    """Check, before any work, that `command` ("run", "export-903") may write its output
+    folder at `path`, replacing what is there; return the absolute path to pass to atomic_dir.
+
+    An existing folder is replaced only when empty or a previous output of the same command
+    (its manifest.json says so): anything else would be deleted by the swap."""
+    target = Path(os.path.abspath(path))  # gives '.' and 'x/..' a name to stage beside
+    cwd = Path.cwd()
+    if target == cwd or target in cwd.parents or target == target.parent:
+        raise PathError(f"{path} is the current folder or holds it: choose another --out")
+    if os.path.lexists(target):
+        if not target.is_dir():
+            raise PathError(f"{path} exists and is not a folder")
+        if any(target.iterdir()) and _manifest_command(target) != command:
+            raise PathError(f"{path} exists and is not a carejourney {kind} output folder: "
+                            "choose another --out or remove it")
+    _writable_parent(target, path)
+    return target
+
+
+def check_out_file(path: str | Path) -> Path:
+    """Check, before any work, that a file can be written at `path` (not a folder, its
+    folder creatable and writable)."""
+    target = Path(os.path.abspath(path))
+    if target.is_dir():
+        raise PathError(f"{path} exists and is a folder")
+    _writable_parent(target, path)
+    return Path(path)
+
+
+def _manifest_command(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 @contextmanager
 def atomic_dir(target: str | Path):
-    """Yield a temporary folder; on success it replaces `target`, on failure it vanishes."""
+    """Yield a temporary folder; on success it replaces `target`, on failure it vanishes
+    (also when the final swap fails: the previous `target`, if any, is put back)."""
     target = Path(target)
+    if os.path.lexists(target) and not target.is_dir():
+        raise PathError(f"{target} exists and is not a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(target)
+    old = None
     try:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
+        if os.path.lexists(target):
+            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.replace(old, target)
+                old = None
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already on success
+        if old is not None and old.is_symlink():  # --out was a link: the link is replaced, not its folder
+            old.unlink()
+        elif old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool = True):

@@ -20,7 +20,7 @@ from .streams import SHARED, SHARED_STREAMS
 
 
 class _Prior(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN pass bound checks
 
     def draw(self, rng: np.random.Generator) -> float:
         raise NotImplementedError

@@ -144,8 +144,23 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: parameters.{path}: the config value {value!r} is not a number")
         start = min(max(float(value), lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
-        out.append(FreeParameter(path, lo, hi, start, integer=isinstance(value, int) and _needs_int(cfg_dict, path, start)))
+        integer = isinstance(value, int) and _needs_int(cfg_dict, path, start)
+        for end, x in (("low", lo), ("high", hi)):
+            _check_end(cfg_dict, path, end, round(x) if integer else x, source)
+        out.append(FreeParameter(path, lo, hi, start, integer=integer))
     return out
+
+
+def _check_end(cfg_dict: dict, path: str, end: str, x: float, source: str):
+    """A bound must be a value the config accepts: the fit tries values up to both ends."""
+    d = copy.deepcopy(cfg_dict)
+    set_path(d, path, x)
+    try:
+        parse_config(d, "probe")
+    except ConfigError as err:
+        why = "; ".join(line.strip(" -") for line in str(err).splitlines()[1:]) or str(err)
+        raise ParamsError(f"{source}: parameters.{path}: the {end} bound {x:g} is not a valid config value "
+                          f"({why})") from None
 
 
 def _needs_int(cfg_dict: dict, path: str, value: float) -> bool:

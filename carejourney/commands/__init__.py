@@ -24,6 +24,23 @@ def say(msg: str):
     print(msg, file=sys.stderr, flush=True)
 
 
+def os_error_text(err: OSError) -> str:
+    """'PATH: reason' for an OSError, instead of Python's '[Errno 17] File exists: 'PATH''."""
+    if err.filename is None:
+        return err.strerror or str(err)
+    return f"{err.filename}: {(err.strerror or str(err)).lower()}"
+
+
+def input_file(path, flag: str):
+    """Refuse a folder given where a file is read (it would fail later with a traceback)."""
+    from pathlib import Path
+
+    from ..results import PathError
+
+    if Path(path).is_dir():
+        raise PathError(f"{path}: {flag} is a folder, not a file")
+
+
 def bad_input_exits_2(body):
     """A command's `func`: bad input (config, figures, params, an impossible fit) prints
     its message and returns exit code 2 instead of a traceback."""
@@ -31,12 +48,16 @@ def bad_input_exits_2(body):
     def run(args) -> int:
         from ..calibrate.aggregate import FitError, ParamsError
         from ..config import ConfigError
+        from ..results import PathError
         from ..validate.figures import FiguresError
 
         try:
             return body(args)
-        except (ConfigError, FiguresError, ParamsError, FitError) as err:
+        except (ConfigError, FiguresError, ParamsError, FitError, PathError) as err:
             print(f"error: {err}", file=sys.stderr)
+            return 2
+        except OSError as err:  # a path the checks did not foresee: still one line, not a traceback
+            print(f"error: {os_error_text(err)}", file=sys.stderr)
             return 2
 
     return run

@@ -14,9 +14,12 @@ problem found and exit with code 2; nothing is written on failure.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import sys
+
+from . import os_error_text
 
 
 def cmd_calibrate(args) -> int:
@@ -27,7 +30,8 @@ def cmd_calibrate(args) -> int:
         write_calibrated_config,
     )
     from ..calibrate.estimate_data import missing_years
-    from ..config import ConfigError
+    from ..config import ConfigError, parse_config
+    from ..results import PathError, check_out_file
     from ..ssda903 import Ssda903Error, clean, read_ssda903
 
     try:
@@ -36,12 +40,24 @@ def cmd_calibrate(args) -> int:
         print(f"error: --start {args.start!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
     try:
+        check_out_file(args.out)
+        template = None
+        if args.template:
+            template = load_template(args.template)
+            # validated here, under its own name: estimate_config would call it just "template"
+            parse_config(copy.deepcopy(template), str(args.template))
+    except (ConfigError, PathError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {os_error_text(err)}", file=sys.stderr)
+        return 2
+    try:
         cleaned = clean(read_ssda903(args.ssda903_dir))
     except Ssda903Error as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        template = load_template(args.template) if args.template else None
         config, report = estimate_config(cleaned, start, template=template, years=args.years)
         missing = missing_years(cleaned, args.years)
         if missing:
@@ -50,7 +66,10 @@ def cmd_calibrate(args) -> int:
                   f"{', '.join(map(str, missing))} (the data has {have}); estimated from {report.window}",
                   file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out)
-    except (ConfigError, ValueError, OSError) as err:  # nothing was written
+    except OSError as err:  # nothing was written
+        print(f"error: {os_error_text(err)}", file=sys.stderr)
+        return 2
+    except (ConfigError, ValueError) as err:  # nothing was written
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(cleaned.summary())

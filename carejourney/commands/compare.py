@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, non_negative_int, say
+from . import bad_input_exits_2, input_file, non_negative_int, say
 
 
 def add_parser(subparsers):
@@ -43,17 +43,26 @@ def add_parser(subparsers):
 
 
 def _run(args) -> int:
-    from ..calibrate.aggregate_params import ParamsError
+    from ..calibrate.aggregate_params import FitError, ParamsError
     from ..config import load_config
     from ..config.loader import parse_config, read_config_data
+    from ..results import check_out_file
     from ..validate.compare import compare, coverage, format_comparison
-    from ..validate.figures import read_figures
+    from ..validate.figures import ensure_figures, read_figures, select_geography
 
     if (args.backtest_until is None) != (args.params is None):
         raise ParamsError("--backtest-until and --params go together: the back-test fits PARAMS on periods "
                           "<= YEAR and compares the later ones")
+    for flag, value in (("--report", args.report), ("--rebase-start", args.rebase_start)):
+        if value is not None and args.backtest_until is None:
+            raise ParamsError(f"{flag} is for the back-test: give it with --backtest-until and --params")
     if args.reps < 1 or args.workers < 1:
         raise ParamsError("--reps and --workers must be at least 1")
+    # outputs checked before simulating, not found unusable after it
+    for path in (args.out, args.report):
+        if path:
+            check_out_file(path)
+    input_file(args.against, "--against")
     figures = read_figures(args.against)
     if args.backtest_until is None:
         cfg = load_config(args.config)
@@ -69,7 +78,15 @@ def _run(args) -> int:
     from ..calibrate.aggregate_params import read_params
     data = read_config_data(args.config)
     parse_config(data, str(args.config))
+    input_file(args.params, "--params")
     spec = read_params(args.params)
+    # checked before the fit (tens of seconds), not after it as backtest() does
+    geography = args.geography or (data.get("meta") or {}).get("geography")
+    if geography:
+        figs = select_geography(ensure_figures(figures, str(args.against)), geography, str(args.against))
+        if not (figs["year"].astype("float") > args.backtest_until).any():
+            raise FitError(f"{args.against}: no published figure of {geography} after {args.backtest_until} "
+                           "to forecast")
     result = backtest(data, figures, spec, args.backtest_until, geography=args.geography, reps=args.reps,
                       seed=args.seed, workers=args.workers,
                       rebase=args.rebase_start if args.rebase_start is not None else "auto",

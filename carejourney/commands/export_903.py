@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import non_negative_int
 
 
 def cmd_export_903(args) -> int:
+    from .. import __version__
     from ..config import load_config
-    from ..results import atomic_dir
+    from ..results import atomic_dir, check_out_dir, write_manifest
     from ..runner import run_replication
     from ..ssda903 import export_903
 
     cfg = load_config(args.config)
+    out = check_out_dir(args.out, "export-903", "export")  # before simulating
     res = run_replication(cfg, args.seed, args.replication, keep_events=True)
-    out = Path(args.out)
     with atomic_dir(out) as tmp:
         written = export_903(res.events, tmp)
+        # marks the folder as an export, so a later export may replace it (and nothing else)
+        write_manifest(tmp, command="export-903", config=str(args.config), config_name=cfg.meta.name,
+                       seed=args.seed, replication=args.replication, carejourney_version=__version__)
     years = ", ".join(str(y) for y in sorted(written))
-    print(f"SSDA903 header, episodes and UASC files for collection years {years} written to {out}/ "
+    print(f"SSDA903 header, episodes and UASC files for collection years {years} written to {args.out}/ "
           f"(replication {args.replication}, seed {args.seed}; synthetic children, not personal data)")
     return 0
 
@@ -27,7 +29,8 @@ def cmd_export_903(args) -> int:
 def add_parser(sub):
     p = sub.add_parser("export-903", help="write a simulated replication's journeys as SSDA903 files")
     p.add_argument("config")
-    p.add_argument("--out", required=True, help="folder for one sub-folder per collection year")
+    p.add_argument("--out", required=True, help="folder for one sub-folder per collection year "
+                                                "(and manifest.json)")
     p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
     p.add_argument("--replication", type=non_negative_int, default=0, help="which replication (default 0)")
     p.set_defaults(func=cmd_export_903)

@@ -20,10 +20,11 @@ Exit code 2 for bad input (config, figures, params, nothing to fit).
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, non_negative_int, say
+from . import bad_input_exits_2, input_file, non_negative_int, say
 
 
 def add_parser(subparsers):
@@ -57,25 +58,42 @@ def _run(args) -> int:
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
     from ..config.loader import parse_config, read_config_data
+    from ..results import PathError, check_out_file
     from ..validate.figures import read_figures
 
     data = read_config_data(args.config)
     parse_config(data, str(args.config))
+    input_file(args.against, "--against")
     figures = read_figures(args.against)
+    input_file(args.params, "--params")
     spec = read_params(args.params)
+    # the outputs are checked before the fit (minutes), not found unusable after it
+    out = check_out_file(args.out)
+    md = check_out_file(str(out) + ".report.md")
+    figdir = Path(str(out) + ".report")
+    if figdir.exists() and not figdir.is_dir():
+        raise PathError(f"{figdir} exists and is not a folder")
     fit = fit_aggregate(data, figures, spec, geography=args.geography, until=args.until, reps=args.reps,
                         seed=args.seed, max_evaluations=args.max_evaluations, bootstrap=args.bootstrap,
                         workers=args.workers, rebase=args.rebase_start, progress=say, source=str(args.against),
                         params_source=str(args.params))
-    out = Path(args.out)
-    md = Path(str(out) + ".report.md")
-    figdir = Path(str(out) + ".report")
-    write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
-    command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
-    write_report(fit, md, figdir, config_path=args.config, figures_path=args.against, command=command)
-    for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
-                     ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
-        df.to_csv(figdir / f"{name}.csv", index=False)
+    had_figdir = figdir.exists()
+    try:
+        write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
+        command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
+        write_report(fit, md, figdir, config_path=args.config, figures_path=args.against, command=command)
+        for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
+                         ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
+            df.to_csv(figdir / f"{name}.csv", index=False)
+    except BaseException:
+        # the config, its report and its charts are one result: none of them, or all
+        out.unlink(missing_ok=True)
+        md.unlink(missing_ok=True)
+        if not had_figdir:
+            shutil.rmtree(figdir, ignore_errors=True)
+        raise
+    finally:  # write_fitted_config stages the config in FITTED.yaml.tmp; never leave it behind
+        out.with_suffix(out.suffix + ".tmp").unlink(missing_ok=True)
     print(fit.summary())
     for note in fit.notes:
         print(f"note: {note}")

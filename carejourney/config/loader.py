@@ -50,18 +50,46 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
         raise ConfigError(format_validation_error(source, err)) from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the
+    last silently) and naming the line of an impossible date such as 2021-02-30."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise yaml.constructor.ConstructorError(None, None, f"invalid date {node.value!r} ({err})",
+                                                    node.start_mark) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a YAML file")
     try:
         with path.open(encoding="utf-8") as f:
-            return yaml.safe_load(f)
+            return yaml.load(f, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+        kind = "YAML error" if isinstance(err, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise ConfigError(f"{path}: {kind}{where}: {problem}") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
@@ -80,14 +108,45 @@ def read_config_data(path: str | Path, _seen: tuple = ()) -> dict:
     data = read_yaml(path)
     if not isinstance(data, dict) or "extends" not in data:
         return data
-    base_path = path.parent / str(data.pop("extends"))
-    if base_path.resolve() in _seen:
+    extends = data.pop("extends")
+    if not isinstance(extends, str) or not extends:
+        raise ConfigError(f"{path}: extends: must be one file name (relative to this file), not {extends!r}")
+    base_path = path.parent / extends
+    if base_path.resolve() in _seen or base_path.resolve() == path.resolve():
         raise ConfigError(f"{path}: extends: {base_path} makes a loop")
     if not base_path.exists():
         raise ConfigError(f"{path}: extends: no such file {base_path}")
-    return deep_merge(read_config_data(base_path, _seen + (path.resolve(),)), data)
+    if base_path.is_dir():
+        raise ConfigError(f"{path}: extends: {base_path} is a folder, not a config file")
+    base = read_config_data(base_path, _seen + (path.resolve(),))
+    if not isinstance(base, dict):
+        raise ConfigError(f"{base_path} (extended by {path}): the top level must be a mapping of sections, "
+                          f"not {type(base).__name__}")
+    return deep_merge(base, data)
+
+
+def _extends_chain(path: Path) -> list[Path]:
+    """The files a config extends, nearest first (for messages)."""
+    chain, seen = [], set()
+    while True:
+        try:
+            with path.open(encoding="utf-8") as f:
+                data = yaml.load(f, Loader=_StrictLoader)  # noqa: S506
+        except Exception:  # noqa: BLE001 - only for naming files in a message; errors were reported already
+            return chain
+        if not isinstance(data, dict) or "extends" not in data:
+            return chain
+        path = path.parent / str(data["extends"])
+        if path.resolve() in seen:
+            return chain
+        seen.add(path.resolve())
+        chain.append(path)
 
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a council config from a YAML file."""
-    return parse_config(read_config_data(path), str(path))
+    data = read_config_data(path)
+    chain = _extends_chain(Path(path))
+    # a bad field may come from a file this one extends: name them all
+    source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
+    return parse_config(data, source)

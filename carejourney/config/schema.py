@@ -8,6 +8,7 @@ they leave, what it all costs, and who is already in care on the start date.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,7 +22,14 @@ Probability = float  # documented alias; bounds are checked with Field(ge=0, le=
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and NaN pass every bound check (NaN compares false) and then poison sums: refuse them
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Upper bounds on inputs no council comes near, so that a typo (an extra zero or three, or
+# 1e308) is an error here rather than an overflow or a NaN spend later.
+MAX_WEEKLY_COST_GBP = 100_000.0  # secure places cost ~£6,000-£10,000 a week
+MAX_REFERRALS_PER_YEAR = 5_000_000.0  # England had ~650,000 referrals a year
 
 
 def check_known(names, allowed: tuple[str, ...], what: str):
@@ -74,6 +82,14 @@ class Population(Strict):
     """Children aged 0-17, by year ending 31 March: the denominator of the rate per 10,000."""
 
     children_0_17_by_year: dict[int, float] = Field(min_length=1)
+
+    @field_validator("children_0_17_by_year")
+    @classmethod
+    def _positive(cls, v):
+        bad = [y for y, n in v.items() if n <= 0]
+        if bad:
+            raise ValueError(f"the child population must be positive (years {bad})")
+        return v
     growth_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="beyond the last year")
 
 
@@ -122,6 +138,8 @@ class Referrals(Strict):
         _full_age_map(v, "per_year_by_age_band")
         if any(x < 0 for x in v.values()):
             raise ValueError("referral rates must be non-negative")
+        if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):
+            raise ValueError(f"referral rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
 
 
@@ -213,7 +231,7 @@ class Service(Strict):
     caseload_capacity: int = Field(ge=0)
     intervention_days: Distribution
     success_probability: float = Field(ge=0, le=1)
-    cost_per_case_gbp: float = Field(ge=0)
+    cost_per_case_gbp: float = Field(ge=0, le=10_000_000)  # bound: see MAX_WEEKLY_COST_GBP
     max_wait_days: float = Field(90, ge=0)
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -304,11 +322,17 @@ class Legal(Strict):
 
 # ---------------------------------------------------------------- placements
 class PlacementType(Strict):
-    weekly_cost_gbp: float = Field(ge=0, description="variable cost per child-week")
+    weekly_cost_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP, description="variable cost per child-week")
     in_area_probability: float = Field(ge=0, le=1)
     days_to_move: Distribution | None = Field(None, description="time to breakdown/planned move; null: no moves")
     min_age_years: int = Field(0, ge=0, le=17)
     max_age_years: int = Field(17, ge=0, le=17)
+
+    @model_validator(mode="after")
+    def _ages(self):
+        if self.min_age_years > self.max_age_years:
+            raise ValueError(f"min_age_years {self.min_age_years} is above max_age_years {self.max_age_years}")
+        return self
 
 
 class Capacity(Strict):
@@ -317,7 +341,7 @@ class Capacity(Strict):
     initial_places: int = Field(ge=0)
     recruited_places_per_year: float = Field(0, ge=0)
     attrition_per_year: float = Field(0, ge=0, le=1, description="share of places lost a year")
-    fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, description="paid occupied or not")
+    fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="paid occupied or not")
     match_probability_per_vacancy: float = Field(ge=0, le=1)
     sibling_match_factor: float = Field(1.0, ge=0, le=1)
     overflow_to: str
@@ -350,6 +374,9 @@ class Placements(Strict):
     @classmethod
     def _cap(cls, v):
         check_known(v, ("inhouse_foster", "inhouse_childrens_home"), "capacity-limited placement type")
+        for name, pool in v.items():
+            if pool.overflow_to == name:
+                raise ValueError(f"{name}.overflow_to is {name} itself: overflow must go to another placement type")
         return v
 
     @field_validator("at_entry_by_age_band")
@@ -452,7 +479,7 @@ class Exits(Strict):
 # ---------------------------------------------------------------- costs
 class Allowance(Strict):
     share: float = Field(ge=0, le=1)
-    weekly_gbp: float = Field(ge=0)
+    weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
 
 
 class Costs(Strict):
@@ -461,14 +488,14 @@ class Costs(Strict):
     report_prices: Literal["real", "cash"] = "real"
     spend_scope: Literal["placements", "all_lac"]
     spend_scope_note: str = ""
-    social_work_weekly_gbp_per_child: float = Field(0, ge=0, description="only in all_lac scope")
+    social_work_weekly_gbp_per_child: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="only in all_lac scope")
     sgo_allowance: Allowance
     adoption_allowance: Allowance
-    care_leaver_weekly_gbp: float = Field(ge=0)
+    care_leaver_weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
     care_leaver_to_age_years: float = Field(21, ge=18, le=25)
-    staying_put_weekly_gbp: float = Field(ge=0)
+    staying_put_weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
     parental_contribution: Allowance = Allowance(share=0, weekly_gbp=0)
-    uasc_grant_weekly_gbp: float = Field(0, ge=0)
+    uasc_grant_weekly_gbp: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP)
 
     @model_validator(mode="after")
     def _index(self):
@@ -528,7 +555,16 @@ class Opening(Strict):
 
 
 class Meta(Strict):
+    # the name becomes a folder under results/: a plain name, never a path
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _plain(cls, v):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", v):
+            raise ValueError(f"{v!r} is not a plain name: use letters, digits, '.', '_' and '-' (it names "
+                             "the results folder), starting with a letter or digit")
+        return v
     description: str = ""
     geography: str | None = Field(None, description="as named in published figures, e.g. Cambridgeshire")
 

@@ -9,9 +9,6 @@ removes the temporary folder and leaves any previous report as it was.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +17,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from ..results import staging_dir
+from ..results import atomic_dir
 from . import charts, html, tables
 from .errors import ReportError
 from .inputs import Results, load_actuals, load_results
@@ -87,7 +84,7 @@ def build_outputs(results_dir: str | Path, actuals: str | Path | None = None,
     `warn` receives each warning about the inputs (e.g. actual counts dated outside the
     run's months, which cannot be compared); default: `warnings.warn`."""
     res = load_results(results_dir)
-    act = load_actuals(actuals) if actuals is not None else None
+    act = load_actuals(actuals, warn=warn) if actuals is not None else None
     plan = tables.choose_plan(res)
     outside = tables.actuals_outside_run(res, plan, act)
     if outside:
@@ -127,27 +124,9 @@ def _check_out_dir(results_dir: Path, out_dir: Path):
 
 def _publish(files: dict[str, bytes], out_dir: Path):
     """Write `files` into a temporary folder beside `out_dir`, then swap it into place."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging_dir(out_dir)  # with the umask's mode, as the report folder should have
-    old = None
-    try:
+    with atomic_dir(out_dir) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(out_dir, old)
-        try:
-            os.replace(tmp, out_dir)
-        except BaseException:
-            if old is not None:
-                os.replace(old, out_dir)
-                old = None
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -326,16 +328,23 @@ def _line(index: int) -> int:
     return int(index) + 2
 
 
-def load_actuals(path: str | Path) -> pd.DataFrame:
-    """A council's monthly counts: CSV with columns date, lac_children. Dates go to month end.
+MAX_ACTUAL = 1_000_000  # more children than any council has looked after: a typo or a unit slip
 
+
+def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """A council's monthly counts: CSV with columns date, lac_children.
+
+    Counts must be whole numbers from 0 to 1,000,000. A date that is not a month end is
+    taken as the end of its month (the report's bands are month ends), and `warn` is told.
     A bad value raises a ReportError naming the file, its line number (the header is line 1)
     and the column."""
     path = Path(path)
+    if path.is_dir():
+        raise ReportError(f"{path.name}: is a folder, not an actuals CSV file ({path})")
     if not path.is_file():
         raise ReportError(f"{path.name}: actuals file is missing ({path})")
     try:  # blank lines kept (as empty rows, dropped below) so that row i is line i + 2
-        df = pd.read_csv(path, dtype=str, skip_blank_lines=False)
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except Exception as e:
         raise ReportError(f"{path.name}: could not be read as CSV ({e})") from e
     df.columns = [str(c).strip() for c in df.columns]
@@ -343,6 +352,8 @@ def load_actuals(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
     df = df[["date", "lac_children"]].apply(lambda c: c.str.strip()).replace("", None).dropna(how="all")
+    if df.empty:
+        raise ReportError(f"{path.name}: no rows (expected a header date,lac_children and one row per month)")
     for column in ("date", "lac_children"):
         blank = df[column].isna()
         if blank.any():
@@ -351,12 +362,26 @@ def load_actuals(path: str | Path) -> pd.DataFrame:
     _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD)")
     lac = pd.to_numeric(df["lac_children"], errors="coerce").astype(float)
     _first_bad(path, df["lac_children"], lac, "lac_children", "a number")
-    out = pd.DataFrame({"date": pd.DatetimeIndex(dates.to_list()).to_period("M").to_timestamp(how="end").normalize(),
-                        "lac_children": lac.to_numpy()})
+    count = lac.between(0, MAX_ACTUAL) & (lac % 1 == 0)
+    _first_bad(path, df["lac_children"], lac.where(count), "lac_children",
+               f"a count of children (a whole number from 0 to {MAX_ACTUAL:,})")
+    given = pd.DatetimeIndex(dates.to_list()).normalize()
+    month_end = given.to_period("M").to_timestamp(how="end").normalize()
+    moved = month_end != given
+    if moved.any():
+        i = int(moved.argmax())
+        (warn or _warn)(f"{path.name}: {int(moved.sum())} date(s) are not month ends and were taken as the end "
+                        f"of their month, e.g. line {_line(df.index[i])}: {df['date'].iloc[i]} -> "
+                        f"{month_end[i]:%Y-%m-%d} (the report's bands are month ends)")
+    out = pd.DataFrame({"date": month_end, "lac_children": lac.to_numpy()})
     if out["date"].duplicated().any():
         d = out.loc[out["date"].duplicated(), "date"].iloc[0]
         raise ReportError(f"{path.name}: more than one count for the month ending {d:%Y-%m-%d}")
     return out.sort_values("date").reset_index(drop=True)
+
+
+def _warn(msg: str):
+    warnings.warn(msg, stacklevel=3)
 
 
 def _parse_date(text: str) -> pd.Timestamp:

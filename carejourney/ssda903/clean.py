@@ -1,9 +1,10 @@
 """clean: validated SSDA903 rows -> model-vocabulary episodes, periods of care and children.
 
-Order matters: duplicates go first (so they cannot be mistaken for overlaps), then the same
-episode across years is merged, short breaks are dropped (so they cannot trim a looked-after
-episode), overlaps are trimmed, and only then are episodes joined into periods. Every row
-removed or changed is written to the report with the rule that did it.
+Order matters: episodes starting on or after the 18th birthday go first, then duplicates (so
+they cannot be mistaken for overlaps), then the same episode across years is merged, short
+breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed, and
+only then are episodes joined into periods. Every row removed or changed is written to the
+report with the rule that did it.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ class Cleaned:
     report: pd.DataFrame
     rows_read: int = 0
     years: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a year whose episodes file has no rows
 
     def summary(self) -> str:
         years = f"{min(self.years)}-{max(self.years)}" if self.years else "none"
         lines = [
+            *(f"warning: {w}" for w in self.warnings),
             f"SSDA903 cleaning: {self.rows_read} episode rows read (collection years {years}).",
             (
                 f"Kept {len(self.episodes)} episodes in {len(self.periods)} periods of care "
@@ -68,6 +71,7 @@ def clean(data: Ssda903Data) -> Cleaned:
     for column in EPISODE_FIELDS:
         if column not in episodes:
             episodes[column] = pd.Series(pd.NA, index=episodes.index, dtype=object)
+    episodes = _drop_aged_18_or_over(episodes, header, report)
     episodes = _drop_exact_duplicates(episodes, report)
     episodes = _drop_same_start_in_return(episodes, report)
     episodes = _merge_across_years(episodes, report)
@@ -86,6 +90,7 @@ def clean(data: Ssda903Data) -> Cleaned:
         report=report.frame(),
         rows_read=len(data.episodes),
         years=tuple(data.years),
+        warnings=tuple(data.warnings),
     )
 
 
@@ -116,6 +121,16 @@ def _one_header_row_per_child(header: pd.DataFrame, report: ReportBuilder) -> pd
     why = "SEX or DOB differs from the " + compared["year_kept"].astype(str) + " return; kept the latest"
     report.add(compared[differs], "removed", "header_superseded", why[differs])
     return latest.reset_index()
+
+
+def _drop_aged_18_or_over(ep: pd.DataFrame, header: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """An episode starting on or after the 18th birthday is not a child's: a wrong DOB or DECOM."""
+    dob = lookup(header, "DOB", ep["child_id"])
+    adult = ep["DECOM"] >= codes.add_years(dob, 18)
+    age = codes.age_in_years(dob, ep["DECOM"]).astype(str)
+    why = "child aged " + age + " at DECOM (an episode must start before the 18th birthday; check DOB and DECOM)"
+    report.add(ep[adult], "removed", "aged_18_or_over", why[adult])
+    return ep[~adult]
 
 
 def _drop_exact_duplicates(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:

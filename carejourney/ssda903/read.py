@@ -42,12 +42,14 @@ class Ssda903Data:
     uasc:     child_id, DUC, SEX and DOB (if given), year, source_file, source_row
     Codes are strings (NaN when blank); dates are datetime64 (NaT when blank); `child_id` is
     the pseudonym; `year` is the collection year (2016 = 2015-16); `source_row` counts the
-    column header as row 1.
+    column header as row 1. `warnings`: what was read but is not an error, e.g. a year whose
+    episodes file has only its column header (that year has no episodes).
     """
 
     header: pd.DataFrame
     episodes: pd.DataFrame
     uasc: pd.DataFrame
+    warnings: tuple[str, ...] = ()  # e.g. an episodes file with no rows
 
     @property
     def years(self) -> list[int]:
@@ -111,7 +113,13 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_starts_after_birth(tables)
     if problems:
         raise Ssda903Error(problems)
-    return _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
+    data = _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
+    data.warnings = tuple(
+        f"{item.source.label}: no episodes (only the column header): collection year {item.year} is left out"
+        for item in loaded
+        if item.source.kind == "episodes" and item.year is not None and item.table.empty
+    )
+    return data
 
 
 def _assign_years(loaded: list[_Loaded]) -> list[Problem]:

@@ -7,6 +7,9 @@ import pandas as pd
 REPORT_COLUMNS = ["file", "row", "child_id", "action", "rule", "why"]
 ACTIONS = ("removed", "changed", "flagged")
 
+# rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
+LISTED_RULES = ("aged_18_or_over",)
+LISTED_MAX = 10
 # rule -> what it means, for summaries
 RULE_LABELS = {
     "duplicate_header_row": "header row repeated exactly in the same file",
@@ -19,6 +22,7 @@ RULE_LABELS = {
     "overlap_trimmed": "episode overlapped the next one: ended where the next starts",
     "open_not_in_next_return": "open at 31 March but absent from the next return (left open)",
     "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
+    "aged_18_or_over": "episode starting on or after the child's 18th birthday: unusable (wrong DOB or DECOM?)",
     "child_without_episodes": "header row of a child with no episode",
     "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
 }
@@ -64,4 +68,8 @@ def summarise(report: pd.DataFrame) -> list[str]:
         for (act, rule), n in counts.items():
             if act == action:
                 lines.append(f"  - {n} row{'s' if n != 1 else ''} {action}: {RULE_LABELS[rule]}")
+                if rule in LISTED_RULES:
+                    rows = report.loc[report["rule"] == rule, ["file", "row", "why"]].head(LISTED_MAX)
+                    lines += [f"      {f} row {r}: {w}" for f, r, w in rows.itertuples(index=False)]
+                    lines += [f"      ... and {n - LISTED_MAX} more"] if n > LISTED_MAX else []
     return lines

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..calendar import financial_years
 from .figures import FiguresError, ensure_figures, read_figures, select_geography
-from .mapping import MAPPING, MappedQuantity, derived_rows_using, reason_not_compared, row_for
+from .mapping import MAPPING, MappedQuantity, derived_rows_using, reason_not_compared, row_for, unit_of_measure
 
 __all__ = ["compare", "compare_annual", "read_figures", "match_figures", "format_comparison", "coverage",
            "simulated_figures", "FiguresError", "OUTPUT_COLUMNS"]
@@ -328,8 +328,7 @@ def simulated_figures(annual: pd.DataFrame, geography: str = "Synthetic", stat: 
             d = cells.draws(row, p)
             if d is None:
                 continue
-            unit = "per 10,000" if row.measure == "lac_rate_per_10000" else (
-                "days" if row.measure.endswith("_days_mean") else "children")
+            unit = unit_of_measure(row.measure)
             rows.append({"quantity": row.quantity, "geography": geography, "period": str(year),
                          "value": str(int(round(float(reps_fn(d))))), "unit": unit,
                          "source_title": "carejourney simulation", "source_address": "", "note": "synthetic"})

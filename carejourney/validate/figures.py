@@ -22,21 +22,29 @@ What the reader does, so that nothing downstream has to guess:
   half-width of that rounding (5 for England counts of children, 0.5 for rates per
   10,000, which are published as whole numbers, else 0).
 - `row` is the line of the CSV file the figure came from (header = line 1).
+- Refused, naming the row: a negative or infinite value; a count of children over
+  1,000,000; a unit that contradicts the unit the mapping compares the quantity in (e.g.
+  "percent" on "CLA at 31 March", compared in "children"; an empty unit is not checked);
+  the same quantity, geography and year given twice with different values (both rows).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .mapping import expected_unit
+
 REQUIRED_COLUMNS = ("quantity", "geography", "period", "value")
 OPTIONAL_COLUMNS = ("unit", "source_title", "source_address", "note")
 REVISED_SUFFIX = " (revised series)"
 SUPPRESSED = {"", "x", "c", "z", ":", "..", "-", "—", "n/a", "na", "nan"}
 NATIONAL = "england"
+MAX_COUNT = 1_000_000  # more children than England has ever looked after, started or ceased in a year
 
 
 class FiguresError(ValueError):
@@ -85,17 +93,51 @@ def _rounding(geography: str, unit: str) -> float:
     return 0.0
 
 
+def _value_problem(value: float, quantity: str, unit: str) -> str:
+    """What is wrong with a published number ('value': ... or 'unit': ...), or ""."""
+    if not math.isfinite(value) or value < 0:
+        return f"'value': {value:g} is not a published figure (expected a number, 0 or more)"
+    expected = expected_unit(quantity[: -len(REVISED_SUFFIX)] if quantity.lower().endswith(REVISED_SUFFIX)
+                             else quantity)
+    if expected and unit and not unit.lower().replace(",", "").startswith(expected.replace(",", "")):
+        return (f"'unit': {unit!r} does not fit {quantity!r}, which the model compares in {expected!r} "
+                f"(validate/mapping.py)")
+    if expected == "children" and value > MAX_COUNT:
+        return f"'value': {value:g} children is not a plausible count (more than {MAX_COUNT:,})"
+    return ""
+
+
+def _conflicting_duplicates(rows: list[dict]) -> list[str]:
+    """One problem per quantity, geography and year given more than once with different values."""
+    seen: dict[tuple, dict] = {}
+    problems = []
+    for r in rows:
+        if r["year"] is None or np.isnan(r["value"]):
+            continue
+        key = (" ".join(r["quantity"].lower().split()), r["geography"].lower(), r["year"])
+        first = seen.setdefault(key, r)
+        if first is not r and first["value"] != r["value"]:
+            problems.append(f"rows {first['row']} and {r['row']}: {r['quantity']!r} for {r['geography']} in "
+                            f"{r['year']} is given twice with different values ({first['value']:g} and "
+                            f"{r['value']:g}); keep one")
+    return problems
+
+
 def read_figures(path: str | Path) -> pd.DataFrame:
     """Read and check a published-figures CSV; see the module docstring for the columns added."""
     path = Path(path)
     if not path.exists():
         raise FiguresError(f"{path}: no such file")
+    if path.is_dir():
+        raise FiguresError(f"{path}: is a folder, not a figures CSV file")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as err:
         raise FiguresError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise FiguresError(f"{path}: not a readable CSV file ({str(err).strip()})") from None
+    except OSError as err:
+        raise FiguresError(f"{path}: cannot be read ({err.strerror or err})") from None
     return figures_from_frame(raw, str(path))
 
 
@@ -146,6 +188,10 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataF
                         problems.append(f"row {line}, field 'value': {value_text!r} is not a number "
                                         "(use a plain number, or x for a suppressed figure)")
                         continue
+                    bad = _value_problem(value, quantity, r["unit"].strip())
+                    if bad:
+                        problems.append(f"row {line}, field {bad}")
+                        continue
             base = quantity
             series = "first published"
             if base.lower().endswith(REVISED_SUFFIX):
@@ -161,6 +207,7 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataF
                 "value_text": r["value"], "value_problem": value_problem,
                 "rounding": _rounding(geography, r["unit"]), "row": line,
             })
+    problems += _conflicting_duplicates(rows)
     if problems:
         shown = "\n  - ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""

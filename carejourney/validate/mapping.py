@@ -300,6 +300,21 @@ def reason_not_compared(quantity: str, unit: str = "") -> str:
     return NO_ROW_REASON
 
 
+def unit_of_measure(measure: str) -> str:
+    """The unit a model measure is counted in, as published_figures.csv writes it."""
+    if measure == "lac_rate_per_10000":
+        return "per 10,000"
+    return "days" if measure.endswith("_days_mean") else "children"
+
+
+def expected_unit(quantity: str) -> str | None:
+    """The unit a published `quantity` is compared in (alone or as part of a derived row), else None."""
+    row = row_for(quantity)
+    if row is None or not row.compared:
+        row = derived_rows_using(quantity)
+    return unit_of_measure(row.measure) if row is not None and row.compared else None
+
+
 def groups() -> list[str]:
     return list(dict.fromkeys(r.group for r in MAPPING if r.compared))
 

@@ -23,6 +23,25 @@ CASES = {
                                 "opening", "they must agree"),
     "bad distribution": ({"edge_of_care.days_to_entry": {"kind": "lognormal", "mean_days": 30}},
                          "edge_of_care.days_to_entry", "sd_days"),
+    # inf and NaN pass every bound check (NaN compares false) and would poison the spend
+    "infinite cost": ({"placements.types.ifa_foster.weekly_cost_gbp": float("inf")},
+                      "placements.types.ifa_foster.weekly_cost_gbp", "finite number"),
+    "NaN probability": ({"demand.referrals.early_help_share": float("nan")},
+                        "demand.referrals.early_help_share", "finite number"),
+    "absurd cost": ({"placements.types.ifa_foster.weekly_cost_gbp": 1e308},
+                    "placements.types.ifa_foster.weekly_cost_gbp", "less than or equal to 100000"),
+    "absurd referrals": ({"demand.referrals.per_year_by_age_band.under_1": 1e308},
+                         "demand.referrals.per_year_by_age_band", "not plausible"),
+    "absurd duration": ({"edge_of_care.days_to_entry": {"kind": "exponential", "mean_days": 1e308}},
+                        "edge_of_care.days_to_entry", "less than or equal to 1000000"),
+    "empty name": ({"meta.name": ""}, "meta.name", "not a plain name"),
+    "name that is a path": ({"meta.name": "/tmp/elsewhere"}, "meta.name", "not a plain name"),
+    "zero population": ({"population.children_0_17_by_year.2016": 0},
+                        "population.children_0_17_by_year", "must be positive"),
+    "minimum age above maximum": ({"placements.types.supported_accommodation.max_age_years": 10},
+                                  "placements.types.supported_accommodation", "above max_age_years"),
+    "overflow to itself": ({"placements.capacity.inhouse_foster.overflow_to": "inhouse_foster"},
+                           "placements.capacity", "itself"),
 }
 
 
@@ -44,6 +63,45 @@ def test_yaml_syntax_error_gives_line(tmp_path):
     path.write_text("meta:\n  name: x\n horizon: [unclosed\n")
     with pytest.raises(ConfigError, match=r"broken.yaml: YAML syntax error at line \d+"):
         load_config(path)
+
+
+def test_duplicate_key_is_an_error_with_its_line(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("meta:\n  name: x\n  name: y\n")
+    with pytest.raises(ConfigError, match=r"dup.yaml: YAML error at line 3, column 3: duplicate key 'name'"):
+        load_config(path)
+
+
+def test_impossible_date_is_an_error_with_its_line(tmp_path):
+    path = tmp_path / "date.yaml"
+    path.write_text(yaml.safe_dump(load_default_dict()).replace("end_date: 2021-03-31", "end_date: 2021-02-30"))
+    with pytest.raises(ConfigError, match=r"date.yaml: YAML error at line \d+.*invalid date '2021-02-30'"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("extends,message", [
+    (".", "is a folder"), (["a.yaml", "b.yaml"], "must be one file name"), ("parent.yaml", "must be a mapping")])
+def test_bad_extends(tmp_path, extends, message):
+    (tmp_path / "parent.yaml").write_text("- a list\n- not a config\n")
+    path = tmp_path / "child.yaml"
+    path.write_text(yaml.safe_dump({"extends": extends}))
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_a_bad_field_in_an_extended_file_names_that_file_too(tmp_path):
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"legal.after_police_protection.s20": 0.9})))
+    path = tmp_path / "child.yaml"
+    path.write_text(yaml.safe_dump({"extends": "parent.yaml", "meta": {"description": "x"}}))
+    with pytest.raises(ConfigError, match=r"child.yaml \(with .*parent.yaml, which it extends\)"):
+        load_config(path)
+
+
+def test_a_folder_is_not_a_config(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    assert main(["check", str(tmp_path)]) == 2
 
 
 def test_missing_file(tmp_path):

@@ -1,0 +1,139 @@
+"""Bad input files are refused with the file and the line, row or field named (F7, F8).
+
+F7a actuals CSV (`report --actuals`), F7b published figures (`compare` / `fit --against`),
+F7c fit params bounds (`fit --params`), F8 SSDA903 returns (`calibrate`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from carejourney.calibrate.aggregate_params import (
+    ParamsError,
+    free_parameters,
+    parse_params,
+)
+from carejourney.cli import main
+from carejourney.report import ReportError
+from carejourney.report.inputs import load_actuals
+from carejourney.ssda903 import clean, read_ssda903
+from carejourney.validate.figures import FiguresError, read_figures
+from tests.conftest import load_default_dict
+from tests.unit.test_report import make_results
+from tests.unit.test_ssda903_read import episode_row, header_row, write_return
+from tests.unit.test_validate_figures import HEADER, write
+
+ACTUALS_HEADER = "date,lac_children\n"
+
+
+# --------------------------------------------------------------------------- F7a actuals
+@pytest.mark.parametrize("count", ["-577", "577.5", "1e308", "inf", "1000001"])
+def test_actual_count_that_is_not_a_count_names_the_line(tmp_path, count):
+    p = write(tmp_path, ACTUALS_HEADER + f"2015-10-31,570\n2015-11-30,{count}\n", "actuals.csv")
+    with pytest.raises(ReportError, match=r"actuals.csv: line 3, column lac_children: .*not a count of children"):
+        load_actuals(p)
+
+
+def test_actuals_without_rows_is_an_error(tmp_path):
+    p = write(tmp_path, ACTUALS_HEADER, "actuals.csv")
+    with pytest.raises(ReportError, match="actuals.csv: no rows"):
+        load_actuals(p)
+
+
+def test_actual_date_not_a_month_end_is_moved_with_a_note(tmp_path):
+    p = write(tmp_path, ACTUALS_HEADER + "2015-10-31,570\n2015-11-15,577\n", "actuals.csv")
+    notes = []
+    out = load_actuals(p, warn=notes.append)
+    assert [f"{d:%Y-%m-%d}" for d in out["date"]] == ["2015-10-31", "2015-11-30"]
+    assert len(notes) == 1 and "line 3: 2015-11-15 -> 2015-11-30" in notes[0] and "actuals.csv" in notes[0]
+
+
+def test_actuals_folder_is_named_as_a_folder(tmp_path, capsys):
+    results = make_results(tmp_path / "results")
+    (tmp_path / "actuals").mkdir()
+    assert main(["report", str(results), "--actuals", str(tmp_path / "actuals")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err
+    assert not (results / "report").exists()
+
+
+# --------------------------------------------------------------------------- F7b published figures
+CLA = "CLA at 31 March,Cambridgeshire,2016"
+
+
+@pytest.mark.parametrize("value", ["-607", "inf", "1e308"])
+def test_published_value_that_cannot_be_a_figure_names_the_row(tmp_path, value):
+    p = write(tmp_path, HEADER + f"{CLA},532,children,,,\nCLA at 31 March,Cambridgeshire,2015,{value},children,,,\n")
+    with pytest.raises(FiguresError, match=r"row 3, field 'value'"):
+        read_figures(p)
+
+
+def test_same_figure_twice_with_different_values_names_both_rows(tmp_path):
+    p = write(tmp_path, HEADER + f"{CLA},607,children,,,\nStarts,England,2016,1,children,,,\n{CLA},9999,children,,,\n")
+    with pytest.raises(FiguresError, match=r"rows 2 and 4: 'CLA at 31 March' .* \(607 and 9999\)"):
+        read_figures(p)
+
+
+def test_same_figure_twice_with_the_same_value_is_accepted(tmp_path):
+    # the shared published_figures.csv repeats England's 2015 stock from two sources
+    p = write(tmp_path, HEADER + f"{CLA},607,children,a,,\n{CLA},607,children,b,,\n")
+    assert len(read_figures(p)) == 2
+
+
+def test_unit_contradicting_the_mapping_names_the_row(tmp_path):
+    p = write(tmp_path, HEADER + f"{CLA},607,percent,,,\n")
+    with pytest.raises(FiguresError, match=r"row 2, field 'unit': 'percent' .*'children'"):
+        read_figures(p)
+    ok = write(tmp_path, HEADER + f"{CLA},607,children (75%),,,\nStarts aged 16 and over (% of starts),"
+                                  "England,2016,18,percent,,,\n\"CLA rate per 10,000 children under 18\","
+                                  "Cambridgeshire,2016,45,\"per 10,000\",,,\n", "ok.csv")
+    assert len(read_figures(ok)) == 3
+
+
+def test_figures_folder_is_an_error_not_a_traceback(tmp_path):
+    with pytest.raises(FiguresError, match="is a folder"):
+        read_figures(tmp_path)
+
+
+# --------------------------------------------------------------------------- F7c fit params bounds
+@pytest.mark.parametrize("path, bounds, end", [
+    ("exits.returned_home.days.mean_days", [-400, 3000], "low bound -400"),
+    ("exits.at_18.supported_living_share", [0, 5], "high bound 5"),
+])
+def test_bound_outside_the_config_schema_names_file_and_parameter(path, bounds, end):
+    spec = parse_params({"parameters": {path: bounds}}, "params.yaml")
+    with pytest.raises(ParamsError, match=rf"params.yaml: parameters.{path}: the {end} is not a valid config"):
+        free_parameters(load_default_dict(), spec, "params.yaml")
+
+
+def test_bounds_inside_the_schema_are_accepted():
+    spec = parse_params({"parameters": {"exits.at_18.supported_living_share": [0, 1],
+                                        "exits.adoption.adopter_approvals_per_year": [10.4, 90]}})
+    params = free_parameters(load_default_dict(), spec)
+    assert [p.path for p in params] == ["exits.at_18.supported_living_share",
+                                        "exits.adoption.adopter_approvals_per_year"]
+
+
+# --------------------------------------------------------------------------- F8 SSDA903
+def test_episode_of_an_adult_is_reported_and_dropped(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C002", dob="01/01/1900")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    cleaned = clean(read_ssda903(tmp_path))
+    assert len(cleaned.episodes) == 1 and len(cleaned.children) == 1
+    dropped = cleaned.report[cleaned.report["rule"] == "aged_18_or_over"]
+    assert list(zip(dropped["file"], dropped["row"])) == [("2016/episodes.csv", 3)]
+    assert "aged 115" in dropped["why"].iloc[0]
+    assert "2016/episodes.csv row 3: child aged 115" in cleaned.summary()
+
+
+def test_episode_starting_the_day_before_the_18th_birthday_is_kept(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001", dob="02/06/1997")], [episode_row("C001", "01/06/2015")])
+    assert len(clean(read_ssda903(tmp_path)).episodes) == 1
+
+
+def test_year_whose_episodes_file_has_no_rows_is_warned_about(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001")], [])
+    data = read_ssda903(tmp_path)
+    assert len(data.warnings) == 1 and data.warnings[0].startswith("2017/episodes.csv: no episodes")
+    assert "warning: 2017/episodes.csv: no episodes" in clean(data).summary()

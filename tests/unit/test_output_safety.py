@@ -1,0 +1,232 @@
+"""Output paths: nothing the user did not ask for is replaced or left behind, bad paths are
+refused (exit 2, one line naming the path) before any simulating."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carejourney.cli import main
+from carejourney.results import PathError, atomic_dir, default_out_dir
+from tests.conftest import ROOT, small_dict, with_changes
+
+FIGURES = "quantity,geography,period,value,unit,source_title,source_address,note\n" \
+          "CLA at 31 March,Cambridgeshire,2016,600,children,Test,,\n"
+PARAMS = ROOT / "experiments" / "fit-params-cambridgeshire.yaml"
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict(1)))
+    return path
+
+
+@pytest.fixture
+def figures(tmp_path):
+    path = tmp_path / "figures.csv"
+    path.write_text(FIGURES)
+    return path
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Fail the test if a command gets as far as simulating."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("simulated before checking the output path")
+
+    import carejourney.runner
+    monkeypatch.setattr(carejourney.runner, "run_replications", refuse)
+    monkeypatch.setattr(carejourney.runner, "run_replication", refuse)
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# --------------------------------------------------------------------------- F1: an unrelated folder is not replaced
+@pytest.mark.parametrize("command, kind", [("run", "run"), ("export-903", "export")])
+def test_an_unrelated_folder_is_refused_and_kept(tmp_path, config, capsys, no_simulation, command, kind):
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "notes.txt").write_text("notes")
+    argv = [command, str(config), "--out", str(out)] + (["--reps", "1"] if command == "run" else [])
+    assert main(argv) == 2
+    assert _error(capsys) == (f"error: {out} exists and is not a carejourney {kind} output folder: "
+                              "choose another --out or remove it")
+    assert _listing(out) == ["notes.txt", "sub"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.yaml"]
+
+
+def test_a_previous_output_of_the_same_command_or_an_empty_folder_is_replaced(tmp_path, config, capsys):
+    run, export = tmp_path / "run", tmp_path / "export"
+    run.mkdir()  # empty: may be used
+    for _ in range(2):
+        assert main(["run", str(config), "--reps", "1", "--out", str(run)]) == 0
+        assert main(["export-903", str(config), "--out", str(export)]) == 0
+    assert (run / "manifest.json").exists() and (export / "manifest.json").exists()
+    assert (export / "2016" / "episodes.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "run", "small.yaml"]  # no .old or .tmp left
+    capsys.readouterr()
+    # but not one of the other command's
+    assert main(["export-903", str(config), "--out", str(run)]) == 2
+    assert "is not a carejourney export output folder" in _error(capsys)
+    assert main(["run", str(config), "--reps", "1", "--out", str(export)]) == 2
+    assert "is not a carejourney run output folder" in _error(capsys)
+
+
+# --------------------------------------------------------------------------- F2: the default folder is inside results/
+@pytest.mark.parametrize("name", ["", ".", "..", "/tmp/victim", "../elsewhere", "a/..", "a/../.."])
+def test_default_out_dir_is_never_results_itself_or_outside_it(name):
+    with pytest.raises(PathError, match=r"cfg.yaml: meta.name .* cannot be a folder name inside results/"):
+        default_out_dir(name, "cfg.yaml")
+
+
+def test_default_out_dir_is_results_slash_name():
+    assert default_out_dir("cambridgeshire-2015", "cfg.yaml") == Path("results") / "cambridgeshire-2015"
+
+
+# --------------------------------------------------------------------------- F3: --out is an existing file / folder
+@pytest.mark.parametrize("command", ["run", "export-903"])
+def test_out_folder_that_is_a_file_is_refused(tmp_path, config, capsys, no_simulation, command):
+    out = tmp_path / "out.txt"
+    out.write_text("keep me")
+    argv = [command, str(config), "--out", str(out)] + (["--reps", "1"] if command == "run" else [])
+    assert main(argv) == 2
+    assert _error(capsys) == f"error: {out} exists and is not a folder"
+    assert out.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "small.yaml"]
+
+
+def test_atomic_dir_never_replaces_a_file(tmp_path):
+    target = tmp_path / "f"
+    target.write_text("keep me")
+    with pytest.raises(PathError, match="exists and is not a folder"), atomic_dir(target):
+        pass
+    assert target.read_text() == "keep me" and os.listdir(tmp_path) == ["f"]
+
+
+def test_fit_out_that_is_a_folder_is_refused_before_fitting(tmp_path, config, figures, capsys):
+    out = tmp_path / "f.yaml"
+    out.mkdir()
+    assert main(["fit", str(config), "--against", str(figures), "--params", str(PARAMS), "--out", str(out)]) == 2
+    assert _error(capsys) == f"error: {out} exists and is a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.yaml", "figures.csv", "small.yaml"]
+
+
+@pytest.mark.parametrize("command", ["calibrate", "compare", "compare --report", "fit"])
+def test_out_file_under_a_file_is_refused(tmp_path, config, figures, capsys, no_simulation, command):
+    name, *flag = command.split()
+    out = f"{config}/c.out"  # the config is a file, not a folder
+    argv = {
+        "calibrate": ["calibrate", str(tmp_path / "returns"), "--start", "2016-04-01", "--out", out],
+        "compare": ["compare", str(config), "--against", str(figures), "--reps", "1", "--out", out],
+        "fit": ["fit", str(config), "--against", str(figures), "--params", str(PARAMS), "--out", out],
+    }[name]
+    if flag:
+        argv[-2:] = ["--backtest-until", "2015", "--params", str(PARAMS), "--report", out]
+    assert main(argv) == 2
+    assert _error(capsys) == f"error: {out}: {config} exists and is not a folder"
+
+
+# --------------------------------------------------------------------------- F6: unusable paths, before simulating
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_unwritable_out_is_refused_before_simulating(config, capsys, no_simulation):
+    assert main(["run", str(config), "--reps", "1", "--out", "/proc/carejourney-x"]) == 2
+    assert _error(capsys).startswith("error: /proc/carejourney-x: cannot write in /proc")
+
+
+def test_out_dot_is_refused_before_simulating(tmp_path, config, capsys, monkeypatch, no_simulation):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["run", str(config), "--reps", "1", "--out", "."]) == 2
+    assert _error(capsys) == "error: . is the current folder or holds it: choose another --out"
+    assert main(["export-903", str(config), "--out", ".."]) == 2
+    assert _error(capsys) == "error: .. is the current folder or holds it: choose another --out"
+
+
+@pytest.mark.parametrize("command", ["compare", "fit"])
+@pytest.mark.parametrize("flag", ["--against", "--params"])
+def test_a_folder_given_for_an_input_file_is_refused(tmp_path, config, figures, capsys, no_simulation, command, flag):
+    argv = [command, str(config), "--against", str(figures), "--params", str(PARAMS), "--out", str(tmp_path / "o")]
+    if command == "compare":
+        argv += ["--backtest-until", "2015"]
+    argv[argv.index(flag) + 1] = str(tmp_path)
+    assert main(argv) == 2
+    assert _error(capsys) == f"error: {tmp_path}: {flag} is a folder, not a file"
+
+
+# --------------------------------------------------------------------------- F6b: nothing left when the swap fails
+def test_failed_swap_leaves_no_staging_folder_and_keeps_the_previous_output(tmp_path, config, capsys, monkeypatch):
+    out = tmp_path / "903"
+    assert main(["export-903", str(config), "--out", str(out)]) == 0
+    before = _listing(out)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if ".tmp-" in Path(src).name:  # the staging folder moving into place
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    assert main(["export-903", str(config), "--out", str(out), "--seed", "2"]) == 2
+    assert _error(capsys) == f"error: {out}: permission denied"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["903", "small.yaml"]
+    assert _listing(out) == before
+
+
+def test_fit_leaves_no_tmp_file_when_writing_fails(tmp_path, config, figures, capsys, monkeypatch):
+    from carejourney.calibrate import aggregate, aggregate_write
+
+    def write_then_fail(fit, out, **kwargs):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Path(str(out) + ".tmp").write_text("half")
+        raise OSError(28, "No space left on device", str(out))
+
+    monkeypatch.setattr(aggregate, "fit_aggregate", lambda *a, **k: object())  # no minutes of fitting
+    monkeypatch.setattr(aggregate_write, "write_fitted_config", write_then_fail)
+    out = tmp_path / "fit" / "f.yaml"
+    assert main(["fit", str(config), "--against", str(figures), "--params", str(PARAMS), "--out", str(out)]) == 2
+    assert _error(capsys) == f"error: {out}: no space left on device"
+    assert not out.with_name("f.yaml.tmp").exists()
+
+
+# --------------------------------------------------------------------------- F9: messages and flags
+def test_calibrate_names_the_bad_template(tmp_path, capsys):
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(with_changes(small_dict(1), {"horizon.end_date": "2010-03-31"})))
+    assert main(["calibrate", str(tmp_path / "returns"), "--start", "2016-04-01", "--template", str(template),
+                 "--out", str(tmp_path / "c" / "c.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {template}: ") and "Traceback" not in err
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--report", "r.md"), ("--rebase-start", "2016")])
+def test_compare_backtest_flags_without_backtest_are_refused(tmp_path, config, figures, capsys, no_simulation,
+                                                            flag, value):
+    assert main(["compare", str(config), "--against", str(figures), "--reps", "1", flag, value]) == 2
+    assert _error(capsys) == f"error: {flag} is for the back-test: give it with --backtest-until and --params"
+
+
+def test_compare_backtest_with_nothing_to_forecast_fails_before_fitting(tmp_path, config, figures, capsys,
+                                                                       monkeypatch):
+    from carejourney.calibrate import aggregate_backtest
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fitted before checking there is anything to forecast")
+
+    monkeypatch.setattr(aggregate_backtest, "backtest", refuse)
+    assert main(["compare", str(config), "--against", str(figures), "--backtest-until", "2030",
+                 "--params", str(PARAMS)]) == 2
+    assert _error(capsys) == f"error: {figures}: no published figure of Cambridgeshire after 2030 to forecast"
