@@ -219,6 +219,12 @@ def _check_targets(targets, cfg, path: Path):
         if t.period not in years:
             raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
                                   f"({years[0]} to {years[-1]})")
+        # a count or a spend is never negative: such a target could never be met (a typo);
+        # savings and reductions (PAIRED, above) may be
+        for side in ("at_most", "at_least"):
+            value = getattr(t, side, None)
+            if value is not None and value < 0:
+                raise ExperimentError(f"{where}.{side}: {value:g} is negative, but {t.measure} never is")
 
 
 # ================================================================ running

@@ -25,6 +25,15 @@ class Strict(BaseModel):
     # inf and NaN pass every bound check (NaN compares false) and then poison sums: refuse them
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _a_number_is_a_number(cls, v, info):
+        # pydantic would read `true` as 1 and '140' as 140; in a config either is a slip
+        annotation = cls.model_fields[info.field_name].annotation
+        if annotation in (int, float, "int", "float") and isinstance(v, (bool, str)):
+            raise ValueError(f"should be a number, not {v!r}")
+        return v
+
 
 # Upper bounds on inputs no council comes near, so that a typo (an extra zero or three, or
 # 1e308) is an error here rather than an overflow or a NaN spend later.

@@ -42,6 +42,10 @@ CASES = {
                                   "placements.types.supported_accommodation", "above max_age_years"),
     "overflow to itself": ({"placements.capacity.inhouse_foster.overflow_to": "inhouse_foster"},
                            "placements.capacity", "itself"),
+    "true for a number": ({"placements.capacity.inhouse_foster.initial_places": True},
+                          "placements.capacity.inhouse_foster.initial_places", "should be a number, not True"),
+    "text for a number": ({"placements.types.ifa_foster.weekly_cost_gbp": "758"},
+                          "placements.types.ifa_foster.weekly_cost_gbp", "should be a number, not '758'"),
 }
 
 

@@ -133,3 +133,15 @@ def test_a_bad_scheduler_is_a_clean_error_and_writes_nothing(tmp_path, monkeypat
 def test_bundled_experiments_still_load(path):
     exp = load_experiment(path)
     assert exp.spec.levers
+
+
+def test_a_negative_threshold_on_a_count_is_refused(tmp_path):
+    """No replication can have fewer than 0 looked after: such a target is a typo."""
+    path = write_experiment(tmp_path, extra={"targets": [
+        {"name": "LAC <= -700", "measure": "lac_children", "period": "2016-17", "at_most": -700}]})
+    with pytest.raises(ExperimentError, match=r"targets\[0\] \(LAC <= -700\)\.at_most: -700 is negative"):
+        load_experiment(path)
+    # a saving may be negative (a lever that costs money)
+    write_experiment(tmp_path / "ok", extra={"targets": [
+        {"name": "cost at most 1m", "measure": "spend_gbp_saving", "period": "2016-17", "at_least": -1_000_000}]})
+    load_experiment(tmp_path / "ok" / "experiment.yaml")
