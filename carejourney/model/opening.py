@@ -46,14 +46,51 @@ _PLACEMENT_WEIGHTS = _age_weights(PLACEMENT_TYPES, _PLACEMENT_AGE_WEIGHT)
 _LEGAL_WEIGHTS = _age_weights(LEGAL_STATUSES, _LEGAL_AGE_WEIGHT)
 
 
+def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.ndarray) -> np.ndarray:
+    """Urn weights that make the expected joint table (type x age band) the one closest to
+    the plausibility weights with both published margins (iterative proportional fitting).
+
+    With the plausibility weights alone, the urn must still empty exactly: types that are
+    rare at most ages (placement orders) are then left over at the end and fall to
+    whoever is drawn last, teenagers included. Raking first gives each age its fair share:
+    a child of band b draws type k with probability J[k, b] / N_b at the start, where J is
+    the raked table, i.e. weight J[k, b] / n_k on the n_k of type k left in the urn."""
+    joint = w_age * (type_counts[:, None] > 0)
+    for _ in range(200):
+        rows = joint.sum(axis=1)
+        joint = joint * np.divide(type_counts, rows, out=np.zeros_like(rows), where=rows > 0)[:, None]
+        cols = joint.sum(axis=0)
+        joint = joint * np.divide(band_counts, cols, out=np.zeros_like(cols), where=cols > 0)[None, :]
+        if np.allclose(joint.sum(axis=1), type_counts, rtol=1e-9, atol=1e-9):
+            break
+    return np.divide(joint, type_counts[:, None], out=np.zeros_like(joint), where=type_counts[:, None] > 0)
+
+
 def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], w_age: np.ndarray) -> np.ndarray:
     remaining = np.array([counts.get(n, 0) for n in names], dtype=float)
+    w_age = _raked_weights(w_age, remaining, np.bincount(bands, minlength=w_age.shape[1]).astype(float))
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
     keys = rng.random(len(bands))
     order = np.lexsort((keys, (bands != 0) & (bands != 4)))
     draws = rng.random(len(bands))
     out[order] = _draw_in_order(w_age, bands[order], draws, remaining)
+    return _repair(out, bands, w_age)
+
+
+def _repair(out: np.ndarray, bands: np.ndarray, w_age: np.ndarray) -> np.ndarray:
+    """The urn must empty exactly, so the last children drawn can be left only types that
+    are impossible at their age (supported accommodation at 3). Swap each such child's
+    type with the first child for whom both swapped types are possible: both margins stay
+    as published, and no child keeps an impossible combination while a swap exists."""
+    for i in np.flatnonzero(w_age[out, bands] == 0).tolist():
+        k, b = out[i], bands[i]
+        if w_age[k, b] > 0:
+            continue  # mended by an earlier swap
+        fits = np.flatnonzero((w_age[k, bands] > 0) & (w_age[out, b] > 0))
+        if len(fits):
+            j = fits[0]
+            out[i], out[j] = out[j], k
     return out
 
 

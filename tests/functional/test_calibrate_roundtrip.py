@@ -44,7 +44,9 @@ def simulate_and_calibrate(years: int, seed: int, folder, template: dict):
 @pytest.fixture(scope="module")
 def roundtrip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sim903")
-    return folder, *simulate_and_calibrate(3, 1, folder, load_default_dict())
+    # five years of returns: with three, the return-home hazard's sampling error alone is
+    # ~20-30% (seeds 1-6 gave 790-1450 days against the true 1100), too close to the 25% checked
+    return folder, *simulate_and_calibrate(5, 1, folder, load_default_dict())
 
 
 def test_hazards_durations_and_shares_are_recovered(roundtrip):
@@ -156,7 +158,7 @@ def test_cli_writes_a_config_that_run_accepts_and_rejects_malformed_files(roundt
     assert "problem" in err and "DECOM" in err and "row 2" in err
     assert not out2.exists() and not (tmp_path / "out2" / "x.estimation.md").exists()
     # a start date the data cannot give an opening stock for, and a start that is not a date
-    assert main(["calibrate", str(folder), "--start", "2020-04-01", "--out", str(out2)]) == 2
+    assert main(["calibrate", str(folder), "--start", "2022-04-01", "--out", str(out2)]) == 2
     assert main(["calibrate", str(folder), "--start", "April 2016", "--out", str(out2)]) == 2
     assert "window" in capsys.readouterr().err
     assert not out2.parent.exists()

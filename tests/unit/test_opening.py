@@ -1,0 +1,41 @@
+"""The opening stock matches every published margin and holds no impossible combination."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from carejourney.config import load_config
+from carejourney.model.opening import _LEGAL_WEIGHTS, _PLACEMENT_WEIGHTS, draw_opening
+from carejourney.streams import Streams
+from carejourney.vocab import AGE_BANDS, LEGAL_STATUSES, PLACEMENT_TYPES
+from tests.conftest import DEFAULT_CONFIG
+
+
+@pytest.mark.parametrize("replication", range(8))
+def test_margins_exact_and_no_impossible_combination(replication):
+    cfg = load_config(DEFAULT_CONFIG)
+    op = cfg.opening
+    o = draw_opening(cfg, Streams(3, replication).shared("opening"))
+    assert np.bincount(o["band"], minlength=5).tolist() == [op.age_band_counts.get(b, 0) for b in AGE_BANDS]
+    assert np.bincount(o["placement"], minlength=len(PLACEMENT_TYPES)).tolist() == \
+        [op.placement_type_counts.get(p, 0) for p in PLACEMENT_TYPES]
+    assert np.bincount(o["status"], minlength=len(LEGAL_STATUSES)).tolist() == \
+        [op.legal_status_counts.get(s, 0) for s in LEGAL_STATUSES]
+    # e.g. no toddler in supported accommodation, no 16-year-old placed for adoption
+    assert (_PLACEMENT_WEIGHTS[o["placement"], o["band"]] > 0).all()
+    assert (_LEGAL_WEIGHTS[o["status"], o["band"]] > 0).all()
+
+
+def test_placement_orders_go_to_the_young():
+    """Raked to both margins, placement orders sit mostly with under-10s: before raking, the
+    urn left its unclaimed orders to whoever came last, a sixth of them teenagers."""
+    cfg = load_config(DEFAULT_CONFIG)
+    po = LEGAL_STATUSES.index("placement_order")
+    by_band = np.zeros(5)
+    for r in range(20):
+        o = draw_opening(cfg, Streams(1, r).shared("opening"))
+        by_band += np.bincount(o["band"][o["status"] == po], minlength=5)
+    share_teen = by_band[3:].sum() / by_band.sum()
+    assert share_teen < 0.08
+    assert by_band[:2].sum() / by_band.sum() > 0.5  # 77 under-5s hold most of the 65 orders
