@@ -2,8 +2,10 @@
 
 The published tables give margins (by age, by legal status, by placement), not their
 joint distribution. Each margin is matched exactly by drawing without replacement from an
-urn of the published counts, weighted by which combinations are possible at each age
-(a baby is not in supported accommodation, a 16-year-old is not placed for adoption).
+urn of the published counts, weighted by which combinations are plausible at each age
+(a baby is not in supported accommodation, a 16-year-old is not placed for adoption),
+with the weights first raked to both margins (iterative proportional fitting) so that each
+age gets its share of a type, and impossible combinations left at the end swapped away.
 """
 
 from __future__ import annotations
