@@ -33,6 +33,7 @@ def cmd_run(args) -> int:
         atomic_dir,
         check_out_dir,
         default_out_dir,
+        may_replace,
         write_manifest,
         write_table,
     )
@@ -46,7 +47,7 @@ def cmd_run(args) -> int:
     with bar:
         result = run_replications(cfg, args.reps, args.seed, workers=args.workers, keep_events=args.events, progress=tick)
     q = result.quantiles("annual")
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, may_replace("run", "run", target)) as tmp:
         write_table(result.annual, tmp, "annual")
         write_table(result.monthly, tmp, "monthly")
         write_table(q, tmp, "annual_summary")

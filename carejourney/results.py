@@ -103,11 +103,21 @@ def check_out_dir(path: str | Path, command: str, kind: str) -> Path:
     if os.path.lexists(target):
         if not target.is_dir():
             raise PathError(f"{path} exists and is not a folder")
-        if any(target.iterdir()) and _manifest_command(target) != command:
-            raise PathError(f"{path} exists and is not a carejourney {kind} output folder: "
-                            "choose another --out or remove it")
+        _refuse_unless_ours(target, command, kind, path)
     _writable_parent(target, path)
     return target
+
+
+def _refuse_unless_ours(target: Path, command: str, kind: str, shown) -> None:
+    if any(target.iterdir()) and _manifest_command(target) != command:
+        raise PathError(f"{shown} exists and is not a carejourney {kind} output folder: "
+                        "choose another --out or remove it")
+
+
+def may_replace(command: str, kind: str, shown):
+    """The check of check_out_dir, for atomic_dir to repeat just before its swap: a folder
+    that was empty when the run began may have been filled by something else since."""
+    return lambda target: _refuse_unless_ours(target, command, kind, shown)
 
 
 def check_out_file(path: str | Path) -> Path:
@@ -128,9 +138,11 @@ def _manifest_command(folder: Path) -> str | None:
 
 
 @contextmanager
-def atomic_dir(target: str | Path):
+def atomic_dir(target: str | Path, check=None):
     """Yield a temporary folder; on success it replaces `target`, on failure it vanishes
-    (also when the final swap fails: the previous `target`, if any, is put back)."""
+    (also when the final swap fails: the previous `target`, if any, is put back).
+    `check(target)`, if given, is called on an existing target just before the swap and
+    may raise to keep it (see may_replace)."""
     target = Path(target)
     if os.path.lexists(target) and not target.is_dir():
         raise PathError(f"{target} exists and is not a folder")
@@ -139,6 +151,8 @@ def atomic_dir(target: str | Path):
     old = None
     try:
         yield tmp
+        if check is not None and target.is_dir():
+            check(target)
         if os.path.lexists(target):
             old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
             os.replace(target, old)

@@ -8,14 +8,14 @@ from . import non_negative_int
 def cmd_export_903(args) -> int:
     from .. import __version__
     from ..config import load_config
-    from ..results import atomic_dir, check_out_dir, write_manifest
+    from ..results import atomic_dir, check_out_dir, may_replace, write_manifest
     from ..runner import run_replication
     from ..ssda903 import export_903
 
     cfg = load_config(args.config)
     out = check_out_dir(args.out, "export-903", "export")  # before simulating
     res = run_replication(cfg, args.seed, args.replication, keep_events=True)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, may_replace("export-903", "export", out)) as tmp:
         written = export_903(res.events, tmp)
         # marks the folder as an export, so a later export may replace it (and nothing else)
         write_manifest(tmp, command="export-903", config=str(args.config), config_name=cfg.meta.name,

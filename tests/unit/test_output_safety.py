@@ -230,3 +230,19 @@ def test_compare_backtest_with_nothing_to_forecast_fails_before_fitting(tmp_path
     assert main(["compare", str(config), "--against", str(figures), "--backtest-until", "2030",
                  "--params", str(PARAMS)]) == 2
     assert _error(capsys) == f"error: {figures}: no published figure of Cambridgeshire after 2030 to forecast"
+
+
+def test_a_folder_filled_while_the_run_worked_is_kept(tmp_path):
+    """Empty when checked, written to by something else before the swap: the swap is
+    refused and the other files stay (another run pointed at the same --out, say)."""
+    from carejourney.results import check_out_dir, may_replace
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    target = check_out_dir(out, "run", "run")
+    with pytest.raises(PathError, match="not a carejourney run output folder"):
+        with atomic_dir(target, may_replace("run", "run", out)) as tmp:
+            (tmp / "annual.csv").write_text("x")
+            (out / "someone-elses.csv").write_text("keep me")
+    assert (out / "someone-elses.csv").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["shared"]  # no staging folder left
