@@ -11,6 +11,7 @@ age gets its share of a type, and impossible combinations left at the end swappe
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import lru_cache
 from itertools import accumulate
 from operator import mul
 
@@ -68,9 +69,18 @@ def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.n
     return np.divide(joint, type_counts[:, None], out=np.zeros_like(joint), where=type_counts[:, None] > 0)
 
 
-def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], w_age: np.ndarray) -> np.ndarray:
+@lru_cache(maxsize=64)
+def _raked_cached(names: tuple[str, ...], type_counts: tuple, band_counts: tuple) -> np.ndarray:
+    """The same margins give the same weights in every replication: rake once."""
+    w_age = _PLACEMENT_WEIGHTS if names == PLACEMENT_TYPES else _LEGAL_WEIGHTS
+    out = _raked_weights(w_age, np.array(type_counts, dtype=float), np.array(band_counts, dtype=float))
+    out.flags.writeable = False
+    return out
+
+
+def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...]) -> np.ndarray:
     remaining = np.array([counts.get(n, 0) for n in names], dtype=float)
-    w_age = _raked_weights(w_age, remaining, np.bincount(bands, minlength=w_age.shape[1]).astype(float))
+    w_age = _raked_cached(names, tuple(remaining.tolist()), tuple(np.bincount(bands, minlength=len(AGE_BANDS)).tolist()))
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
     keys = rng.random(len(bands))
@@ -154,7 +164,7 @@ def draw_opening(cfg, rng: np.random.Generator):
     n = len(bands)
     # looked after on 31 March: born, and in care, at least part of a day before the start
     age_days = np.maximum(age_in_band_days(bands, rng.random(n)), 1.0)
-    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _PLACEMENT_WEIGHTS)
+    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES)
     # a child placed for adoption holds a placement order
     pfa = PLACEMENT_TYPES.index("placed_for_adoption")
     po = LEGAL_STATUSES.index("placement_order")
@@ -163,7 +173,7 @@ def draw_opening(cfg, rng: np.random.Generator):
     counts["placement_order"] = max(counts.get("placement_order", 0) - forced, 0)
     free = placement != pfa
     status = np.full(n, po)
-    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, _LEGAL_WEIGHTS)
+    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES)
     # UASC are the oldest: pick among 16-17s, then 10-15s
     uasc = np.zeros(n, dtype=bool)
     candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])
