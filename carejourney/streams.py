@@ -2,7 +2,7 @@
 
 Layout (the spawn key under the run's entropy):
   (replication, SHARED, k)            shared system streams: opening, capacity, adopters ...
-  (replication, SHARED, k, b)         block b (a year) of a shared stream: arrivals, UASC, referrals
+  (replication, SHARED, k, b)         block b (a year) of a shared stream: arrivals, referrals
   (replication, CHILDREN, source)     one matrix of uniforms, row i = child i of that source
   (replication, OVERFLOW, source, i, b)   block b >= 1 of child i, when row i is used up
 

@@ -42,6 +42,10 @@ def backtest(cfg_dict: dict, figures: pd.DataFrame, params, until: int, geograph
     if not geography:
         raise FiguresError(f"{source}: no geography given and the config's meta.geography is empty")
     figs = select_geography(ensure_figures(figures, source), geography, source)
+    # checked before the fit (tens of seconds), not after it
+    later = figs[figs["year"].notna() & (figs["year"].astype("float") > until)]
+    if later.empty:
+        raise FitError(f"{source}: no published figure of {geography} after {until} to forecast")
     start = as_date(cfg_dict["horizon"]["start_date"])
     notes = []
     if rebase == "auto":
@@ -53,9 +57,6 @@ def backtest(cfg_dict: dict, figures: pd.DataFrame, params, until: int, geograph
                 progress(notes[-1])
     fit = fit_aggregate(cfg_dict, figs, params, geography=geography, until=until, workers=workers, rebase=rebase,
                         progress=progress, source=source, params_source=params_source, **fit_kwargs)
-    later = figs[figs["year"].notna() & (figs["year"].astype("float") > until)]
-    if later.empty:
-        raise FitError(f"{source}: no published figure of {geography} after {until} to forecast")
     cfg = parse_config(fit.config, "fitted config")
     table = compare(cfg, later, reps, seed + 2, geography=geography, workers=workers, source=source)
     table = table[pd.to_numeric(table["period"], errors="coerce") > until].reset_index(drop=True)

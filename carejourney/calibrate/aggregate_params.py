@@ -13,10 +13,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from scipy.special import expit, logit
 
-from ..config import ConfigError, parse_config
+from ..config import ConfigError, parse_config, read_yaml
 from ..uncertainty import get_path, set_path
 
 
@@ -124,13 +123,12 @@ def parse_params(data, source: str = "<params>") -> FitSpec:
 
 
 def read_params(path: str | Path) -> FitSpec:
-    path = Path(path)
-    if not path.exists():
-        raise ParamsError(f"{path}: no such file")
+    """The params file, read as configs are (a folder, a duplicate key or a bad date is
+    named with its line), then checked."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: YAML syntax error: {err}") from None
+        data = read_yaml(path)
+    except ConfigError as err:
+        raise ParamsError(str(err)) from None
     return parse_params(data, str(path))
 
 

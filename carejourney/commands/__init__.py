@@ -48,16 +48,12 @@ def bad_input_exits_2(body):
     def run(args) -> int:
         from ..calibrate.aggregate import FitError, ParamsError
         from ..config import ConfigError
-        from ..results import PathError
         from ..validate.figures import FiguresError
 
         try:
             return body(args)
-        except (ConfigError, FiguresError, ParamsError, FitError, PathError) as err:
+        except (ConfigError, FiguresError, ParamsError, FitError) as err:  # PathError, OSError: cli.main
             print(f"error: {err}", file=sys.stderr)
-            return 2
-        except OSError as err:  # a path the checks did not foresee: still one line, not a traceback
-            print(f"error: {os_error_text(err)}", file=sys.stderr)
             return 2
 
     return run

@@ -19,8 +19,6 @@ import datetime as dt
 import os
 import sys
 
-from . import os_error_text
-
 
 def cmd_calibrate(args) -> int:
     from ..calibrate.estimate import (
@@ -30,8 +28,8 @@ def cmd_calibrate(args) -> int:
         write_calibrated_config,
     )
     from ..calibrate.estimate_data import missing_years
-    from ..config import ConfigError, parse_config
-    from ..results import PathError, check_out_file
+    from ..config import parse_config
+    from ..results import check_out_file
     from ..ssda903 import Ssda903Error, clean, read_ssda903
 
     try:
@@ -39,19 +37,12 @@ def cmd_calibrate(args) -> int:
     except ValueError:
         print(f"error: --start {args.start!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
-    try:
-        check_out_file(args.out)
-        template = None
-        if args.template:
-            template = load_template(args.template)
-            # validated here, under its own name: estimate_config would call it just "template"
-            parse_config(copy.deepcopy(template), str(args.template))
-    except (ConfigError, PathError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"error: {os_error_text(err)}", file=sys.stderr)
-        return 2
+    check_out_file(args.out)  # a bad --out or template: cli.main prints it, exit 2
+    template = None
+    if args.template:
+        template = load_template(args.template)
+        # validated here, under its own name: estimate_config would call it just "template"
+        parse_config(copy.deepcopy(template), str(args.template))
     try:
         cleaned = clean(read_ssda903(args.ssda903_dir))
     except Ssda903Error as err:
@@ -66,10 +57,7 @@ def cmd_calibrate(args) -> int:
                   f"{', '.join(map(str, missing))} (the data has {have}); estimated from {report.window}",
                   file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out)
-    except OSError as err:  # nothing was written
-        print(f"error: {os_error_text(err)}", file=sys.stderr)
-        return 2
-    except (ConfigError, ValueError) as err:  # nothing was written
+    except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(cleaned.summary())

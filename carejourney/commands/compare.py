@@ -43,12 +43,12 @@ def add_parser(subparsers):
 
 
 def _run(args) -> int:
-    from ..calibrate.aggregate_params import FitError, ParamsError
+    from ..calibrate.aggregate_params import ParamsError
     from ..config import load_config
     from ..config.loader import parse_config, read_config_data
     from ..results import check_out_file
     from ..validate.compare import compare, coverage, format_comparison
-    from ..validate.figures import ensure_figures, read_figures, select_geography
+    from ..validate.figures import read_figures
 
     if (args.backtest_until is None) != (args.params is None):
         raise ParamsError("--backtest-until and --params go together: the back-test fits PARAMS on periods "
@@ -80,13 +80,6 @@ def _run(args) -> int:
     parse_config(data, str(args.config))
     input_file(args.params, "--params")
     spec = read_params(args.params)
-    # checked before the fit (tens of seconds), not after it as backtest() does
-    geography = args.geography or (data.get("meta") or {}).get("geography")
-    if geography:
-        figs = select_geography(ensure_figures(figures, str(args.against)), geography, str(args.against))
-        if not (figs["year"].astype("float") > args.backtest_until).any():
-            raise FitError(f"{args.against}: no published figure of {geography} after {args.backtest_until} "
-                           "to forecast")
     result = backtest(data, figures, spec, args.backtest_until, geography=args.geography, reps=args.reps,
                       seed=args.seed, workers=args.workers,
                       rebase=args.rebase_start if args.rebase_start is not None else "auto",

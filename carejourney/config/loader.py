@@ -102,51 +102,36 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def read_config_data(path: str | Path, _seen: tuple = ()) -> dict:
+def read_config_data(path: str | Path) -> dict:
     """A config's data, with `extends: other.yaml` (relative to the file) resolved."""
-    path = Path(path)
+    return _read_with_parents(Path(path), ())[0]
+
+
+def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
+    """(the config's data with its `extends:` resolved, the files it extends, nearest first)."""
     data = read_yaml(path)
     if not isinstance(data, dict) or "extends" not in data:
-        return data
+        return data, []
     extends = data.pop("extends")
     if not isinstance(extends, str) or not extends:
         raise ConfigError(f"{path}: extends: must be one file name (relative to this file), not {extends!r}")
     base_path = path.parent / extends
-    if base_path.resolve() in _seen or base_path.resolve() == path.resolve():
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise ConfigError(f"{path}: extends: {base_path} makes a loop")
     if not base_path.exists():
         raise ConfigError(f"{path}: extends: no such file {base_path}")
     if base_path.is_dir():
         raise ConfigError(f"{path}: extends: {base_path} is a folder, not a config file")
-    base = read_config_data(base_path, _seen + (path.resolve(),))
+    base, parents = _read_with_parents(base_path, seen + (path.resolve(),))
     if not isinstance(base, dict):
         raise ConfigError(f"{base_path} (extended by {path}): the top level must be a mapping of sections, "
                           f"not {type(base).__name__}")
-    return deep_merge(base, data)
-
-
-def _extends_chain(path: Path) -> list[Path]:
-    """The files a config extends, nearest first (for messages)."""
-    chain, seen = [], set()
-    while True:
-        try:
-            with path.open(encoding="utf-8") as f:
-                data = yaml.load(f, Loader=_StrictLoader)  # noqa: S506
-        except Exception:  # noqa: BLE001 - only for naming files in a message; errors were reported already
-            return chain
-        if not isinstance(data, dict) or "extends" not in data:
-            return chain
-        path = path.parent / str(data["extends"])
-        if path.resolve() in seen:
-            return chain
-        seen.add(path.resolve())
-        chain.append(path)
+    return deep_merge(base, data), [base_path, *parents]
 
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a council config from a YAML file."""
-    data = read_config_data(path)
-    chain = _extends_chain(Path(path))
+    data, chain = _read_with_parents(Path(path), ())
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     return parse_config(data, source)

@@ -60,37 +60,29 @@ def edge_candidates(cfg, block_rng, t0: float, t1: float):
     in time order, which the cut leaves unchanged."""
     start = cfg.horizon.start_date
     ref = cfg.demand.referrals
+    if ref.envelope_per_year_by_age_band is not None:
+        # a fixed bound, whatever the rates and early-help share: the same candidates for
+        # every parameter value (common random numbers for fitting)
+        p_max = max(ref.edge_of_care_probability_without_early_help, ref.edge_of_care_probability_with_early_help)
+        base = [ref.envelope_per_year_by_age_band[band] / 365.25 * p_max for band in AGE_BANDS]
+    else:
+        base = [edge_rate_per_day(cfg, b) for b in range(len(AGE_BANDS))]
     times, bands, accept_u, envelope = [], [], [], []
     for k in range(math.ceil((t1 - t0) / BLOCK_DAYS)):
         a = t0 + k * BLOCK_DAYS
-        b = a + BLOCK_DAYS
         rng = block_rng(k)
-        peak = _block_peak(cfg, start, a, b)
-        bt, bb, bu, bl = [], [], [], []
-        for band in range(len(AGE_BANDS)):
-            if ref.envelope_per_year_by_age_band is not None:
-                # a fixed bound, whatever the rates and early-help share: the same candidates
-                # for every parameter value (common random numbers for fitting)
-                p_max = max(ref.edge_of_care_probability_without_early_help, ref.edge_of_care_probability_with_early_help)
-                lam = ref.envelope_per_year_by_age_band[AGE_BANDS[band]] / 365.25 * p_max * peak * ENVELOPE
-            else:
-                lam = edge_rate_per_day(cfg, band) * peak * ENVELOPE
+        peak = _block_peak(cfg, start, a, a + BLOCK_DAYS)
+        for band, rate in enumerate(base):
+            lam = rate * peak * ENVELOPE
             n = rng.poisson(lam * BLOCK_DAYS)
-            bt.append(rng.uniform(a, b, n))
-            bb.append(np.full(n, band))
-            bu.append(rng.random(n))
-            bl.append(np.full(n, lam))
-        t = np.concatenate(bt)
-        order = np.argsort(t, kind="stable")
-        times.append(t[order])
-        bands.append(np.concatenate(bb)[order])
-        accept_u.append(np.concatenate(bu)[order])
-        envelope.append(np.concatenate(bl)[order])
-    t = np.concatenate(times) if times else np.zeros(0)
-    keep = t < t1
-    return (t[keep], np.concatenate(bands)[keep] if times else np.zeros(0, dtype=int),
-            np.concatenate(accept_u)[keep] if times else np.zeros(0),
-            np.concatenate(envelope)[keep] if times else np.zeros(0))
+            times.append(rng.uniform(a, a + BLOCK_DAYS, n))
+            bands.append(np.full(n, band))
+            accept_u.append(rng.random(n))
+            envelope.append(np.full(n, lam))
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")  # the years do not overlap: year by year, then by time
+    order = order[t[order] < t1]
+    return t[order], np.concatenate(bands)[order], np.concatenate(accept_u)[order], np.concatenate(envelope)[order]
 
 
 def accepted(cfg, times, bands, accept_u, envelope, early_help_share_at=None):

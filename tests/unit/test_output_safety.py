@@ -226,7 +226,7 @@ def test_compare_backtest_with_nothing_to_forecast_fails_before_fitting(tmp_path
     def refuse(*args, **kwargs):
         raise AssertionError("fitted before checking there is anything to forecast")
 
-    monkeypatch.setattr(aggregate_backtest, "backtest", refuse)
+    monkeypatch.setattr(aggregate_backtest, "fit_aggregate", refuse)  # the back-test checks before it fits
     assert main(["compare", str(config), "--against", str(figures), "--backtest-until", "2030",
                  "--params", str(PARAMS)]) == 2
     assert _error(capsys) == f"error: {figures}: no published figure of Cambridgeshire after 2030 to forecast"
