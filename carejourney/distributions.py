@@ -13,8 +13,10 @@ from itertools import accumulate
 from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from scipy.special import gammaincinv
+
+from .strict import NumbersOnly
 
 _STD_NORMAL_INV = NormalDist().inv_cdf
 
@@ -22,7 +24,7 @@ _STD_NORMAL_INV = NormalDist().inv_cdf
 MAX_DAYS = 1e6  # ~2,700 years: a longer duration is a typo (use null for 'never')
 
 
-class _Dist(BaseModel):
+class _Dist(NumbersOnly):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN pass bound checks
 
     def sampler(self, scale: float = 1.0):

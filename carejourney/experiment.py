@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from . import __version__
 from .config import ConfigError, load_config
@@ -29,6 +29,7 @@ from .calendar import financial_years
 from .config.loader import format_validation_error, read_yaml
 from .levers import Lever, activate, prices_only
 from .model.modifiers import NO_CHANGE
+from .strict import NumbersOnly
 from .results import atomic_dir, write_table
 from .runner import run_repriced
 
@@ -54,7 +55,7 @@ class ExperimentError(ValueError):
     """An experiment file or results folder that cannot be used; names file and field."""
 
 
-class Scenario(BaseModel):
+class Scenario(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     name: str
     label: str = ""
@@ -62,7 +63,7 @@ class Scenario(BaseModel):
     levers: list[str] | Literal["all"] = []
 
 
-class Target(BaseModel):
+class Target(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     name: str
     measure: str
@@ -80,7 +81,7 @@ class Target(BaseModel):
         return self
 
 
-class ExperimentHeader(BaseModel):
+class ExperimentHeader(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     name: str
     config: str = Field(description="path to the council config, relative to this file")
@@ -89,7 +90,7 @@ class ExperimentHeader(BaseModel):
     seed: int = Field(1, ge=0)
 
 
-class ExperimentSpec(BaseModel):
+class ExperimentSpec(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     experiment: ExperimentHeader
     levers: dict[str, Lever] = {}

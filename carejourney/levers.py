@@ -15,10 +15,11 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .config.schema import Service, check_known
 from .model.modifiers import Modifiers
+from .strict import NumbersOnly
 from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
@@ -109,7 +110,7 @@ RESIDENTIAL = ("inhouse_childrens_home", "external_childrens_home", "residential
 FAMILY = ("kinship_foster", "inhouse_foster", "ifa_foster")
 
 
-class Cohort(BaseModel):
+class Cohort(NumbersOnly):
     """Who a lever acts on. Empty fields mean everyone."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +146,7 @@ class Cohort(BaseModel):
         return self
 
 
-class Lever(BaseModel):
+class Lever(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     kind: str
     workstream: str = ""

@@ -14,12 +14,13 @@ import zlib
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .streams import SHARED, SHARED_STREAMS
+from .strict import NumbersOnly
 
 
-class _Prior(BaseModel):
+class _Prior(NumbersOnly):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN pass bound checks
 
     def draw(self, rng: np.random.Generator) -> float:
@@ -143,7 +144,7 @@ def draw_prior(prior, seed: int, replication: int, key: str) -> float:
     return prior.draw(prior_rng(seed, replication, key))
 
 
-class UncertainParameter(BaseModel):
+class UncertainParameter(NumbersOnly):
     """A config number replaced, in each replication, by a draw from its prior."""
 
     model_config = ConfigDict(extra="forbid")

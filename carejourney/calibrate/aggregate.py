@@ -91,8 +91,6 @@ from .aggregate_targets import (
 )
 from .aggregate_uncertainty import bootstrap_intervals, fitted_config
 
-PRIOR_SD_Z = 2.0
-PROPOSAL_INFLATION = 2.0
 CHECK_SEED_OFFSET = 1
 
 __all__ = ["FitError", "ParamsError", "fit_aggregate"]  # the errors are also imported from here

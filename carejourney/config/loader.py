@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
+from ..strict import NOT_A_NUMBER
 from .schema import Config
 
 
@@ -31,7 +33,10 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
     `what` names the kind of file, e.g. "experiment file"."""
     lines = [f"{source}: {err.error_count()} problem(s) in the {what}:"]
     for e in err.errors():
-        field = _field_path(e["loc"]) or "(top level)"
+        loc = e["loc"]
+        if e["type"] == NOT_A_NUMBER:
+            loc = (*loc, *e["ctx"]["at"])
+        field = _field_path(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
             msg = "required field is missing"
@@ -73,6 +78,10 @@ class _StrictLoader(yaml.SafeLoader):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_mapping)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+# YAML 1.1 (PyYAML) reads 1e3 or 2E-4, with no decimal point, as text; YAML 1.2 and every
+# reader of a config read a number. Resolved after YAML 1.1's own int and float forms.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def read_yaml(path: str | Path) -> dict:

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..distributions import Distribution
+from ..strict import NumbersOnly
 from ..uncertainty import UncertainParameter, get_path
 from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
@@ -21,18 +22,9 @@ PROBABILITY_TOLERANCE = 1e-6
 Probability = float  # documented alias; bounds are checked with Field(ge=0, le=1)
 
 
-class Strict(BaseModel):
+class Strict(NumbersOnly):
     # inf and NaN pass every bound check (NaN compares false) and then poison sums: refuse them
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _a_number_is_a_number(cls, v, info):
-        # pydantic would read `true` as 1 and '140' as 140; in a config either is a slip
-        annotation = cls.model_fields[info.field_name].annotation
-        if annotation in (int, float, "int", "float") and isinstance(v, (bool, str)):
-            raise ValueError(f"should be a number, not {v!r}")
-        return v
 
 
 # Upper bounds on inputs no council comes near, so that a typo (an extra zero or three, or

@@ -46,6 +46,16 @@ CASES = {
                           "placements.capacity.inhouse_foster.initial_places", "should be a number, not True"),
     "text for a number": ({"placements.types.ifa_foster.weekly_cost_gbp": "758"},
                           "placements.types.ifa_foster.weekly_cost_gbp", "should be a number, not '758'"),
+    # inside mappings, lists and distributions too, with the whole path named
+    "true inside a mapping": ({"exits.returned_home.multiplier_by_age_band.under_1": True},
+                              "exits.returned_home.multiplier_by_age_band.under_1", "should be a number, not True"),
+    "text inside a mapping": ({"demand.referrals.per_year_by_age_band.1_to_4": "1165"},
+                              "demand.referrals.per_year_by_age_band.1_to_4", "should be a number, not '1165'"),
+    "text in a distribution": ({"edge_of_care.days_to_entry": {"kind": "exponential", "mean_days": "30"}},
+                               "edge_of_care.days_to_entry", "mean_days: should be a number, not '30'"),
+    "true in a list": ({"edge_of_care.days_to_entry": {"kind": "empirical", "bounds_days": [0, 30, 60],
+                                                       "weights": [1, True]}},
+                       "edge_of_care.days_to_entry", "weights[1]: should be a number, not True"),
 }
 
 
@@ -60,6 +70,16 @@ def test_bad_config_names_file_and_field(tmp_path, case):
     assert str(path) in text
     assert field in text
     assert message in text
+
+
+def test_exponent_notation_reads_as_a_number(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1e3 as the text '1e3'; configs read it as the number 1000
+    data = with_changes(load_default_dict(), {"placements.types.ifa_foster.weekly_cost_gbp": 7.58e2})
+    text = yaml.safe_dump(data).replace("weekly_cost_gbp: 758.0", "weekly_cost_gbp: 758e0", 1)
+    assert "758e0" in text
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    assert load_config(path).placements.types["ifa_foster"].weekly_cost_gbp == 758.0
 
 
 def test_yaml_syntax_error_gives_line(tmp_path):

@@ -145,3 +145,18 @@ def test_a_negative_threshold_on_a_count_is_refused(tmp_path):
     write_experiment(tmp_path / "ok", extra={"targets": [
         {"name": "cost at most 1m", "measure": "spend_gbp_saving", "period": "2016-17", "at_least": -1_000_000}]})
     load_experiment(tmp_path / "ok" / "experiment.yaml")
+
+
+# ---------------------------------------------------------------- numbers are numbers
+@pytest.mark.parametrize("lever,where,message", [
+    ({**LEVERS["atc"], "effect": {"dist": "beta", "alpha": "26.8", "beta": 35.2}},
+     "levers.x.effect.beta", "alpha: should be a number, not '26.8'"),  # beta: the prior's kind
+    ({**LEVERS["atc"], "new_service": {**LEVERS["atc"]["new_service"], "caseload_capacity": True}},
+     "levers.x.new_service", "caseload_capacity: should be a number, not True"),
+    ({**LEVERS["fewer_teens"], "cohort": {"age_years": [10, "17"]}},
+     "levers.x.cohort", "age_years[1]: should be a number, not '17'"),
+    ({**LEVERS["fewer_teens"], "ramp_up_days": "90"}, "levers.x", "ramp_up_days: should be a number, not '90'"),
+])
+def test_text_or_true_for_a_number_is_refused_with_its_path(tmp_path, lever, where, message):
+    text = _load_error(tmp_path, {"x": lever})
+    assert f"{where}.{message}" in text

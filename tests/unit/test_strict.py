@@ -1,0 +1,37 @@
+"""Where a bool or text sits in place of a number, for any shape of annotation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from carejourney.strict import misplaced
+
+
+@pytest.mark.parametrize("annotation,value,where", [
+    (float, 1.5, None),
+    (float, True, ()),
+    (int, "3", ()),
+    (float | None, None, None),
+    (float | None, "x", ()),
+    (str | None, "x", None),
+    (Literal["a", "b"] | float, "a", None),
+    (dict[str, float], {"a": 1.0, "b": False}, ("b",)),
+    (dict[str, float] | None, {"a": "2"}, ("a",)),
+    (dict[int, dict[str, float]], {16: {"x": 0.5}, 17: {"y": "0.5"}}, (17, "y")),
+    (list[float], [1.0, 2.0, "3"], (2,)),
+    (tuple[int, int], (1, True), (1,)),
+    (tuple[float, ...], (1.0, 2.0, "x"), (2,)),
+    (list[str] | None, ["a", "b"], None),
+])
+def test_misplaced_finds_the_first_non_number(annotation, value, where):
+    assert misplaced(annotation, value) == where
+
+
+@given(st.dictionaries(st.text(max_size=3), st.floats(allow_nan=False) | st.integers()))
+def test_real_numbers_are_never_misplaced(values):
+    assert misplaced(dict[str, float], values) is None
+    assert misplaced(list[float], list(values.values())) is None
