@@ -20,8 +20,12 @@ def _progress(total: int, desc: str):
     return bar, bar.update
 
 
+def _warning(msg: str):
+    print(f"warning: {msg}", file=sys.stderr)
+
+
 def cmd_check(args) -> int:
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, warn=_warning)
     opening = sum(cfg.opening.age_band_counts.values())
     print(f"{args.config}: OK - {cfg.meta.name}, {cfg.horizon.start_date} to {cfg.horizon.end_date}, "
           f"{opening} looked after at the start, {len(cfg.edge_of_care.services)} edge-of-care service(s)")
@@ -40,7 +44,7 @@ def cmd_run(args) -> int:
     from .runner import run_replications
     from .summary import summary_text
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, warn=_warning)
     out = Path(args.out) if args.out else default_out_dir(cfg.meta.name, args.config)
     target = check_out_dir(out, "run", "run")  # before simulating: refusing afterwards wastes the run
     bar, tick = _progress(args.reps, "replications")
@@ -130,13 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# A million replications of one scenario is about a day on two cores; more is a typo
+# (and the list of replications alone would exhaust memory long before it ran).
+MAX_REPS = 1_000_000
+MAX_WORKERS = 1024
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("reps", "workers"):
+    for name, most in (("reps", MAX_REPS), ("workers", MAX_WORKERS)):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name} must be at least 1")
+        if value is not None and value > most:
+            parser.error(f"--{name} must be at most {most:,}")
+    for name in ("out", "template", "params", "actuals", "scheduler"):
+        if getattr(args, name, None) == "":
+            parser.error(f"--{name} is empty")  # not silently the default
     try:
         return args.func(args)
     except (ConfigError, ExperimentError, ReportError, PathError) as err:

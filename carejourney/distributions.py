@@ -126,7 +126,8 @@ class Empirical(_Dist):
     """
 
     kind: Literal["empirical"]
-    bounds_days: list[float] = Field(min_length=2)
+    # durations cannot be negative: a negative bound used to pass and break the metrics
+    bounds_days: list[Annotated[float, Field(ge=0, le=MAX_DAYS)]] = Field(min_length=2)
     weights: list[float] = Field(min_length=1)
 
     @model_validator(mode="after")

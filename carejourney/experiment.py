@@ -21,12 +21,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
 from .config import ConfigError, load_config
 from .calendar import financial_years
 from .config.loader import format_validation_error, read_yaml
+from .config.schema import Meta
 from .levers import Lever, activate, prices_only
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
@@ -55,12 +56,30 @@ class ExperimentError(ValueError):
     """An experiment file or results folder that cannot be used; names file and field."""
 
 
+def plain_name(v: str, use: str) -> str:
+    """A name that becomes a file or folder name: the plain-name rule of a config's
+    meta.name (letters, digits, '.', '_', '-'), and no '..'; never a path."""
+    try:
+        Meta._plain(v)
+        if ".." in v:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{v!r} is not a plain name: use letters, digits, '.', '_' and '-' ({use}), starting with "
+                         f"a letter or digit and without '..'") from None
+    return v
+
+
 class Scenario(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     name: str
     label: str = ""
     description: str = ""
     levers: list[str] | Literal["all"] = []
+
+    @field_validator("name")
+    @classmethod
+    def _plain(cls, v):
+        return plain_name(v, "it names the scenario's folder of results")
 
 
 class Target(NumbersOnly):
@@ -89,6 +108,11 @@ class ExperimentHeader(NumbersOnly):
     replications: int = Field(40, ge=1)
     seed: int = Field(1, ge=0)
 
+    @field_validator("name")
+    @classmethod
+    def _plain(cls, v):
+        return plain_name(v, "it names the results folder")
+
 
 class ExperimentSpec(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
@@ -96,6 +120,16 @@ class ExperimentSpec(NumbersOnly):
     levers: dict[str, Lever] = {}
     scenarios: list[Scenario]
     targets: list[Target] = []
+
+    @field_validator("levers")
+    @classmethod
+    def _lever_names(cls, v):
+        for name in v:
+            try:
+                plain_name(name, "it names the lever in the results")
+            except ValueError as err:
+                raise ValueError(f"lever name {err}") from None
+        return v
 
     @model_validator(mode="after")
     def _refs(self):
@@ -116,10 +150,23 @@ class ExperimentSpec(NumbersOnly):
                 if twice:
                     raise ValueError(f"scenarios[{i}] ({s.name}) lists lever(s) {twice} more than once; "
                                      f"a lever is applied once, so list it once")
-        new_services = {}
+        targets = [t.name for t in self.targets]
+        twice = sorted({n for n in targets if targets.count(n) > 1})
+        if twice:
+            raise ValueError(f"target names must be unique: {twice} named more than once")
         for name, lv in self.levers.items():
             if lv.part_of is not None and lv.part_of not in self.levers:
                 raise ValueError(f"levers.{name}.part_of names unknown lever {lv.part_of!r}")
+        new_services = {}
+        for name, lv in self.levers.items():
+            if lv.part_of == name:
+                raise ValueError(f"levers.{name}.part_of names {name} itself: a lever is part of another lever")
+            chain = [name]
+            while self.levers[chain[-1]].part_of is not None and chain[-1] not in chain[:-1]:
+                chain.append(self.levers[chain[-1]].part_of)
+            if chain[-1] == name and len(chain) > 1:
+                raise ValueError(f"levers.{name}.part_of makes a cycle {' -> '.join(chain)}: each lever would be "
+                                 f"counted inside another, so none of them would run; break the cycle")
             if lv.new_service is not None:
                 other = new_services.setdefault(lv.new_service.name, name)
                 if other != name:

@@ -44,6 +44,19 @@ KINDS = {
 # What each kind's effect is and the values it can take: (what, low, high, low_included).
 # Every value the effect prior can draw must lie in the range (checked when the file loads).
 _SHARE = (0.0, 1.0, True)
+# Upper bounds on counts catch a typo of several orders of magnitude (1e9 places a year
+# never finishes a run). England has ~45,000 fostering households in all, so one council
+# adding more than 10,000 places a year is a typo.
+MAX_PLACES_A_YEAR = 10_000
+# A parental contribution cannot exceed what the council would pay a foster carer (a few
+# hundred GBP a week), so more than 1,000 GBP a week is a typo.
+MAX_CONTRIBUTION_GBP_A_WEEK = 1_000
+# England as a whole receives of the order of 100,000+ fostering enquiries a year.
+MAX_ENQUIRIES_PER_YEAR = 200_000
+# A household fosters up to 3 children under the usual fostering limit; exemptions allow a few more.
+MAX_PLACES_PER_HOUSEHOLD = 10
+# England has ~80,000 children looked after in all: one service holding more cases at once is a typo.
+MAX_CASELOAD = 10_000
 EFFECT_RANGE = {
     "entry_reduction": ("a share of entries diverted", *_SHARE),
     "early_help": ("a Family CAF share", *_SHARE),
@@ -51,12 +64,12 @@ EFFECT_RANGE = {
     "placement_stability": ("a share of moves prevented", *_SHARE),
     "step_down": ("a share of moves redirected", *_SHARE),
     "high_cost_review": ("a time multiplier", 0.0, math.inf, False),
-    "inhouse_recruitment": ("a number of places a year", 0.0, math.inf, True),
+    "inhouse_recruitment": ("a number of places a year", 0.0, MAX_PLACES_A_YEAR, True),
     "recruitment_funnel": ("a conversion rate", *_SHARE),
     "unit_cost": ("a price multiplier", 0.0, math.inf, False),
     "occupancy": ("a match probability", *_SHARE),
     "uasc_pathway": ("a share of UASC", *_SHARE),
-    "parental_contribution": ("a weekly contribution in GBP", 0.0, math.inf, True),
+    "parental_contribution": ("a weekly contribution in GBP", 0.0, MAX_CONTRIBUTION_GBP_A_WEEK, True),
     "exit_speed": ("a time multiplier", 0.0, math.inf, False),
     "concurrency": ("a share of entering babies", *_SHARE),
     "allowance": ("an allowance multiplier (0 stops the allowance)", 0.0, math.inf, True),
@@ -162,15 +175,15 @@ class Lever(NumbersOnly):
     # kind-specific settings
     service: str | None = None
     new_service: Service | None = None
-    caseload_capacity: int | None = Field(None, ge=0)
+    caseload_capacity: int | None = Field(None, ge=0, le=MAX_CASELOAD)
     referral_share: float | None = Field(None, ge=0, le=1, description="edge_service: new share referred")
     pool: str | None = None
     to_types: list[str] = []
     route: str | None = None
     allowance: Literal["sgo_allowance", "adoption_allowance"] | None = None
     share: float | None = Field(None, ge=0, le=1)
-    enquiries_per_year: float | None = Field(None, ge=0)
-    places_per_household: float = Field(1.0, gt=0)
+    enquiries_per_year: float | None = Field(None, ge=0, le=MAX_ENQUIRIES_PER_YEAR)
+    places_per_household: float = Field(1.0, gt=0, le=MAX_PLACES_PER_HOUSEHOLD)
 
     @field_validator("kind")
     @classmethod
@@ -219,6 +232,11 @@ class Lever(NumbersOnly):
             raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
         if self.caseload_capacity is not None and self.caseload_capacity < 0:
             raise ValueError("caseload_capacity must be at least 0")
+        if k == "recruitment_funnel":  # the places a year it adds, bounded like inhouse_recruitment's
+            places = self.enquiries_per_year * prior_support(self.effect)[1] * self.places_per_household
+            if places > MAX_PLACES_A_YEAR:
+                raise ValueError(f"enquiries_per_year x effect x places_per_household reaches {places:g} places a "
+                                 f"year; must be at most {MAX_PLACES_A_YEAR}")
         return self
 
     def check_against(self, cfg, name: str):
@@ -226,6 +244,8 @@ class Lever(NumbersOnly):
         h = cfg.horizon
         if self.start_date >= h.end_date:
             raise ValueError(f"lever {name}: start_date {self.start_date} is after the run ends ({h.end_date})")
+        if self.end_date is not None and self.end_date <= h.start_date:
+            raise ValueError(f"lever {name}: end_date {self.end_date} is before the run starts ({h.start_date})")
         ramp_end = self.start_date + dt.timedelta(days=self.ramp_up_days)
         if ramp_end > h.end_date + dt.timedelta(days=1):
             raise ValueError(f"lever {name}: ramp_up_days {self.ramp_up_days:g} runs past the horizon "

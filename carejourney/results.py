@@ -130,6 +130,39 @@ def check_out_file(path: str | Path) -> Path:
     return Path(path)
 
 
+def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=()) -> None:
+    """Check, before any work, that `command` ("calibrate", "fit") may replace what is at `path`
+    (after check_out_file); raise PathError if not.
+
+    Refused: `path` being the same file as one of `inputs` ((what, path) pairs, e.g. ("--template",
+    "t.yaml"): the command would destroy what it reads), or an existing file that `command` did
+    not write. A file is taken as the command's own when its first line starts with
+    `first_line`, the header comment the command writes at the top of that file (as
+    check_out_dir trusts a folder's manifest.json); an empty file may be replaced too."""
+    target = Path(path)
+    for what, src in inputs:
+        if src is not None and _same_file(target, Path(src)):
+            raise PathError(f"{path} is the same file as {what} {src}: choose another --out")
+    if not target.is_file():
+        return  # nothing there (a folder is check_out_file's to refuse)
+    try:
+        with open(target, "rb") as f:
+            first = f.readline(4096)
+    except OSError as err:
+        raise PathError(f"{path}: cannot read it to see whether carejourney {command} wrote it "
+                        f"({err.strerror or err})") from None
+    if first and not first.decode("utf-8", "replace").lstrip("\ufeff").startswith(first_line):
+        raise PathError(f"{path} exists and was not written by carejourney {command}: "
+                        "choose another --out or remove it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # links too
+    except OSError:  # one of them does not exist
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 def _manifest_command(folder: Path) -> str | None:
     try:
         return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("command")

@@ -43,6 +43,7 @@ import datetime as dt
 from pathlib import Path
 
 from ..config import parse_config
+from ..ssda903.report import cleaning_csv
 from ..uncertainty import get_path
 from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc
 from .estimate_data import HAZARD_ROUTES, missing_years, to_date
@@ -92,21 +93,31 @@ def estimate_config(cleaned, start: dt.date, template: dict | None = None, years
     return _run(est)
 
 
+# The first line of every config calibrate writes starts with CONFIG_FIRST_LINE, and of its report
+# with REPORT_FIRST_LINE (the cleaning report's is ssda903.report.CLEANING_CSV_HEADER): `calibrate`
+# replaces an existing --out file (or report) only when it starts so, i.e. it wrote it itself
+# (results.check_own_out_file).
+CONFIG_FIRST_LINE = "# Estimated by carejourney calibrate from SSDA903 episodes"
+REPORT_FIRST_LINE = "# Calibration report"
+
+
 def write_calibrated_config(config: dict, report: EstimationReport, out: str | Path,
-                            report_path: str | Path | None = None) -> tuple[Path, Path]:
+                            report_path: str | Path | None = None, cleaning=None) -> tuple[Path, Path]:
     """Validate, then write the YAML config, `<out stem>.estimation.md` and its fit plots.
 
     The plots are PNGs in a folder named after the report without `.md` (`<out stem>.estimation/`),
-    linked from the report's "Fit plots" section. The three are staged beside their targets and
-    put in place together (see AtomicWrite): on any failure none of them is written or changed.
-    Returns (config path, report path); the plot folder is `chart_folder(report path)`.
+    linked from the report's "Fit plots" section. `cleaning`, if given (Cleaned.report), is written
+    as `cleaning_file(out)`: every row cleaning removed, changed or flagged. All are staged beside
+    their targets and put in place together (see AtomicWrite): on any failure none of them is
+    written or changed. Returns (config path, report path); the plot folder is
+    `chart_folder(report path)`.
     """
     parse_config(config, str(out))
     out = Path(out)
-    report_path = Path(report_path) if report_path else out.with_name(out.stem + ".estimation.md")
+    report_path = Path(report_path) if report_path else report_file(out)
     charts = chart_folder(report_path)
     header = [
-        f"Estimated by carejourney calibrate from SSDA903 episodes, {report.window}.",
+        f"{CONFIG_FIRST_LINE[2:]}, {report.window}.",
         f"Files: {', '.join(report.sources) if report.sources else '(not recorded)'}",
         f"Start date {report.start}; opening stock = children looked after on the day before.",
         f"Template for what SSDA903 cannot inform (costs, capacity, services, population ...): {report.template}",
@@ -117,9 +128,23 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
     with AtomicWrite() as w:
         plots = draw_fit_plots(report.fit_data, w.folder(charts))
         w.text(report_path, report.to_markdown(plots, charts.name))
+        if cleaning is not None:
+            w.text(cleaning_file(out), cleaning_csv(cleaning))
         w.text(out, text)  # last: a config in place means the report and plots are too
         w.commit()
     return out, report_path
+
+
+def report_file(out: str | Path) -> Path:
+    """The estimation report beside config `out`: its stem + `.estimation.md`."""
+    out = Path(out)
+    return out.with_name(out.stem + ".estimation.md")
+
+
+def cleaning_file(out: str | Path) -> Path:
+    """The cleaning report beside config `out`: its stem + `.cleaning.csv`."""
+    out = Path(out)
+    return out.with_name(out.stem + ".cleaning.csv")
 
 
 def chart_folder(report_path: str | Path) -> Path:
@@ -234,5 +259,5 @@ def _finish(est: EstimateRecorder) -> dict:
     return out
 
 
-__all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "chart_folder", "estimate_config", "load_template",
+__all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "chart_folder", "cleaning_file", "estimate_config", "load_template",
            "write_calibrated_config"]

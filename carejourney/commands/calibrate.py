@@ -8,8 +8,11 @@ entries) and CONFIG's stem + `.estimation.md` beside it: every estimated value w
 interval, events, exposure and method, what came from the template, and fit plots (PNGs in
 CONFIG's stem + `.estimation/`, linked from the report: Kaplan-Meier vs fitted time to move
 and proceedings length, observed vs fitted exit rates, entries a year vs the fitted trend,
-the opening stock). The three are put in place together. Malformed returns print every
-problem found and exit with code 2; nothing is written on failure.
+the opening stock), and CONFIG's stem + `.cleaning.csv`: every row cleaning removed, changed
+or flagged (file, row, child pseudonym, action, rule, reason). They are put in place together.
+Malformed returns print every problem found and exit with code 2; nothing is written on failure.
+CONFIG (and its report and cleaning report) may not be the template, and an existing file there
+is replaced only if calibrate wrote it (its first line is calibrate's header comment).
 """
 
 from __future__ import annotations
@@ -22,15 +25,21 @@ import sys
 
 def cmd_calibrate(args) -> int:
     from ..calibrate.estimate import (
+        CONFIG_FIRST_LINE,
+        DEFAULT_TEMPLATE,
+        REPORT_FIRST_LINE,
         chart_folder,
+        cleaning_file,
         estimate_config,
         load_template,
+        report_file,
         write_calibrated_config,
     )
     from ..calibrate.estimate_data import missing_years
     from ..config import parse_config
-    from ..results import check_out_file
+    from ..results import check_out_file, check_own_out_file
     from ..ssda903 import Ssda903Error, clean, read_ssda903
+    from ..ssda903.report import CLEANING_CSV_HEADER, summarise
 
     try:
         start = dt.date.fromisoformat(args.start)
@@ -38,6 +47,11 @@ def cmd_calibrate(args) -> int:
         print(f"error: --start {args.start!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
     check_out_file(args.out)  # a bad --out or template: cli.main prints it, exit 2
+    # never the template, never a file calibrate did not write (see check_own_out_file)
+    inputs = [("--template", args.template)] if args.template else [("the default template", DEFAULT_TEMPLATE)]
+    for path, first_line in ((args.out, CONFIG_FIRST_LINE), (report_file(args.out), REPORT_FIRST_LINE),
+                             (cleaning_file(args.out), CLEANING_CSV_HEADER)):
+        check_own_out_file(path, "calibrate", first_line, inputs)
     template = None
     if args.template:
         template = load_template(args.template)
@@ -48,6 +62,12 @@ def cmd_calibrate(args) -> int:
     except Ssda903Error as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if cleaned.episodes.empty:  # a config from 0 children is no estimate: say why instead
+        print(f"error: {args.ssda903_dir}: no looked-after episodes left after cleaning "
+              f"({cleaned.rows_read} episode rows read)", file=sys.stderr)
+        for line in [*(f"warning: {w}" for w in cleaned.warnings), *summarise(cleaned.report)]:
+            print(line, file=sys.stderr)
+        return 2
     try:
         config, report = estimate_config(cleaned, start, template=template, years=args.years)
         missing = missing_years(cleaned, args.years)
@@ -56,7 +76,7 @@ def cmd_calibrate(args) -> int:
             print(f"warning: --years {args.years}: no returns in {args.ssda903_dir} for collection year(s) "
                   f"{', '.join(map(str, missing))} (the data has {have}); estimated from {report.window}",
                   file=sys.stderr)
-        config_path, report_path = write_calibrated_config(config, report, args.out)
+        config_path, report_path = write_calibrated_config(config, report, args.out, cleaning=cleaned.report)
     except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -64,7 +84,8 @@ def cmd_calibrate(args) -> int:
     print()
     print(report.summary())
     print(f"\nConfig written to {config_path}; estimates, intervals and methods in {report_path}, "
-          f"fit plots in {chart_folder(report_path)}{os.sep}")
+          f"fit plots in {chart_folder(report_path)}{os.sep}; every row cleaning removed, changed or flagged "
+          f"(file, row, why) in {cleaning_file(config_path)}")
     return 0
 
 

@@ -15,7 +15,9 @@ groups) to fit, their weights and settings:
 Writes FITTED.yaml (extending CONFIG with the fitted values and `uncertainty:` entries, so
 `carejourney run FITTED.yaml` samples them), FITTED.yaml.report.md and the charts and
 tables in FITTED.yaml.report/. Method: carejourney/calibrate/aggregate.py.
-Exit code 2 for bad input (config, figures, params, nothing to fit).
+Exit code 2 for bad input (config, figures, params, nothing to fit). FITTED.yaml and its report
+may not be an input (the config, a config it extends, the figures, the params), and an existing
+file there is replaced only if fit wrote it (its first line is fit's header comment).
 """
 
 from __future__ import annotations
@@ -52,16 +54,29 @@ def add_parser(subparsers):
     return p
 
 
+# The first lines fit writes (aggregate_write._header, report.write_report without a title): an
+# existing --out or report is replaced only if it starts so, i.e. fit wrote it (check_own_out_file).
+CONFIG_FIRST_LINE = "# Fitted by `carejourney fit`"
+REPORT_FIRST_LINE = "# Calibration report: aggregate fit to published figures"
+
+
+def _check_outputs(out: Path, md: Path, inputs) -> None:
+    from ..results import check_own_out_file
+
+    check_own_out_file(out, "fit", CONFIG_FIRST_LINE, inputs)
+    check_own_out_file(md, "fit", REPORT_FIRST_LINE, inputs)
+
+
 def _run(args) -> int:
     from ..calibrate.aggregate import fit_aggregate
     from ..calibrate.aggregate_params import read_params
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
-    from ..config.loader import parse_config, read_config_data
+    from ..config.loader import _read_with_parents, parse_config
     from ..results import PathError, check_out_file
     from ..validate.figures import read_figures
 
-    data = read_config_data(args.config)
+    data, extended = _read_with_parents(Path(args.config), ())  # read_config_data, and the files it extends
     parse_config(data, str(args.config))
     input_file(args.against, "--against")
     figures = read_figures(args.against)
@@ -70,6 +85,10 @@ def _run(args) -> int:
     # the outputs are checked before the fit (minutes), not found unusable after it
     out = check_out_file(args.out)
     md = check_out_file(str(out) + ".report.md")
+    # not an input (`fit f.yaml --out f.yaml` would make f.yaml extend itself), nor a file fit did not write
+    inputs = [("the config", args.config), *(("the config's base (extends:)", p) for p in extended),
+              ("--against", args.against), ("--params", args.params)]
+    _check_outputs(out, md, inputs)
     figdir = Path(str(out) + ".report")
     if figdir.exists() and not figdir.is_dir():
         raise PathError(f"{figdir} exists and is not a folder")
@@ -77,6 +96,7 @@ def _run(args) -> int:
                         seed=args.seed, max_evaluations=args.max_evaluations, bootstrap=args.bootstrap,
                         workers=args.workers, rebase=args.rebase_start, progress=say, source=str(args.against),
                         params_source=str(args.params))
+    _check_outputs(out, md, inputs)  # again: the fit took minutes, something else may have written there
     had_figdir = figdir.exists()
     try:
         write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)

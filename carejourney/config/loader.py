@@ -1,8 +1,16 @@
-"""Read a YAML config and turn every validation problem into a message naming file and field."""
+"""Read a YAML config and turn every validation problem into a message naming file and field.
+
+A config may say `extends: other.yaml` and give only what differs: see `deep_merge` for how
+the two are combined. Inputs that validate but look mismatched (a population series or UASC
+periods outside the run) give warnings rather than errors: see `coverage_warnings`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -14,6 +22,11 @@ from .schema import Config
 
 class ConfigError(ValueError):
     """A config that cannot be used. The message names the file and every bad field."""
+
+
+class ConfigWarning(UserWarning):
+    """A config that can be used but probably does not say what was meant. The message
+    names the file and the field."""
 
 
 def _field_path(loc) -> str:
@@ -55,14 +68,25 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
         raise ConfigError(format_validation_error(source, err)) from None
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the
-    last silently) and naming the line of an impossible date such as 2021-02-30."""
+    last silently) and naming the line of an impossible date such as 2021-02-30.
+
+    Merge keys (`<<: *anchor`) work as YAML specifies: the keys written in the mapping
+    override the merged ones, and only a key written twice in the mapping is a duplicate."""
 
     def construct_mapping(self, node, deep=False):
+        # the keys written here, before flatten_mapping puts the merged ones among them
+        # (a merge key's node has no constructor of its own: it must not be constructed)
+        written = [k for k, _ in node.value] if isinstance(node, yaml.MappingNode) else []
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # as SafeConstructor.construct_mapping does
         seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+        for key_node in written:
+            key = "<<" if key_node.tag == _MERGE_TAG else self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
@@ -104,10 +128,18 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """`override` on top of `base`: mappings merge key by key, anything else replaces."""
+    """`override` on top of `base`: mappings merge key by key, anything else replaces.
+
+    A mapping with a `kind` (a distribution) whose kind differs from the base's replaces
+    the base's mapping whole: an `empirical` over an inherited `lognormal` must not keep its
+    `mean_days`. With the same kind it merges, so a child may change only `mean_days`."""
     out = dict(base)
     for k, v in override.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        old = out.get(k)
+        if isinstance(v, dict) and isinstance(old, dict) and not ("kind" in v and v["kind"] != old.get("kind")):
+            out[k] = deep_merge(old, v)
+        else:
+            out[k] = v
     return out
 
 
@@ -119,6 +151,8 @@ def read_config_data(path: str | Path) -> dict:
 def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
     """(the config's data with its `extends:` resolved, the files it extends, nearest first)."""
     data = read_yaml(path)
+    if data is None:  # YAML reads an empty or comment-only file as null
+        raise ConfigError(f"{path}: is empty (nothing but blank lines or comments): a config needs its sections")
     if not isinstance(data, dict) or "extends" not in data:
         return data, []
     extends = data.pop("extends")
@@ -138,9 +172,45 @@ def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
     return deep_merge(base, data), [base_path, *parents]
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a council config from a YAML file."""
+def coverage_warnings(cfg: Config) -> list[str]:
+    """What in a valid config probably does not match its horizon, one message a field.
+
+    Warnings, not errors: the run works (a population outside the run is extrapolated
+    with growth_per_year; UASC periods outside it add no one), but the inputs were likely
+    meant for another run. Errors are kept for what would make the results empty or wrong."""
+    h = cfg.horizon
+    first = h.start_date - dt.timedelta(days=h.warmup_days)  # the warm-up is simulated too
+    out = []
+    # population years end on 31 March: year y is the financial year from 1 April y - 1
+    in_run = range(h.start_date.year + (h.start_date.month >= 4), h.end_date.year + (h.end_date.month >= 4) + 1)
+    years = sorted(cfg.population.children_0_17_by_year)
+    if not any(y in in_run for y in years):
+        out.append(f"population.children_0_17_by_year: no year within the run {h.start_date} to {h.end_date} "
+                   f"(years ending 31 March {in_run[0]}-{in_run[-1]}; given {years[0]}-{years[-1]}): the "
+                   "population is extrapolated with growth_per_year")
+    # a period after the end is usual (a shortened run of a config); one before the start,
+    # or no period in the run at all, is not
+    periods = cfg.demand.uasc.periods
+    for i, p in enumerate(periods):
+        if p.to_date <= first:
+            out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} ends before the run "
+                       f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
+    if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
+        out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    return out
+
+
+def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:
+    """Read and validate a council config from a YAML file. `warn` receives each warning
+    (see `coverage_warnings`), already naming the file; default: `warnings.warn`."""
     data, chain = _read_with_parents(Path(path), ())
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
-    return parse_config(data, source)
+    cfg = parse_config(data, source)
+    for msg in coverage_warnings(cfg):
+        (warn or _warn)(f"{source}: {msg}")
+    return cfg
+
+
+def _warn(msg: str):
+    warnings.warn(msg, ConfigWarning, stacklevel=3)  # pointing at load_config's caller

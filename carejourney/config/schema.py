@@ -31,6 +31,15 @@ class Strict(NumbersOnly):
 # 1e308) is an error here rather than an overflow or a NaN spend later.
 MAX_WEEKLY_COST_GBP = 100_000.0  # secure places cost ~£6,000-£10,000 a week
 MAX_REFERRALS_PER_YEAR = 5_000_000.0  # England had ~650,000 referrals a year
+# Sizes the simulation loops over or allocates in proportion to: a typo here (an end date
+# in 3000, a million places) passes every other check and then exhausts memory or never ends.
+MAX_HORIZON_YEARS = 50  # a council plans 5-10 years ahead; 50 years of England is ~10 x configs/england-2015
+MAX_HORIZON_DAYS = int(MAX_HORIZON_YEARS * 365.25)
+MAX_PLACES = 100_000  # England pooled (configs/england-2015.yaml) has 31,500 in-house foster places
+MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in 2024)
+MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
+MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
+MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
 
 
 def check_known(names, allowed: tuple[str, ...], what: str):
@@ -70,12 +79,24 @@ KIND_OF.update({PLACEMENT_TYPES: "placement type", NEEDS: "need", LEGAL_STATUSES
 class Horizon(Strict):
     start_date: dt.date
     end_date: dt.date
-    warmup_days: int = Field(0, ge=0, description="simulated before start_date, then discarded")
+    warmup_days: int = Field(0, ge=0, le=MAX_HORIZON_DAYS, description="simulated before start_date, then discarded")
 
     @model_validator(mode="after")
     def _order(self):
         if self.end_date <= self.start_date:
             raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
+        if (self.end_date - self.start_date).days > MAX_HORIZON_DAYS:
+            raise ValueError(f"end_date {self.end_date} is more than {MAX_HORIZON_YEARS} years after start_date "
+                             f"{self.start_date}: not a plausible planning horizon (a typo in the year?)")
+        # the tables are by financial year (1 April - 31 March) and the stock is counted on
+        # 31 March: a run holding no whole year has no 31 March count and only part-years
+        first = dt.date(self.start_date.year, 4, 1)  # the first 1 April on or after the start
+        if first < self.start_date:
+            first = dt.date(first.year + 1, 4, 1)
+        if dt.date(first.year + 1, 3, 31) > self.end_date:
+            raise ValueError(f"{self.start_date} to {self.end_date} holds no whole financial year (1 April to "
+                             f"31 March): the yearly tables would be empty or part-years; end on {first.year + 1}-03-31 "
+                             "or later")
         return self
 
 
@@ -99,7 +120,7 @@ class RateChange(Strict):
     """A multiplier on a rate from a date: trend and step changes in demand."""
 
     from_date: dt.date
-    multiplier: float = Field(ge=0)
+    multiplier: float = Field(ge=0, le=MAX_RATE_MULTIPLIER)
 
 
 class Referrals(Strict):
@@ -122,6 +143,8 @@ class Referrals(Strict):
             _full_age_map(v, "envelope_per_year_by_age_band")
             if any(x <= 0 for x in v.values()):
                 raise ValueError("envelope rates must be positive")
+            if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):  # candidates are drawn at this rate
+                raise ValueError(f"envelope rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
 
     @model_validator(mode="after")
@@ -181,6 +204,11 @@ class UascArrivals(Strict):
         def _order(self):
             if self.to_date <= self.from_date:
                 raise ValueError(f"to_date {self.to_date} must be after from_date {self.from_date}")
+            # a year at least: a wave of arrivals within a month is plausible, its yearly rate not
+            years = max(1.0, (self.to_date - self.from_date).days / 365.25)
+            if self.arrivals / years > MAX_UASC_PER_YEAR:
+                raise ValueError(f"arrivals {self.arrivals:,.0f} in {self.from_date} to {self.to_date} is over "
+                                 f"{MAX_UASC_PER_YEAR:,.0f} a year: not plausible for any council")
             return self
 
     periods: list[Period] = []
@@ -229,7 +257,7 @@ class Service(Strict):
     eligible_age_years: tuple[int, int] = (0, 17)
     eligible_needs: list[str] | None = None
     referral_share: float = Field(1.0, ge=0, le=1, description="of eligible children, referred")
-    caseload_capacity: int = Field(ge=0)
+    caseload_capacity: int = Field(ge=0, le=MAX_PLACES)
     intervention_days: Distribution
     success_probability: float = Field(ge=0, le=1)
     cost_per_case_gbp: float = Field(ge=0, le=10_000_000)  # bound: see MAX_WEEKLY_COST_GBP
@@ -339,8 +367,8 @@ class PlacementType(Strict):
 class Capacity(Strict):
     """A council-run provision with finite places, changed by recruitment and attrition."""
 
-    initial_places: int = Field(ge=0)
-    recruited_places_per_year: float = Field(0, ge=0)
+    initial_places: int = Field(ge=0, le=MAX_PLACES)
+    recruited_places_per_year: float = Field(0, ge=0, le=MAX_PLACES)
     attrition_per_year: float = Field(0, ge=0, le=1, description="share of places lost a year")
     fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="paid occupied or not")
     match_probability_per_vacancy: float = Field(ge=0, le=1)
@@ -446,8 +474,8 @@ class Reentry(Strict):
 
 
 class Adoption(Strict):
-    initial_adopters: int = Field(ge=0)
-    adopter_approvals_per_year: float = Field(ge=0)
+    initial_adopters: int = Field(ge=0, le=MAX_ADOPTERS)
+    adopter_approvals_per_year: float = Field(ge=0, le=MAX_ADOPTERS)
     days_family_finding: Distribution = Field(description="placement order to ready for matching")
     max_days_to_match: float = Field(gt=0, description="then the plan changes to long-term care")
     days_placed_to_order: Distribution
@@ -545,7 +573,13 @@ class Opening(Strict):
 
     @model_validator(mode="after")
     def _totals(self):
+        for name, counts in (("age_band_counts", self.age_band_counts), ("legal_status_counts", self.legal_status_counts),
+                             ("placement_type_counts", self.placement_type_counts)):
+            if any(c < 0 for c in counts.values()):
+                raise ValueError(f"{name} must be non-negative")
         n = sum(self.age_band_counts.values())
+        if n > MAX_CHILDREN:  # one simulated child each
+            raise ValueError(f"age_band_counts sum to {n:,}: over {MAX_CHILDREN:,} looked after is not plausible")
         for name, counts in (("legal_status_counts", self.legal_status_counts),
                              ("placement_type_counts", self.placement_type_counts)):
             if sum(counts.values()) != n:
@@ -586,6 +620,30 @@ class Config(Strict):
     costs: Costs
     opening: Opening
     uncertainty: list[UncertainParameter] = []
+
+    @model_validator(mode="after")
+    def _peak_referrals(self):
+        # trend and steps compound: 0.5 a year for 50 years multiplies the rate 600-million-fold,
+        # and edge-of-care candidates are drawn in proportion to the peak
+        ref, h = self.demand.referrals, self.horizon
+        start, end = -h.warmup_days, (h.end_date - h.start_date).days
+        steps = [(st.from_date - h.start_date).days for st in ref.steps]
+        times = [start, end] + [min(max(x, start), end) for d in steps for x in (d - 1, d)]
+
+        def multiplier(t):
+            m = (1.0 + ref.trend_per_year) ** (t / 365.25)
+            for st, day in zip(ref.steps, steps):
+                m *= st.multiplier if t >= day else 1.0
+            return m
+
+        peak = max(multiplier(t) for t in times)
+        rates = {**ref.per_year_by_age_band, **(ref.envelope_per_year_by_age_band or {})}
+        band, rate = max(rates.items(), key=lambda kv: kv[1])
+        if not rate * peak <= MAX_REFERRALS_PER_YEAR:
+            raise ValueError(f"demand.referrals: with trend_per_year and steps, referrals for {band} reach "
+                             f"{rate * peak:,.0f} a year within the horizon, over {MAX_REFERRALS_PER_YEAR:,.0f}: "
+                             "not plausible for any council")
+        return self
 
     @model_validator(mode="after")
     def _paths(self):

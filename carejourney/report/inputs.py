@@ -343,11 +343,16 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
         raise ReportError(f"{path.name}: is a folder, not an actuals CSV file ({path})")
     if not path.is_file():
         raise ReportError(f"{path.name}: actuals file is missing ({path})")
-    try:  # blank lines kept (as empty rows, dropped below) so that row i is line i + 2
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    # blank lines kept (as empty rows, dropped below) so that row i is line i + 2; a file
+    # saved from Excel may carry a byte-order mark or be in Windows-1252, like SSDA903 returns
+    try:
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="cp1252")
     except Exception as e:
         raise ReportError(f"{path.name}: could not be read as CSV ({e})") from e
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = [str(c).strip().lower() for c in df.columns]  # Date, LAC_Children as well
     missing = [c for c in ("date", "lac_children") if c not in df.columns]
     if missing:
         raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
@@ -359,7 +364,7 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
         if blank.any():
             raise ReportError(f"{path.name}: line {_line(blank[blank].index[0])}, column {column}: blank value")
     dates = df["date"].map(_parse_date)
-    _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD)")
+    _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD or DD/MM/YYYY)")
     lac = pd.to_numeric(df["lac_children"], errors="coerce").astype(float)
     _first_bad(path, df["lac_children"], lac, "lac_children", "a number")
     count = lac.between(0, MAX_ACTUAL) & (lac % 1 == 0)
@@ -384,9 +389,15 @@ def _warn(msg: str):
     warnings.warn(msg, stacklevel=3)
 
 
+_UK_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+
+
 def _parse_date(text: str) -> pd.Timestamp:
-    """One ISO 8601 date (as the whole column used to be parsed); NaT if it is not one."""
+    """One ISO 8601 date, or DD/MM/YYYY as in SSDA903 returns and UK spreadsheets; NaT if
+    it is neither."""
     try:
+        if _UK_DATE.match(text):
+            return pd.to_datetime(text, format="%d/%m/%Y")
         ts = pd.to_datetime(text, format="ISO8601")
     except (ValueError, TypeError, OverflowError):
         return pd.NaT

@@ -42,6 +42,8 @@ def read_csv_strings(
     records = list(csv.reader(io.StringIO(text, newline="")))
     if not records or not any(cell.strip() for cell in records[0]):
         return None, [Problem(label, None, None, "file is empty or has no column header")]
+    if len(records[0]) == 1 and ";" in records[0][0]:  # else: every required column "missing"
+        return None, [Problem(label, None, None, "looks semicolon-separated; SSDA903 files are comma-separated")]
     columns = [c.strip().upper() for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()

@@ -118,8 +118,23 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
         f"{item.source.label}: no episodes (only the column header): collection year {item.year} is left out"
         for item in loaded
         if item.source.kind == "episodes" and item.year is not None and item.table.empty
-    )
+    ) + _missing_uasc_files(loaded)
     return data
+
+
+def _missing_uasc_files(loaded: list[_Loaded]) -> tuple[str, ...]:
+    """A year with episodes but no UASC file is read (no child of it counts as UASC), with a
+    warning named like the missing header / episodes file errors of _check_one_file_per_kind."""
+    by_year: dict[int, dict[str, _Loaded]] = {}
+    for item in loaded:
+        if item.year is not None:
+            by_year.setdefault(item.year, {})[item.source.kind] = item
+    return tuple(
+        f"{kinds['episodes'].source.label}: no UASC file for collection year {year} "
+        "(no child of that year's return is counted as UASC)"
+        for year, kinds in sorted(by_year.items())
+        if "uasc" not in kinds and "episodes" in kinds and not kinds["episodes"].table.empty
+    )
 
 
 def _assign_years(loaded: list[_Loaded]) -> list[Problem]:

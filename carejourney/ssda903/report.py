@@ -58,6 +58,21 @@ class ReportBuilder:
         return out.sort_values(["file", "row", "rule"], kind="stable").reset_index(drop=True)
 
 
+# The cleaning report as `calibrate` writes it beside its config (CONFIG stem + .cleaning.csv):
+# every row removed, changed or flagged, for the data owner to check at source. `child` is the
+# read-time pseudonym (never CHILD); `reason` can hold that row's dates. The header line is
+# also how calibrate recognises a file it wrote (results.check_own_out_file).
+CLEANING_CSV_COLUMNS = {"file": "file", "row": "row", "child_id": "child", "action": "action", "rule": "rule",
+                        "why": "reason"}
+CLEANING_CSV_HEADER = ",".join(CLEANING_CSV_COLUMNS.values())
+
+
+def cleaning_csv(report: pd.DataFrame) -> str:
+    """The cleaning report (ReportBuilder.frame()) as CSV text: file, row, child, action, rule, reason."""
+    out = report[list(CLEANING_CSV_COLUMNS)].rename(columns=CLEANING_CSV_COLUMNS)
+    return out.to_csv(index=False, lineterminator="\n")
+
+
 def summarise(report: pd.DataFrame) -> list[str]:
     """Lines like '  - 3 rows removed: episode repeated exactly in the same return'."""
     if report.empty:

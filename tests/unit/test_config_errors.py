@@ -56,6 +56,35 @@ CASES = {
     "true in a list": ({"edge_of_care.days_to_entry": {"kind": "empirical", "bounds_days": [0, 30, 60],
                                                        "weights": [1, True]}},
                        "edge_of_care.days_to_entry", "weights[1]: should be a number, not True"),
+    # sizes the simulation loops over or allocates for: a typo must not exhaust the memory
+    "absurd horizon": ({"horizon.end_date": "3000-03-31"}, "horizon", "more than 50 years after start_date"),
+    "absurd warm-up": ({"horizon.warmup_days": 10_000_000}, "horizon.warmup_days", "less than or equal to 18262"),
+    "absurd capacity": ({"placements.capacity.inhouse_foster.initial_places": 1e9},
+                        "placements.capacity.inhouse_foster.initial_places", "less than or equal to 100000"),
+    "absurd recruitment": ({"placements.capacity.inhouse_foster.recruited_places_per_year": 1e9},
+                           "placements.capacity.inhouse_foster.recruited_places_per_year", "less than or equal to 100000"),
+    "absurd caseload": ({"edge_of_care.services.0.caseload_capacity": 10**9},
+                        "edge_of_care.services[0].caseload_capacity", "less than or equal to 100000"),
+    "absurd adopters": ({"exits.adoption.initial_adopters": 10**9},
+                        "exits.adoption.initial_adopters", "less than or equal to 100000"),
+    "absurd adopter approvals": ({"exits.adoption.adopter_approvals_per_year": 1e9},
+                                 "exits.adoption.adopter_approvals_per_year", "less than or equal to 100000"),
+    "absurd UASC arrivals": ({"demand.uasc.periods.0.arrivals": 1e9}, "demand.uasc.periods[0]", "not plausible"),
+    "absurd opening stock": ({"opening.age_band_counts.under_1": 10**9}, "opening", "not plausible"),
+    "absurd step change": ({"demand.referrals.steps": [{"from_date": "2016-04-01", "multiplier": 1e6}]},
+                           "demand.referrals.steps[0].multiplier", "less than or equal to 1000"),
+    "absurd envelope": ({"demand.referrals.envelope_per_year_by_age_band": dict.fromkeys(
+                            ["under_1", "1_to_4", "5_to_9", "10_to_15", "16_to_17"], 1e9)},
+                        "demand.referrals.envelope_per_year_by_age_band", "not plausible"),
+    # 50% a year for 49 years multiplies the referral rate ~400-million-fold
+    "compounding trend": ({"demand.referrals.trend_per_year": 0.5, "horizon.end_date": "2064-03-31"},
+                          "demand.referrals", "not plausible"),
+    # durations cannot be negative (the run used to crash in the metrics)
+    "negative empirical bounds": ({"edge_of_care.days_to_entry": {"kind": "empirical", "bounds_days": [-100, -50],
+                                                                  "weights": [1]}},
+                                  "edge_of_care.days_to_entry<empirical>.bounds_days[0]", "greater than or equal to 0"),
+    # every table is by financial year and the stock is counted on 31 March
+    "no whole financial year": ({"horizon.end_date": "2015-04-02"}, "horizon", "no whole financial year"),
 }
 
 
@@ -181,3 +210,115 @@ def test_validation_messages_name_the_kind_of_file():
     assert " problem(s) in the config:" in format_validation_error("x.yaml", err.value)
     text = format_validation_error("plan.yaml", err.value, what="experiment file")
     assert text.splitlines()[0].endswith(" problem(s) in the experiment file:")
+
+
+def test_negative_opening_counts_are_refused_even_when_the_totals_agree(tmp_path):
+    d = load_default_dict()
+    ages = d["opening"]["age_band_counts"]
+    path = tmp_path / "neg.yaml"
+    path.write_text(yaml.safe_dump(with_changes(d, {"opening.age_band_counts.under_1": -1,
+                                                    "opening.age_band_counts.1_to_4": ages["1_to_4"] + ages["under_1"] + 1})))
+    with pytest.raises(ConfigError, match=r"neg.yaml.*\n.*opening: age_band_counts must be non-negative"):
+        load_config(path)
+
+
+def test_a_horizon_of_exactly_one_financial_year_is_fine(tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.end_date": "2016-03-31"})))
+    assert load_config(path).horizon.end_date.isoformat() == "2016-03-31"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.start_date": "2015-04-02",
+                                                                      "horizon.end_date": "2017-03-30"})))
+    with pytest.raises(ConfigError, match="no whole financial year"):
+        load_config(path)
+
+
+def test_extends_can_change_a_distributions_kind(tmp_path):
+    """`extends:` merges mappings key by key, but a distribution of another kind replaces
+    the inherited one whole: its parameters (mean_days) must not be inherited."""
+    from tests.conftest import DEFAULT_CONFIG
+    path = tmp_path / "child.yaml"
+    empirical = {"kind": "empirical", "bounds_days": [0, 10, 30], "weights": [1, 1]}
+    path.write_text(yaml.safe_dump({"extends": str(DEFAULT_CONFIG), "edge_of_care": {"days_to_entry": empirical}}))
+    cfg = load_config(path)
+    assert cfg.edge_of_care.days_to_entry.kind == "empirical"
+    assert list(cfg.edge_of_care.days_to_entry.bounds_days) == [0, 10, 30]
+    # the same kind still merges: a child may change one parameter
+    path.write_text(yaml.safe_dump({"extends": str(DEFAULT_CONFIG),
+                                    "edge_of_care": {"days_to_entry": {"kind": "exponential", "mean_days": 20}}}))
+    assert load_config(path).edge_of_care.days_to_entry.mean_days == 20
+    path.write_text(yaml.safe_dump({"extends": str(DEFAULT_CONFIG),
+                                    "edge_of_care": {"days_to_entry": {"mean_days": 20}}}))
+    assert load_config(path).edge_of_care.days_to_entry.mean_days == 20
+
+
+def test_yaml_merge_keys_work_and_a_key_written_twice_is_still_a_duplicate(tmp_path):
+    """`<<: *anchor` merges a mapping; keys written beside it override the merged ones."""
+    d = with_changes(load_default_dict(), {"edge_of_care.days_to_entry": {"kind": "exponential", "mean_days": 45},
+                                           "edge_of_care.days_to_relapse": {"kind": "exponential", "mean_days": 270}})
+    text = yaml.safe_dump(d, sort_keys=False)
+    entry = "  days_to_entry:\n    kind: exponential\n    mean_days: 45\n"
+    relapse = "  days_to_relapse:\n    kind: exponential\n    mean_days: 270\n"
+    assert entry in text and relapse in text
+    text = (text.replace(entry, entry.replace("days_to_entry:", "days_to_entry: &entry"))
+            .replace(relapse, "  days_to_relapse:\n    <<: *entry\n    mean_days: 99\n"))
+    path = tmp_path / "merge.yaml"
+    path.write_text(text)
+    cfg = load_config(path)
+    assert cfg.edge_of_care.days_to_entry.mean_days == 45
+    assert cfg.edge_of_care.days_to_relapse.kind == "exponential" and cfg.edge_of_care.days_to_relapse.mean_days == 99
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("a: &x\n  p: 1\nb:\n  <<: *x\n  q: 3\n  q: 4\n")
+    with pytest.raises(ConfigError, match=r"dup.yaml: YAML error at line 6, column 3: duplicate key 'q'"):
+        load_config(dup)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n# and another\n"])
+def test_an_empty_config_says_so(tmp_path, capsys, text):
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"empty.yaml: is empty"):
+        load_config(path)
+    assert main(["check", str(path)]) == 2
+    assert "empty.yaml: is empty" in capsys.readouterr().err
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: empty.yaml\n")
+    with pytest.raises(ConfigError, match=r"empty.yaml: is empty"):
+        load_config(child)
+
+
+@pytest.mark.parametrize("changes,field,message", [
+    ({"population.children_0_17_by_year": {2010: 130000, 2011: 131000}},
+     "population.children_0_17_by_year", "no year within the run"),
+    ({"demand.uasc.periods": [{"from_date": "2010-04-01", "to_date": "2011-04-01", "arrivals": 40},
+                              {"from_date": "2015-04-01", "to_date": "2016-04-01", "arrivals": 40}]},
+     "demand.uasc.periods[0]", "ends before the run"),
+    ({"demand.uasc.periods": [{"from_date": "2030-04-01", "to_date": "2031-04-01", "arrivals": 40}]},
+     "demand.uasc.periods", "no period overlaps the run"),
+])
+def test_inputs_outside_the_horizon_give_a_warning_naming_file_and_field(tmp_path, capsys, changes, field, message):
+    from carejourney.config.loader import ConfigWarning
+    path = tmp_path / "odd.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), changes)))
+    with pytest.warns(ConfigWarning) as record:
+        load_config(path)
+    text = "\n".join(str(w.message) for w in record)
+    assert str(path) in text and field in text and message in text
+    # and `check` shows it (and still passes: the run works)
+    seen = []
+    load_config(path, warn=seen.append)
+    assert any(field in m and message in m for m in seen)
+    assert main(["check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}" in err and field in err and message in err
+
+
+def test_the_bundled_configs_give_no_warnings(tmp_path):
+    import warnings
+
+    from tests.conftest import ROOT
+    shorter = tmp_path / "shorter.yaml"  # UASC periods after a shortened run are usual
+    shorter.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.end_date": "2016-03-31"})))
+    for path in [*(ROOT / "configs").glob("*.yaml"), shorter]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_config(path)

@@ -50,7 +50,7 @@ def test_negative_places_a_year_are_refused(tmp_path):
     lever = {"kind": "inhouse_recruitment", "evidence": "plan-implied", "start_date": "2015-06-01",
              "pool": "inhouse_foster", "effect": {"dist": "fixed", "value": -30}}
     text = _load_error(tmp_path, {"x": lever})
-    assert "levers.x.effect" in text and "places a year must be at least 0" in text
+    assert "levers.x.effect" in text and "places a year must lie in [0, 10000]; fixed(-30) reaches -30" in text
 
 
 @pytest.mark.parametrize("effect", [{"dist": "fixed", "value": float("nan")},
@@ -160,3 +160,125 @@ def test_a_negative_threshold_on_a_count_is_refused(tmp_path):
 def test_text_or_true_for_a_number_is_refused_with_its_path(tmp_path, lever, where, message):
     text = _load_error(tmp_path, {"x": lever})
     assert f"{where}.{message}" in text
+
+
+# ---------------------------------------------------------------- names become files and folders
+@pytest.mark.parametrize("name", ["../../../../tmp/x", "x/../atc", "a\\b", "", "..", "a..b", ".hidden", "two words"])
+def test_a_scenario_name_that_is_not_a_plain_name_is_refused(tmp_path, name):
+    text = _load_error(tmp_path, {"fewer_teens": LEVERS["fewer_teens"]},
+                       scenarios=[{"name": "baseline"}, {"name": name, "levers": ["fewer_teens"]}])
+    assert "scenarios[1].name" in text and "not a plain name" in text
+
+
+def test_a_scenario_name_that_is_a_path_writes_nothing(tmp_path, capsys):
+    path = write_experiment(tmp_path / "exp", levers={"fewer_teens": LEVERS["fewer_teens"]},
+                            scenarios=[{"name": "baseline"}, {"name": "../../escaped", "levers": ["fewer_teens"]}])
+    out = tmp_path / "exp" / "out"
+    assert main(["experiment", str(path), "--reps", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "experiment.yaml" in err and "scenarios[1].name" in err
+    assert not out.exists() and not (tmp_path / "escaped").exists()
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "a\\b", "", "x..y"])
+def test_a_lever_name_that_is_not_a_plain_name_is_refused(tmp_path, name):
+    text = _load_error(tmp_path, {name: LEVERS["fewer_teens"]})
+    assert "levers" in text and repr(name) in text and "not a plain name" in text
+
+
+def test_an_experiment_name_that_is_not_a_plain_name_is_refused(tmp_path):
+    # experiment.name is the default results folder (results/<name>)
+    path = write_experiment(tmp_path, extra={"experiment": {"name": "../../x", "config": "council.yaml"}})
+    with pytest.raises(ExperimentError, match=r"experiment\.name: '\.\./\.\./x' is not a plain name"):
+        load_experiment(path)
+
+
+def test_plain_names_still_load(tmp_path):
+    load_experiment(write_experiment(tmp_path, levers={"fewer-teens.v2": LEVERS["fewer_teens"]},
+                                     scenarios=[{"name": "baseline"}, {"name": "Plan_2.0-a", "levers": ["fewer-teens.v2"]}]))
+
+
+# ---------------------------------------------------------------- targets
+def test_two_targets_with_the_same_name_are_refused(tmp_path):
+    path = write_experiment(tmp_path, extra={"targets": [
+        {"name": "LAC", "measure": "lac_children", "period": "2016-17", "at_most": 600},
+        {"name": "other", "measure": "lac_children", "period": "2015-16", "at_most": 600},
+        {"name": "LAC", "measure": "lac_children", "period": "2015-16", "at_most": 500}]})
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    assert "experiment.yaml" in str(err.value) and "target names must be unique" in str(err.value)
+    assert "'LAC'" in str(err.value) and "'other'" not in str(err.value)
+
+
+# ---------------------------------------------------------------- part_of
+def test_a_lever_part_of_itself_is_refused(tmp_path):
+    text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "part_of": "x"}})
+    assert "levers.x.part_of" in text and "itself" in text
+
+
+def test_a_lever_part_of_an_unknown_lever_is_refused(tmp_path):
+    text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "part_of": "ghost"}})
+    assert "levers.x.part_of names unknown lever 'ghost'" in text
+
+
+@pytest.mark.parametrize("chain", [{"a": "b", "b": "a"}, {"a": "b", "b": "c", "c": "a"}])
+def test_levers_part_of_each_other_in_a_cycle_are_refused(tmp_path, chain):
+    levers = {n: {**LEVERS["fewer_teens"], "part_of": p} for n, p in chain.items()}
+    text = _load_error(tmp_path, levers)
+    assert "levers.a.part_of" in text and "cycle" in text and " -> ".join([*chain, "a"]) in text
+
+
+def test_a_chain_of_part_of_loads(tmp_path):
+    levers = {"a": {**LEVERS["fewer_teens"], "part_of": "b"}, "b": {**LEVERS["fewer_teens"], "part_of": "c"},
+              "c": LEVERS["fewer_teens"]}
+    load_experiment(write_experiment(tmp_path, levers=levers,
+                                     scenarios=[{"name": "baseline"}, {"name": "s", "levers": list(levers)}]))
+
+
+# ---------------------------------------------------------------- dates
+@pytest.mark.parametrize("end_date", ["2014-06-01", "2015-04-01"])
+def test_a_lever_that_ends_before_the_run_starts_is_refused(tmp_path, end_date):
+    lever = {**LEVERS["fewer_teens"], "start_date": "2014-01-01", "ramp_up_days": 0, "end_date": end_date}
+    text = _load_error(tmp_path, {"x": lever})
+    assert f"levers.x: lever x: end_date {end_date} is before the run starts (2015-04-01)" in text
+
+
+def test_a_lever_that_ends_the_day_after_the_run_starts_loads(tmp_path):
+    lever = {**LEVERS["fewer_teens"], "start_date": "2014-01-01", "ramp_up_days": 0, "end_date": "2015-04-02"}
+    load_experiment(write_experiment(tmp_path, levers={"x": lever},
+                                     scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}]))
+
+
+# ---------------------------------------------------------------- absurd sizes
+RECRUIT = {"kind": "inhouse_recruitment", "evidence": "plan-implied", "start_date": "2015-06-01",
+           "pool": "inhouse_foster", "effect": {"dist": "fixed", "value": 30}}
+FUNNEL = {"kind": "recruitment_funnel", "evidence": "plan-implied", "start_date": "2015-06-01",
+          "pool": "inhouse_foster", "enquiries_per_year": 130, "effect": {"dist": "beta", "alpha": 10, "beta": 90}}
+CONTRIBUTION = {"kind": "parental_contribution", "evidence": "plan-implied", "start_date": "2015-06-01",
+                "share": 0.1, "effect": {"dist": "fixed", "value": 20}}
+
+
+@pytest.mark.parametrize("lever,where,message", [
+    ({**RECRUIT, "effect": {"dist": "fixed", "value": 1e9}}, "levers.x.effect",
+     "a number of places a year must lie in [0, 10000]; fixed(1e+09) reaches 1e+09"),
+    ({**RECRUIT, "effect": {"dist": "triangular", "low": 0, "mode": 30, "high": 30000}}, "levers.x.effect",
+     "reaches 30000"),
+    ({**CONTRIBUTION, "effect": {"dist": "fixed", "value": 20000}}, "levers.x.effect",
+     "a weekly contribution in GBP must lie in [0, 1000]"),
+    ({**FUNNEL, "enquiries_per_year": 1e9}, "levers.x.enquiries_per_year", "less than or equal to 200000"),
+    ({**FUNNEL, "places_per_household": 300}, "levers.x.places_per_household", "less than or equal to 10"),
+    ({**FUNNEL, "enquiries_per_year": 100_000, "effect": {"dist": "fixed", "value": 0.5}}, "levers.x",
+     "enquiries_per_year x effect x places_per_household reaches 50000 places a year; must be at most 10000"),
+    ({**LEVERS["atc"], "new_service": None, "service": "family_group_conference", "caseload_capacity": 10**9},
+     "levers.x.caseload_capacity", "less than or equal to 10000"),
+])
+def test_an_absurdly_large_count_is_refused(tmp_path, lever, where, message):
+    text = _load_error(tmp_path, {"x": lever})
+    assert f"{where}: " in text and message in text
+
+
+@pytest.mark.parametrize("lever", [RECRUIT, {**RECRUIT, "effect": {"dist": "fixed", "value": 10_000}}, FUNNEL,
+                                   CONTRIBUTION, {**FUNNEL, "enquiries_per_year": 5000, "places_per_household": 2}])
+def test_large_but_plausible_counts_load(tmp_path, lever):
+    load_experiment(write_experiment(tmp_path, levers={"x": lever},
+                                     scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}]))

@@ -6,6 +6,7 @@ F7c fit params bounds (`fit --params`), F8 SSDA903 returns (`calibrate`).
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from carejourney.calibrate.aggregate_params import (
@@ -46,6 +47,23 @@ def test_actual_date_not_a_month_end_is_moved_with_a_note(tmp_path):
     out = load_actuals(p, warn=notes.append)
     assert [f"{d:%Y-%m-%d}" for d in out["date"]] == ["2015-10-31", "2015-11-30"]
     assert len(notes) == 1 and "line 3: 2015-11-15 -> 2015-11-30" in notes[0] and "actuals.csv" in notes[0]
+
+
+def test_actuals_as_a_spreadsheet_saves_them_read_the_same(tmp_path):
+    # UK dates, capitalised headers, a byte-order mark or Windows-1252 bytes, as Excel writes
+    iso = load_actuals(write(tmp_path, ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577\n", "a.csv"))
+    uk = tmp_path / "b.csv"
+    uk.write_bytes("\ufeffDate,LAC_Children\n31/10/2015,570\n30/11/2015,577\n".encode("utf-8"))
+    cp = tmp_path / "c.csv"
+    cp.write_bytes(b"date,lac_children,note\n2015-10-31,570,caf\xe9\n2015-11-30,577,\n")
+    for other in (uk, cp):
+        pd.testing.assert_frame_equal(load_actuals(other), iso)
+
+
+def test_an_ambiguous_or_impossible_uk_date_names_its_line(tmp_path):
+    p = write(tmp_path, ACTUALS_HEADER + "31/10/2015,570\n31/11/2015,577\n", "actuals.csv")
+    with pytest.raises(ReportError, match=r"actuals.csv: line 3, column date: '31/11/2015' is not a date"):
+        load_actuals(p)
 
 
 def test_actuals_folder_is_named_as_a_folder(tmp_path, capsys):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from carejourney.ssda903 import Ssda903Error, read_ssda903
+from carejourney.ssda903 import Ssda903Error, clean, read_ssda903
 from carejourney.ssda903.errors import MAX_SHOWN
 
 HEADER_COLS = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
@@ -36,7 +36,9 @@ def episode_row(
     return [child, decom, rne, ls, cin, place, provider, dec, rec, "", "CB1 2AB", "CB4 9ZZ", "SC123456"]
 
 
-def write_return(root: Path, year: int | str, headers, episodes, uasc=None) -> Path:
+def write_return(root: Path, year: int | str, headers, episodes, uasc=()) -> Path:
+    """One year's header, episodes and UASC files (a UASC file with no rows by default, as in a
+    real return; uasc=None: no UASC file)."""
     folder = root / str(year)
     write_csv(folder / "header.csv", HEADER_COLS, headers)
     write_csv(folder / "episodes.csv", EPISODE_COLS, episodes)
@@ -141,6 +143,16 @@ def test_missing_column_names_file_and_field(tmp_path):
     err = read_error(tmp_path)
     assert "2016/episodes.csv, row 1, field LS" in str(err)
     assert "missing" in str(err)
+
+
+def test_semicolon_separated_file_is_named_not_nine_missing_columns(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    lines = (folder / "episodes.csv").read_text().splitlines()
+    (folder / "episodes.csv").write_text("\n".join(line.replace(",", ";") for line in lines) + "\n")
+    err = read_error(tmp_path)
+    assert [str(p) for p in err.problems] == [
+        "2016/episodes.csv: looks semicolon-separated; SSDA903 files are comma-separated"
+    ]
 
 
 def test_unreadable_encoding_is_reported(tmp_path):
@@ -278,3 +290,13 @@ def test_conflicting_header_rows_for_one_child(tmp_path):
 def test_folder_without_returns(tmp_path):
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
     assert "no CSV file" in str(read_error(tmp_path))
+
+
+def test_year_without_a_uasc_file_is_warned_about(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")], uasc=None)
+    write_return(tmp_path, 2017, [header_row("C001")], [episode_row("C001", "01/05/2015")])  # an empty UASC file
+    data = read_ssda903(tmp_path)
+    assert data.warnings == (
+        "2016/episodes.csv: no UASC file for collection year 2016 (no child of that year's return is counted as UASC)",
+    )
+    assert "warning: 2016/episodes.csv: no UASC file for collection year 2016" in clean(data).summary()

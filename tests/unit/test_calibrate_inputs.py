@@ -1,0 +1,206 @@
+"""`calibrate` and `fit`: their --out never replaces an input or a file they did not write,
+returns with nothing looked after are refused, and the cleaning report is written beside the
+config, all or nothing (exit code 2 and nothing written on bad input)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carejourney.cli import main
+from carejourney.ssda903 import export_903
+from tests.conftest import small_dict
+from tests.unit.test_estimate_config import hand_built
+from tests.unit.test_ssda903_read import episode_row, header_row, write_return
+
+FIGURES = "quantity,geography,period,value,unit,source_title,source_address,note\n" \
+          "CLA at 31 March,Cambridgeshire,2016,600,children,Test,,\n"
+# one parameter and the smallest settings the fit accepts: a real fit in a few seconds
+PARAMS = ("parameters:\n  exits.returned_home.days.mean_days: [400, 3000]\n"
+          "settings: {reps: 2, max_evaluations: 4, bootstrap: 12, check_reps: 2}\n")
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("903")
+    export_903(hand_built(), folder, years=[2016, 2017])
+    return folder
+
+
+@pytest.fixture
+def no_reading(monkeypatch):
+    """Fail the test if calibrate gets as far as reading the returns."""
+    import carejourney.ssda903
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read the returns before checking --out")
+
+    monkeypatch.setattr(carejourney.ssda903, "read_ssda903", refuse)
+
+
+@pytest.fixture
+def no_fitting(monkeypatch):
+    from carejourney.calibrate import aggregate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fitted before checking --out")
+
+    monkeypatch.setattr(aggregate, "fit_aggregate", refuse)
+
+
+@pytest.fixture
+def fit_inputs(tmp_path):
+    config, figures, params = tmp_path / "small.yaml", tmp_path / "figures.csv", tmp_path / "params.yaml"
+    config.write_text(yaml.safe_dump(small_dict(1)))
+    figures.write_text(FIGURES)
+    params.write_text(PARAMS)
+    return config, figures, params
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def _calibrate(returns, out, *extra) -> int:
+    return main(["calibrate", str(returns), "--start", "2016-04-01", "--out", str(out), *extra])
+
+
+def _fit(config, figures, params, out) -> list[str]:
+    return ["fit", str(config), "--against", str(figures), "--params", str(params), "--out", str(out)]
+
+
+# --------------------------------------------------------------------------- 1. calibrate --out
+def test_calibrate_refuses_to_overwrite_its_template(tmp_path, capsys, no_reading):
+    template = tmp_path / "t.yaml"
+    template.write_text(yaml.safe_dump(small_dict(1)))
+    before = template.read_text()
+    for out in (template, tmp_path / "sub" / ".." / "t.yaml"):
+        assert _calibrate(tmp_path / "returns", out, "--template", str(template)) == 2
+        assert _error(capsys) == f"error: {out} is the same file as --template {template}: choose another --out"
+    assert template.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "c.estimation.md", "c.cleaning.csv"])
+def test_calibrate_refuses_to_replace_a_file_it_did_not_write(tmp_path, capsys, no_reading, name):
+    other = tmp_path / name
+    other.write_text("keep me\n")
+    out = other if name == "notes.txt" else tmp_path / "c.yaml"
+    assert _calibrate(tmp_path / "returns", out) == 2
+    assert _error(capsys) == (f"error: {other} exists and was not written by carejourney calibrate: "
+                              "choose another --out or remove it")
+    assert other.read_text() == "keep me\n" and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_calibrate_writes_the_cleaning_report_and_replaces_its_own_outputs(returns, tmp_path, capsys):
+    out = tmp_path / "cal" / "council.yaml"
+    (out.parent).mkdir()
+    out.write_text("")  # an empty file may be replaced
+    for _ in range(2):  # the second time over its own config, report and cleaning report
+        assert _calibrate(returns, out) == 0
+        printed = capsys.readouterr().out
+        assert f"(file, row, why) in {out.with_name('council.cleaning.csv')}" in printed
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "council.cleaning.csv", "council.estimation", "council.estimation.md", "council.yaml"]
+    with open(out.with_name("council.cleaning.csv"), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["file", "row", "child", "action", "rule", "reason"]
+    # hand_built's open episodes are repeated in the 2017 return: each such 2016 row is listed
+    repeated = [r for r in rows if r["rule"] == "repeated_in_later_return"]
+    assert repeated and {r["file"] for r in repeated} == {"2016/episodes.csv"}
+    assert all(r["row"].isdigit() and r["action"] == "removed" and r["reason"] for r in repeated)
+    assert f"{len(repeated)} rows removed: episode repeated in a later year's return" in printed
+    # pseudonyms only: no CHILD of the returns reaches the file
+    children = {line.split(",")[0] for line in (returns / "2016" / "header.csv").read_text().splitlines()[1:]}
+    assert not children & {r["child"] for r in rows}
+
+
+def test_calibrate_puts_the_cleaning_report_in_place_with_the_config_or_not_at_all(returns, tmp_path, capsys,
+                                                                                   monkeypatch):
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(dst).name == "council.yaml":  # the config, last into place
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    out = tmp_path / "cal" / "council.yaml"
+    assert _calibrate(returns, out) == 2
+    assert not out.parent.exists()
+
+
+# --------------------------------------------------------------------------- 2. nothing left after cleaning
+def test_calibrate_with_only_short_breaks_is_refused(tmp_path, capsys):
+    write_return(tmp_path / "returns", 2016, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015", "03/05/2015", "E4A", ls="V3", place="H5"),
+                  episode_row("C002", "01/06/2015", "03/06/2015", "E4A", ls="V4", place="H5")])
+    out = tmp_path / "cal" / "c.yaml"
+    assert _calibrate(tmp_path / "returns", out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'returns'}: no looked-after episodes left after cleaning "
+                          "(2 episode rows read)\n")
+    assert "rows removed: child only ever on short breaks" in err and "Traceback" not in err
+    assert not out.parent.exists()
+
+
+# --------------------------------------------------------------------------- 1. fit --out
+def test_fit_refuses_to_overwrite_the_config_it_fits(fit_inputs, capsys, no_fitting):
+    config, figures, params = fit_inputs
+    before = config.read_text()
+    assert main(_fit(config, figures, params, config)) == 2
+    assert _error(capsys) == f"error: {config} is the same file as the config {config}: choose another --out"
+    assert config.read_text() == before
+
+
+def test_fit_refuses_to_overwrite_a_config_the_config_extends(fit_inputs, capsys, no_fitting):
+    config, figures, params = fit_inputs
+    child = config.with_name("child.yaml")
+    child.write_text("extends: small.yaml\n")
+    assert main(_fit(child, figures, params, config)) == 2
+    assert _error(capsys) == (f"error: {config} is the same file as the config's base (extends:) {config}: "
+                              "choose another --out")
+
+
+@pytest.mark.parametrize("flag", ["--against", "--params"])
+def test_fit_refuses_to_overwrite_its_figures_or_params(fit_inputs, capsys, no_fitting, flag):
+    config, figures, params = fit_inputs
+    target = figures if flag == "--against" else params
+    assert main(_fit(config, figures, params, target)) == 2
+    assert _error(capsys) == f"error: {target} is the same file as {flag} {target}: choose another --out"
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "f.yaml.report.md"])
+def test_fit_refuses_to_replace_a_file_it_did_not_write(fit_inputs, capsys, no_fitting, name):
+    config, figures, params = fit_inputs
+    other = config.with_name(name)
+    other.write_text("keep me\n")
+    out = other if name == "notes.txt" else config.with_name("f.yaml")
+    assert main(_fit(config, figures, params, out)) == 2
+    assert _error(capsys) == (f"error: {other} exists and was not written by carejourney fit: "
+                              "choose another --out or remove it")
+    assert other.read_text() == "keep me\n"
+
+
+def test_fit_replaces_its_own_output_but_never_the_config_it_fits(fit_inputs, capsys):
+    config, figures, params = fit_inputs
+    out = config.with_name("fitted.yaml")
+    assert main(_fit(config, figures, params, out)) == 0
+    first = out.read_text()
+    md = Path(str(out) + ".report.md").read_text()
+    assert main(_fit(config, figures, params, out)) == 0  # its own output: replaced
+    assert out.read_text().splitlines()[0] == first.splitlines()[0]
+    assert Path(str(out) + ".report.md").read_text().splitlines()[0] == md.splitlines()[0]
+    capsys.readouterr()
+    # fitting the fitted config onto itself would make it extend itself: refused, kept
+    copy = out.with_name("copy.yaml")
+    shutil.copy(out, copy)
+    assert main(_fit(out, figures, params, out)) == 2
+    assert _error(capsys) == f"error: {out} is the same file as the config {out}: choose another --out"
+    assert out.read_text() == copy.read_text()
