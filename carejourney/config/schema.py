@@ -427,6 +427,10 @@ class Placements(Strict):
     @classmethod
     def _mult(cls, v):
         check_known(v, AGE_BANDS, "age band")
+        # 0 would move a child again at the same instant, for ever; below 0 goes back in time
+        bad = {k: m for k, m in v.items() if not m > 0}
+        if bad:
+            raise ValueError(f"multipliers must be positive: {bad}")
         return v
 
     @field_validator("next_placement")

@@ -46,6 +46,8 @@ CASES = {
                           "placements.capacity.inhouse_foster.initial_places", "should be a number, not True"),
     "text for a number": ({"placements.types.ifa_foster.weekly_cost_gbp": "758"},
                           "placements.types.ifa_foster.weekly_cost_gbp", "should be a number, not '758'"),
+    "zero move multiplier": ({"placements.days_to_move_multiplier_by_age_band.1_to_4": 0},
+                             "placements.days_to_move_multiplier_by_age_band", "multipliers must be positive"),
     # inside mappings, lists and distributions too, with the whole path named
     "true inside a mapping": ({"exits.returned_home.multiplier_by_age_band.under_1": True},
                               "exits.returned_home.multiplier_by_age_band.under_1", "should be a number, not True"),
