@@ -27,7 +27,7 @@ from . import __version__
 from .config import ConfigError, load_config
 from .calendar import financial_years
 from .config.loader import format_validation_error, read_yaml
-from .config.schema import Meta
+from .config.schema import is_plain_name
 from .levers import Lever, activate, prices_only
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
@@ -59,13 +59,9 @@ class ExperimentError(ValueError):
 def plain_name(v: str, use: str) -> str:
     """A name that becomes a file or folder name: the plain-name rule of a config's
     meta.name (letters, digits, '.', '_', '-'), and no '..'; never a path."""
-    try:
-        Meta._plain(v)
-        if ".." in v:
-            raise ValueError
-    except ValueError:
+    if not is_plain_name(v) or ".." in v:
         raise ValueError(f"{v!r} is not a plain name: use letters, digits, '.', '_' and '-' ({use}), starting with "
-                         f"a letter or digit and without '..'") from None
+                         f"a letter or digit and without '..'")
     return v
 
 

@@ -72,11 +72,11 @@ def _run(args) -> int:
     from ..calibrate.aggregate_params import read_params
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
-    from ..config.loader import _read_with_parents, parse_config
+    from ..config.loader import parse_config, read_config_chain
     from ..results import PathError, check_out_file
     from ..validate.figures import read_figures
 
-    data, extended = _read_with_parents(Path(args.config), ())  # read_config_data, and the files it extends
+    data, extended = read_config_chain(args.config)
     parse_config(data, str(args.config))
     input_file(args.against, "--against")
     figures = read_figures(args.against)

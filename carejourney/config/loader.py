@@ -145,7 +145,12 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 def read_config_data(path: str | Path) -> dict:
     """A config's data, with `extends: other.yaml` (relative to the file) resolved."""
-    return _read_with_parents(Path(path), ())[0]
+    return read_config_chain(path)[0]
+
+
+def read_config_chain(path: str | Path) -> tuple[dict, list[Path]]:
+    """A config's data with `extends:` resolved, and the files it extends, nearest first."""
+    return _read_with_parents(Path(path), ())
 
 
 def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
@@ -203,7 +208,7 @@ def coverage_warnings(cfg: Config) -> list[str]:
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:
     """Read and validate a council config from a YAML file. `warn` receives each warning
     (see `coverage_warnings`), already naming the file; default: `warnings.warn`."""
-    data, chain = _read_with_parents(Path(path), ())
+    data, chain = read_config_chain(path)
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..distributions import Distribution
 from ..strict import NumbersOnly
@@ -40,6 +40,12 @@ MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
+
+
+def is_plain_name(v: str) -> bool:
+    """Whether a name can become a file or folder name as it is: letters, digits, '.', '_'
+    and '-', starting with a letter or digit (never a path)."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", v) is not None
 
 
 def check_known(names, allowed: tuple[str, ...], what: str):
@@ -600,7 +606,7 @@ class Meta(Strict):
     @field_validator("name")
     @classmethod
     def _plain(cls, v):
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", v):
+        if not is_plain_name(v):
             raise ValueError(f"{v!r} is not a plain name: use letters, digits, '.', '_' and '-' (it names "
                              "the results folder), starting with a letter or digit")
         return v
