@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .config.schema import Service, check_known
+from .config.schema import MAX_CASELOAD, Service, check_known
 from .model.modifiers import Modifiers
 from .strict import NumbersOnly
 from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
@@ -55,8 +55,6 @@ MAX_CONTRIBUTION_GBP_A_WEEK = 1_000
 MAX_ENQUIRIES_PER_YEAR = 200_000
 # A household fosters up to 3 children under the usual fostering limit; exemptions allow a few more.
 MAX_PLACES_PER_HOUSEHOLD = 10
-# England has ~80,000 children looked after in all: one service holding more cases at once is a typo.
-MAX_CASELOAD = 10_000
 EFFECT_RANGE = {
     "entry_reduction": ("a share of entries diverted", *_SHARE),
     "early_help": ("a Family CAF share", *_SHARE),

@@ -39,7 +39,7 @@ def misplaced(annotation: Any, value: Any, at: tuple = ()) -> tuple | None:
     if origin is dict and isinstance(value, dict):
         inner = get_args(annotation)[1]
         for key, item in value.items():
-            found = misplaced(inner, item, (*at, key))
+            found = misplaced(inner, item, (*at, str(key)))  # a key, never shown as a list index
             if found is not None:
                 return found
     elif origin in (list, tuple) and isinstance(value, (list, tuple)):
@@ -78,8 +78,8 @@ class NumbersOnly(BaseModel):
             if found is None:
                 continue
             bad = value
-            for key in found:
-                bad = bad[key]
+            for key in found:  # dict keys come back as text (see misplaced)
+                bad = next(v for k, v in bad.items() if str(k) == key) if isinstance(bad, dict) else bad[key]
             # the error's location is this model; `at` carries the rest of the path, which
             # config.loader.format_validation_error appends
             raise PydanticCustomError(NOT_A_NUMBER, "should be a number, not {bad}",

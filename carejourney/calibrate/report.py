@@ -156,15 +156,16 @@ def md_table(df: pd.DataFrame, columns: dict[str, str]) -> str:
 
 def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, title: str | None = None,
                  command: str | None = None, config_path: str | None = None, figures_path: str | None = None,
-                 backtest=None) -> Path:
-    """Write the Markdown report and its charts; returns the Markdown path."""
+                 backtest=None, fig_link: str | None = None) -> Path:
+    """Write the Markdown report and its charts; returns the Markdown path. `fig_link` is
+    the folder name the report links to, when the charts are staged elsewhere first."""
     md_path = Path(md_path)
     if fig_dir is None:
         stem = str(md_path).removesuffix(".md")
         fig_dir = Path(stem if stem != str(md_path) else stem + ".files")
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    rel = fig_dir.name
+    rel = fig_link or fig_dir.name
     s = fit.settings
     t = fit.targets
     years = sorted(set(map(str, t["period"])))

@@ -17,13 +17,15 @@ Writes FITTED.yaml (extending CONFIG with the fitted values and `uncertainty:` e
 tables in FITTED.yaml.report/. Method: carejourney/calibrate/aggregate.py.
 Exit code 2 for bad input (config, figures, params, nothing to fit). FITTED.yaml and its report
 may not be an input (the config, a config it extends, the figures, the params), and an existing
-file there is replaced only if fit wrote it (its first line is fit's header comment).
+file there is replaced only if fit wrote it (its first line is fit's header comment); an
+existing chart folder only if it is empty or holds fit's marker file.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import bad_input_exits_2, input_file, non_negative_int, say
@@ -58,13 +60,31 @@ def add_parser(subparsers):
 # existing --out or report is replaced only if it starts so, i.e. fit wrote it (check_own_out_file).
 CONFIG_FIRST_LINE = "# Fitted by `carejourney fit`"
 REPORT_FIRST_LINE = "# Calibration report: aggregate fit to published figures"
+# The chart folder's own marker (as run's manifest.json): an existing FITTED.yaml.report/ is
+# replaced only if it is empty or holds this file, so a folder of the user's is never emptied.
+FIGDIR_MARKER = ".written-by-carejourney-fit"
 
 
-def _check_outputs(out: Path, md: Path, inputs) -> None:
-    from ..results import check_own_out_file
+def _check_outputs(out: Path, md: Path, figdir: Path, inputs) -> None:
+    from ..results import PathError, check_own_out_file
 
     check_own_out_file(out, "fit", CONFIG_FIRST_LINE, inputs)
     check_own_out_file(md, "fit", REPORT_FIRST_LINE, inputs)
+    if figdir.exists() and not figdir.is_dir():
+        raise PathError(f"{figdir} exists and is not a folder")
+    if figdir.is_dir() and any(figdir.iterdir()) and not (figdir / FIGDIR_MARKER).is_file():
+        raise PathError(f"{figdir} exists and was not written by carejourney fit: choose another --out or remove it")
+
+
+def _swap_in(stage: Path, figdir: Path) -> None:
+    """Put the staged chart folder in place of fit's earlier one (checked to be fit's own)."""
+    old = None
+    if figdir.exists():
+        old = Path(tempfile.mkdtemp(prefix=figdir.name + ".old-", dir=figdir.parent))
+        figdir.rename(old / figdir.name)
+    stage.rename(figdir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _run(args) -> int:
@@ -73,7 +93,7 @@ def _run(args) -> int:
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
     from ..config.loader import parse_config, read_config_chain
-    from ..results import PathError, check_out_file
+    from ..results import check_out_file
     from ..validate.figures import read_figures
 
     data, extended = read_config_chain(args.config)
@@ -88,32 +108,37 @@ def _run(args) -> int:
     # not an input (`fit f.yaml --out f.yaml` would make f.yaml extend itself), nor a file fit did not write
     inputs = [("the config", args.config), *(("the config's base (extends:)", p) for p in extended),
               ("--against", args.against), ("--params", args.params)]
-    _check_outputs(out, md, inputs)
     figdir = Path(str(out) + ".report")
-    if figdir.exists() and not figdir.is_dir():
-        raise PathError(f"{figdir} exists and is not a folder")
+    _check_outputs(out, md, figdir, inputs)
     fit = fit_aggregate(data, figures, spec, geography=args.geography, until=args.until, reps=args.reps,
                         seed=args.seed, max_evaluations=args.max_evaluations, bootstrap=args.bootstrap,
                         workers=args.workers, rebase=args.rebase_start, progress=say, source=str(args.against),
                         params_source=str(args.params))
-    _check_outputs(out, md, inputs)  # again: the fit took minutes, something else may have written there
-    had_figdir = figdir.exists()
+    _check_outputs(out, md, figdir, inputs)  # again: the fit took minutes, something else may have written there
+    stage = None
     try:
+        # charts and tables are staged beside their folder and swapped in whole at the end
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=figdir.name + ".tmp-", dir=out.parent))
+        (stage / FIGDIR_MARKER).write_text("written by carejourney fit; the folder is replaced by the next fit\n")
         write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
         command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
-        write_report(fit, md, figdir, config_path=args.config, figures_path=args.against, command=command)
+        write_report(fit, md, stage, config_path=args.config, figures_path=args.against, command=command,
+                     fig_link=figdir.name)
         for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
                          ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
-            df.to_csv(figdir / f"{name}.csv", index=False)
+            df.to_csv(stage / f"{name}.csv", index=False)
+        _swap_in(stage, figdir)
+        stage = None
     except BaseException:
         # the config, its report and its charts are one result: none of them, or all
         out.unlink(missing_ok=True)
         md.unlink(missing_ok=True)
-        if not had_figdir:
-            shutil.rmtree(figdir, ignore_errors=True)
         raise
     finally:  # write_fitted_config stages the config in FITTED.yaml.tmp; never leave it behind
         out.with_suffix(out.suffix + ".tmp").unlink(missing_ok=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
     print(fit.summary())
     for note in fit.notes:
         print(f"note: {note}")

@@ -36,6 +36,10 @@ MAX_REFERRALS_PER_YEAR = 5_000_000.0  # England had ~650,000 referrals a year
 MAX_HORIZON_YEARS = 50  # a council plans 5-10 years ahead; 50 years of England is ~10 x configs/england-2015
 MAX_HORIZON_DAYS = int(MAX_HORIZON_YEARS * 365.25)
 MAX_PLACES = 100_000  # England pooled (configs/england-2015.yaml) has 31,500 in-house foster places
+# England has ~80,000 children looked after in all; pooled England's services hold ~1,000 cases
+# (configs/england-2015.yaml): one service holding more than 10,000 at once is a typo. The
+# same limit applies to a service in a config and to one a lever adds or resizes.
+MAX_CASELOAD = 10_000
 MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in 2024)
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
@@ -263,7 +267,7 @@ class Service(Strict):
     eligible_age_years: tuple[int, int] = (0, 17)
     eligible_needs: list[str] | None = None
     referral_share: float = Field(1.0, ge=0, le=1, description="of eligible children, referred")
-    caseload_capacity: int = Field(ge=0, le=MAX_PLACES)
+    caseload_capacity: int = Field(ge=0, le=MAX_CASELOAD)
     intervention_days: Distribution
     success_probability: float = Field(ge=0, le=1)
     cost_per_case_gbp: float = Field(ge=0, le=10_000_000)  # bound: see MAX_WEEKLY_COST_GBP

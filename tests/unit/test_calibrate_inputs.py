@@ -188,6 +188,52 @@ def test_fit_refuses_to_replace_a_file_it_did_not_write(fit_inputs, capsys, no_f
     assert other.read_text() == "keep me\n"
 
 
+def test_fit_refuses_a_chart_folder_it_did_not_write(fit_inputs, capsys, no_fitting):
+    config, figures, params = fit_inputs
+    folder = config.with_name("f.yaml.report")
+    folder.mkdir()
+    (folder / "fit_table.csv").write_text("my own table\n")  # one of fit's file names, not fit's
+    assert main(_fit(config, figures, params, config.with_name("f.yaml"))) == 2
+    assert _error(capsys) == (f"error: {folder} exists and was not written by carejourney fit: "
+                              "choose another --out or remove it")
+    assert (folder / "fit_table.csv").read_text() == "my own table\n"
+
+
+def test_fit_replaces_its_chart_folder_whole_and_stages_nothing_beside_it(fit_inputs, capsys):
+    config, figures, params = fit_inputs
+    out = config.with_name("fitted.yaml")
+    folder = Path(str(out) + ".report")
+    assert main(_fit(config, figures, params, out)) == 0
+    from carejourney.commands.fit import FIGDIR_MARKER
+    assert (folder / FIGDIR_MARKER).is_file() and (folder / "fit_table.csv").is_file()
+    (folder / "stale.png").write_text("from an older fit")
+    assert main(_fit(config, figures, params, out)) == 0  # its own folder: replaced, not added to
+    assert not (folder / "stale.png").exists() and (folder / "fit_table.csv").is_file()
+    report = Path(str(out) + ".report.md").read_text()
+    assert "](fitted.yaml.report/" in report and ".tmp-" not in report
+    assert sorted(p.name for p in config.parent.iterdir()) == sorted(
+        ["small.yaml", "figures.csv", "params.yaml", "fitted.yaml", "fitted.yaml.report.md", "fitted.yaml.report"])
+
+
+def test_fit_that_fails_writing_keeps_its_earlier_charts_and_leaves_no_stage(fit_inputs, capsys, monkeypatch):
+    config, figures, params = fit_inputs
+    out = config.with_name("fitted.yaml")
+    folder = Path(str(out) + ".report")
+    assert main(_fit(config, figures, params, out)) == 0
+    before = sorted(p.name for p in folder.iterdir())
+    from carejourney.calibrate import report
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(out))
+
+    monkeypatch.setattr(report, "write_report", fail)
+    assert main(_fit(config, figures, params, out)) == 2
+    err = capsys.readouterr().err  # the fit's progress, then the error
+    assert err.strip().splitlines()[-1] == f"error: {out}: no space left on device" and "Traceback" not in err
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert not [p for p in config.parent.iterdir() if ".tmp" in p.name or ".old-" in p.name]
+
+
 def test_fit_replaces_its_own_output_but_never_the_config_it_fits(fit_inputs, capsys):
     config, figures, params = fit_inputs
     out = config.with_name("fitted.yaml")

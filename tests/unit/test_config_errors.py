@@ -66,7 +66,7 @@ CASES = {
     "absurd recruitment": ({"placements.capacity.inhouse_foster.recruited_places_per_year": 1e9},
                            "placements.capacity.inhouse_foster.recruited_places_per_year", "less than or equal to 100000"),
     "absurd caseload": ({"edge_of_care.services.0.caseload_capacity": 10**9},
-                        "edge_of_care.services[0].caseload_capacity", "less than or equal to 100000"),
+                        "edge_of_care.services[0].caseload_capacity", "less than or equal to 10000"),
     "absurd adopters": ({"exits.adoption.initial_adopters": 10**9},
                         "exits.adoption.initial_adopters", "less than or equal to 100000"),
     "absurd adopter approvals": ({"exits.adoption.adopter_approvals_per_year": 1e9},

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from carejourney.config import ConfigError, load_config
 from carejourney.strict import misplaced
+from tests.conftest import small_dict
 
 
 @pytest.mark.parametrize("annotation,value,where", [
@@ -21,7 +24,8 @@ from carejourney.strict import misplaced
     (Literal["a", "b"] | float, "a", None),
     (dict[str, float], {"a": 1.0, "b": False}, ("b",)),
     (dict[str, float] | None, {"a": "2"}, ("a",)),
-    (dict[int, dict[str, float]], {16: {"x": 0.5}, 17: {"y": "0.5"}}, (17, "y")),
+    # a dict key comes back as text, so an integer key is never shown as a list index
+    (dict[int, dict[str, float]], {16: {"x": 0.5}, 17: {"y": "0.5"}}, ("17", "y")),
     (list[float], [1.0, 2.0, "3"], (2,)),
     (tuple[int, int], (1, True), (1,)),
     (tuple[float, ...], (1.0, 2.0, "x"), (2,)),
@@ -35,3 +39,13 @@ def test_misplaced_finds_the_first_non_number(annotation, value, where):
 def test_real_numbers_are_never_misplaced(values):
     assert misplaced(dict[str, float], values) is None
     assert misplaced(list[float], list(values.values())) is None
+
+
+def test_an_integer_key_is_named_as_a_key_not_a_list_index(tmp_path):
+    d = small_dict(1)
+    d["demand"]["uasc"]["age_years_distribution"] = {16: "0.5", 17: 0.5}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(d))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "demand.uasc.age_years_distribution.16: should be a number, not '0.5'" in str(err.value)
