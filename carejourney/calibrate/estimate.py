@@ -125,6 +125,7 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
         "Uncertain estimates are listed under `uncertainty:` and drawn afresh in each replication.",
     ]
     text = render_yaml(config, report, header)
+    _check_chart_folder(charts, report_path)
     with AtomicWrite() as w:
         plots = draw_fit_plots(report.fit_data, w.folder(charts))
         w.text(report_path, report.to_markdown(plots, charts.name))
@@ -133,6 +134,21 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
         w.text(out, text)  # last: a config in place means the report and plots are too
         w.commit()
     return out, report_path
+
+
+def _check_chart_folder(charts: Path, report_path: Path) -> None:
+    """An existing chart folder with anything in it is a previous run's only if calibrate's
+    report is beside it: else it is someone's folder of pictures, and is left alone."""
+    if not charts.is_dir() or charts.is_symlink() or not any(charts.iterdir()):
+        return  # nothing to lose (AtomicWrite.folder refuses a file or a link there)
+    try:
+        with open(report_path, "rb") as f:
+            ours = f.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").startswith(REPORT_FIRST_LINE)
+    except OSError:
+        ours = False
+    if not ours:
+        raise ValueError(f"{charts}: exists and was not written by carejourney calibrate (no calibrate report "
+                         f"{report_path.name} beside it); refusing to replace it: choose another --out or remove it")
 
 
 def report_file(out: str | Path) -> Path:

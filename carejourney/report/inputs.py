@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..ssda903.csvfile import read_csv_strings
 from .errors import ReportError
 
 QUANTILES: tuple[str, ...] = ("q05", "q25", "q50", "q75", "q95")
@@ -319,8 +320,9 @@ def _first_bad(path: Path, raw: pd.Series, parsed: pd.Series, column: str, expec
     i = bad[bad].index[0]
     more = int(bad.sum()) - 1
     also = f" (and {more} more line(s) like it)" if more else ""
-    raise ReportError(f"{path.name}: line {_line(i)}, column {column}: {str(raw[i]).strip()!r} is not "
-                      f"{expected}{also}")
+    value = str(raw[i]).strip()
+    shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}... ({len(value):,} characters)"
+    raise ReportError(f"{path.name}: line {_line(i)}, column {column}: {shown} is not {expected}{also}")
 
 
 def _line(index: int) -> int:
@@ -343,16 +345,7 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
         raise ReportError(f"{path.name}: is a folder, not an actuals CSV file ({path})")
     if not path.is_file():
         raise ReportError(f"{path.name}: actuals file is missing ({path})")
-    # blank lines kept (as empty rows, dropped below) so that row i is line i + 2; a file
-    # saved from Excel may carry a byte-order mark or be in Windows-1252, like SSDA903 returns
-    try:
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="cp1252")
-    except Exception as e:
-        raise ReportError(f"{path.name}: could not be read as CSV ({e})") from e
-    df.columns = [str(c).strip().lower() for c in df.columns]  # Date, LAC_Children as well
+    df = _read_table(path)
     missing = [c for c in ("date", "lac_children") if c not in df.columns]
     if missing:
         raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
@@ -383,6 +376,20 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
         d = out.loc[out["date"].duplicated(), "date"].iloc[0]
         raise ReportError(f"{path.name}: more than one count for the month ending {d:%Y-%m-%d}")
     return out.sort_values("date").reset_index(drop=True)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The file's cells as strings, columns lower-cased, row i being line i + 2 (the header
+    is line 1). Read as the SSDA903 returns are (csvfile.read_csv_strings), not with pandas,
+    which takes a trailing comma on every data row as an index column and a repeated column
+    as two; a byte-order mark or Windows-1252 is read too."""
+    table, problems = read_csv_strings(path, path.name, kind="actuals files")
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ReportError(f"{problems[0]}{more}")
+    table.index = table.pop("source_row") - 2
+    table.columns = [c.lower() for c in table.columns]
+    return table
 
 
 def _warn(msg: str):

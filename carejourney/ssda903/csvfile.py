@@ -29,21 +29,28 @@ def decode(raw: bytes, label: str) -> tuple[str | None, Problem | None]:
 
 
 def read_csv_strings(
-    path: Path, label: str, raw: bytes | None = None
+    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files"
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Columns upper-cased and stripped, cells stripped strings ('' when blank), plus source_row.
 
     Row numbers count records as a spreadsheet shows them: the column header is row 1.
     Blank records are skipped but still counted. `raw`: the file's bytes, if already read.
+    `kind` names the files in messages ("SSDA903 files"). Also used for the report's
+    actuals and the published figures, which share every quirk of a spreadsheet's CSV.
     """
     text, problem = decode(path.read_bytes() if raw is None else raw, label)
     if problem:
         return None, [problem]
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records: list[list[str]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:  # e.g. a cell over the csv module's 128 KiB limit: an unclosed quote
+        return None, [Problem(label, len(records) + 1, None,
+                              f"cannot be read as CSV ({err}): an unclosed quote or a runaway cell?")]
     if not records or not any(cell.strip() for cell in records[0]):
         return None, [Problem(label, None, None, "file is empty or has no column header")]
     if len(records[0]) == 1 and ";" in records[0][0]:  # else: every required column "missing"
-        return None, [Problem(label, None, None, "looks semicolon-separated; SSDA903 files are comma-separated")]
+        return None, [Problem(label, None, None, f"looks semicolon-separated; {kind} are comma-separated")]
     columns = [c.strip().upper() for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()

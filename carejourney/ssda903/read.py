@@ -25,8 +25,7 @@ from .validate import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     check_columns,
-    collection_year,
-    latest_date,
+    inferred_year,
 )
 
 SOURCE_COLUMNS = ["year", "source_file", "source_row"]
@@ -111,6 +110,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     header_years = {item.year for item in loaded if item.source.kind == "header"}
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
+    problems += _check_uasc_birth_dates(tables)
     if problems:
         raise Ssda903Error(problems)
     data = _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
@@ -145,13 +145,13 @@ def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
         if item.source.named_year is not None:
             item.year = item.source.named_year
         elif item.source.kind == "episodes":
-            latest = latest_date(item.table)
-            if latest is None:
+            year = inferred_year(item.table)
+            if year is None:
                 problems.append(
                     Problem(item.source.label, None, None, "no year in the name and no dates to infer it")
                 )
             else:
-                item.year = collection_year(latest)
+                item.year = year
     for item in loaded:
         if item.year is not None:
             continue
@@ -245,6 +245,20 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     return [
         Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
         for label, row in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"])
+    ]
+
+
+def _check_uasc_birth_dates(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """A UASC row's DOB, where given, is the header's for that child and year."""
+    header, uasc = tables["header"], tables["uasc"]
+    if uasc.empty or header.empty or "DOB" not in uasc:
+        return []
+    dob = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
+    joined = uasc.merge(dob, on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
+    differs = joined["DOB"].notna() & joined["DOB_header"].notna() & (joined["DOB"] != joined["DOB_header"])
+    return [
+        Problem(label, int(row), "DOB", "differs from the child's DOB in the header file")
+        for label, row in zip(joined.loc[differs, "source_file"], joined.loc[differs, "source_row"])
     ]
 
 

@@ -107,6 +107,7 @@ def check_header(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, 
     problems += _rows(label, table, table["CHILD"].eq(""), "CHILD", "CHILD is blank")
     problems += _check_code(table, label, "SEX", valid["SEX"], year, everyone)
     problems += _rows(label, table, table["DOB"].eq(""), "DOB", "DOB is blank")
+    problems += _born_after(label, table, dates["DOB"], year)
     # one child, one header row: identical repeats are cleaned later, conflicting ones are errors
     key = table[["CHILD", "SEX", "DOB"]]
     repeated_child = table["CHILD"].duplicated(keep=False) & table["CHILD"].ne("")
@@ -157,14 +158,31 @@ def check_uasc(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, pd
     problems += _rows(label, table, table["CHILD"].eq(""), "CHILD", "CHILD is blank")
     if "SEX" in table:
         problems += _check_code(table, label, "SEX", valid["SEX"], year, pd.Series(False, index=table.index))
+    if "DOB" in dates:
+        problems += _born_after(label, table, dates["DOB"], year)
+        problems += _rows(label, table, dates["DUC"] < dates["DOB"], "DUC",
+                          lambda v: f"UASC status ceased ({v}) before the child's DOB")
     return dates, problems
+
+
+def _born_after(label: str, table: pd.DataFrame, dob: pd.Series, year: int) -> list[Problem]:
+    """A child in a year's return was looked after in it, so was born by its end."""
+    _, end = year_bounds(year)
+    return _rows(label, table, dob > end, "DOB",
+                 f"DOB is after the {year - 1}-{str(year)[2:]} collection year")
 
 
 CHECKS = {"header": check_header, "episodes": check_episodes, "uasc": check_uasc}
 
 
-def latest_date(table: pd.DataFrame) -> pd.Timestamp | None:
-    """Latest DEC or DECOM in an episodes table (for a year the names do not give)."""
-    found = [parse_dates(table[f])[0].max() for f in ("DEC", "DECOM") if f in table]
-    found = [d for d in found if pd.notna(d)]
-    return max(found) if found else None
+def inferred_year(table: pd.DataFrame) -> int | None:
+    """The collection year of an episodes table whose name gives none: the year most of its
+    DEC dates fall in (each must fall in it), else that of its latest DECOM. The most common
+    year, not the latest date's: one mistyped date (2091 for 2019) must not move every other
+    row out of its year; that row is then reported as outside the year."""
+    if "DEC" in table:
+        dec = parse_dates(table["DEC"])[0].dropna()
+        if len(dec):
+            return int(dec.map(collection_year).mode().max())
+    decom = parse_dates(table["DECOM"])[0].dropna() if "DECOM" in table else pd.Series(dtype=DATE_DTYPE)
+    return collection_year(decom.max()) if len(decom) else None

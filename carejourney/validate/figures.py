@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..ssda903.csvfile import read_csv_strings
 from .mapping import expected_unit
 
 REQUIRED_COLUMNS = ("quantity", "geography", "period", "value")
@@ -130,14 +131,17 @@ def read_figures(path: str | Path) -> pd.DataFrame:
         raise FiguresError(f"{path}: no such file")
     if path.is_dir():
         raise FiguresError(f"{path}: is a folder, not a figures CSV file")
+    # read as SSDA903 returns are (csvfile.read_csv_strings), not with pandas, which drops
+    # blank lines (misnumbering every later row), takes trailing commas as an index column
+    # and keeps a repeated column twice
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise FiguresError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise FiguresError(f"{path}: not a readable CSV file ({str(err).strip()})") from None
+        raw, problems = read_csv_strings(path, path.name, kind="figures files")
     except OSError as err:
         raise FiguresError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if problems:
+        shown = "\n  - ".join(str(p) for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise FiguresError(f"{path}: not a readable figures CSV:\n  - {shown}{more}")
     return figures_from_frame(raw, str(path))
 
 
@@ -153,10 +157,10 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataF
     for c in OPTIONAL_COLUMNS:
         if c not in raw.columns:
             raw[c] = ""
+    lines = raw.pop("source_row").tolist() if "source_row" in raw.columns else range(2, len(raw) + 2)
     raw = raw.fillna("").astype(str)
     problems, rows = [], []
-    for i, r in enumerate(raw.to_dict("records")):
-        line = i + 2
+    for line, r in zip(lines, raw.to_dict("records")):
         quantity, geography = r["quantity"].strip(), r["geography"].strip()
         if not quantity:
             problems.append(f"row {line}, field 'quantity': empty")

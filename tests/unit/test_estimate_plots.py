@@ -15,7 +15,7 @@ from PIL import Image
 
 from carejourney.calibrate import estimate_config, write_calibrated_config
 from carejourney.calibrate import estimate_plots as ep
-from carejourney.calibrate.estimate import chart_folder
+from carejourney.calibrate.estimate import REPORT_FIRST_LINE, chart_folder
 from carejourney.config import parse_config
 from carejourney.runner import run_replication
 from carejourney.ssda903 import clean, export_903, read_ssda903
@@ -159,7 +159,7 @@ def test_a_failure_while_putting_files_in_place_restores_the_previous_output(sim
     quick = copy.deepcopy(report)
     quick.fit_data = {"opening": report.fit_data["opening"]}  # one plot: a quick write
     out = tmp_path / "council.yaml"
-    old = {out: "old config", tmp_path / "council.estimation.md": "old report"}
+    old = {out: "old config", tmp_path / "council.estimation.md": f"{REPORT_FIRST_LINE}\nold report"}
     for path, text in old.items():
         path.write_text(text)
     (tmp_path / "council.estimation").mkdir()
@@ -192,6 +192,13 @@ def test_a_failure_while_putting_files_in_place_restores_the_previous_output(sim
         write_calibrated_config(config, quick, tmp_path / "x.yaml")
     assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "x.estimation.md").exists()
     assert (tmp_path / "x.estimation" / "notes.txt").read_text() == "mine"
+    # nor one of pictures only, when no report of calibrate's is beside it (someone's photos)
+    (tmp_path / "y.estimation").mkdir()
+    (tmp_path / "y.estimation" / "holiday.png").write_bytes(PNG_SIGNATURE)
+    with pytest.raises(ValueError, match="was not written by carejourney calibrate"):
+        write_calibrated_config(config, quick, tmp_path / "y.yaml")
+    assert [p.name for p in (tmp_path / "y.estimation").iterdir()] == ["holiday.png"]
+    assert not (tmp_path / "y.yaml").exists() and not (tmp_path / "y.estimation.md").exists()
 
 
 def test_survival_curve_and_poisson_interval():

@@ -17,11 +17,11 @@ from carejourney.calibrate.aggregate_params import (
 from carejourney.cli import main
 from carejourney.report import ReportError
 from carejourney.report.inputs import load_actuals
-from carejourney.ssda903 import clean, read_ssda903
+from carejourney.ssda903 import Ssda903Error, clean, read_ssda903
 from carejourney.validate.figures import FiguresError, read_figures
 from tests.conftest import load_default_dict
 from tests.unit.test_report import make_results
-from tests.unit.test_ssda903_read import episode_row, header_row, write_return
+from tests.unit.test_ssda903_read import EPISODE_COLS, HEADER_COLS, episode_row, header_row, write_csv, write_return
 from tests.unit.test_validate_figures import HEADER, write
 
 ACTUALS_HEADER = "date,lac_children\n"
@@ -155,3 +155,79 @@ def test_year_whose_episodes_file_has_no_rows_is_warned_about(tmp_path):
     data = read_ssda903(tmp_path)
     assert len(data.warnings) == 1 and data.warnings[0].startswith("2017/episodes.csv: no episodes")
     assert "warning: 2017/episodes.csv: no episodes" in clean(data).summary()
+
+
+# --------------------------------------------------------------------------- third QA pass
+def test_actuals_with_a_trailing_comma_on_each_row_read_as_without(tmp_path):
+    # Excel writes a trailing comma when a blank column follows; pandas took it as an index column
+    plain = load_actuals(write(tmp_path, ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577\n", "a.csv"))
+    trailing = load_actuals(write(tmp_path, ACTUALS_HEADER + "2015-10-31,570,\n2015-11-30,577,\n", "b.csv"))
+    pd.testing.assert_frame_equal(trailing, plain)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Date,date,lac_children\n2015-10-31,2015-10-31,570\n", "a.csv, row 1, field DATE: column appears more than once"),
+    (ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577,9\n", "a.csv, row 3: has 3 cells, the header has 2"),
+])
+def test_actuals_with_a_repeated_column_or_an_extra_cell_are_refused(tmp_path, text, message):
+    with pytest.raises(ReportError) as err:
+        load_actuals(write(tmp_path, text, "a.csv"))
+    assert str(err.value) == message
+
+
+def test_a_huge_bad_actual_is_shown_cut_short(tmp_path):
+    p = write(tmp_path, ACTUALS_HEADER + "2015-10-31," + "9" * 100_000 + "x\n", "a.csv")
+    with pytest.raises(ReportError) as err:
+        load_actuals(p)
+    assert len(str(err.value)) < 200 and "(100,001 characters)" in str(err.value)
+
+
+def test_figures_after_blank_lines_are_named_by_their_own_line(tmp_path):
+    p = write(tmp_path, HEADER + "CLA at 31 March,Cambridgeshire,2015,535,children,,,\n\n\n"
+              "CLA at 31 March,Cambridgeshire,2016,abc,children,,,\n")
+    with pytest.raises(FiguresError, match=r"row 5, field 'value': 'abc' is not a number"):
+        read_figures(p)
+
+
+def test_figures_with_a_repeated_column_are_refused_and_trailing_commas_ignored(tmp_path):
+    row = "CLA at 31 March,Cambridgeshire,2016,607,children,,,"
+    with pytest.raises(FiguresError, match=r"figures.csv, row 1, field QUANTITY: column appears more than once"):
+        read_figures(write(tmp_path, HEADER.strip() + ",Quantity\n" + row + ",x\n"))
+    f = read_figures(write(tmp_path, HEADER + row + ",\n", "t.csv"))
+    assert f.loc[0, "value"] == 607 and f.loc[0, "row"] == 2
+
+
+def test_a_runaway_ssda903_cell_names_its_row_not_a_traceback(tmp_path):
+    root = tmp_path / "returns"
+    write_return(root, 2016, [header_row("C001")],
+                 [episode_row("C001", "01/05/2015", "01/06/2015", "E4A"),
+                  episode_row("C002", '"' + "x" * 200_000, "", "")])
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(root)
+    assert "2016/episodes.csv, row 3: cannot be read as CSV" in str(err.value)
+
+
+def test_year_of_an_unnamed_episodes_file_is_not_moved_by_one_mistyped_date(tmp_path):
+    folder = tmp_path / "returns"
+    write_csv(folder / "header.csv", HEADER_COLS, [header_row(f"C{i}") for i in range(4)])
+    episodes = [episode_row(f"C{i}", "01/05/2016", "01/02/2017", "E4A") for i in range(3)]
+    episodes.append(episode_row("C3", "01/05/2016", "01/02/2091", "E4A"))  # 2017 mistyped
+    write_csv(folder / "episodes.csv", EPISODE_COLS, episodes)
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(folder)
+    problems = err.value.problems
+    assert [(p.row, p.field) for p in problems] == [(5, "DEC")]
+    assert "after the 2016-17 collection year" in problems[0].message
+
+
+def test_uasc_birth_dates_must_agree_with_the_header_and_precede_duc(tmp_path):
+    root = tmp_path / "returns"
+    write_return(root, 2016, [header_row("C001", dob="01/01/2000")],
+                 [episode_row("C001", "01/05/2015", "01/06/2015", "E4A")],
+                 uasc=[["C001", "1", "01/01/2030", "01/01/2001"]])
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(root)
+    found = sorted((p.row, p.field, p.message) for p in err.value.problems)
+    assert found == [(2, "DOB", "DOB is after the 2015-16 collection year"),
+                     (2, "DOB", "differs from the child's DOB in the header file"),
+                     (2, "DUC", "UASC status ceased (01/01/2001) before the child's DOB")]
