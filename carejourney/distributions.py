@@ -71,6 +71,11 @@ class LogNormal(_Dist):
     mean_days: float = Field(gt=0, le=MAX_DAYS)
     sd_days: float = Field(gt=0, le=MAX_DAYS)
 
+    @model_validator(mode="after")
+    def _spread(self):
+        _check_spread(self.mean_days, self.sd_days)
+        return self
+
     def _params(self):
         s2 = math.log(1.0 + (self.sd_days / self.mean_days) ** 2)
         return math.log(self.mean_days) - s2 / 2.0, math.sqrt(s2)
@@ -94,6 +99,11 @@ class Gamma(_Dist):
     mean_days: float = Field(gt=0, le=MAX_DAYS)
     sd_days: float = Field(gt=0, le=MAX_DAYS)
 
+    @model_validator(mode="after")
+    def _spread(self):
+        _check_spread(self.mean_days, self.sd_days)
+        return self
+
     def sampler(self, scale=1.0):
         shape = (self.mean_days / self.sd_days) ** 2
         theta = self.sd_days**2 / self.mean_days * scale
@@ -107,8 +117,17 @@ class Weibull(_Dist):
     """Weibull durations: shape < 1 gives a falling hazard (early breakdowns most likely)."""
 
     kind: Literal["weibull"]
-    shape: float = Field(gt=0)
+    # Below 0.1 the draws overflow a float (u near 1 raised to the 1/shape) and the mean is
+    # Gamma(1 + 1/shape) = 10^6+ times the scale; above 20 it is a fixed duration in all but name.
+    shape: float = Field(ge=0.1, le=20)
     scale_days: float = Field(gt=0, le=MAX_DAYS)
+
+    @model_validator(mode="after")
+    def _mean(self):
+        if self.mean() > MAX_DAYS:
+            raise ValueError(f"mean scale_days x Gamma(1 + 1/shape) = {self.mean():.3g} days is more than "
+                             f"{MAX_DAYS:g}: lower scale_days or raise shape")
+        return self
 
     def sampler(self, scale=1.0):
         k, lam = 1.0 / self.shape, self.scale_days * scale
@@ -117,6 +136,16 @@ class Weibull(_Dist):
 
     def mean(self):
         return self.scale_days * math.gamma(1.0 + 1.0 / self.shape)
+
+
+MAX_SPREAD = 100  # sd / mean: a lognormal sigma of 3, a gamma shape of 1/10,000
+
+
+def _check_spread(mean_days: float, sd_days: float):
+    """An sd a hundred times the mean is a typo (or a unit slip); beyond it the parameters
+    overflow or the draws are all 0 but a few astronomically long ones."""
+    if sd_days > MAX_SPREAD * mean_days:
+        raise ValueError(f"sd_days {sd_days:g} is more than {MAX_SPREAD} times mean_days {mean_days:g}")
 
 
 class Empirical(_Dist):

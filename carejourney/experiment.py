@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,7 @@ from .levers import Lever, activate, prices_only
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
 from .results import atomic_dir, write_table
-from .runner import run_repriced
+from .runner import run_repriced, worker_pool
 
 CHUNK_REPS = 10
 CONNECT_TIMEOUT_S = 10  # seconds to reach a --scheduler before giving up
@@ -446,24 +446,20 @@ def _run_local(tasks, workers, bar):
             run_chunk(t)
             bar.update(t.replications)
         return
-    # Only `workers` chunks in flight: an interrupt then waits for at most one chunk per
-    # worker (a few seconds), and every chunk file that exists is complete.
+    # Only `workers` chunks in flight, so the queue holds no work an interrupt would wait for;
+    # every chunk file that exists is complete (worker_pool: an interrupt stops the workers).
     todo = list(tasks)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         running = {}
-        try:
-            while todo or running:
-                while todo and len(running) < workers:
-                    t = todo.pop(0)
-                    running[pool.submit(run_chunk, t)] = t
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    t = running.pop(f)
-                    f.result()
-                    bar.update(t.replications)
-        except BaseException:
-            todo.clear()
-            raise
+        while todo or running:
+            while todo and len(running) < workers:
+                t = todo.pop(0)
+                running[pool.submit(run_chunk, t)] = t
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                t = running.pop(f)
+                f.result()
+                bar.update(t.replications)
 
 
 def connect(scheduler: str):

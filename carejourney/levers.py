@@ -228,6 +228,10 @@ class Lever(NumbersOnly):
             raise ValueError(f"route {self.route!r} must be one of {list(ROUTES)}")
         if self.end_date is not None and self.end_date <= self.start_date:
             raise ValueError(f"end_date {self.end_date} must be after start_date {self.start_date}")
+        if self.new_service is not None and (self.new_service.start_date or self.new_service.end_date):
+            # extra_services dates the service by the lever: its own dates would be ignored
+            raise ValueError("new_service.start_date and end_date are not used: a lever's service runs from the "
+                             "lever's start_date to its end_date; give the dates there")
         if self.caseload_capacity is not None and self.caseload_capacity < 0:
             raise ValueError("caseload_capacity must be at least 0")
         if k == "recruitment_funnel":  # the places a year it adds, bounded like inhouse_recruitment's

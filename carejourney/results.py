@@ -112,6 +112,36 @@ def _refuse_unless_ours(target: Path, command: str, kind: str, shown) -> None:
     if any(target.iterdir()) and _manifest_command(target) != command:
         raise PathError(f"{shown} exists and is not a carejourney {kind} output folder: "
                         "choose another --out or remove it")
+    added = _not_listed(target)
+    if added:
+        more = f" and {len(added) - 3} more" if len(added) > 3 else ""
+        raise PathError(f"{shown} is a carejourney {kind} output folder, but holds what {command} did not write "
+                        f"({', '.join(added[:3])}{more}): choose another --out or move them out")
+
+
+def _not_listed(folder: Path) -> list[str]:
+    """What is in an output folder that its manifest's `files` does not list: files someone
+    added, another run written inside it. (Manifests from before the listing: nothing.)"""
+    try:
+        listed = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    keep = set(listed) | {"manifest.json"}
+    keep |= {str(parent) for name in listed for parent in Path(name).parents if str(parent) != "."}
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if str(p.relative_to(folder)) not in keep)
+
+
+def _list_outputs(folder: Path) -> None:
+    """Record in the folder's manifest.json (if it has one) every file it holds, so that a
+    later run replaces the folder only if nothing was added to it since (_not_listed)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return
+    fields = json.loads(manifest.read_text(encoding="utf-8"))
+    fields["files"] = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p != manifest)
+    write_manifest(folder, **fields)
 
 
 def may_replace(command: str, kind: str, shown):
@@ -184,6 +214,7 @@ def atomic_dir(target: str | Path, check=None):
     old = None
     try:
         yield tmp
+        _list_outputs(tmp)
         if check is not None and target.is_dir():
             check(target)
         if os.path.lexists(target):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -119,6 +122,30 @@ def chunked(seq, n):
     return out
 
 
+def _ignore_interrupts():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Local worker processes that an interrupt stops at once, however often Ctrl-C is pressed.
+
+    Ctrl-C signals the whole process group. Workers ignore it, so only the main process is
+    interrupted; it then terminates the workers rather than shutting the pool down politely.
+    A second Ctrl-C during a polite shutdown used to leave the workers without their stop
+    signal and the interpreter waiting for them for ever. A chunk a worker was writing is
+    lost (chunk files appear whole, by rename) and a resumed batch recomputes it."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    try:
+        yield pool
+    except BaseException:
+        for process in list((pool._processes or {}).values()):  # no public way to stop workers now
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def run_replications(cfg, reps: int, seed: int, workers: int = 1, mods_factory=None,
                      keep_events: bool = False, progress=None) -> RunResult:
     """Run replications 0..reps-1 and stack their tables (sorted by replication)."""
@@ -140,7 +167,7 @@ def run_replications(cfg, reps: int, seed: int, workers: int = 1, mods_factory=N
     else:
         # small chunks keep the progress bar moving and the cores evenly loaded
         chunks = chunked(todo, max(workers * 4, 1))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             for out in pool.map(_run_chunk, [(cfg, seed, c, mods_factory) for c in chunks]):
                 results.extend(out)
                 if progress:

@@ -202,6 +202,16 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    # cash prices beyond the index are held at its nearest year (metrics._price_factor)
+    c = cfg.costs
+    fy_first = first.year - (first.month < 4)
+    fy_last = h.end_date.year - (h.end_date.month < 4)
+    idx = sorted(c.inflation_index_by_year)
+    outside = [y for y in range(fy_first, fy_last + 1) if not idx[0] <= y <= idx[-1]]
+    if c.report_prices == "cash" and outside:
+        out.append(f"costs.inflation_index_by_year: no index for financial year(s) starting {outside[0]}"
+                   f"{'-' + str(outside[-1]) if len(outside) > 1 else ''} of the run (given {idx[0]}-{idx[-1]}): "
+                   "cash prices there are held at the nearest year's")
     return out
 
 

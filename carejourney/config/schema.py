@@ -418,6 +418,21 @@ class Placements(Strict):
                 raise ValueError(f"{name}.overflow_to is {name} itself: overflow must go to another placement type")
         return v
 
+    @model_validator(mode="after")
+    def _overflow_ages(self):
+        """A child the pool cannot take goes to its overflow type at the same age, so that type
+        must take every age the pool's type does (a baby is not overflowed into supported
+        accommodation)."""
+        for name, pool in self.capacity.items():
+            own, other = self.types[name], self.types.get(pool.overflow_to)
+            if other is not None and (other.min_age_years > own.min_age_years or
+                                      other.max_age_years < own.max_age_years):
+                raise ValueError(
+                    f"capacity.{name}.overflow_to: {pool.overflow_to} takes ages {other.min_age_years}-"
+                    f"{other.max_age_years}, {name} ages {own.min_age_years}-{own.max_age_years}: the overflow "
+                    "type must take every age the pool does")
+        return self
+
     @field_validator("at_entry_by_age_band")
     @classmethod
     def _entry(cls, v):
@@ -546,6 +561,11 @@ class Costs(Strict):
             raise ValueError(f"inflation_index_by_year has no entry for price_year {self.price_year}")
         if any(v <= 0 for v in self.inflation_index_by_year.values()):
             raise ValueError("inflation index values must be positive")
+        years = sorted(self.inflation_index_by_year)
+        gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+        if gaps:  # a year between two others has no price level to convert with
+            raise ValueError(f"inflation_index_by_year has no entry for {', '.join(map(str, gaps))} "
+                             f"(it must give every year from {years[0]} to {years[-1]})")
         return self
 
 

@@ -87,6 +87,18 @@ CASES = {
                                   "edge_of_care.days_to_entry<empirical>.bounds_days[0]", "greater than or equal to 0"),
     # every table is by financial year and the stock is counted on 31 March
     "no whole financial year": ({"horizon.end_date": "2015-04-02"}, "horizon", "no whole financial year"),
+    # third QA pass: configs `check` passed and `run` then crashed on, or ran with nonsense
+    "inflation index with a gap": ({"costs.inflation_index_by_year": {2015: 1.0, 2021: 1.2}},
+                                   "costs", "no entry for 2016, 2017, 2018, 2019, 2020"),
+    "weibull shape too small": ({"placements.types.ifa_foster.days_to_move.shape": 1e-6},
+                                "placements.types.ifa_foster.days_to_move<weibull>.shape", "greater than or equal to 0.1"),
+    "weibull mean too long": ({"placements.types.ifa_foster.days_to_move.shape": 0.15},
+                              "placements.types.ifa_foster.days_to_move<weibull>", "is more than 1e+06"),
+    "lognormal sd far above its mean": ({"legal.proceedings_days": {"kind": "lognormal", "mean_days": 1e-200,
+                                                                    "sd_days": 1e6}},
+                                        "legal.proceedings_days<lognormal>", "more than 100 times mean_days"),
+    "overflow to a type for other ages": ({"placements.capacity.inhouse_foster.overflow_to": "supported_accommodation"},
+                                          "placements", "the overflow type must take every age the pool does"),
 }
 
 
@@ -324,3 +336,13 @@ def test_the_bundled_configs_give_no_warnings(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             load_config(path)
+
+
+def test_cash_prices_beyond_the_inflation_index_are_warned_about(tmp_path):
+    data = with_changes(load_default_dict(), {"costs.inflation_index_by_year": {2015: 1.0, 2016: 1.02},
+                                              "costs.report_prices": "cash"})
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(data))
+    notes = []
+    load_config(path, warn=notes.append)
+    assert any("costs.inflation_index_by_year: no index for financial year(s) starting 2017-2020" in n for n in notes)

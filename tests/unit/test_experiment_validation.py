@@ -282,3 +282,11 @@ def test_an_absurdly_large_count_is_refused(tmp_path, lever, where, message):
 def test_large_but_plausible_counts_load(tmp_path, lever):
     load_experiment(write_experiment(tmp_path, levers={"x": lever},
                                      scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}]))
+
+
+def test_a_new_service_with_dates_of_its_own_is_refused(tmp_path):
+    # the lever dates its service (extra_services): dates on the service were silently ignored
+    atc = {**LEVERS["atc"], "new_service": {**LEVERS["atc"]["new_service"], "start_date": "2020-01-01",
+                                            "end_date": "2020-02-01"}}
+    text = _load_error(tmp_path, {"atc": atc})
+    assert "levers.atc: new_service.start_date and end_date are not used" in text

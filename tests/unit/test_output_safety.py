@@ -246,3 +246,18 @@ def test_a_folder_filled_while_the_run_worked_is_kept(tmp_path):
             (out / "someone-elses.csv").write_text("keep me")
     assert (out / "someone-elses.csv").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["shared"]  # no staging folder left
+
+
+# --------------------------------------------------------------------------- third QA pass
+def test_a_run_folder_with_files_added_to_it_is_not_replaced(tmp_path, config, capsys):
+    out = tmp_path / "r"
+    assert main(["run", str(config), "--reps", "1", "--out", str(out)]) == 0
+    assert main(["run", str(config), "--reps", "1", "--out", str(out)]) == 0  # its own, as written: replaced
+    (out / "sub").mkdir()
+    (out / "sub" / "NOTES.txt").write_text("mine")  # or another run written inside it
+    before = _listing(out)
+    capsys.readouterr()
+    assert main(["run", str(config), "--reps", "1", "--out", str(out)]) == 2
+    assert _error(capsys) == (f"error: {out} is a carejourney run output folder, but holds what run did not write "
+                              "(sub, sub/NOTES.txt): choose another --out or move them out")
+    assert _listing(out) == before

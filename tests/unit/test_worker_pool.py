@@ -1,0 +1,40 @@
+"""Local worker processes: Ctrl-C (sent to the whole process group) interrupts only the main
+process, which then stops the workers at once, however many times it is pressed."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from carejourney.runner import worker_pool
+
+
+def _sigint_handler(_):
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_workers_ignore_ctrl_c():
+    with worker_pool(2) as pool:
+        assert all(pool.map(_sigint_handler, range(2)))
+
+
+def test_an_interrupt_stops_the_workers_without_waiting_for_their_work():
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with worker_pool(2) as pool:
+            futures = [pool.submit(_sleep, 60) for _ in range(4)]
+            time.sleep(0.5)  # the workers are busy
+            processes = list(pool._processes.values())
+            raise KeyboardInterrupt
+    for p in processes:
+        p.join(timeout=10)
+    assert time.monotonic() - t0 < 15  # not the 60 s of work, nor for ever
+    assert not any(p.is_alive() for p in processes)
+    assert all(f.cancelled() or f.done() for f in futures)
