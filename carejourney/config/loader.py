@@ -202,6 +202,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    if (h.end_date.month, h.end_date.day) != (3, 31):
+        fy = h.end_date.year - (h.end_date.month < 4)
+        out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "
+                   f"{fy}-{str(fy + 1)[2:]}, is a part-year (its starts, ceased and spend cover 1 April to "
+                   f"{h.end_date} only)")
     # cash prices beyond the index are held at its nearest year (metrics._price_factor)
     c = cfg.costs
     fy_first = first.year - (first.month < 4)

@@ -230,11 +230,11 @@ def uasc_cohort(cfg, factory, times: np.ndarray) -> Cohort:
                   np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), True, rows)
 
 
-_BAND_LOWER_YEARS = np.array(AGE_BAND_LOWER_YEARS, dtype=float)
-_BAND_UPPER_YEARS = np.array([1, 5, 10, 16, 17.98])  # 16-17s arrive before their 18th birthday
+BAND_LOWER_YEARS = np.array(AGE_BAND_LOWER_YEARS, dtype=float)
+BAND_UPPER_YEARS = np.array([1, 5, 10, 16, 17.98])  # 16-17s arrive before their 18th birthday
 
 
 def age_in_band_days(band: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Ages (days) uniformly within age bands, before the 18th birthday."""
-    lo, hi = _BAND_LOWER_YEARS[band], _BAND_UPPER_YEARS[band]
+    lo, hi = BAND_LOWER_YEARS[band], BAND_UPPER_YEARS[band]
     return (lo + u * (hi - lo)) * DAYS_PER_YEAR

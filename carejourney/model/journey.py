@@ -173,12 +173,17 @@ class CareJourneys:
         self.legal.schedule(child, now)
         self.exits.draw(child, now)
         if status == PO and child.ptype != PFA:
-            if child.ptype == CONCURRENT:
+            too_old = child.dob + self.adoptable_until_days
+            if now >= too_old:
+                pass  # older than any placement for adoption: an order with no family to find
+            elif child.ptype == CONCURRENT:
                 # concurrent carers are approved adopters: matched already
                 self._placed_for_adoption(child, now)
             else:
                 child.t_ready = now + self.family_finding(child.u())
-                child.match_deadline = now + self.cfg.exits.adoption.max_days_to_match
+                # the plan changes to long-term care after max_days_to_match, or sooner if the
+                # child would otherwise outgrow placed_for_adoption's max_age_years while waiting
+                child.match_deadline = min(now + self.cfg.exits.adoption.max_days_to_match, too_old)
 
     def _placed_for_adoption(self, child, now, move=True):
         child.adopter_request = None

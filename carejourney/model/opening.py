@@ -17,8 +17,8 @@ from operator import mul
 
 import numpy as np
 
-from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
-from .demand import age_in_band_days
+from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
+from .demand import BAND_LOWER_YEARS, BAND_UPPER_YEARS
 
 # Structural plausibility of a placement type at each age band (relative weights).
 # Assumption: these encode what placements exist for which ages, not fitted values.
@@ -70,17 +70,21 @@ def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.n
 
 
 @lru_cache(maxsize=64)
-def _raked_cached(names: tuple[str, ...], type_counts: tuple, band_counts: tuple) -> np.ndarray:
-    """The same margins give the same weights in every replication: rake once."""
+def _raked_cached(names: tuple[str, ...], type_counts: tuple, band_counts: tuple, allowed: tuple | None) -> np.ndarray:
+    """The same margins give the same weights in every replication: rake once. `allowed`:
+    which (type, band) pairs the config's age limits permit (None: all)."""
     w_age = _PLACEMENT_WEIGHTS if names == PLACEMENT_TYPES else _LEGAL_WEIGHTS
+    if allowed is not None:
+        w_age = w_age * np.array(allowed, dtype=float)
     out = _raked_weights(w_age, np.array(type_counts, dtype=float), np.array(band_counts, dtype=float))
     out.flags.writeable = False
     return out
 
 
-def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...]) -> np.ndarray:
+def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], allowed: tuple | None = None) -> np.ndarray:
     remaining = np.array([counts.get(n, 0) for n in names], dtype=float)
-    w_age = _raked_cached(names, tuple(remaining.tolist()), tuple(np.bincount(bands, minlength=len(AGE_BANDS)).tolist()))
+    w_age = _raked_cached(names, tuple(remaining.tolist()), tuple(np.bincount(bands, minlength=len(AGE_BANDS)).tolist()),
+                          allowed)
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
     keys = rng.random(len(bands))
@@ -156,15 +160,35 @@ def _by_count(left: list[float], u: float) -> int:
     return k
 
 
+def _age_limits(cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Each placement type's youngest and oldest age (years, upper bound exclusive) in the config."""
+    types = [cfg.placements.types[name] for name in PLACEMENT_TYPES]
+    return (np.array([t.min_age_years for t in types], dtype=float),
+            np.array([t.max_age_years + 1 for t in types], dtype=float))
+
+
+def _allowed_by_age(lo: np.ndarray, hi: np.ndarray) -> tuple:
+    """(types, bands) 1 where some age of the band is within the type's limits, else 0."""
+    ok = np.maximum(BAND_LOWER_YEARS[None, :], lo[:, None]) < np.minimum(BAND_UPPER_YEARS[None, :], hi[:, None])
+    return tuple(map(tuple, ok.astype(int).tolist()))
+
+
 def draw_opening(cfg, rng: np.random.Generator):
     """Arrays describing the opening stock: age (days), band, status, placement, need, uasc, male, days in care."""
     op = cfg.opening
     bands = np.concatenate([np.full(op.age_band_counts.get(b, 0), i) for i, b in enumerate(AGE_BANDS)]).astype(int)
     rng.shuffle(bands)
     n = len(bands)
+    u_age = rng.random(n)
+    type_lo, type_hi = _age_limits(cfg)
+    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _allowed_by_age(type_lo, type_hi))
+    # within its band, an age the placement's type takes (a children's home from 8: a 5-9 is 8 or 9)
+    lo = np.maximum(BAND_LOWER_YEARS[bands], type_lo[placement])
+    hi = np.minimum(BAND_UPPER_YEARS[bands], type_hi[placement])
+    fits = lo < hi  # else an impossible pair the urn could not swap away: the band alone
+    lo, hi = np.where(fits, lo, BAND_LOWER_YEARS[bands]), np.where(fits, hi, BAND_UPPER_YEARS[bands])
     # looked after on 31 March: born, and in care, at least part of a day before the start
-    age_days = np.maximum(age_in_band_days(bands, rng.random(n)), 1.0)
-    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES)
+    age_days = np.maximum((lo + u_age * (hi - lo)) * DAYS_PER_YEAR, 1.0)
     # a child placed for adoption holds a placement order
     pfa = PLACEMENT_TYPES.index("placed_for_adoption")
     po = LEGAL_STATUSES.index("placement_order")

@@ -196,3 +196,18 @@ def test_a_finished_run_leaves_nothing_for_the_garbage_collector():
     finally:
         if enabled:
             gc.enable()
+
+
+@pytest.mark.parametrize("config", ["small", "cambridgeshire"])
+def test_every_placement_suits_the_childs_age(config):
+    """Each type's min_age_years / max_age_years hold for every placement when it begins: on
+    entry, on a move, on overflow, when placed for adoption, and in the opening stock."""
+    from tests.conftest import load_default_dict
+    cfg, res = run(small_dict(3) if config == "small" else load_default_dict(), seed=4)
+    ev = res.events
+    pl = ev["placements"].merge(ev["children"][["child_id", "dob_day"]], on="child_id")
+    age = (pl.start_day - pl.dob_day) / 365.25
+    lo = pl.placement_type.map({k: t.min_age_years for k, t in cfg.placements.types.items()}).astype(float)
+    hi = pl.placement_type.map({k: t.max_age_years + 1 for k, t in cfg.placements.types.items()}).astype(float)
+    bad = pl[(age < lo - 1e-9) | (age >= hi)]
+    assert bad.empty, bad.assign(age=age)[["child_id", "placement_type", "start_day", "age"]].head(10).to_string()

@@ -346,3 +346,12 @@ def test_cash_prices_beyond_the_inflation_index_are_warned_about(tmp_path):
     notes = []
     load_config(path, warn=notes.append)
     assert any("costs.inflation_index_by_year: no index for financial year(s) starting 2017-2020" in n for n in notes)
+
+
+def test_a_run_ending_mid_year_warns_that_its_last_year_is_a_part_year(tmp_path):
+    path = tmp_path / "mid.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.end_date": "2016-10-15"})))
+    notes = []
+    load_config(path, warn=notes.append)
+    assert any("horizon.end_date: 2016-10-15 is not a 31 March: the tables' last financial year, 2016-17, "
+               "is a part-year" in n for n in notes)
