@@ -24,8 +24,11 @@ def estimate_opening(est: EstimateRecorder):
     day = est.start_ts - pd.Timedelta(days=1)
     w = est.window
     if not (w.start - pd.Timedelta(days=1) <= day < w.end):
-        raise ValueError(f"start {est.start}: the day before it must lie in the data's window "
-                         f"({w.label()}) to count the children looked after then")
+        # the eve of the window counts too: who was looked after then is known from the
+        # episodes open on its first day
+        first, last = (w.start - pd.Timedelta(days=1)).date(), (w.end - pd.Timedelta(days=1)).date()
+        raise ValueError(f"start {est.start}: the day before it must be from {first} to {last} to count the "
+                         f"children looked after then (the data's window: {w.label()})")
     pe = est.cleaned.periods.copy()
     pe["start"], pe["end"] = pd.to_datetime(pe["start"]), pd.to_datetime(pe["end"])
     open_ = pe[(pe["start"] <= day) & (pe["end"].isna() | (pe["end"] > day))]
