@@ -176,14 +176,22 @@ def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(
     if not target.is_file():
         return  # nothing there (a folder is check_out_file's to refuse)
     try:
-        with open(target, "rb") as f:
-            first = f.readline(4096)
+        ours = written_by(target, first_line, empty=True)
     except OSError as err:
         raise PathError(f"{path}: cannot read it to see whether carejourney {command} wrote it "
                         f"({err.strerror or err})") from None
-    if first and not first.decode("utf-8", "replace").lstrip("\ufeff").startswith(first_line):
+    if not ours:
         raise PathError(f"{path} exists and was not written by carejourney {command}: "
                         "choose another --out or remove it")
+
+
+def written_by(path: Path, first_line: str, empty: bool = False) -> bool:
+    """Whether the file at `path` starts with `first_line`, the header comment a command
+    writes at the top of its files (a byte-order mark ignored); `empty`: what an empty file
+    counts as. OSError if it cannot be read."""
+    with open(path, "rb") as f:
+        first = f.readline(4096)
+    return empty if not first else first.decode("utf-8", "replace").lstrip("\ufeff").startswith(first_line)
 
 
 def _same_file(a: Path, b: Path) -> bool:

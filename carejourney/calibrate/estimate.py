@@ -43,6 +43,7 @@ import datetime as dt
 from pathlib import Path
 
 from ..config import parse_config
+from ..results import written_by
 from ..ssda903.report import cleaning_csv
 from ..uncertainty import get_path
 from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc
@@ -142,8 +143,7 @@ def _check_chart_folder(charts: Path, report_path: Path) -> None:
     if not charts.is_dir() or charts.is_symlink() or not any(charts.iterdir()):
         return  # nothing to lose (AtomicWrite.folder refuses a file or a link there)
     try:
-        with open(report_path, "rb") as f:
-            ours = f.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").startswith(REPORT_FIRST_LINE)
+        ours = written_by(report_path, REPORT_FIRST_LINE)
     except OSError:
         ours = False
     if not ours:

@@ -23,9 +23,7 @@ existing chart folder only if it is empty or holds fit's marker file.
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from . import bad_input_exits_2, input_file, non_negative_int, say
@@ -76,24 +74,13 @@ def _check_outputs(out: Path, md: Path, figdir: Path, inputs) -> None:
         raise PathError(f"{figdir} exists and was not written by carejourney fit: choose another --out or remove it")
 
 
-def _swap_in(stage: Path, figdir: Path) -> None:
-    """Put the staged chart folder in place of fit's earlier one (checked to be fit's own)."""
-    old = None
-    if figdir.exists():
-        old = Path(tempfile.mkdtemp(prefix=figdir.name + ".old-", dir=figdir.parent))
-        figdir.rename(old / figdir.name)
-    stage.rename(figdir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _run(args) -> int:
     from ..calibrate.aggregate import fit_aggregate
     from ..calibrate.aggregate_params import read_params
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
     from ..config.loader import parse_config, read_config_chain
-    from ..results import check_out_file
+    from ..results import atomic_dir, check_out_file
     from ..validate.figures import read_figures
 
     data, extended = read_config_chain(args.config)
@@ -115,21 +102,17 @@ def _run(args) -> int:
                         workers=args.workers, rebase=args.rebase_start, progress=say, source=str(args.against),
                         params_source=str(args.params))
     _check_outputs(out, md, figdir, inputs)  # again: the fit took minutes, something else may have written there
-    stage = None
     try:
-        # charts and tables are staged beside their folder and swapped in whole at the end
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=figdir.name + ".tmp-", dir=out.parent))
-        (stage / FIGDIR_MARKER).write_text("written by carejourney fit; the folder is replaced by the next fit\n")
-        write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
-        command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
-        write_report(fit, md, stage, config_path=args.config, figures_path=args.against, command=command,
-                     fig_link=figdir.name)
-        for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
-                         ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
-            df.to_csv(stage / f"{name}.csv", index=False)
-        _swap_in(stage, figdir)
-        stage = None
+        # the charts and tables are staged beside their folder and swapped in whole (atomic_dir)
+        with atomic_dir(figdir) as stage:
+            (stage / FIGDIR_MARKER).write_text("written by carejourney fit; the folder is replaced by the next fit\n")
+            write_fitted_config(fit, out, base_path=None if args.self_contained else args.config, report_name=md.name)
+            command = " ".join(["carejourney"] + sys.argv[1:]) if sys.argv and "fit" in sys.argv else None
+            write_report(fit, md, stage, config_path=args.config, figures_path=args.against, command=command,
+                         fig_link=figdir.name)
+            for name, df in (("fit_table", fit.fit_table), ("intervals", fit.intervals), ("history", fit.history),
+                             ("bootstrap", fit.bootstrap), ("targets", fit.targets)):
+                df.to_csv(stage / f"{name}.csv", index=False)
     except BaseException:
         # the config, its report and its charts are one result: none of them, or all
         out.unlink(missing_ok=True)
@@ -137,8 +120,6 @@ def _run(args) -> int:
         raise
     finally:  # write_fitted_config stages the config in FITTED.yaml.tmp; never leave it behind
         out.with_suffix(out.suffix + ".tmp").unlink(missing_ok=True)
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
     print(fit.summary())
     for note in fit.notes:
         print(f"note: {note}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from ..calendar import fy_label
 from ..strict import NOT_A_NUMBER
 from .schema import Config
 
@@ -202,15 +203,13 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    fy_first, fy_last = _fy_start(first), _fy_start(h.end_date)
     if (h.end_date.month, h.end_date.day) != (3, 31):
-        fy = h.end_date.year - (h.end_date.month < 4)
         out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "
-                   f"{fy}-{str(fy + 1)[2:]}, is a part-year (its starts, ceased and spend cover 1 April to "
+                   f"{fy_label(fy_last)}, is a part-year (its starts, ceased and spend cover 1 April to "
                    f"{h.end_date} only)")
     # cash prices beyond the index are held at its nearest year (metrics._price_factor)
     c = cfg.costs
-    fy_first = first.year - (first.month < 4)
-    fy_last = h.end_date.year - (h.end_date.month < 4)
     idx = sorted(c.inflation_index_by_year)
     outside = [y for y in range(fy_first, fy_last + 1) if not idx[0] <= y <= idx[-1]]
     if c.report_prices == "cash" and outside:
@@ -218,6 +217,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
                    f"{'-' + str(outside[-1]) if len(outside) > 1 else ''} of the run (given {idx[0]}-{idx[-1]}): "
                    "cash prices there are held at the nearest year's")
     return out
+
+
+def _fy_start(day: dt.date) -> int:
+    """The year the financial year holding `day` starts in (1 April)."""
+    return day.year - (day.month < 4)
 
 
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:

@@ -235,12 +235,16 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
     return problems
 
 
+def _header_dob(header: pd.DataFrame) -> pd.DataFrame:
+    """CHILD, year, DOB: one row per child and year of the header files."""
+    return header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
+
+
 def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     header, episodes = tables["header"], tables["episodes"]
     if episodes.empty or header.empty:
         return []
-    dob = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
-    joined = episodes.merge(dob, on=["CHILD", "year"], how="inner")
+    joined = episodes.merge(_header_dob(header), on=["CHILD", "year"], how="inner")
     early = joined["DECOM"] < joined["DOB"]
     return [
         Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
@@ -253,8 +257,7 @@ def _check_uasc_birth_dates(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     header, uasc = tables["header"], tables["uasc"]
     if uasc.empty or header.empty or "DOB" not in uasc:
         return []
-    dob = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
-    joined = uasc.merge(dob, on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
+    joined = uasc.merge(_header_dob(header), on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
     differs = joined["DOB"].notna() & joined["DOB_header"].notna() & (joined["DOB"] != joined["DOB_header"])
     return [
         Problem(label, int(row), "DOB", "differs from the child's DOB in the header file")
