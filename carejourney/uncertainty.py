@@ -150,6 +150,9 @@ class UncertainParameter(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     path: str = Field(description="dotted path into the config, e.g. exits.returned_home.days.mean_days")
     prior: Prior
+    rescale_others: bool = Field(False, description=(
+        "the path is one share of a set that sums to 1 (e.g. legal.proceedings_outcome_by_age_band.under_1."
+        "placement_order): the set's other shares are scaled in proportion so that it still sums to 1"))
     source: str = ""
 
 
@@ -177,12 +180,67 @@ def set_path(data: dict, path: str, value):
         node[last] = value
 
 
+def set_share(data: dict, path: str, value: float):
+    """Set one share of a set of shares that sums to 1 (a mapping such as an outcome mix) and
+    scale the set's other shares in proportion, so that it still sums to 1."""
+    parent, _, key = path.rpartition(".")
+    shares = get_path(data, parent) if parent else None
+    if not isinstance(shares, dict) or key not in shares:
+        raise KeyError(path)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path}: a share must be between 0 and 1, got {value:g}")
+    rest = sum(v for k, v in shares.items() if k != key)
+    if rest <= 0 and value < 1.0:
+        raise ValueError(f"{path}: the other shares of {parent} are all 0, so none can make up the rest")
+    for k in shares:
+        if k != key:
+            shares[k] = shares[k] * (1.0 - value) / rest
+    shares[key] = value
+
+
+def set_param(data: dict, path: str, value, rescale_others: bool = False):
+    """`set_path`, or `set_share` for a share whose set must still sum to 1."""
+    if rescale_others:
+        set_share(data, path, value)
+    else:
+        set_path(data, path, value)
+
+
+def share_set_problem(data: dict, path: str) -> str | None:
+    """Why `path` cannot be a share whose others are rescaled, or None if it can."""
+    parent, _, key = path.rpartition(".")
+    try:
+        shares = get_path(data, parent) if parent else None
+    except (KeyError, IndexError, ValueError):
+        shares = None
+    if not isinstance(shares, dict) or key not in shares or len(shares) < 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in shares.values()):
+        return "rescale_others needs a path into a mapping of two or more shares"
+    if abs(sum(shares.values()) - 1.0) > 1e-6:
+        return f"rescale_others needs shares that sum to 1 ({parent} sums to {sum(shares.values()):.6g})"
+    return None
+
+
+def prior_support(prior) -> tuple[float, float]:
+    """The smallest and largest value a prior can draw."""
+    if isinstance(prior, FixedValue):
+        return prior.value, prior.value
+    if isinstance(prior, BetaPrior):
+        return 0.0, prior.scale
+    if isinstance(prior, (UniformPrior, TriangularPrior)):
+        return prior.low, prior.high
+    if isinstance(prior, NormalPrior):
+        # a draw outside [low, high] a thousand times running falls back to the clipped mean
+        return prior.low, prior.high
+    return 0.0, math.inf  # lognormal: any positive value
+
+
 def with_parameter_draws(cfg, seed: int, replication: int):
     """The config for one replication: each uncertain parameter replaced by its draw."""
     if not cfg.uncertainty:
         return cfg
     data = cfg.model_dump(mode="python")
     for p in cfg.uncertainty:
-        set_path(data, p.path, draw_prior(p.prior, seed, replication, "param:" + p.path))
+        set_param(data, p.path, draw_prior(p.prior, seed, replication, "param:" + p.path), p.rescale_others)
     data["uncertainty"] = []
     return type(cfg).model_validate(data)

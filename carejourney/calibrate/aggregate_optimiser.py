@@ -17,7 +17,6 @@ from scipy import optimize
 
 from ..config import ConfigError, parse_config
 from ..runner import run_replication, run_replications
-from ..uncertainty import set_path
 from .aggregate_params import FreeParameter
 from .aggregate_targets import target_values
 
@@ -39,7 +38,7 @@ class Evaluator:
     def config_at(self, x: dict[str, float]):
         d = copy.deepcopy(self.base)
         for p in self.params:
-            set_path(d, p.path, int(round(x[p.path])) if p.integer else float(x[p.path]))
+            p.set(d, x[p.path])
         return parse_config(d, "fit")
 
     def xs(self, z) -> dict[str, float]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from scipy.special import expit, logit
 
 from ..config import ConfigError, parse_config, read_yaml
-from ..uncertainty import get_path, set_path
+from ..uncertainty import get_path, set_param, set_path, share_set_problem
 
 
 class ParamsError(ValueError):
@@ -34,6 +34,11 @@ class FreeParameter:
     high: float
     start: float
     integer: bool = False
+    rescale_others: bool = False  # one share of a set summing to 1: the others are rescaled
+
+    def set(self, cfg_dict: dict, x: float):
+        """Put the value `x` into a config mapping (whole numbers for integer fields)."""
+        set_param(cfg_dict, self.path, int(round(x)) if self.integer else float(x), self.rescale_others)
 
     def to_z(self, x: float) -> float:
         p = (x - self.low) / (self.high - self.low)
@@ -49,6 +54,7 @@ class FitSpec:
     """What a params file says: free parameters, which figures to fit, weights, settings."""
 
     parameters: list[tuple[str, float, float]]
+    shares: set[str] = field(default_factory=set)  # paths whose set's other shares are rescaled
     quantities: list[str] | None = None
     groups: list[str] | None = None
     weights: dict[str, float] = field(default_factory=dict)
@@ -64,6 +70,8 @@ def parse_params(data, source: str = "<params>") -> FitSpec:
     """Check a params mapping (the YAML of a params file). Accepted shapes:
 
         parameters: {dotted.path: [low, high], ...}
+                    # or {dotted.path: {low: , high: , rescale_others: true}} for one share of a
+                    # set that sums to 1 (an outcome mix): the set's other shares are rescaled
         quantities: [published quantity, ...]      # optional
         groups: [starts, ceased_reason, ...]       # optional (validate/mapping.py groups)
         weights: {quantity or group: weight}       # optional
@@ -85,9 +93,23 @@ def parse_params(data, source: str = "<params>") -> FitSpec:
         raw = {k: v for k, v in data.items() if k not in known}
     if not isinstance(raw, dict) or not raw:
         raise ParamsError(f"{source}: field 'parameters' must map dotted config paths to [low, high]")
-    params = []
+    params, shares = [], set()
     for path, b in raw.items():
         if isinstance(b, dict):
+            extra = [k for k in b if k not in ("low", "high", "rescale_others")]
+            if extra:
+                raise ParamsError(f"{source}: parameters.{path}: unknown field(s) {extra}; "
+                                  "expected low, high and optionally rescale_others")
+            rescale = b.get("rescale_others", False)
+            if not isinstance(rescale, bool):
+                raise ParamsError(f"{source}: parameters.{path}.rescale_others: expected true or false, got {rescale!r}")
+            if rescale:
+                parent = str(path).rpartition(".")[0]
+                twin = next((q for q in shares if q.rpartition(".")[0] == parent), None)
+                if twin is not None:
+                    raise ParamsError(f"{source}: parameters.{path}: {twin} is a share of the same set; fit one "
+                                      "share per set (the others are rescaled to it)")
+                shares.add(str(path))
             b = [b.get("low"), b.get("high")]
         if not isinstance(b, (list, tuple)) or len(b) != 2:
             raise ParamsError(f"{source}: parameters.{path}: bounds must be [low, high], got {b!r}")
@@ -98,7 +120,7 @@ def parse_params(data, source: str = "<params>") -> FitSpec:
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ParamsError(f"{source}: parameters.{path}: need finite low < high, got [{lo}, {hi}]")
         params.append((str(path), lo, hi))
-    spec = FitSpec(params)
+    spec = FitSpec(params, shares)
     for key in ("quantities", "groups"):
         v = data.get(key)
         if v is not None:
@@ -141,21 +163,30 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
             raise ParamsError(f"{source}: parameters.{path}: not a field of the config") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: parameters.{path}: the config value {value!r} is not a number")
+        share = path in spec.shares
+        if share:
+            why = share_set_problem(cfg_dict, path)
+            if why is None and not (0.0 <= lo and hi <= 1.0):
+                why = f"a share's bounds must lie between 0 and 1, got [{lo:g}, {hi:g}]"
+            if why:
+                raise ParamsError(f"{source}: parameters.{path}: {why}")
         start = min(max(float(value), lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
-        integer = isinstance(value, int) and _needs_int(cfg_dict, path, start)
+        integer = not share and isinstance(value, int) and _needs_int(cfg_dict, path, start)
+        q = FreeParameter(path, lo, hi, start, integer=integer, rescale_others=share)
         for end, x in (("low", lo), ("high", hi)):
-            _check_end(cfg_dict, path, end, round(x) if integer else x, source)
-        out.append(FreeParameter(path, lo, hi, start, integer=integer))
+            _check_end(cfg_dict, q, end, round(x) if integer else x, source)
+        out.append(q)
     return out
 
 
-def _check_end(cfg_dict: dict, path: str, end: str, x: float, source: str):
+def _check_end(cfg_dict: dict, q: FreeParameter, end: str, x: float, source: str):
     """A bound must be a value the config accepts: the fit tries values up to both ends."""
     d = copy.deepcopy(cfg_dict)
-    set_path(d, path, x)
+    path = q.path
     try:
+        q.set(d, x)
         parse_config(d, "probe")
-    except ConfigError as err:
+    except (ConfigError, ValueError) as err:
         why = "; ".join(line.strip(" -") for line in str(err).splitlines()[1:]) or str(err)
         raise ParamsError(f"{source}: parameters.{path}: the {end} bound {x:g} is not a valid config value "
                           f"({why})") from None

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from ..config import parse_config
-from ..uncertainty import set_path
 from .aggregate_metamodel import Metamodel
 from .aggregate_params import FreeParameter
 from .aggregate_result import round_sig
@@ -54,9 +53,14 @@ def fitted_config(base_cfg: dict, params: list[FreeParameter], x_fit: dict[str, 
     """`base_cfg` with the fitted values substituted and an `uncertainty:` entry per parameter
     (replacing any it had for them), validated; notes on whole-number parameters go to `notes`."""
     fitted_paths = {p.path for p in params}
+    shares = {p.path for p in params if p.rescale_others}
+
+    def share_flag(path: str) -> dict:
+        return {"rescale_others": True} if path in shares else {}
+
     fitted_cfg = copy.deepcopy(base_cfg)
     for q in params:
-        set_path(fitted_cfg, q.path, int(round(x_fit[q.path])) if q.integer else x_fit[q.path])
+        q.set(fitted_cfg, x_fit[q.path])
     unc = [u for u in fitted_cfg.get("uncertainty") or [] if u.get("path") not in fitted_paths]
     years = sorted({str(t["period"]) for t in targets})
     for r in intervals.itertuples():
@@ -66,6 +70,7 @@ def fitted_config(base_cfg: dict, params: list[FreeParameter], x_fit: dict[str, 
         where = f"carejourney fit to {geography} published figures {', '.join(years)}"
         if not r.identified:
             unc.append({"path": r.path, "prior": {"dist": "uniform", "low": r.low, "high": r.high},
+                        **share_flag(r.path),
                         "source": where + " (weakly identified: the whole search range)"})
             continue
         sd = (r.q95 - r.q05) / (2 * 1.645)
@@ -74,6 +79,7 @@ def fitted_config(base_cfg: dict, params: list[FreeParameter], x_fit: dict[str, 
         unc.append({"path": r.path,
                     "prior": {"dist": "normal", "mean": round_sig(r.median), "sd": round_sig(sd),
                               "low": r.low, "high": r.high},
+                    **share_flag(r.path),
                     "source": where + f" (bootstrap 90% interval {round_sig(r.q05)}-{round_sig(r.q95)})"})
     fitted_cfg["uncertainty"] = unc
     parse_config(fitted_cfg, "fitted config")

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..distributions import Distribution
 from ..strict import NumbersOnly
-from ..uncertainty import UncertainParameter, get_path
+from ..uncertainty import UncertainParameter, get_path, prior_support, share_set_problem
 from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -683,6 +683,7 @@ class Config(Strict):
     def _paths(self):
         if self.uncertainty:
             data = self.model_dump(mode="python")
+            share_sets: dict[str, str] = {}
             for i, p in enumerate(self.uncertainty):
                 try:
                     value = get_path(data, p.path)
@@ -690,4 +691,16 @@ class Config(Strict):
                     raise ValueError(f"uncertainty[{i}].path {p.path!r} is not a field of this config") from None
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
                     raise ValueError(f"uncertainty[{i}].path {p.path!r} is not a number")
+                if p.rescale_others:
+                    why = share_set_problem(data, p.path)
+                    lo, hi = prior_support(p.prior)
+                    if why is None and not (0.0 <= lo and hi <= 1.0):
+                        why = f"rescale_others needs a prior that draws shares between 0 and 1 (this one can draw {lo:g} to {hi:g})"
+                    parent = p.path.rpartition(".")[0]
+                    if why is None and parent in share_sets:
+                        why = (f"{share_sets[parent]} is a share of the same set: only one share of a set can be "
+                               "drawn (the others are rescaled to it)")
+                    if why:
+                        raise ValueError(f"uncertainty[{i}] ({p.path}): {why}")
+                    share_sets[parent] = p.path
         return self

@@ -167,3 +167,30 @@ def test_fit_command_writes_config_report_and_tables(tmp_path, capsys):
     tables = tmp_path / "fitted" / "synthetic-fitted.yaml.report"
     assert {"fit_table.csv", "intervals.csv", "history.csv", "bootstrap.csv", "discrepancy.png"} <= {
         p.name for p in tables.iterdir()}
+
+
+def test_fit_recovers_a_share_of_a_mix_and_writes_it_with_its_rescaling():
+    """One share of a set that sums to 1 (the interim care order share of 10-15s' entries)
+    is fitted with the rest rescaled; the fitted config keeps the set summing to 1 in every
+    replication's draw."""
+    share = "legal.entry_status_by_age_band.10_to_15.interim_care_order"
+
+    def with_share(value):
+        d = small_dict(1)
+        d["legal"]["entry_status_by_age_band"]["10_to_15"] = {"s20": 1 - value, "interim_care_order": value}
+        return d
+
+    truth = run_replications(parse_config(with_share(0.6), "truth"), 10, 99)
+    figures = simulated_figures(truth.annual, "Synthetic")
+    params = {"parameters": {share: {"low": 0.05, "high": 0.95, "rescale_others": True}}, "groups": ["starts_legal"],
+              "settings": {"reps": 5, "max_evaluations": 22, "bootstrap": 80, "check_reps": 10}}
+    fit = fit_aggregate(with_share(0.3), figures, params, geography="Synthetic")
+    r = fit.intervals.iloc[0]
+    assert r["identified"] and r["q05"] <= 0.6 <= r["q95"] and not (r["q05"] <= 0.3 <= r["q95"]), \
+        (r["q05"], r["fitted"], r["q95"])
+    cfg = parse_config(fit.config, "fitted")
+    (u,) = [u for u in cfg.uncertainty if u.path == share]
+    assert u.rescale_others
+    for rep in range(3):
+        mix = with_parameter_draws(cfg, 5, rep).legal.entry_status_by_age_band["10_to_15"]
+        assert sum(mix.values()) == pytest.approx(1.0) and mix["s20"] == pytest.approx(1 - mix["interim_care_order"])

@@ -1,0 +1,103 @@
+"""One share of a set that sums to 1 (an outcome mix) as an uncertain or fitted parameter:
+the set's other shares are rescaled so it still sums to 1."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from carejourney.calibrate.aggregate_params import ParamsError, free_parameters, parse_params
+from carejourney.config import ConfigError, parse_config
+from carejourney.uncertainty import get_path, set_share, with_parameter_draws
+from tests.conftest import load_default_dict, small_dict
+
+MIX = "legal.proceedings_outcome_by_age_band.under_1"
+PO = MIX + ".placement_order"
+
+
+@given(st.floats(0.0, 1.0))
+def test_a_share_set_keeps_its_sum_and_the_others_keep_their_ratios(value):
+    d = load_default_dict()
+    before = dict(get_path(d, MIX))
+    set_share(d, PO, value)
+    after = get_path(d, MIX)
+    assert after["placement_order"] == value
+    assert sum(after.values()) == pytest.approx(1.0, abs=1e-12)
+    if value < 1:
+        # the others shrink or grow together: care order to SGO stays 0.25 : 0.15
+        assert after["care_order"] / after["sgo"] == pytest.approx(before["care_order"] / before["sgo"])
+
+
+def test_a_share_outside_0_1_or_with_nothing_to_rescale_is_refused():
+    d = load_default_dict()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        set_share(d, PO, 1.2)
+    d["legal"]["proceedings_outcome_by_age_band"]["16_to_17"] = {"care_order": 1.0, "returned_home": 0.0}
+    with pytest.raises(ValueError, match="all 0"):
+        set_share(d, "legal.proceedings_outcome_by_age_band.16_to_17.care_order", 0.3)
+
+
+def test_each_replication_draws_the_share_and_rescales_the_rest():
+    d = small_dict()
+    d["uncertainty"] = [{"path": PO, "rescale_others": True, "prior": {"dist": "uniform", "low": 0.2, "high": 0.9}}]
+    cfg = parse_config(d)
+    draws = []
+    for r in range(5):
+        mix = with_parameter_draws(cfg, 3, r).legal.proceedings_outcome_by_age_band["under_1"]
+        assert 0.2 <= mix["placement_order"] <= 0.9
+        assert sum(mix.values()) == pytest.approx(1.0, abs=1e-9)
+        draws.append(mix["placement_order"])
+    assert len(set(draws)) == 5
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"path": "legal.proceedings_days.mean_days", "prior": {"dist": "uniform", "low": 200, "high": 300}},
+     "mapping of two or more shares"),
+    ({"path": PO, "prior": {"dist": "normal", "mean": 0.5, "sd": 0.1}}, "between 0 and 1"),
+    ({"path": PO, "prior": {"dist": "lognormal", "median": 0.5, "sigma": 0.1}}, "between 0 and 1"),
+])
+def test_a_rescaled_share_that_is_not_a_share_or_can_leave_0_1_is_refused(entry, message):
+    d = small_dict()
+    d["uncertainty"] = [{**entry, "rescale_others": True}]
+    with pytest.raises(ConfigError, match=message):
+        parse_config(d, "c.yaml")
+
+
+def test_two_rescaled_shares_of_one_set_are_refused():
+    d = small_dict()
+    d["uncertainty"] = [{"path": PO, "rescale_others": True, "prior": {"dist": "uniform", "low": 0.2, "high": 0.6}},
+                        {"path": MIX + ".care_order", "rescale_others": True,
+                         "prior": {"dist": "uniform", "low": 0.1, "high": 0.3}}]
+    with pytest.raises(ConfigError, match="same set"):
+        parse_config(d, "c.yaml")
+
+
+def test_a_fit_sets_a_share_and_rescales_the_rest():
+    spec = parse_params({"parameters": {PO: {"low": 0.2, "high": 0.9, "rescale_others": True}}}, "p.yaml")
+    (q,) = free_parameters(load_default_dict(), spec, "p.yaml")
+    assert q.rescale_others and not q.integer
+    d = load_default_dict()
+    q.set(d, 0.7)
+    mix = get_path(d, MIX)
+    assert mix["placement_order"] == 0.7 and sum(mix.values()) == pytest.approx(1.0)
+    parse_config(d)  # still a valid config
+
+
+@pytest.mark.parametrize("params, message", [
+    ({PO: {"low": 0.2, "high": 1.5, "rescale_others": True}}, "between 0 and 1"),
+    ({"legal.proceedings_days.mean_days": {"low": 100, "high": 300, "rescale_others": True}}, "mapping of two or more"),
+    ({PO: {"low": 0.2, "high": 0.9, "rescale_others": "yes"}}, "true or false"),
+    ({PO: {"low": 0.2, "high": 0.9, "rescale": True}}, "unknown field"),
+    ({PO: {"low": 0.2, "high": 0.9, "rescale_others": True},
+      MIX + ".sgo": {"low": 0.0, "high": 0.3, "rescale_others": True}}, "same set"),
+])
+def test_bad_share_parameters_in_a_params_file_name_the_parameter(params, message):
+    with pytest.raises(ParamsError, match=message) as err:
+        free_parameters(load_default_dict(), parse_params({"parameters": params}, "p.yaml"), "p.yaml")
+    assert "p.yaml: parameters." in str(err.value)
+
+
+def test_without_rescaling_a_share_bound_breaks_the_sum_and_is_refused():
+    spec = parse_params({"parameters": {PO: [0.2, 0.9]}}, "p.yaml")
+    with pytest.raises(ParamsError, match="sum to 1"):
+        free_parameters(load_default_dict(), spec, "p.yaml")
