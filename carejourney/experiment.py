@@ -146,6 +146,17 @@ class ExperimentSpec(NumbersOnly):
                 if twice:
                     raise ValueError(f"scenarios[{i}] ({s.name}) lists lever(s) {twice} more than once; "
                                      f"a lever is applied once, so list it once")
+            resized: dict[str, str] = {}
+            applied = self.lever_names(s)
+            for n in applied:
+                lv = self.levers[n]
+                if lv.part_of in applied:
+                    continue  # counted inside the lever it is part of (levers.activate)
+                if lv.kind == "edge_service" and lv.service and lv.caseload_capacity is not None:
+                    other = resized.setdefault(lv.service, n)
+                    if other != n:
+                        raise ValueError(f"scenarios[{i}] ({s.name}): levers {other} and {n} both set the caseload of "
+                                         f"service {lv.service!r}; give one lever the caseload the scenario should have")
         targets = [t.name for t in self.targets]
         twice = sorted({n for n in targets if targets.count(n) > 1})
         if twice:

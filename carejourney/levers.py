@@ -416,8 +416,9 @@ class LeverModifiers(Modifiers):
         return share
 
     def service_resizes(self):
-        """(service name, from_day, caseload) for resized existing services."""
-        return [(lv.spec.service, lv.start, lv.spec.caseload_capacity) for lv in self._kind("edge_service")
+        """(service name, from_day, to_day, caseload) for resized existing services: the
+        caseload holds from the lever's start to its end (inf: the horizon)."""
+        return [(lv.spec.service, lv.start, lv.end, lv.spec.caseload_capacity) for lv in self._kind("edge_service")
                 if lv.spec.service and lv.spec.caseload_capacity is not None]
 
     # ---------------------------------------------------------------- placements

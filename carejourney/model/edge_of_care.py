@@ -33,7 +33,7 @@ class Service:
         self.env, self.index, self.cfg, self.log, self.mods = env, index, cfg, log, mods
         self.name = cfg.name
         self.resource = ResizableResource(env, capacity=max(cfg.caseload_capacity, 1))
-        self.closed = cfg.caseload_capacity <= 0
+        self.resizes: list[tuple[float, float, int]] = []  # (from_day, to_day, caseload), by a lever
         self.start_day, self.end_day = start_day, end_day
         self.duration = cfg.intervention_days.sampler()
         self.lo_days = cfg.eligible_age_years[0] * 365.25
@@ -41,16 +41,26 @@ class Service:
         self.needs = None if cfg.eligible_needs is None else set(cfg.eligible_needs)
         self.need_codes = None if cfg.eligible_needs is None else np.array([NEEDS.index(n) for n in cfg.eligible_needs])
 
+    def plan_resize(self, from_day: float, to_day: float, caseload: int):
+        """A lever's caseload from `from_day` to `to_day`, known before the run: referrals are
+        decided up front, and a caseload of 0 closes the service to them."""
+        self.resizes.append((from_day, to_day, caseload))
+
     def set_capacity(self, caseload: int):
-        """Resize the caseload (a lever); 0 closes the service to new referrals."""
-        self.closed = caseload <= 0
+        """Resize the caseload now (at a planned resize); a caseload of 0 admits no one new."""
         self.resource.set_capacity(max(caseload, 1))
+
+    def open_array(self, times) -> np.ndarray:
+        """Whether the service takes referrals at each of `times` (its caseload is above 0)."""
+        caseload = np.full(len(times), self.cfg.caseload_capacity)
+        for start, end, c in self.resizes:
+            caseload = np.where((times >= start) & (times < end), c, caseload)
+        return caseload > 0
 
     def eligible_array(self, times, age_days, needs):
         """Eligibility of a cohort of arrivals (arrays), by date, age and need."""
-        if self.closed:
-            return np.zeros(len(times), dtype=bool)
         ok = (times >= self.start_day) & (times < self.end_day) & (age_days >= self.lo_days) & (age_days < self.hi_days)
+        ok &= self.open_array(times)
         if self.need_codes is not None:
             ok &= np.isin(needs, self.need_codes)
         return ok

@@ -66,6 +66,9 @@ class CareSystem(CareJourneys):
                     float((s.end_date - start).days) if s.end_date else INF, self.log, mods)
             for i, s in enumerate(services)
         ]
+        if mods.active:
+            for name, from_day, to_day, caseload in mods.service_resizes():
+                next(sv for sv in self.services if sv.name == name).plan_resize(from_day, to_day, caseload)
         eoc = cfg.edge_of_care
         self.emergency = [eoc.emergency_share_by_age_band[b] for b in AGE_BANDS]
         self.edge_days_to_entry = eoc.days_to_entry.sampler()
@@ -96,8 +99,9 @@ class CareSystem(CareJourneys):
                                          [(s, r) for s, r in extra])))
         self.processes.append(env.process(self._adopter_approvals()))
         if self.mods.active:
-            for name, day, caseload in self.mods.service_resizes():
-                self.processes.append(env.process(self._resize(name, day, caseload)))
+            for service in self.services:
+                for from_day, to_day, caseload in service.resizes:
+                    self.processes.append(env.process(self._resize(service, from_day, to_day, caseload)))
         self.log.referrals = referral_counts(self.cfg, partial(self.streams.shared_block, "referrals"),
                                              getattr(self.mods, "early_help_share_at", None) if self.mods.active else None)
         env.run(until=self.t_end)
@@ -272,10 +276,13 @@ class CareSystem(CareJourneys):
     def _uasc_arrival(self, ev):
         self._enter(self._child(self.factories["uasc"], ev._value), S20, self.env.now)
 
-    def _resize(self, name, day, caseload):
-        service = next(s for s in self.services if s.name == name)
-        yield self.env.timeout(max(day - self.env.now, 0.0))
+    def _resize(self, service, from_day, to_day, caseload):
+        """A lever's caseload for its service from its start; back to the config's at its end."""
+        yield self.env.timeout(max(from_day - self.env.now, 0.0))
         service.set_capacity(caseload)
+        if to_day < self.t_end:
+            yield self.env.timeout(to_day - self.env.now)
+            service.set_capacity(service.cfg.caseload_capacity)
 
     def _adopter_approvals(self):
         rate = self.cfg.exits.adoption.adopter_approvals_per_year / 365.25

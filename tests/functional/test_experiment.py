@@ -8,11 +8,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from carejourney.experiment import ChunkTask, ExperimentError, load_experiment, plan_tasks, run_chunk, run_experiment
 from carejourney.levers import activate, prices_only
 from carejourney.model.modifiers import NO_CHANGE
 from carejourney.runner import run_replication, run_repriced
+from tests.conftest import DEFAULT_CONFIG
 from tests.functional.experiment_helpers import LEVERS, write_experiment
 
 
@@ -224,3 +226,56 @@ def test_experiment_file_errors_say_experiment_file(tmp_path):
     path = write_experiment(tmp_path, extra={"experiment": {"name": "small", "config": "council.yaml", "seed": -7}})
     with pytest.raises(ExperimentError, match="experiment file"):
         load_experiment(path)
+
+
+def _resize_experiment(tmp_path, base_caseload, lever_extra, scenarios=None, levers=None):
+    """The default council with MST at `base_caseload`, and a lever resizing it."""
+    mst = {"kind": "edge_service", "evidence": "plan-implied", "start_date": "2015-10-01", "service": "multi_systemic_therapy",
+           "caseload_capacity": 10, "effect": {"dist": "fixed", "value": 0.35}, **lever_extra}
+    path = write_experiment(tmp_path, levers=levers or {"mst": mst}, scenarios=scenarios)
+    council = tmp_path / "council.yaml"
+    d = yaml.safe_load(council.read_text())
+    services = yaml.safe_load(open(DEFAULT_CONFIG, encoding="utf-8"))["edge_of_care"]["services"]
+    services[0]["caseload_capacity"] = base_caseload
+    d["edge_of_care"] = {"services": services}
+    council.write_text(yaml.safe_dump(d))
+    return load_experiment(path)
+
+
+def _mst_requests(exp, names, r):
+    mods = activate(exp.cfg, exp.spec.levers, names, 11, r) if names else None
+    ev = run_replication(exp.cfg, 11, r, mods, keep_events=True).events if mods else \
+        run_replication(exp.cfg, 11, r, keep_events=True).events
+    s = ev["services"]
+    return s[s.service == "multi_systemic_therapy"].requested_day.to_numpy()
+
+
+def test_a_lever_opens_a_closed_service_from_its_start_to_its_end(tmp_path):
+    """A service with no caseload takes no referrals; a lever giving it one opens it for
+    referrals from the lever's start (day 183) to its end (day 366) only."""
+    exp = _resize_experiment(tmp_path, 0, {"end_date": "2016-04-01"})
+    for r in range(2):
+        assert len(_mst_requests(exp, [], r)) == 0
+        days = _mst_requests(exp, ["mst"], r)
+        assert len(days) > 3 and days.min() >= 183 and days.max() < 366
+
+
+def test_a_resized_caseload_goes_back_at_the_levers_end(tmp_path):
+    exp = _resize_experiment(tmp_path, 2, {"caseload_capacity": 30, "end_date": "2016-04-01"})
+    mods = activate(exp.cfg, exp.spec.levers, ["mst"], 11, 0)
+    q = run_replication(exp.cfg, 11, 0, mods, keep_events=True).events["queues"]
+    q = q[q.service == "multi_systemic_therapy"]
+    during = q[(q.day >= 200) & (q.day < 366)]
+    after = q[q.day >= 366 + 200]  # once the cases begun before the end have finished (120 days)
+    assert during.in_service.max() > 2 and after.in_service.max() <= 2
+
+
+def test_two_levers_setting_one_services_caseload_in_a_scenario_are_refused(tmp_path):
+    base = {"kind": "edge_service", "evidence": "plan-implied", "start_date": "2015-10-01",
+            "service": "multi_systemic_therapy", "effect": {"dist": "fixed", "value": 0.35}}
+    levers = {"a": {**base, "caseload_capacity": 10}, "b": {**base, "caseload_capacity": 20}}
+    with pytest.raises(ExperimentError, match="both set the caseload of service 'multi_systemic_therapy'") as err:
+        _resize_experiment(tmp_path, 8, {}, levers=levers)  # the combined plan has both
+    assert "combined_plan" in str(err.value)
+    alone = [{"name": "baseline"}, {"name": "a", "levers": ["a"]}, {"name": "b", "levers": ["b"]}]
+    _resize_experiment(tmp_path, 8, {}, levers=levers, scenarios=alone)  # one scenario each: fine
