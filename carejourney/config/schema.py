@@ -580,6 +580,24 @@ class Opening(Strict):
     male_share: float = Field(ge=0, le=1)
     days_in_care_so_far: Distribution
     need_mix: dict[str, float]
+    legal_status_age_weights: dict[str, list[float]] = Field({}, description=(
+        "relative plausibility of a legal status at each age band (5 numbers: under_1 to 16_to_17) for drawing "
+        "the opening stock's age x legal status table, raked to the two published margins; replaces the built-in "
+        "weights (placement_order [1, 1, 0.3, 0.02, 0], remand [0, 0, 0, 0.2, 1], others 1) for the statuses named"))
+    placement_type_age_weights: dict[str, list[float]] = Field({}, description=(
+        "as legal_status_age_weights, for placement types (built-in: e.g. placed_for_adoption [1, 1, 0.3, 0, 0]); "
+        "multiplied by what the types' age limits allow"))
+
+    @field_validator("legal_status_age_weights", "placement_type_age_weights")
+    @classmethod
+    def _age_weights(cls, v, info):
+        names = LEGAL_STATUSES if info.field_name == "legal_status_age_weights" else PLACEMENT_TYPES
+        check_known(v, names, "legal status" if names is LEGAL_STATUSES else "placement type")
+        for k, w in v.items():
+            if len(w) != len(AGE_BANDS) or any(x < 0 for x in w) or not any(x > 0 for x in w):
+                raise ValueError(f"{k}: give {len(AGE_BANDS)} non-negative weights, one per age band "
+                                 f"({', '.join(AGE_BANDS)}), not all 0; got {w}")
+        return v
 
     @field_validator("age_band_counts")
     @classmethod

@@ -20,8 +20,10 @@ import numpy as np
 from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
 from .demand import BAND_LOWER_YEARS, BAND_UPPER_YEARS
 
-# Structural plausibility of a placement type at each age band (relative weights).
-# Assumption: these encode what placements exist for which ages, not fitted values.
+# Structural plausibility of a placement type or legal status at each age band (relative
+# weights), for the urn that draws the opening stock's joint table: the built-in values,
+# which a config replaces name by name (opening.placement_type_age_weights and
+# legal_status_age_weights). Assumption: what exists at which ages, not fitted values.
 _PLACEMENT_AGE_WEIGHT = {
     "placed_for_adoption": (1, 1, 0.3, 0, 0),
     "concurrent_foster_to_adopt": (1, 0.5, 0, 0, 0),
@@ -69,11 +71,20 @@ def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.n
     return np.divide(joint, type_counts[:, None], out=np.zeros_like(joint), where=type_counts[:, None] > 0)
 
 
+def age_weights(names: tuple[str, ...], config_weights: dict[str, list[float]]) -> tuple:
+    """The (types, bands) weights for an urn: the built-in ones, replaced for each name the
+    config gives (opening.legal_status_age_weights / placement_type_age_weights)."""
+    default = _PLACEMENT_AGE_WEIGHT if names == PLACEMENT_TYPES else _LEGAL_AGE_WEIGHT
+    merged = {**default, **{k: tuple(v) for k, v in config_weights.items()}}
+    return tuple(tuple(float(x) for x in row) for row in _age_weights(names, merged).tolist())
+
+
 @lru_cache(maxsize=64)
-def _raked_cached(names: tuple[str, ...], type_counts: tuple, band_counts: tuple, allowed: tuple | None) -> np.ndarray:
-    """The same margins give the same weights in every replication: rake once. `allowed`:
-    which (type, band) pairs the config's age limits permit (None: all)."""
-    w_age = _PLACEMENT_WEIGHTS if names == PLACEMENT_TYPES else _LEGAL_WEIGHTS
+def _raked_cached(weights: tuple, type_counts: tuple, band_counts: tuple, allowed: tuple | None) -> np.ndarray:
+    """The same margins give the same weights in every replication: rake once. `weights`:
+    the (types, bands) plausibility weights; `allowed`: which (type, band) pairs the config's
+    age limits permit (None: all)."""
+    w_age = np.array(weights, dtype=float)
     if allowed is not None:
         w_age = w_age * np.array(allowed, dtype=float)
     out = _raked_weights(w_age, np.array(type_counts, dtype=float), np.array(band_counts, dtype=float))
@@ -81,9 +92,10 @@ def _raked_cached(names: tuple[str, ...], type_counts: tuple, band_counts: tuple
     return out
 
 
-def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], allowed: tuple | None = None) -> np.ndarray:
+def _urn(rng, bands: np.ndarray, counts: dict[str, int], names: tuple[str, ...], weights: tuple,
+         allowed: tuple | None = None) -> np.ndarray:
     remaining = np.array([counts.get(n, 0) for n in names], dtype=float)
-    w_age = _raked_cached(names, tuple(remaining.tolist()), tuple(np.bincount(bands, minlength=len(AGE_BANDS)).tolist()),
+    w_age = _raked_cached(weights, tuple(remaining.tolist()), tuple(np.bincount(bands, minlength=len(AGE_BANDS)).tolist()),
                           allowed)
     out = np.empty(len(bands), dtype=np.int64)
     # place the most constrained ages first (babies, then 16-17s) so rare combinations fit
@@ -181,7 +193,8 @@ def draw_opening(cfg, rng: np.random.Generator):
     n = len(bands)
     u_age = rng.random(n)
     type_lo, type_hi = _age_limits(cfg)
-    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES, _allowed_by_age(type_lo, type_hi))
+    placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES,
+                     age_weights(PLACEMENT_TYPES, op.placement_type_age_weights), _allowed_by_age(type_lo, type_hi))
     # within its band, an age the placement's type takes (a children's home from 8: a 5-9 is 8 or 9)
     lo = np.maximum(BAND_LOWER_YEARS[bands], type_lo[placement])
     hi = np.minimum(BAND_UPPER_YEARS[bands], type_hi[placement])
@@ -197,7 +210,7 @@ def draw_opening(cfg, rng: np.random.Generator):
     counts["placement_order"] = max(counts.get("placement_order", 0) - forced, 0)
     free = placement != pfa
     status = np.full(n, po)
-    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES)
+    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
     # UASC are the oldest: pick among 16-17s, then 10-15s
     uasc = np.zeros(n, dtype=bool)
     candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])

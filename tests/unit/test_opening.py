@@ -39,3 +39,42 @@ def test_placement_orders_go_to_the_young():
     share_teen = by_band[3:].sum() / by_band.sum()
     assert share_teen < 0.08
     assert by_band[:2].sum() / by_band.sum() > 0.5  # 77 under-5s hold most of the 65 orders
+
+
+def test_a_configs_age_weights_replace_the_built_in_ones():
+    """Interim care orders weighted towards the young put more of them with under-5s than
+    the built-in equal weights do; margins stay exact."""
+    from carejourney.config import parse_config
+    from tests.conftest import load_default_dict
+
+    d = load_default_dict()
+    d["opening"]["legal_status_age_weights"] = {"interim_care_order": [4, 4, 1, 1, 0.2]}
+    young = parse_config(d)
+    base = load_config(DEFAULT_CONFIG)
+    ico = LEGAL_STATUSES.index("interim_care_order")
+    counts = []
+    for cfg in (base, young):
+        n = 0
+        for r in range(10):
+            o = draw_opening(cfg, Streams(1, r).shared("opening"))
+            n += int(((o["status"] == ico) & (o["band"] <= 1)).sum())
+            assert (o["status"] == ico).sum() == cfg.opening.legal_status_counts["interim_care_order"]
+        counts.append(n)
+    assert counts[1] > 1.5 * counts[0], counts
+
+
+@pytest.mark.parametrize("weights, message", [
+    ({"interim_care_order": [1, 1, 1]}, "5 non-negative weights"),
+    ({"interim_care_order": [0, 0, 0, 0, 0]}, "not all 0"),
+    ({"interim_care_order": [1, -1, 1, 1, 1]}, "non-negative"),
+    ({"interim_cares": [1, 1, 1, 1, 1]}, "unknown legal status"),
+])
+def test_bad_age_weights_name_the_field(weights, message):
+    from carejourney.config import ConfigError, parse_config
+    from tests.conftest import load_default_dict
+
+    d = load_default_dict()
+    d["opening"]["legal_status_age_weights"] = weights
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_config(d, "c.yaml")
+    assert "opening.legal_status_age_weights" in str(err.value)
