@@ -28,7 +28,7 @@ from .config import ConfigError, load_config
 from .calendar import financial_years
 from .config.loader import format_validation_error, read_yaml
 from .config.schema import is_plain_name
-from .levers import Lever, activate, prices_only
+from .levers import Lever, activate, applied_levers, prices_only
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
 from .results import atomic_dir, write_table
@@ -147,11 +147,8 @@ class ExperimentSpec(NumbersOnly):
                     raise ValueError(f"scenarios[{i}] ({s.name}) lists lever(s) {twice} more than once; "
                                      f"a lever is applied once, so list it once")
             resized: dict[str, str] = {}
-            applied = self.lever_names(s)
-            for n in applied:
+            for n in applied_levers(self.levers, self.lever_names(s)):
                 lv = self.levers[n]
-                if lv.part_of in applied:
-                    continue  # counted inside the lever it is part of (levers.activate)
                 if lv.kind == "edge_service" and lv.service and lv.caseload_capacity is not None:
                     other = resized.setdefault(lv.service, n)
                     if other != n:

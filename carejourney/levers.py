@@ -525,9 +525,15 @@ def prices_only(levers: dict[str, Lever], names: list[str]) -> bool:
     return bool(names) and all(levers[n].kind in PRICE_ONLY_KINDS for n in names)
 
 
+def applied_levers(levers: dict[str, Lever], names: list[str]) -> list[str]:
+    """The named levers a scenario applies: a lever part of another one there is counted
+    inside it, not again."""
+    return [n for n in names if not (levers[n].part_of and levers[n].part_of in names)]
+
+
 def activate(cfg, levers: dict[str, Lever], names: list[str], seed: int, replication: int) -> LeverModifiers:
     """The modifiers for one replication of a scenario made of the named levers."""
-    chosen = [n for n in names if not (levers[n].part_of and levers[n].part_of in names)]
+    chosen = applied_levers(levers, names)
     active = [ActiveLever(n, levers[n], draw_prior(levers[n].effect, seed, replication, "lever:" + n),
                           cfg.horizon.start_date) for n in chosen]
     return LeverModifiers(cfg, active)

@@ -164,12 +164,9 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: parameters.{path}: the config value {value!r} is not a number")
         share = path in spec.shares
-        if share:
-            why = share_set_problem(cfg_dict, path)
-            if why is None and not (0.0 <= lo and hi <= 1.0):
-                why = f"a share's bounds must lie between 0 and 1, got [{lo:g}, {hi:g}]"
-            if why:
-                raise ParamsError(f"{source}: parameters.{path}: {why}")
+        why = share_set_problem(cfg_dict, path) if share else None
+        if why:
+            raise ParamsError(f"{source}: parameters.{path}: {why}")
         start = min(max(float(value), lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
         integer = not share and isinstance(value, int) and _needs_int(cfg_dict, path, start)
         q = FreeParameter(path, lo, hi, start, integer=integer, rescale_others=share)

@@ -583,10 +583,9 @@ class Opening(Strict):
     legal_status_age_weights: dict[str, list[float]] = Field({}, description=(
         "relative plausibility of a legal status at each age band (5 numbers: under_1 to 16_to_17) for drawing "
         "the opening stock's age x legal status table, raked to the two published margins; replaces the built-in "
-        "weights (placement_order [1, 1, 0.3, 0.02, 0], remand [0, 0, 0, 0.2, 1], others 1) for the statuses named"))
+        "weights (carejourney/model/opening.py) for the statuses named"))
     placement_type_age_weights: dict[str, list[float]] = Field({}, description=(
-        "as legal_status_age_weights, for placement types (built-in: e.g. placed_for_adoption [1, 1, 0.3, 0, 0]); "
-        "multiplied by what the types' age limits allow"))
+        "as legal_status_age_weights, for placement types; multiplied by what the types' age limits allow"))
 
     @field_validator("legal_status_age_weights", "placement_type_age_weights")
     @classmethod

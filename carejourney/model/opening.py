@@ -47,8 +47,6 @@ def _age_weights(names: tuple[str, ...], weights: dict) -> np.ndarray:
     return np.array([weights.get(n, (1, 1, 1, 1, 1)) for n in names], dtype=float)
 
 
-_PLACEMENT_WEIGHTS = _age_weights(PLACEMENT_TYPES, _PLACEMENT_AGE_WEIGHT)
-_LEGAL_WEIGHTS = _age_weights(LEGAL_STATUSES, _LEGAL_AGE_WEIGHT)
 
 
 def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.ndarray) -> np.ndarray:

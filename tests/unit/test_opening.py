@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from carejourney.config import load_config
-from carejourney.model.opening import _LEGAL_WEIGHTS, _PLACEMENT_WEIGHTS, draw_opening
+from carejourney.model.opening import age_weights, draw_opening
 from carejourney.streams import Streams
 from carejourney.vocab import AGE_BANDS, LEGAL_STATUSES, PLACEMENT_TYPES
 from tests.conftest import DEFAULT_CONFIG
@@ -23,8 +23,10 @@ def test_margins_exact_and_no_impossible_combination(replication):
     assert np.bincount(o["status"], minlength=len(LEGAL_STATUSES)).tolist() == \
         [op.legal_status_counts.get(s, 0) for s in LEGAL_STATUSES]
     # e.g. no toddler in supported accommodation, no 16-year-old placed for adoption
-    assert (_PLACEMENT_WEIGHTS[o["placement"], o["band"]] > 0).all()
-    assert (_LEGAL_WEIGHTS[o["status"], o["band"]] > 0).all()
+    placement_weights = np.array(age_weights(PLACEMENT_TYPES, op.placement_type_age_weights))
+    legal_weights = np.array(age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
+    assert (placement_weights[o["placement"], o["band"]] > 0).all()
+    assert (legal_weights[o["status"], o["band"]] > 0).all()
 
 
 def test_placement_orders_go_to_the_young():
