@@ -50,9 +50,10 @@ def test_a_configs_age_weights_replace_the_built_in_ones():
     from tests.conftest import load_default_dict
 
     d = load_default_dict()
+    d["opening"]["legal_status_age_weights"] = {}  # the built-in weights (ICO: equal at every age)
+    base = parse_config(d)
     d["opening"]["legal_status_age_weights"] = {"interim_care_order": [4, 4, 1, 1, 0.2]}
     young = parse_config(d)
-    base = load_config(DEFAULT_CONFIG)
     ico = LEGAL_STATUSES.index("interim_care_order")
     counts = []
     for cfg in (base, young):
