@@ -23,7 +23,8 @@ def add_parser(subparsers):
         "compare", help="simulate a config and compare it with published figures",
         description="Simulate CONFIG and compare it, figure by figure and year by year, with published figures "
                     "(the columns of published_figures.csv): observed value, simulated median and 90% interval, "
-                    "inside or not; figures the model cannot reproduce are listed with the reason.")
+                    "inside or not; figures the model cannot reproduce are listed with the reason. "
+                    "Exits 1 when no figure could be compared, 2 on bad input.")
     p.add_argument("config")
     p.add_argument("--against", required=True, metavar="FIGURES.csv", help="published figures (CSV)")
     p.add_argument("--reps", type=int, default=20, help="replications (default 20)")
@@ -72,7 +73,7 @@ def _run(args) -> int:
                         source=str(args.against))
         print(format_comparison(table))
         _save(table, args.out)
-        return 0
+        return _nothing_compared(table, args.against)
 
     from ..calibrate.aggregate_backtest import backtest
     from ..calibrate.aggregate_params import read_params
@@ -100,7 +101,19 @@ def _run(args) -> int:
                           title=f"Back-test: fit on periods up to {args.backtest_until}, forecast later periods",
                           command=" ".join(["carejourney"] + sys.argv[1:]) if sys.argv else None, backtest=result)
         print(f"Report written to {md}")
-    return 0
+    return _nothing_compared(result.table, args.against)
+
+
+def _nothing_compared(table, against) -> int:
+    """Exit 1 when no figure of the file could be compared (the reasons are printed above):
+    a script must not read an empty comparison as a pass."""
+    from ..validate.compare import coverage
+
+    if coverage(table)[1]:
+        return 0
+    print(f"carejourney compare: no figure in {against} could be compared with this run "
+          "(the reasons are listed above)", file=sys.stderr)
+    return 1
 
 
 def _save(table, out):

@@ -82,6 +82,21 @@ def test_cli_prints_saves_and_exits_0(tmp_path, capsys):
             "note"} <= set(saved.columns)
 
 
+def test_cli_exits_1_when_nothing_could_be_compared(tmp_path, capsys):
+    """A file whose figures all fall outside the run (or the mapping) is not a pass: the
+    reasons are printed, the table is still saved, and the exit code says nothing matched."""
+    figs = tmp_path / "later.csv"
+    figs.write_text("quantity,geography,period,value,unit,source_title,source_address,note\n"
+                    "CLA at 31 March,Cambridgeshire,2030,700,children,a forecast,,\n"
+                    "Number of social workers,Cambridgeshire,2016,300,staff,a survey,,\n", encoding="utf-8")
+    out = tmp_path / "table.csv"
+    assert cli(DEFAULT_CONFIG, "--against", figs, "--reps", 1, "--out", out) == 1
+    captured = capsys.readouterr()
+    assert "No figure could be compared" in captured.out and "after the run ends" in captured.out
+    assert str(figs) in captured.err and "no figure" in captured.err
+    assert len(pd.read_csv(out)) == 2
+
+
 def test_cli_bad_input_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("quantity,geography,period\nCLA at 31 March,Cambridgeshire,2016\n", encoding="utf-8")
