@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from .commands import non_negative_int, os_error_text
 from .config import ConfigError, load_config
+from .config.loader import ConfigWarning
 from .experiment import ExperimentError
 from .report import ReportError
 from .results import PathError
@@ -140,6 +143,24 @@ MAX_REPS = 1_000_000
 MAX_WORKERS = 1024
 
 
+@contextmanager
+def _config_warnings_as_lines():
+    """Every command prints a config's warnings as `warning: ...` lines (as `run` and `check`
+    do), not as Python warnings with a source line, whichever code path loads the config."""
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, ConfigWarning):
+                _warning(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.simplefilter("default", ConfigWarning)  # shown as `run` shows them, whatever -W says
+        yield
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -153,7 +174,8 @@ def main(argv=None) -> int:
         if getattr(args, name, None) == "":
             parser.error(f"--{name} is empty")  # not silently the default
     try:
-        return args.func(args)
+        with _config_warnings_as_lines():
+            return args.func(args)
     except (ConfigError, ExperimentError, ReportError, PathError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -156,6 +156,9 @@ def check_out_file(path: str | Path) -> Path:
     target = Path(os.path.abspath(path))
     if target.is_dir():
         raise PathError(f"{path} exists and is a folder")
+    if target.exists() and not target.is_file():
+        # a device or a pipe: the atomic replace would swap it for a regular file
+        raise PathError(f"{path} exists and is not a regular file")
     _writable_parent(target, path)
     return Path(path)
 
@@ -173,6 +176,8 @@ def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(
     for what, src in inputs:
         if src is not None and _same_file(target, Path(src)):
             raise PathError(f"{path} is the same file as {what} {src}: choose another --out")
+    if target.exists() and not target.is_file() and not target.is_dir():
+        raise PathError(f"{path} exists and is not a regular file")  # a device or a pipe
     if not target.is_file():
         return  # nothing there (a folder is check_out_file's to refuse)
     try:

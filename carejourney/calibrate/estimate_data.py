@@ -96,6 +96,7 @@ def make_window(cleaned, years=None) -> Window:
     if parsed is None:
         if not have:
             raise ValueError("the SSDA903 data has no collection years")
+        _check_no_gap(have, have[0], have[-1])
         return Window(have[0], have[-1])
     first, last = parsed
     if last < first:
@@ -104,7 +105,22 @@ def make_window(cleaned, years=None) -> Window:
         raise ValueError(f"years {first}-{last} do not overlap the data's collection years {have[0]}-{have[-1]}")
     if have:  # years without a return would look like years without children
         first, last = max(first, have[0]), min(last, have[-1])
+    _check_no_gap(have, first, last)
     return Window(first, last)
+
+
+def _check_no_gap(have: list[int], first: int, last: int):
+    """A collection year missing inside the window would make the children in care through it
+    look as if they had stayed, and its entries and exits as if none happened."""
+    gaps = [y for y in range(first, last + 1) if y not in set(have)]
+    if gaps:
+        names = ", ".join(f"{y - 1}-{str(y)[2:]}" for y in gaps)
+        before = [y for y in have if first <= y < gaps[0]]
+        after = [y for y in have if gaps[-1] < y <= last]
+        options = " or ".join(f"--years {a[0]}" + (f"-{a[-1]}" if a[-1] != a[0] else "") for a in (before, after) if a)
+        raise ValueError(f"no return for collection year(s) {names} inside the years used ({first}-{last}): "
+                         f"the data must run without a gap; add the missing return"
+                         + (f", or use {options}" if options else ""))
 
 
 def band_index(ages) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import non_negative_int
+from . import non_negative_int, say
 
 
 def cmd_export_903(args) -> int:
@@ -13,6 +13,7 @@ def cmd_export_903(args) -> int:
     from ..ssda903 import export_903
 
     cfg = load_config(args.config)
+    _check_years(cfg, args.config)
     out = check_out_dir(args.out, "export-903", "export")  # before simulating
     res = run_replication(cfg, args.seed, args.replication, keep_events=True)
     with atomic_dir(out, may_replace("export-903", "export", out)) as tmp:
@@ -24,6 +25,23 @@ def cmd_export_903(args) -> int:
     print(f"SSDA903 header, episodes and UASC files for collection years {years} written to {args.out}/ "
           f"(replication {args.replication}, seed {args.seed}; synthetic children, not personal data)")
     return 0
+
+
+def _check_years(cfg, path):
+    """SSDA903 files are written for collection years from 2014-15, the first the code lists
+    cover: a run ending before has nothing to write, one starting before loses its first years."""
+    from ..config import ConfigError
+    from ..ssda903.codes import FIRST_YEAR
+    from ..ssda903.validate import collection_year
+
+    first_day = f"1 April {FIRST_YEAR - 1}"
+    if collection_year(cfg.horizon.end_date) < FIRST_YEAR:
+        raise ConfigError(f"{path}: horizon.end_date {cfg.horizon.end_date}: SSDA903 files are written for "
+                          f"collection years from {FIRST_YEAR - 1}-{str(FIRST_YEAR)[2:]} (from {first_day}), "
+                          "and this run ends before it: nothing to export")
+    if collection_year(cfg.horizon.start_date) < FIRST_YEAR:
+        say(f"warning: {path}: horizon.start_date {cfg.horizon.start_date}: collection years before "
+            f"{FIRST_YEAR - 1}-{str(FIRST_YEAR)[2:]} are not written (the code lists start on {first_day})")
 
 
 def add_parser(sub):

@@ -2,8 +2,8 @@
 
 Order matters: episodes starting on or after the 18th birthday go first, then duplicates (so
 they cannot be mistaken for overlaps), then the same episode across years is merged, short
-breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed, and
-only then are episodes joined into periods. Every row removed or changed is written to the
+breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed, episodes
+still running at 18 end there, and only then are episodes joined into periods. Every row removed or changed is written to the
 report with the rule that did it.
 """
 
@@ -77,6 +77,7 @@ def clean(data: Ssda903Data) -> Cleaned:
     episodes = _merge_across_years(episodes, report)
     episodes, short_break_children = _drop_short_breaks(episodes, report)
     episodes = _trim_overlaps(episodes, report)
+    episodes = _end_at_18(episodes, header, report)
     _flag_open_not_in_next_return(episodes, report)
     episodes = _map_codes(episodes, header)
     episodes, periods = build_periods(episodes, header, report)
@@ -211,6 +212,25 @@ def _trim_overlaps(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
     report.add(ep[over], "changed", "overlap_trimmed", why[over])
     ep.loc[over, "DEC"] = next_start[over]
     ep.loc[over & rec_blank, "REC"] = codes.CONTINUES_PERIOD_REC
+    return ep
+
+
+def _end_at_18(ep: pd.DataFrame, header: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """Nobody is looked after past the 18th birthday: an episode ending after it, or still open
+    at the end of a return that runs past it, ends on it (a wrong DOB or a missing DEC), with
+    E8 (ceased for any other reason, as at 18) where REC was blank or X1."""
+    ep = ep.copy()
+    b18 = codes.add_years(lookup(header, "DOB", ep["child_id"]), 18)
+    year_end = pd.to_datetime(ep["year"].astype(int).astype(str) + "-03-31").astype("datetime64[ns]")
+    late = (ep["DEC"] > b18) | (ep["DEC"].isna() & (year_end >= b18))
+    late = late.fillna(False).astype(bool)
+    new_rec = ep["REC"].isna() | ep["REC"].eq(codes.CONTINUES_PERIOD_REC).fillna(False)
+    old_dec = ep["DEC"].dt.strftime("%Y-%m-%d").fillna("blank")
+    why = ("DEC " + old_dec + " set to the 18th birthday " + b18.dt.strftime("%Y-%m-%d")
+           + ": nobody is looked after past 18 (check DOB and DEC)" + new_rec.map({True: "; REC set to E8", False: ""}))
+    report.add(ep[late], "changed", "ended_at_18", why[late])
+    ep.loc[late, "DEC"] = b18[late]
+    ep.loc[late & new_rec, "REC"] = "E8"
     return ep
 
 

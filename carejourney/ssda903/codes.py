@@ -343,6 +343,7 @@ EXPORT_REC: dict[str, str] = {
 EXPORT_REC_FALLBACK: dict[str, str] = {"E15": "E8", "E16": "E8", "E17": "E8"}
 EXPORT_SEX = {"M": "1", "F": "2"}
 SEX_BY_CODE = {"1": "M", "2": "F", "M": "M", "F": "F"}
+SEX_CANONICAL = {"1": "1", "2": "2", "M": "1", "F": "2"}  # returns use either; compared as one
 # RNE written by the export; on reading, these decide where placements and legal spells change.
 RNE_START, RNE_PLACEMENT, RNE_LEGAL, RNE_BOTH = "S", "P", "L", "B"
 # ASSUMPTION: T is read as a placement change; U and B as both (as the DfE validator treats them).

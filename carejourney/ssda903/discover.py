@@ -40,6 +40,20 @@ def kind_of(name: str) -> list[str]:
     return [kind for kind, word in KIND_WORDS.items() if word in lower]
 
 
+def _is_cleaning_report(path: Path) -> bool:
+    """calibrate's `<config>.cleaning.csv` (its name may contain 'episode'), by name and header."""
+    from .report import CLEANING_CSV_HEADER
+
+    if not path.name.endswith(".cleaning.csv"):
+        return False
+    try:
+        with path.open("rb") as f:
+            first = f.readline(200).decode("utf-8", "replace").strip()
+    except OSError:
+        return False  # the reader reports it
+    return first.lstrip("\ufeff") == CLEANING_CSV_HEADER
+
+
 def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """All CSV files under `root` whose names say header, episode or uasc."""
     problems: list[Problem] = []
@@ -54,6 +68,8 @@ def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
             continue
         if not kinds:
             continue  # other SSDA903 modules (OC2, AD1, missing...) are not read
+        if _is_cleaning_report(path):
+            continue  # calibrate's own report, written beside a config saved in this folder
         year = year_from_name(path.stem)
         if year is None:
             rel_dir = path.parent.relative_to(root)

@@ -77,7 +77,11 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     loaded: list[_Loaded] = []
     contents: list[bytes] = []
     for source in sources:
-        raw = source.path.read_bytes()
+        try:
+            raw = source.path.read_bytes()
+        except OSError as err:  # some errors (EIO) carry no file name: name it here
+            problems.append(Problem(source.label, None, None, f"cannot be read ({err.strerror or err})"))
+            continue
         contents.append(raw)
         table, file_problems = read_csv_strings(source.path, source.label, raw)
         problems += file_problems
@@ -203,6 +207,8 @@ def _typed(item: _Loaded, dates: dict[str, pd.Series]) -> pd.DataFrame:
     for field in keep:
         if field not in dates:
             out[field] = out[field].astype(object).where(out[field].ne(""))
+    if "SEX" in out:  # M/F and 1/2 are both valid: one spelling, so a change of spelling is no change
+        out["SEX"] = out["SEX"].map(codes.SEX_CANONICAL).where(out["SEX"].notna())
     out["year"] = item.year
     out["source_file"] = item.source.label
     out["source_row"] = item.table["source_row"]
@@ -253,16 +259,21 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 
 def _check_uasc_birth_dates(tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    """A UASC row's DOB, where given, is the header's for that child and year."""
+    """A UASC row's DOB and SEX, where given, are the header's for that child and year."""
     header, uasc = tables["header"], tables["uasc"]
-    if uasc.empty or header.empty or "DOB" not in uasc:
+    fields = [f for f in ("DOB", "SEX") if f in uasc]
+    if uasc.empty or header.empty or not fields:
         return []
-    joined = uasc.merge(_header_dob(header), on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
-    differs = joined["DOB"].notna() & joined["DOB_header"].notna() & (joined["DOB"] != joined["DOB_header"])
-    return [
-        Problem(label, int(row), "DOB", "differs from the child's DOB in the header file")
-        for label, row in zip(joined.loc[differs, "source_file"], joined.loc[differs, "source_row"])
-    ]
+    mine = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", *fields]]
+    joined = uasc.merge(mine, on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
+    problems = []
+    for field in fields:
+        differs = joined[field].notna() & joined[f"{field}_header"].notna() & (joined[field] != joined[f"{field}_header"])
+        problems += [
+            Problem(label, int(row), field, f"differs from the child's {field} in the header file")
+            for label, row in zip(joined.loc[differs, "source_file"], joined.loc[differs, "source_row"])
+        ]
+    return problems
 
 
 def _pseudonymised(tables: dict[str, pd.DataFrame], salt: str) -> Ssda903Data:

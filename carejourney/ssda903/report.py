@@ -8,7 +8,7 @@ REPORT_COLUMNS = ["file", "row", "child_id", "action", "rule", "why"]
 ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
-LISTED_RULES = ("aged_18_or_over",)
+LISTED_RULES = ("aged_18_or_over", "ended_at_18")
 LISTED_MAX = 10
 # rule -> what it means, for summaries
 RULE_LABELS = {
@@ -23,6 +23,7 @@ RULE_LABELS = {
     "open_not_in_next_return": "open at 31 March but absent from the next return (left open)",
     "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
     "aged_18_or_over": "episode starting on or after the child's 18th birthday: unusable (wrong DOB or DECOM?)",
+    "ended_at_18": "episode running past the 18th birthday: ended on it (wrong DOB or DEC?)",
     "child_without_episodes": "header row of a child with no episode",
     "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
 }

@@ -23,6 +23,7 @@ DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB",
 NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 DATE_DTYPE = "datetime64[ns]"
+FIRST_YEAR, LAST_YEAR = 1900, 2099  # dates outside are typos
 
 
 def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -35,11 +36,15 @@ def collection_year(date: pd.Timestamp) -> int:
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd; blank gives NaT; `bad` marks non-blank non-dates."""
+    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd from FIRST_YEAR to LAST_YEAR; blank gives NaT;
+    `bad` marks non-blank values that are not such dates (01/01/9999 is a typo, and outside
+    what a nanosecond timestamp holds)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype=DATE_DTYPE)
     for fmt in DATE_FORMATS:
         todo = parsed.isna()
-        parsed[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce").astype(DATE_DTYPE)
+        found = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        years = found.dt.year
+        parsed[todo] = found.where((years >= FIRST_YEAR) & (years <= LAST_YEAR)).astype(DATE_DTYPE)
     bad = parsed.isna() & values.ne("")
     return parsed, bad
 
@@ -80,7 +85,8 @@ def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, p
             bad,
             field,
             lambda v, f=field: (
-                f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd)"
+                f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd, "
+                f"{FIRST_YEAR} to {LAST_YEAR})"
             ),
         )
     return dates, problems
@@ -109,7 +115,7 @@ def check_header(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, 
     problems += _rows(label, table, table["DOB"].eq(""), "DOB", "DOB is blank")
     problems += _born_after(label, table, dates["DOB"], year)
     # one child, one header row: identical repeats are cleaned later, conflicting ones are errors
-    key = table[["CHILD", "SEX", "DOB"]]
+    key = table[["CHILD", "DOB"]].assign(SEX=table["SEX"].map(codes.SEX_CANONICAL).fillna(table["SEX"]))
     repeated_child = table["CHILD"].duplicated(keep=False) & table["CHILD"].ne("")
     conflicting = repeated_child & ~key.duplicated(keep=False)
     problems += _rows(

@@ -164,6 +164,22 @@ def test_cli_writes_a_config_that_run_accepts_and_rejects_malformed_files(roundt
     assert not out2.parent.exists()
 
 
+def test_a_missing_year_inside_the_window_is_refused(roundtrip, tmp_path, capsys):
+    """Without the 2016-17 return, children in care through it looked as if they had stayed
+    (QA: an opening stock 35% too big, no warning); the error names the year and the ways out."""
+    import shutil
+
+    gap = tmp_path / "gap"
+    shutil.copytree(roundtrip[0], gap)
+    shutil.rmtree(gap / "2017")
+    out = tmp_path / "cal" / "x.yaml"
+    assert main(["calibrate", str(gap), "--start", "2017-04-01", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "2016-17" in err and "--years 2018-2020" in err and "--years 2016 " in err
+    assert not out.parent.exists()
+    assert main(["calibrate", str(gap), "--start", "2017-04-01", "--years", "2018-2020", "--out", str(out)]) == 0
+
+
 # names of the estimates checked for coverage, with their true values in the generating config
 COVERAGE = {
     "exits.returned_home.days.mean_days": 1100.0,

@@ -31,6 +31,55 @@ def test_run_writes_tables_and_prints_a_summary(tmp_path, capsys):
     assert manifest["replications"] == 2 and manifest["seed"] == 3
 
 
+@pytest.mark.parametrize("command", ["export-903", "compare", "experiment"])
+def test_every_command_prints_config_warnings_as_warning_lines(tmp_path, capsys, command):
+    """QA: export-903, compare and experiment printed a config's warnings as Python warnings
+    (file path, line number and a source line); run and check print `warning: ...`."""
+    import yaml
+
+    from tests.conftest import load_default_dict
+
+    d = load_default_dict()
+    d["horizon"]["start_date"] = "2016-04-01"  # the first UASC periods end before the run: warned
+    cfg = tmp_path / "late.yaml"
+    cfg.write_text(yaml.safe_dump(d))
+    figures = tmp_path / "f.csv"
+    figures.write_text("quantity,geography,period,value,unit,source_title,source_address,note\n"
+                       "CLA at 31 March,Cambridgeshire,2017,600,children,Test,,\n")
+    experiment = tmp_path / "e.yaml"
+    experiment.write_text(yaml.safe_dump({"experiment": {"name": "e", "config": str(cfg)}, "levers": {},
+                                          "scenarios": [{"name": "baseline"}]}))
+    argv = {"export-903": ["export-903", str(cfg), "--out", str(tmp_path / "x")],
+            "compare": ["compare", str(cfg), "--against", str(figures), "--reps", "1"],
+            "experiment": ["experiment", str(experiment), "--reps", "1", "--out", str(tmp_path / "e")]}[command]
+    main(argv)
+    err = capsys.readouterr().err
+    assert f"warning: {cfg}: demand.uasc.periods[0]" in err
+    assert "ConfigWarning" not in err and ".py:" not in err
+
+
+def test_export_903_refuses_a_run_before_the_code_lists_and_warns_of_lost_years(tmp_path, capsys):
+    """QA: a run ending before 2014-15 'succeeded' with an empty export; one starting before it
+    lost its first years without a word."""
+    import yaml
+
+    from tests.conftest import load_default_dict
+
+    d = load_default_dict()
+    d["horizon"].update(start_date="2010-04-01", end_date="2013-03-31")
+    early = tmp_path / "early.yaml"
+    early.write_text(yaml.safe_dump(d))
+    assert main(["export-903", str(early), "--out", str(tmp_path / "x")]) == 2
+    assert "nothing to export" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    d["horizon"].update(start_date="2013-04-01", end_date="2015-03-31")
+    early.write_text(yaml.safe_dump(d))
+    assert main(["export-903", str(early), "--out", str(tmp_path / "y")]) == 0
+    captured = capsys.readouterr()
+    assert "collection years before 2014-15 are not written" in captured.err
+    assert sorted(p.name for p in (tmp_path / "y").iterdir()) == ["2015", "manifest.json"]
+
+
 # --------------------------------------------------------------------------- bad input: exit 2, nothing written
 def _small_config(tmp_path, years: int = 1):
     import yaml

@@ -149,6 +149,21 @@ def test_episode_starting_the_day_before_the_18th_birthday_is_kept(tmp_path):
     assert len(clean(read_ssda903(tmp_path)).episodes) == 1
 
 
+@pytest.mark.parametrize("dec, rec, kept_rec", [("", "", "E8"), ("01/02/2016", "E4A", "E4A")])
+def test_episode_running_past_the_18th_birthday_ends_on_it_and_is_reported(tmp_path, dec, rec, kept_rec):
+    """QA: a DOB typo left a 20-year-old in the opening stock, counted as 16-17, with no note."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="02/06/1997")], [episode_row("C001", "01/06/2015", dec, rec)])
+    cleaned = clean(read_ssda903(tmp_path))
+    ep = cleaned.episodes.iloc[0]
+    assert ep["end"] == pd.Timestamp(2015, 6, 2) and ep["REC"] == kept_rec
+    assert cleaned.periods["end"].iloc[0] == pd.Timestamp(2015, 6, 2)
+    assert ep["exit_route"] == ("turned_18_other" if kept_rec == "E8" else "returned_home_planned")
+    changed = cleaned.report[cleaned.report["rule"] == "ended_at_18"]
+    assert list(zip(changed["file"], changed["row"], changed["action"])) == [("2016/episodes.csv", 2, "changed")]
+    assert "18th birthday 2015-06-02" in changed["why"].iloc[0]
+    assert "2016/episodes.csv row 2: DEC" in cleaned.summary()
+
+
 def test_year_whose_episodes_file_has_no_rows_is_warned_about(tmp_path):
     write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
     write_return(tmp_path, 2017, [header_row("C001")], [])

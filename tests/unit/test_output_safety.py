@@ -123,6 +123,24 @@ def test_fit_out_that_is_a_folder_is_refused_before_fitting(tmp_path, config, fi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.yaml", "figures.csv", "small.yaml"]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("command", ["calibrate", "compare", "fit"])
+def test_out_file_that_is_a_pipe_or_device_is_refused_and_kept(tmp_path, config, figures, capsys, no_simulation,
+                                                             command):
+    """The atomic replace would swap a device or a named pipe for a regular file (found: --out
+    /dev/null as root replaced the device node)."""
+    out = tmp_path / "pipe.out"
+    os.mkfifo(out)
+    argv = {
+        "calibrate": ["calibrate", str(tmp_path / "returns"), "--start", "2016-04-01", "--out", str(out)],
+        "compare": ["compare", str(config), "--against", str(figures), "--reps", "1", "--out", str(out)],
+        "fit": ["fit", str(config), "--against", str(figures), "--params", str(PARAMS), "--out", str(out)],
+    }[command]
+    assert main(argv) == 2
+    assert _error(capsys) == f"error: {out} exists and is not a regular file"
+    assert not out.is_file() and out.exists()
+
+
 @pytest.mark.parametrize("command", ["calibrate", "compare", "compare --report", "fit"])
 def test_out_file_under_a_file_is_refused(tmp_path, config, figures, capsys, no_simulation, command):
     name, *flag = command.split()

@@ -164,13 +164,75 @@ def test_unreadable_encoding_is_reported(tmp_path):
     assert len(err.problems) == 1  # not also "CHILD is not in the header" for every episode
 
 
+@pytest.mark.parametrize("field", ["DOB", "DUC"])
+def test_uasc_and_header_dates_out_of_range_are_named_not_a_crash(tmp_path, field):
+    """pandas holds dates only from 1677 to 2262: 01/01/9999 crashed the reader once."""
+    header = [header_row("C001", dob="01/01/9999" if field == "DOB" else "01/01/2008")]
+    uasc = [["C001", "1", "01/01/2008", "31/12/9999"]] if field == "DUC" else ()
+    write_return(tmp_path, 2016, header, [episode_row("C001", "01/05/2015")], uasc)
+    err = read_error(tmp_path)
+    assert f"field {field}" in str(err) and "not a date" in str(err)
+
+
+def test_sex_as_m_f_or_1_2_is_one_spelling(tmp_path):
+    """QA: a return writing M/F after one writing 1/2 gave a 'header superseded' note for every
+    child, and 1 and M for one child in a file were refused as conflicting."""
+    from carejourney.ssda903 import clean
+
+    write_return(tmp_path, 2016, [header_row("C001", sex="1"), header_row("C002", sex="2")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001", sex="M"), header_row("C001", sex="1"), header_row("C002", sex="F")],
+                 [episode_row("C001", "01/05/2016"), episode_row("C002", "01/05/2016")])
+    data = read_ssda903(tmp_path)
+    assert set(data.header["SEX"]) == {"1", "2"}
+    cleaned = clean(data)
+    assert "header_superseded" not in set(cleaned.report["rule"])
+    assert sorted(cleaned.children["sex"]) == ["F", "M"]
+
+
+def test_uasc_sex_differing_from_the_header_is_refused(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001", sex="1")], [episode_row("C001", "01/05/2015")],
+                 [["C001", "F", "01/01/2008", "01/01/2026"]])
+    err = read_error(tmp_path)
+    assert "2016/uasc.csv, row 2, field SEX" in str(err) and "differs" in str(err)
+
+
+def test_a_file_that_cannot_be_read_is_named(tmp_path, monkeypatch):
+    """An I/O error carries no file name ('error: Input/output error'): the reader names it."""
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    real = Path.read_bytes
+
+    def failing(self):
+        if self.name == "episodes.csv":
+            raise OSError(5, "Input/output error")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", failing)
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv: cannot be read (Input/output error)" in str(err)
+
+
+def test_calibrates_own_cleaning_report_in_the_folder_is_not_read_as_episodes(tmp_path):
+    """QA: `--out DATA/episodes_model.yaml` worked once, then every rerun read its own
+    episodes_model.cleaning.csv as an episodes file. A foreign file so named is still read."""
+    from carejourney.ssda903.report import CLEANING_CSV_HEADER
+
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (tmp_path / "episodes_model.cleaning.csv").write_text(
+        CLEANING_CSV_HEADER + "\n2016/episodes.csv,2,Pabc,flagged,open_not_in_next_return,x\n")
+    assert len(read_ssda903(tmp_path).episodes) == 1
+    (tmp_path / "episodes_model.cleaning.csv").write_text("CHILD,DECOM\nC001,01/05/2015\n")
+    assert "episodes_model.cleaning.csv" in str(read_error(tmp_path))
+
+
 def test_utf16_file_is_reported_not_misread(tmp_path):
     folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
     (folder / "header.csv").write_bytes("CHILD,SEX,DOB\nC001,1,01/01/2008\n".encode("utf-16"))
     assert "UTF-16" in str(read_error(tmp_path))
 
 
-@pytest.mark.parametrize("bad", ["31/02/2016", "2016/01/05", "yesterday", "05-01-2016"])
+@pytest.mark.parametrize("bad", ["31/02/2016", "2016/01/05", "yesterday", "05-01-2016",
+                                 "01/01/9999", "01/01/1600", "0017-10-31"])  # the last three: out of range
 def test_date_that_is_not_a_date(tmp_path, bad):
     write_return(
         tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015"), episode_row("C001", bad)]
