@@ -146,6 +146,9 @@ def _check_spread(mean_days: float, sd_days: float):
     overflow or the draws are all 0 but a few astronomically long ones."""
     if sd_days > MAX_SPREAD * mean_days:
         raise ValueError(f"sd_days {sd_days:g} is more than {MAX_SPREAD} times mean_days {mean_days:g}")
+    if sd_days < mean_days / MAX_SPREAD**2:  # the gamma's shape (mean/sd)^2 overflows; use kind: fixed
+        raise ValueError(f"sd_days {sd_days:g} is less than mean_days / {MAX_SPREAD**2:g}: "
+                         "for a duration that does not vary, use kind: fixed")
 
 
 class Empirical(_Dist):

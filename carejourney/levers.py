@@ -81,7 +81,7 @@ def prior_support(p) -> tuple[float, float, bool]:
     if isinstance(p, BetaPrior):
         return 0.0, p.scale, False
     if isinstance(p, LogNormalPrior):
-        return (p.median, p.median, True) if p.sigma == 0 else (0.0, math.inf, False)
+        return (p.median, p.median, True) if p.sigma == 0 else (p.low, p.high, p.low > 0)
     if isinstance(p, NormalPrior):
         if p.sd == 0:
             x = min(max(p.mean, p.low), p.high)
@@ -92,12 +92,17 @@ def prior_support(p) -> tuple[float, float, bool]:
     return p.low, p.high, True  # uniform, triangular
 
 
+def _default_bound(p, k: str, v: float) -> bool:
+    """An untruncated lognormal's bounds, left out of its description as before they existed."""
+    return isinstance(p, LogNormalPrior) and (k, v) in (("low", 0.0), ("high", math.inf))
+
+
 def check_effect(kind: str | None, p) -> None:
     """Refuse an effect prior with a non-finite parameter or a draw the lever kind cannot use."""
     params = {k: v for k, v in p.model_dump().items() if k != "dist"}
-    shown = f"{p.dist}({', '.join(f'{v:g}' for v in params.values())})"
+    shown = f"{p.dist}({', '.join(f'{v:g}' for k, v in params.items() if not _default_bound(p, k, v))})"
     for k, v in params.items():
-        infinite_bound = isinstance(p, NormalPrior) and (k, v) in (("low", -math.inf), ("high", math.inf))
+        infinite_bound = isinstance(p, (NormalPrior, LogNormalPrior)) and (k, v) in (("low", -math.inf), ("high", math.inf))
         if not math.isfinite(v) and not infinite_bound:
             raise ValueError(f"{shown}: {k} must be a finite number")
     if kind not in EFFECT_RANGE:

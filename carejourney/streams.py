@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 SHARED, CHILDREN, OVERFLOW = 0, 1, 2
-SHARED_STREAMS = ("arrivals", "uasc", "opening", "capacity", "referrals", "adopters", "parameters")
+SHARED_STREAMS = ("arrivals", "uasc", "opening", "capacity", "referrals", "adopters", "parameters", "recruitment")
 CHILD_SOURCES = ("opening", "edge_of_care", "uasc")
 UNIFORMS_PER_CHILD = 64  # enough for most journeys; longer ones draw further blocks lazily
 

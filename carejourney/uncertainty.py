@@ -14,7 +14,7 @@ import zlib
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from .streams import SHARED, SHARED_STREAMS
 from .strict import NumbersOnly
@@ -116,14 +116,27 @@ class NormalPrior(_Prior):
 
 
 class LogNormalPrior(_Prior):
-    """A positive quantity (a duration, a rate) known to within a factor."""
+    """A positive quantity (a duration, a rate) known to within a factor, optionally truncated
+    to [low, high] (what the field can take: calibrate truncates wide priors so)."""
 
     dist: Literal["lognormal"]
     median: float = Field(gt=0)
     sigma: float = Field(ge=0)
+    low: float = Field(0.0, ge=0)
+    high: float = Field(math.inf, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not self.low <= self.median <= self.high:
+            raise ValueError(f"median {self.median:g} must lie between low {self.low:g} and high {self.high:g}")
+        return self
 
     def draw(self, rng):
-        return float(self.median * math.exp(rng.normal(0.0, self.sigma)))
+        for _ in range(1000):  # the first draw is the untruncated prior's: same numbers as without bounds
+            x = float(self.median * math.exp(rng.normal(0.0, self.sigma)))
+            if self.low <= x <= self.high:
+                return x
+        return float(min(max(self.median, self.low), self.high))
 
     def central(self):
         return self.median * math.exp(self.sigma**2 / 2)
@@ -232,7 +245,48 @@ def prior_support(prior) -> tuple[float, float]:
     if isinstance(prior, NormalPrior):
         # a draw outside [low, high] a thousand times running falls back to the clipped mean
         return prior.low, prior.high
-    return 0.0, math.inf  # lognormal: any positive value
+    return prior.low, prior.high  # lognormal: any positive value unless truncated
+
+
+EXTREME_Z = 4.753  # the standard normal's 1 - 1e-6 quantile
+
+
+def prior_extremes(prior) -> list[float]:
+    """The smallest and largest values a prior draws in practice: its support's ends, or where
+    it is unbounded its one-in-a-million quantiles (4.75 standard deviations)."""
+    z = EXTREME_Z
+    if isinstance(prior, NormalPrior):
+        return [max(prior.low, prior.mean - z * prior.sd), min(prior.high, prior.mean + z * prior.sd)]
+    if isinstance(prior, LogNormalPrior):
+        return [max(prior.low, prior.median * math.exp(-z * prior.sigma)),
+                min(prior.high, prior.median * math.exp(z * prior.sigma))]
+    lo, hi = prior_support(prior)
+    return [lo] if lo == hi else [lo, hi]
+
+
+def truncated_to_field(data: dict, entry: dict, is_valid) -> dict:
+    """`entry` (an uncertainty entry as a mapping) with a normal or lognormal prior truncated
+    where its extremes would make the config invalid: `is_valid(x)` says whether the config
+    with the path set to x validates. For writers (calibrate) whose priors come from
+    standard errors: a weakly estimated duration can reach past what the field takes."""
+    prior = entry["prior"]
+    if prior.get("dist") not in ("normal", "lognormal"):
+        return entry
+    parsed = UncertainParameter.model_validate(entry).prior
+    centre = parsed.median if isinstance(parsed, LogNormalPrior) else parsed.mean
+    if not is_valid(centre):
+        return entry  # nothing to truncate towards: the config check reports it
+    lo, hi = prior_extremes(parsed)
+    bounds = {}
+    for key, end in (("low", lo), ("high", hi)):
+        if is_valid(end):
+            continue
+        good, bad = centre, end
+        for _ in range(60):  # bisection to the last valid value (relative precision ~1e-9)
+            mid = (good + bad) / 2
+            good, bad = (mid, bad) if is_valid(mid) else (good, mid)
+        bounds[key] = float(f"{good:.6g}") if is_valid(float(f"{good:.6g}")) else good
+    return {**entry, "prior": {**prior, **bounds}} if bounds else entry
 
 
 def with_parameter_draws(cfg, seed: int, replication: int):
@@ -240,7 +294,17 @@ def with_parameter_draws(cfg, seed: int, replication: int):
     if not cfg.uncertainty:
         return cfg
     data = cfg.model_dump(mode="python")
+    drawn = []
     for p in cfg.uncertainty:
-        set_param(data, p.path, draw_prior(p.prior, seed, replication, "param:" + p.path), p.rescale_others)
+        x = draw_prior(p.prior, seed, replication, "param:" + p.path)
+        set_param(data, p.path, x, p.rescale_others)
+        drawn.append(f"{p.path} = {x:g}")
     data["uncertainty"] = []
-    return type(cfg).model_validate(data)
+    try:
+        return type(cfg).model_validate(data)
+    except ValidationError as err:  # beyond the one-in-a-million extremes the config was checked at
+        from .config.loader import ConfigError
+
+        raise ConfigError(f"{cfg.meta.name}: replication {replication}: the parameters drawn from its "
+                          f"uncertainty priors ({'; '.join(drawn)}) make an invalid config: "
+                          f"{err.errors()[0]['msg']}: narrow or truncate the priors") from None

@@ -7,15 +7,17 @@ they leave, what it all costs, and who is already in care on the start date.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..distributions import Distribution
 from ..strict import NumbersOnly
-from ..uncertainty import UncertainParameter, get_path, prior_support, share_set_problem
+from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
+                           share_set_problem)
 from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -44,6 +46,7 @@ MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
+MAX_INFLATION_INDEX = 100.0  # prices a hundred times the price year's: a typo (1e305 made spend NaN)
 
 
 def is_plain_name(v: str) -> bool:
@@ -347,6 +350,9 @@ class Legal(Strict):
     @classmethod
     def _s20(cls, v):
         _full_age_map(v, "s20_proceedings_probability_by_age_band")
+        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
+        if bad:
+            raise ValueError(f"probabilities must be between 0 and 1: {bad}")
         return v
 
     @field_validator("proceedings_outcome_by_age_band")
@@ -372,6 +378,15 @@ class PlacementType(Strict):
         if self.min_age_years > self.max_age_years:
             raise ValueError(f"min_age_years {self.min_age_years} is above max_age_years {self.max_age_years}")
         return self
+
+    @field_validator("days_to_move")
+    @classmethod
+    def _moves_take_time(cls, v):
+        # always 0 would move a child again at the same instant, for ever (null: no moves)
+        if v is not None and not v.mean() > 0:
+            raise ValueError("a time to the next move that is always 0 would move a child for ever at one "
+                             "instant: give a positive duration, or null for no moves")
+        return v
 
 
 class Capacity(Strict):
@@ -501,6 +516,14 @@ class Reentry(Strict):
     probability: float = Field(ge=0, le=1)
     days: Distribution
 
+    @field_validator("days")
+    @classmethod
+    def _reentry_takes_time(cls, v):
+        # always 0 is no time at home at all, and with an exit that is always 0 an endless loop
+        if not v.mean() > 0:
+            raise ValueError("a time to re-entry that is always 0 is not a return home: give a positive duration")
+        return v
+
 
 class Adoption(Strict):
     initial_adopters: int = Field(ge=0, le=MAX_ADOPTERS)
@@ -559,8 +582,9 @@ class Costs(Strict):
     def _index(self):
         if self.price_year not in self.inflation_index_by_year:
             raise ValueError(f"inflation_index_by_year has no entry for price_year {self.price_year}")
-        if any(v <= 0 for v in self.inflation_index_by_year.values()):
-            raise ValueError("inflation index values must be positive")
+        if any(not 0 < v <= MAX_INFLATION_INDEX for v in self.inflation_index_by_year.values()):
+            # relative to the price year: a hundredfold change in prices is a typo
+            raise ValueError(f"inflation index values must be positive and at most {MAX_INFLATION_INDEX:g}")
         years = sorted(self.inflation_index_by_year)
         gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
         if gaps:  # a year between two others has no price level to convert with
@@ -720,4 +744,31 @@ class Config(Strict):
                     if why:
                         raise ValueError(f"uncertainty[{i}] ({p.path}): {why}")
                     share_sets[parent] = p.path
+                elif isinstance(value, int) and not isinstance(p.prior, FixedValue):
+                    raise ValueError(f"uncertainty[{i}] ({p.path}): a whole number (a count, a year, a caseload); "
+                                     "priors draw fractional values: fix it or leave it out")
+                elif share_set_problem(data, p.path) is None:
+                    raise ValueError(f"uncertainty[{i}] ({p.path}): a share of a mix that must sum to 1: add "
+                                     "rescale_others: true so the other shares are scaled to each draw")
+                self._check_draws_valid(data, i, p)
         return self
+
+    def _check_draws_valid(self, data: dict, i: int, p):
+        """Each replication replaces the field by a draw and validates the config again: a draw
+        the field cannot take (a probability above 1, a negative duration) would stop the run
+        part-way. Refused now, by trying the prior's extremes (its 1-in-a-billion quantiles
+        where it is unbounded)."""
+        for x in prior_extremes(p.prior):
+            trial = copy.deepcopy(data)
+            set_param(trial, p.path, x, p.rescale_others)
+            trial["uncertainty"] = []
+            try:
+                type(self).model_validate(trial)
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(k) for k in first["loc"])
+                why = first["msg"].removeprefix("Value error, ")
+                lo, hi = prior_extremes(p.prior)[0], prior_extremes(p.prior)[-1]
+                raise ValueError(f"uncertainty[{i}] ({p.path}): its prior can draw {x:g} (it draws {lo:g} to "
+                                 f"{hi:g}), which the config refuses ({where + ': ' if where else ''}{why}); "
+                                 "narrow or truncate the prior") from None

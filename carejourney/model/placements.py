@@ -85,22 +85,16 @@ class CapacityPool:
             self.pending_loss += 1
 
 
-def capacity_process(env, pool: CapacityPool, rng, extra_recruitment):
-    """Recruitment and attrition as Poisson events, from the shared capacity stream."""
+def capacity_process(env, pool: CapacityPool, rng):
+    """The config's recruitment and attrition as Poisson events, from the shared capacity stream."""
     cfg = pool.cfg
-    base_rate = cfg.recruited_places_per_year / 365.25
+    recruit = cfg.recruited_places_per_year / 365.25
     attr = cfg.attrition_per_year / 365.25
     while True:
-        recruit = base_rate + sum(r / 365.25 for start, r in extra_recruitment if env.now >= start)
         loss = attr * max(pool.places - pool.pending_loss, 0)
         total = recruit + loss
-        # next possible change in the recruitment schedule bounds the wait
-        next_change = min((s for s, _ in extra_recruitment if s > env.now), default=math.inf)
         wait = rng.exponential(1.0 / total) if total > 0 else math.inf
         u = rng.random()
-        if env.now + wait > next_change:
-            yield env.timeout(next_change - env.now)
-            continue
         if wait == math.inf:
             return
         yield env.timeout(wait)
@@ -108,6 +102,28 @@ def capacity_process(env, pool: CapacityPool, rng, extra_recruitment):
             pool.gain(env.now)
         else:
             pool.lose(env.now)
+
+
+def lever_recruitment_process(env, pool: CapacityPool, rng, increments):
+    """A lever's extra recruitment: a Poisson process of its own whose rate (places a year)
+    changes by `increments` [(from_day, change)], drawn from its own stream, so the config's
+    recruitment and attrition keep their random numbers (common random numbers) and an
+    effect of 0 changes nothing."""
+    steps, rate = [], 0.0
+    for start, change in sorted(increments):
+        rate += change
+        steps.append((start, rate))
+    for (start, rate), end in zip(steps, [s for s, _ in steps[1:]] + [math.inf]):
+        if rate <= 0 or end <= env.now:
+            continue
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        while True:  # memoryless: a wait cut by the next step starts afresh there
+            wait = rng.exponential(365.25 / rate)
+            if env.now + wait >= end:
+                break
+            yield env.timeout(wait)
+            pool.gain(env.now)
 
 
 class PlacementPolicy:

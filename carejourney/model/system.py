@@ -26,7 +26,7 @@ from .journey import CareJourneys
 from .legal import PP, S20, LegalPathway
 from .modifiers import NO_CHANGE
 from .opening import draw_opening
-from .placements import CapacityPool, PlacementPolicy, capacity_process
+from .placements import CapacityPool, PlacementPolicy, capacity_process, lever_recruitment_process
 
 INF = math.inf
 # Children reach the edge of care months before they enter: arrivals begin this long
@@ -94,9 +94,12 @@ class CareSystem(CareJourneys):
         self._uasc_arrivals()
         cap_rng = self.streams.shared("capacity")
         for pool in self.pools.values():
+            rng = np.random.Generator(np.random.PCG64(cap_rng.integers(2**63)))
+            self.processes.append(env.process(capacity_process(env, pool, rng)))
             extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
-            self.processes.append(env.process(capacity_process(env, pool, np.random.Generator(np.random.PCG64(cap_rng.integers(2**63))),
-                                         [(s, r) for s, r in extra])))
+            if extra:
+                rng = self.streams.shared_block("recruitment", pool.index)
+                self.processes.append(env.process(lever_recruitment_process(env, pool, rng, extra)))
         self.processes.append(env.process(self._adopter_approvals()))
         if self.mods.active:
             for service in self.services:

@@ -38,6 +38,23 @@ def test_zero_effect_lever_gives_exactly_the_baseline(finished):
     pd.testing.assert_frame_equal(base, none)
 
 
+@pytest.mark.parametrize("lever", [
+    {"kind": "inhouse_recruitment", "pool": "inhouse_foster"},
+    {"kind": "recruitment_funnel", "pool": "inhouse_foster", "enquiries_per_year": 200, "places_per_household": 1.5},
+])
+def test_recruitment_with_no_effect_is_exactly_the_baseline(tmp_path, lever):
+    """QA: an effect of 0 moved spend by up to £0.6m (mean -£93k): the capacity process redrew
+    its stream at the lever's start. A lever's recruits now come from a stream of their own."""
+    spec = {**lever, "evidence": "plan-implied", "start_date": "2015-10-01", "ramp_up_days": 60,
+            "effect": {"dist": "fixed", "value": 0.0}}
+    exp = load_experiment(write_experiment(tmp_path, levers={"none": spec}))
+    for r in range(3):
+        mods = activate(exp.cfg, exp.spec.levers, ["none"], 11, r)
+        with_lever = run_replication(exp.cfg, 11, r, mods)
+        base = run_replication(exp.cfg, 11, r)
+        pd.testing.assert_frame_equal(with_lever.annual, base.annual, check_exact=True)
+
+
 def test_a_price_only_scenario_priced_on_the_baseline_equals_its_own_simulation(finished):
     path, _ = finished
     exp = load_experiment(path)

@@ -48,6 +48,32 @@ CASES = {
                           "placements.types.ifa_foster.weekly_cost_gbp", "should be a number, not '758'"),
     "zero move multiplier": ({"placements.days_to_move_multiplier_by_age_band.1_to_4": 0},
                              "placements.days_to_move_multiplier_by_age_band", "multipliers must be positive"),
+    # fourth QA pass: each of these passed `check`, then hung or crashed `run`
+    "moves that take no time": ({"placements.types.ifa_foster.days_to_move": {"kind": "fixed", "days": 0}},
+                                "placements.types.ifa_foster.days_to_move", "always 0"),
+    "re-entry that takes no time": ({"exits.reentry_after_return_home.days": {"kind": "fixed", "days": 0}},
+                                    "exits.reentry_after_return_home.days", "always 0"),
+    "gamma that does not vary": ({"edge_of_care.days_to_entry": {"kind": "gamma", "mean_days": 45, "sd_days": 1e-300}},
+                                 "edge_of_care.days_to_entry", "use kind: fixed"),
+    "probability above 1": ({"legal.s20_proceedings_probability_by_age_band.under_1": 1.5},
+                            "legal.s20_proceedings_probability_by_age_band", "between 0 and 1"),
+    "absurd inflation": ({"costs.inflation_index_by_year.2016": 1e300}, "costs", "at most 100"),
+    "prior drawing an impossible probability": (
+        {"uncertainty": [{"path": "edge_of_care.entry_probability_without_service",
+                          "prior": {"dist": "normal", "mean": 0.6, "sd": 0.3}}]},
+        "uncertainty[0] (edge_of_care.entry_probability_without_service)", "narrow or truncate the prior"),
+    "prior drawing a negative duration": (
+        {"uncertainty": [{"path": "exits.returned_home.days.mean_days",
+                          "prior": {"dist": "normal", "mean": 1100, "sd": 2000}}]},
+        "uncertainty[0] (exits.returned_home.days.mean_days)", "greater than 0"),
+    "prior on a whole number": (
+        {"uncertainty": [{"path": "placements.capacity.inhouse_foster.initial_places",
+                          "prior": {"dist": "uniform", "low": 100, "high": 150}}]},
+        "uncertainty[0] (placements.capacity.inhouse_foster.initial_places)", "a whole number"),
+    "share drawn without its mix": (
+        {"uncertainty": [{"path": "legal.proceedings_outcome_by_age_band.under_1.placement_order",
+                          "prior": {"dist": "uniform", "low": 0.3, "high": 0.6}}]},
+        "uncertainty[0]", "rescale_others: true"),
     # inside mappings, lists and distributions too, with the whole path named
     "true inside a mapping": ({"exits.returned_home.multiplier_by_age_band.under_1": True},
                               "exits.returned_home.multiplier_by_age_band.under_1", "should be a number, not True"),

@@ -101,3 +101,32 @@ def test_without_rescaling_a_share_bound_breaks_the_sum_and_is_refused():
     spec = parse_params({"parameters": {PO: [0.2, 0.9]}}, "p.yaml")
     with pytest.raises(ParamsError, match="sum to 1"):
         free_parameters(load_default_dict(), spec, "p.yaml")
+
+
+def test_a_wide_estimate_is_truncated_to_what_its_field_takes():
+    """calibrate's lognormal for a rarely seen duration (sigma 1.5 around 100,000 days) could
+    draw past the 1,000,000-day limit: it is truncated there, and the config is accepted."""
+    import copy
+
+    from carejourney.config import ConfigError, parse_config
+    from carejourney.uncertainty import set_param, truncated_to_field
+
+    d = load_default_dict()
+    entry = {"path": "exits.other.days.mean_days", "prior": {"dist": "lognormal", "median": 100000, "sigma": 1.5}}
+
+    def ok(x):
+        trial = copy.deepcopy(d)
+        set_param(trial, entry["path"], x)
+        try:
+            parse_config(trial)
+        except ConfigError:
+            return False
+        return True
+
+    with pytest.raises(ConfigError, match="narrow or truncate"):
+        parse_config({**copy.deepcopy(d), "uncertainty": [entry]})
+    fixed = truncated_to_field(d, entry, ok)
+    assert 0.99e6 <= fixed["prior"]["high"] <= 1e6 and "low" not in fixed["prior"]
+    cfg = parse_config({**copy.deepcopy(d), "uncertainty": [fixed]})
+    from carejourney.uncertainty import with_parameter_draws
+    assert all(with_parameter_draws(cfg, 1, r).exits.other.days.mean_days <= 1e6 for r in range(50))
