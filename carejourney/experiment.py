@@ -237,7 +237,9 @@ def load_experiment(path: str | Path) -> Experiment:
             lever.check_against(cfg, name)
         except ValueError as err:
             raise ExperimentError(f"{path}: levers.{name}: {err}") from None
-    _check_targets(spec.targets, cfg, path)
+    services = [sv.name for sv in cfg.edge_of_care.services] + [lv.new_service.name for lv in spec.levers.values()
+                                                                 if lv.new_service is not None]
+    _check_targets(spec.targets, cfg, path, services)
     return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
 
 
@@ -251,16 +253,39 @@ PAIRED = {
 }
 
 
-def _check_targets(targets, cfg, path: Path):
-    """Before anything runs: each target names a measure the results keep, and a financial
-    year of the run (or "total" for a saving)."""
+def _categories(measure: str, breakdown: str, cfg, services: list[str]) -> set[str] | None:
+    """The categories the results hold for a measure and breakdown (None: not checked)."""
+    from .events import EDGE_OUTCOMES, POST_CARE_KINDS
+    from .vocab import AGE_BANDS, EXIT_ROUTES, LEGAL_STATUSES, PLACEMENT_TYPES
+
+    pools = set(cfg.placements.capacity)
+    if measure == "spend_gbp":
+        return {"total": {"all", "placements"}, "placement": set(PLACEMENT_TYPES), "inhouse_fixed": pools,
+                "edge_of_care": set(services), "post_care": set(POST_CARE_KINDS),
+                "income": {"parental_contribution", "uasc_grant"}, "social_work": {"social_work"}}.get(breakdown, set())
+    return {"total": {"all"}, "placement_type": set(PLACEMENT_TYPES), "age_band": set(AGE_BANDS),
+            "legal_status": set(LEGAL_STATUSES), "exit_route": set(EXIT_ROUTES), "outcome": set(EDGE_OUTCOMES),
+            "pool": pools, "service": set(services)}.get(breakdown)
+
+
+def _check_targets(targets, cfg, path: Path, services: list[str] = ()):
+    """Before anything runs: each target names a measure, breakdown and category the results
+    keep, a financial year of the run (or "total" for a saving), and a finite threshold (a
+    target found wrong only after the run would lose the run: a fixed file cannot resume it)."""
     years = [label for label, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date)]
     for i, t in enumerate(targets):
         where = f"{path}: targets[{i}] ({t.name})"
+        threshold = t.at_most if t.at_most is not None else t.at_least
+        side = "at_most" if t.at_most is not None else "at_least"
+        if not np.isfinite(threshold):
+            raise ExperimentError(f"{where}.{side}: {threshold} is not a finite number")
         if t.measure in PAIRED:
             if t.period not in years and t.period != "total":
                 raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
                                       f"({years[0]} to {years[-1]}) or 'total'")
+            if "breakdown" in t.model_fields_set or "category" in t.model_fields_set:
+                raise ExperimentError(f"{where}: breakdown and category are not used by {t.measure} "
+                                      f"(it is taken from {'/'.join(PAIRED[t.measure])}): remove them")
             continue
         if t.measure not in KEEP:
             raise ExperimentError(f"{where}.measure: unknown measure {t.measure!r}; expected one of "
@@ -268,6 +293,13 @@ def _check_targets(targets, cfg, path: Path):
         if KEEP[t.measure] is not None and t.breakdown not in KEEP[t.measure]:
             raise ExperimentError(f"{where}.breakdown: {t.breakdown!r} is not kept for {t.measure}; expected one of "
                                   f"{sorted(KEEP[t.measure])}")
+        allowed = _categories(t.measure, t.breakdown, cfg, list(services))
+        if allowed is not None and t.category not in allowed:
+            what = f"for {t.measure} by {t.breakdown}" if allowed else f"(no breakdown {t.breakdown!r} of {t.measure})"
+            raise ExperimentError(f"{where}.category: {t.category!r} is not a category {what}"
+                                  + (f"; expected one of {sorted(allowed)}" if allowed else ""))
+        if t.measure.endswith("_share") and not 0 <= threshold <= 1:
+            raise ExperimentError(f"{where}.{side}: {threshold:g} is not a share between 0 and 1")
         if t.period not in years:
             raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
                                   f"({years[0]} to {years[-1]})")
@@ -457,6 +489,9 @@ def _run_local(tasks, workers, bar):
     # Only `workers` chunks in flight, so the queue holds no work an interrupt would wait for;
     # every chunk file that exists is complete (worker_pool: an interrupt stops the workers).
     todo = list(tasks)
+    workers = min(workers, len(todo))  # no idle processes: --workers 999 forked 999
+    if workers <= 1:
+        return _run_local(todo, 1, bar)
     with worker_pool(workers) as pool:
         running = {}
         while todo or running:

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .config.schema import MAX_CASELOAD, Service, check_known
+from .config.schema import MAX_CASELOAD, MAX_HORIZON_DAYS, Service, check_known
 from .model.modifiers import Modifiers
 from .strict import NumbersOnly
 from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
@@ -162,6 +162,33 @@ class Cohort(NumbersOnly):
         return self
 
 
+# The kind-specific settings each kind reads; any other given is refused, not ignored.
+KIND_FIELDS = {
+    "entry_reduction": (), "early_help": (), "placement_stability": (), "unit_cost": (), "staying_put": (),
+    "edge_service": ("service", "new_service", "caseload_capacity", "referral_share"),
+    "step_down": ("to_types",), "high_cost_review": ("to_types", "share"), "uasc_pathway": ("to_types",),
+    "concurrency": ("to_types",), "inhouse_recruitment": ("pool",), "occupancy": ("pool",),
+    "recruitment_funnel": ("pool", "enquiries_per_year", "places_per_household"),
+    "parental_contribution": ("share",), "exit_speed": ("route",), "allowance": ("allowance",),
+}
+SPECIFIC_FIELDS = frozenset(f for fields in KIND_FIELDS.values() for f in fields)
+# The cohort fields each kind reads (a child's placement is known only once in care; a
+# system-wide setting such as a pool's recruitment or a price acts on everyone).
+_ALL_COHORT = ("age_years", "needs", "parental_factors", "uasc", "placement_types")
+COHORT_FIELDS = {
+    **{k: _ALL_COHORT for k in ("placement_stability", "step_down", "high_cost_review", "exit_speed")},
+    **{k: _ALL_COHORT[:4] for k in ("entry_reduction", "concurrency", "uasc_pathway")},
+    "unit_cost": ("placement_types",),
+    **{k: () for k in ("early_help", "edge_service", "inhouse_recruitment", "recruitment_funnel", "occupancy",
+                       "parental_contribution", "allowance", "staying_put")},
+}
+assert KIND_FIELDS.keys() == COHORT_FIELDS.keys() == KINDS.keys()
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeio" else "a ") + kind  # a unit_cost, an exit_speed
+
+
 class Lever(NumbersOnly):
     model_config = ConfigDict(extra="forbid")
     kind: str
@@ -170,7 +197,7 @@ class Lever(NumbersOnly):
     source: str = Field("", description="where the effect size comes from")
     evidence: Literal["evidence", "plan-implied"]
     start_date: dt.date
-    ramp_up_days: float = Field(0, ge=0)
+    ramp_up_days: float = Field(0, ge=0, le=MAX_HORIZON_DAYS)
     end_date: dt.date | None = None
     cohort: Cohort = Cohort()
     effect: Prior
@@ -227,6 +254,22 @@ class Lever(NumbersOnly):
                       "uasc_pathway": "to_types", "step_down": "to_types", "exit_speed": "route",
                       "allowance": "allowance", "parental_contribution": "share"}[k]
             raise ValueError(f"a {k} lever needs {fields}")
+        unused = sorted((self.model_fields_set & SPECIFIC_FIELDS) - set(KIND_FIELDS[k]))
+        if unused:
+            raise ValueError(f"{', '.join(unused)}: not used by {_a(k)} lever (it reads "
+                             f"{', '.join(KIND_FIELDS[k]) or 'no kind-specific setting'}); remove "
+                             f"{'them' if len(unused) > 1 else 'it'}")
+        cohort_unused = sorted(self.cohort.model_fields_set - set(COHORT_FIELDS[k]))
+        if cohort_unused:
+            reads = COHORT_FIELDS[k]
+            raise ValueError(f"cohort.{', cohort.'.join(cohort_unused)}: not used by {_a(k)} lever "
+                             + (f"(its cohort is {', '.join(reads)})" if reads else "(it acts on everyone)")
+                             + ": remove it, or the lever would act on more children than its cohort says")
+        if self.service is not None and self.new_service is not None:
+            raise ValueError("service and new_service: a lever changes an existing service or adds a new one, not both")
+        if self.new_service is not None and {"caseload_capacity", "referral_share"} & self.model_fields_set:
+            raise ValueError("caseload_capacity and referral_share resize an existing service; a new_service "
+                             "gives its own in new_service")
         if self.pool is not None and self.pool not in INHOUSE_TYPES:
             raise ValueError(f"pool {self.pool!r} must be one of {list(INHOUSE_TYPES)}")
         if self.route is not None and self.route not in ROUTES:

@@ -167,7 +167,7 @@ def run_replications(cfg, reps: int, seed: int, workers: int = 1, mods_factory=N
     else:
         # small chunks keep the progress bar moving and the cores evenly loaded
         chunks = chunked(todo, max(workers * 4, 1))
-        with worker_pool(workers) as pool:
+        with worker_pool(min(workers, len(chunks))) as pool:  # no idle processes: --workers 999 forked 999
             for out in pool.map(_run_chunk, [(cfg, seed, c, mods_factory) for c in chunks]):
                 results.extend(out)
                 if progress:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
 import numpy as np
@@ -103,6 +104,18 @@ class NormalPrior(_Prior):
     sd: float = Field(ge=0)
     low: float = -math.inf
     high: float = math.inf
+
+    @model_validator(mode="after")
+    def _truncation(self):
+        if self.low > self.high:
+            raise ValueError(f"low {self.low:g} is above high {self.high:g}")
+        if self.sd > 0:
+            d = NormalDist(self.mean, self.sd)
+            mass = d.cdf(self.high) - d.cdf(self.low)
+            if mass < 1e-3:  # draws would fall back to the clipped mean: a point mass at a bound
+                raise ValueError(f"[{self.low:g}, {self.high:g}] holds {mass:.2g} of normal({self.mean:g}, "
+                                 f"{self.sd:g}): almost every draw would fall outside it")
+        return self
 
     def draw(self, rng):
         for _ in range(1000):

@@ -177,6 +177,9 @@ def _read_manifest(folder: Path) -> dict:
         raise ReportError(f"{MANIFEST}: missing key(s) {', '.join(missing)}")
     if not isinstance(m["scenarios"], list) or not m["scenarios"]:
         raise ReportError(f"{MANIFEST}: 'scenarios' must be a non-empty list")
+    if m.get("complete", True) is False:  # its tables are an earlier batch's, or none
+        raise ReportError(f"{folder}: the batch is not finished (interrupted?): rerun the same experiment "
+                          "command to complete it, then report")
     return m
 
 

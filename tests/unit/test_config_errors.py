@@ -151,6 +151,27 @@ def test_exponent_notation_reads_as_a_number(tmp_path):
     assert load_config(path).placements.types["ifa_foster"].weekly_cost_gbp == 758.0
 
 
+@pytest.mark.parametrize("written, read", [("010", 10), ("0x10", 16), ("+12", 12)])
+def test_integers_read_as_yaml_1_2_does(tmp_path, written, read):
+    """QA: PyYAML read 010 as octal 8 (YAML 1.1)."""
+    text = yaml.safe_dump(load_default_dict()).replace("caseload_capacity: 8", f"caseload_capacity: {written}", 1)
+    assert f"caseload_capacity: {written}" in text
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert load_config(path).edge_of_care.services[0].caseload_capacity == read
+
+
+@pytest.mark.parametrize("written", ["7:58", "1_000"])
+def test_yaml_1_1_number_forms_are_text_and_refused(tmp_path, written):
+    """QA: PyYAML read 7:58 as 478 (sexagesimal) and 1_000 as 1000, silently."""
+    text = yaml.safe_dump(load_default_dict()).replace("weekly_cost_gbp: 758", f"weekly_cost_gbp: {written}", 1)
+    assert written in text
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"weekly_cost_gbp: should be a number, not '{written}'"):
+        load_config(path)
+
+
 def test_yaml_syntax_error_gives_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("meta:\n  name: x\n horizon: [unclosed\n")

@@ -290,3 +290,57 @@ def test_a_new_service_with_dates_of_its_own_is_refused(tmp_path):
                                             "end_date": "2020-02-01"}}
     text = _load_error(tmp_path, {"atc": atc})
     assert "levers.atc: new_service.start_date and end_date are not used" in text
+
+
+# ---------------------------------------------------------------- fourth QA pass: settings a lever would ignore
+@pytest.mark.parametrize("lever,change,message", [
+    ("cheaper_ifa", {"cohort": {"placement_types": ["ifa_foster"], "age_years": [0, 4]}},
+     "cohort.age_years: not used by a unit_cost lever (its cohort is placement_types)"),
+    ("atc", {"cohort": {"uasc": True}}, "cohort.uasc: not used by an edge_service lever (it acts on everyone)"),
+    ("fewer_teens", {"cohort": {"placement_types": ["ifa_foster"]}}, "cohort.placement_types: not used by an "
+                                                                       "entry_reduction lever"),
+    ("atc", {"caseload_capacity": 1}, "caseload_capacity and referral_share resize an existing service"),
+    ("atc", {"service": "mst"}, "service and new_service"),
+    ("fewer_teens", {"pool": "inhouse_foster"}, "pool: not used by an entry_reduction lever"),
+])
+def test_a_setting_the_lever_kind_does_not_read_is_refused(tmp_path, lever, change, message):
+    """QA: a unit_cost lever 'for under-5s' halved every price; caseload_capacity on a new
+    service, pool on an entry reduction and the like were dropped without a word."""
+    text = _load_error(tmp_path, levers={"x": {**LEVERS[lever], **change}})
+    assert "levers.x" in text and message in text
+
+
+def test_a_ramp_beyond_any_horizon_is_refused_not_an_overflow(tmp_path):
+    text = _load_error(tmp_path, levers={"x": {**LEVERS["fewer_teens"], "ramp_up_days": 1e20}})
+    assert "levers.x.ramp_up_days" in text and "less than or equal to" in text
+
+
+@pytest.mark.parametrize("effect,message", [
+    ({"dist": "normal", "mean": 0.3, "sd": 0.05, "low": 0.6, "high": 0.0}, "low 0.6 is above high 0"),
+    ({"dist": "normal", "mean": 0.3, "sd": 0.01, "low": 0.6, "high": 0.9}, "almost every draw would fall outside"),
+])
+def test_a_normal_prior_truncated_to_nothing_is_refused(tmp_path, effect, message):
+    """QA: low > high was accepted, and every draw fell back to the clipped mean."""
+    text = _load_error(tmp_path, levers=_with_effect("fewer_teens", effect))
+    assert "levers.x.effect" in text and message in text
+
+
+@pytest.mark.parametrize("target,message", [
+    ({"measure": "lac_children", "breakdown": "placement_type", "category": "hotel", "period": "2016-17",
+      "at_most": 10}, "targets[0] (t).category: 'hotel' is not a category for lac_children by placement_type"),
+    ({"measure": "lac_children", "category": "everyone", "period": "2016-17", "at_most": 10}, "'everyone'"),
+    ({"measure": "spend_gbp", "breakdown": "hotel", "period": "2016-17", "at_most": 10}, "no breakdown 'hotel'"),
+    ({"measure": "lac_children", "period": "2016-17", "at_most": float("nan")}, "at_most: nan is not a finite"),
+    ({"measure": "lac_children", "period": "2016-17", "at_least": float("inf")}, "at_least: inf is not a finite"),
+    ({"measure": "spend_gbp_saving", "breakdown": "placement_type", "period": "2016-17", "at_least": 1},
+     "breakdown and category are not used by spend_gbp_saving"),
+    ({"measure": "inhouse_occupancy_share", "breakdown": "pool", "category": "inhouse_foster", "period": "2016-17",
+      "at_least": 90}, "90 is not a share between 0 and 1"),
+])
+def test_a_target_the_results_cannot_answer_is_refused_before_running(tmp_path, target, message):
+    """QA: a bad category stopped the experiment only after every replication had run (and the
+    fixed file could not resume it); NaN and inf thresholds gave 0% and 100%."""
+    path = write_experiment(tmp_path, levers={"n": LEVERS["nothing"]}, extra={"targets": [{"name": "t", **target}]})
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    assert message in str(err.value)

@@ -384,3 +384,16 @@ def test_lever_ranking_orders_by_saving(report):
     head = tables.headline(load_results(results))
     ranked = head[head["scenario"] != "baseline"].sort_values("saving_mean_m", ascending=False)["scenario"]
     assert list(ranked) == ["combined_plan", "edge_of_care"]
+
+
+def test_an_unfinished_batch_is_refused(tmp_path):
+    """QA: a report on an interrupted rerun with more replications showed the new count over
+    the old run's tables; the manifest says the batch is not complete."""
+    folder = make_results(tmp_path / "res")
+    m = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**m, "complete": False}))
+    with pytest.raises(ReportError, match="not finished"):
+        write_report(folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    (folder / "manifest.json").write_text(json.dumps({**m, "complete": True}))
+    assert write_report(folder, tmp_path / "out").exists()

@@ -49,3 +49,26 @@ def test_an_interrupt_stops_the_workers_without_waiting_for_their_work():
     assert not any(_exists(p.pid) for p in processes)
     assert time.monotonic() - t0 < 15  # not the 60 s of work, nor for ever
     assert all(f.cancelled() or f.done() for f in futures)
+
+
+def test_no_more_processes_than_there_is_work_for(monkeypatch):
+    """QA: `run --reps 4 --workers 999` forked ~999 processes and took ten times longer."""
+    from contextlib import contextmanager
+
+    import carejourney.runner as runner
+    from carejourney.config import parse_config
+    from tests.conftest import small_dict
+
+    asked = []
+    real = runner.worker_pool
+
+    @contextmanager
+    def recording(workers):
+        asked.append(workers)
+        with real(workers) as pool:
+            yield pool
+
+    monkeypatch.setattr(runner, "worker_pool", recording)
+    result = runner.run_replications(parse_config(small_dict(1)), reps=3, seed=1, workers=999)
+    assert asked and max(asked) <= 3
+    assert sorted(result.annual["replication"].unique()) == [0, 1, 2]
