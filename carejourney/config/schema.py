@@ -18,7 +18,7 @@ from ..distributions import Distribution
 from ..strict import NumbersOnly
 from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
                            share_set_problem)
-from ..vocab import AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 PROBABILITY_TOLERANCE = 1e-6
 Probability = float  # documented alias; bounds are checked with Field(ge=0, le=1)
@@ -46,6 +46,7 @@ MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
+CRIMINAL_RESPONSIBILITY_AGE = 10  # in England: no one younger is remanded
 MAX_INFLATION_INDEX = 100.0  # prices a hundred times the price year's: a typo (1e305 made spend NaN)
 
 
@@ -338,6 +339,8 @@ class Legal(Strict):
         allowed = ("s20", "interim_care_order", "remand")
         for band, mix in v.items():
             _check_distribution(mix, allowed, f"entry legal status for {band}")
+            if mix.get("remand", 0) > 0 and AGE_BAND_LOWER_YEARS[AGE_BANDS.index(band)] < CRIMINAL_RESPONSIBILITY_AGE:
+                raise ValueError(f"remand for {band}: no child under {CRIMINAL_RESPONSIBILITY_AGE} can be remanded")
         return v
 
     @field_validator("after_police_protection")
@@ -718,6 +721,27 @@ class Config(Strict):
             raise ValueError(f"demand.referrals: with trend_per_year and steps, referrals for {band} reach "
                              f"{rate * peak:,.0f} a year within the horizon, over {MAX_REFERRALS_PER_YEAR:,.0f}: "
                              "not plausible for any council")
+        return self
+
+    @model_validator(mode="after")
+    def _opening_fits_ages(self):
+        """The opening stock's margins must allow a child of a fitting age for every place with
+        an age limit (535 16-17-year-olds with 24 placed for adoption gave adopted adults)."""
+        op, ages = self.opening, self.opening.age_band_counts
+        uppers = AGE_BAND_LOWER_YEARS[1:] + (18,)
+        for name, count in op.placement_type_counts.items():
+            t = self.placements.types[name]
+            fit = sum(ages.get(b, 0) for b, lo, hi in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, uppers)
+                      if lo <= t.max_age_years and hi > t.min_age_years)
+            if count > fit:
+                raise ValueError(f"opening: {count} in {name} (ages {t.min_age_years}-{t.max_age_years}) but only {fit} "
+                                 "children of those ages in age_band_counts")
+        remand = op.legal_status_counts.get("remand", 0)
+        old_enough = sum(ages.get(b, 0) for b, lo in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS)
+                         if lo >= CRIMINAL_RESPONSIBILITY_AGE)
+        if remand > old_enough:
+            raise ValueError(f"opening: {remand} on remand but only {old_enough} children aged "
+                             f"{CRIMINAL_RESPONSIBILITY_AGE} or over in age_band_counts")
         return self
 
     @model_validator(mode="after")

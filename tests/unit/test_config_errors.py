@@ -58,6 +58,12 @@ CASES = {
     "probability above 1": ({"legal.s20_proceedings_probability_by_age_band.under_1": 1.5},
                             "legal.s20_proceedings_probability_by_age_band", "between 0 and 1"),
     "absurd inflation": ({"costs.inflation_index_by_year.2016": 1e300}, "costs", "at most 100"),
+    "babies on remand": ({"legal.entry_status_by_age_band.under_1": {"s20": 0.5, "interim_care_order": 0.4,
+                                                                     "remand": 0.1}},
+                         "legal.entry_status_by_age_band", "no child under 10 can be remanded"),
+    "placed for adoption with no child young enough": (
+        {"opening.age_band_counts": {"under_1": 0, "1_to_4": 0, "5_to_9": 0, "10_to_15": 425, "16_to_17": 110}},
+        "opening", "but only 0 children of those ages"),
     "prior drawing an impossible probability": (
         {"uncertainty": [{"path": "edge_of_care.entry_probability_without_service",
                           "prior": {"dist": "normal", "mean": 0.6, "sd": 0.3}}]},
