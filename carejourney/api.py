@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, load_config as _load
+from .config import Config, load_config as _load, parse_config
 from .runner import RunResult, run_replications
 
 
@@ -30,5 +30,7 @@ def simulate(config: Config | str | Path, reps: int = 1, seed: int = 1, workers:
             raise ValueError(f"simulate: {name} must be a whole number of at least 1, not {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"simulate: seed must be a whole number of at least 0, not {seed!r}")
-    cfg = config if isinstance(config, Config) else load_config(config)
+    # a Config object may have been changed since it was loaded: validate it again (~1 ms)
+    cfg = parse_config(config.model_dump(mode="python"), "simulate(config)") if isinstance(config, Config) \
+        else load_config(config)
     return run_replications(cfg, reps, seed, workers=workers, keep_events=keep_events)

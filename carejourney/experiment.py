@@ -231,6 +231,8 @@ def load_experiment(path: str | Path) -> Experiment:
     config_path = (path.parent / spec.experiment.config).resolve()
     if not config_path.exists():
         raise ExperimentError(f"{path}: experiment.config: no such file {config_path}")
+    if not config_path.is_file():
+        raise ExperimentError(f"{path}: experiment.config: {config_path} is a folder, not a config file")
     cfg = load_config(config_path)
     for name, lever in spec.levers.items():
         try:
@@ -407,6 +409,9 @@ def check_resume(out: Path, manifest: dict):
             raise ExperimentError(f"{out}: exists and holds something other than experiment results; choose another --out")
         return
     old = json.loads(path.read_text())
+    if not isinstance(old, dict) or old.get("command", "experiment") != "experiment" or "fingerprint" not in old:
+        raise ExperimentError(f"{out}: holds results of another command (its manifest.json is not an experiment's); "
+                              "choose another --out")
     for key, what in (("fingerprint", "the experiment or config file"), ("carejourney_version", "the carejourney version"),
                       ("seed", "the seed"), ("chunk_replications", "the chunk size")):
         if old.get(key) != manifest[key]:

@@ -210,11 +210,14 @@ def fit_settings(spec: FitSpec, overrides: dict, params_source: str) -> dict:
     if st["method"] not in ("auto", "nelder-mead", "least-squares"):
         raise ParamsError(f"{params_source}: settings.method: expected auto, nelder-mead or least-squares, "
                           f"got {st['method']!r}")
+    def where(key: str) -> str:  # the option that set it, or the params file's settings
+        return f"--{key.replace('_', '-')}" if overrides.get(key) is not None else f"{params_source}: settings.{key}"
+
     if st["max_evaluations"] < 1 or st["check_reps"] < 1:
         raise ParamsError(f"{params_source}: settings: max_evaluations and check_reps must be at least 1")
     if st["bootstrap"] < len(spec.parameters) + 10:
-        raise ParamsError(f"{params_source}: settings.bootstrap must be at least the number of parameters + 10 "
+        raise ParamsError(f"{where('bootstrap')} must be at least the number of parameters + 10 "
                           f"({len(spec.parameters) + 10}); 200 is a good default")
     if st["reps"] < 2:
-        raise ParamsError(f"{params_source}: settings.reps must be at least 2 (the fit needs a variance)")
+        raise ParamsError(f"{where('reps')} must be at least 2 (the fit needs a variance)")
     return st

@@ -162,6 +162,16 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
         pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
 
 
+def test_an_out_folder_of_another_command_is_refused(finished, tmp_path):
+    """QA: --out into a `run` folder said 'cannot resume: fingerprint None -> ...'."""
+    path, _ = finished
+    other = tmp_path / "run"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps({"command": "run", "files": []}))
+    with pytest.raises(ExperimentError, match="holds results of another command"):
+        run_experiment(path, reps=1, workers=1, out=other, progress=False)
+
+
 def test_resume_with_a_changed_experiment_is_refused(finished, tmp_path):
     path, serial = finished
     out = tmp_path / "copy"

@@ -44,3 +44,23 @@ def test_the_api_refuses_impossible_arguments_before_running(kwargs, message):
 def test_load_config_of_a_dict_says_what_to_use_instead():
     with pytest.raises(TypeError, match=r"load_config takes the path of a YAML file, not a dict.*parse_config"):
         carejourney.load_config({"meta": {}})
+
+
+def test_the_api_validates_a_config_changed_after_loading():
+    """QA: a probability set to 7 on a loaded config ran and returned NaN spend."""
+    from carejourney.config import ConfigError
+
+    cfg = carejourney.load_config(CONFIG)
+    cfg.edge_of_care.entry_probability_without_service = 7.0
+    with pytest.raises(ConfigError, match="entry_probability_without_service"):
+        carejourney.simulate(cfg)
+
+
+def test_fit_names_the_option_that_set_a_bad_setting(tmp_path, capsys):
+    params = Path(CONFIG).parents[1] / "experiments" / "fit-params-cambridgeshire.yaml"
+    figures = Path(CONFIG).parents[2] / "shared" / "data" / "published_figures.csv"
+    if not figures.exists():
+        pytest.skip("needs ../shared")
+    assert main(["fit", CONFIG, "--against", str(figures), "--params", str(params), "--out",
+                 str(tmp_path / "f.yaml"), "--bootstrap", "2"]) == 2
+    assert "error: --bootstrap must be at least" in capsys.readouterr().err
