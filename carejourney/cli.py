@@ -28,7 +28,7 @@ def _warning(msg: str):
 
 
 def cmd_check(args) -> int:
-    cfg = load_config(args.config, warn=_warning)
+    cfg = load_config(args.config)  # its warnings: `warning:` lines (_config_warnings_as_lines)
     opening = sum(cfg.opening.age_band_counts.values())
     print(f"{args.config}: OK - {cfg.meta.name}, {cfg.horizon.start_date} to {cfg.horizon.end_date}, "
           f"{opening} looked after at the start, {len(cfg.edge_of_care.services)} edge-of-care service(s)")
@@ -47,7 +47,7 @@ def cmd_run(args) -> int:
     from .runner import run_replications
     from .summary import summary_text
 
-    cfg = load_config(args.config, warn=_warning)
+    cfg = load_config(args.config)
     out = Path(args.out) if args.out else default_out_dir(cfg.meta.name, args.config)
     target = check_out_dir(out, "run", "run")  # before simulating: refusing afterwards wastes the run
     bar, tick = _progress(args.reps, "replications")

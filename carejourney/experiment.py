@@ -486,17 +486,15 @@ def _bar(total, done, progress):
 
 
 def _run_local(tasks, workers, bar):
+    todo = list(tasks)
+    workers = min(workers, len(todo))  # no idle processes: --workers 999 forked 999
     if workers <= 1:
-        for t in tasks:
+        for t in todo:
             run_chunk(t)
             bar.update(t.replications)
         return
     # Only `workers` chunks in flight, so the queue holds no work an interrupt would wait for;
     # every chunk file that exists is complete (worker_pool: an interrupt stops the workers).
-    todo = list(tasks)
-    workers = min(workers, len(todo))  # no idle processes: --workers 999 forked 999
-    if workers <= 1:
-        return _run_local(todo, 1, bar)
     with worker_pool(workers) as pool:
         running = {}
         while todo or running:

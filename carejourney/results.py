@@ -156,11 +156,15 @@ def check_out_file(path: str | Path) -> Path:
     target = Path(os.path.abspath(path))
     if target.is_dir():
         raise PathError(f"{path} exists and is a folder")
-    if target.exists() and not target.is_file():
-        # a device or a pipe: the atomic replace would swap it for a regular file
-        raise PathError(f"{path} exists and is not a regular file")
+    _refuse_special_file(target, path)
     _writable_parent(target, path)
     return Path(path)
+
+
+def _refuse_special_file(target: Path, path) -> None:
+    """A device or a pipe at an output path: the atomic replace would swap it for a regular file."""
+    if target.exists() and not target.is_file() and not target.is_dir():
+        raise PathError(f"{path} exists and is not a regular file")
 
 
 def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=()) -> None:
@@ -176,8 +180,7 @@ def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(
     for what, src in inputs:
         if src is not None and _same_file(target, Path(src)):
             raise PathError(f"{path} is the same file as {what} {src}: choose another --out")
-    if target.exists() and not target.is_file() and not target.is_dir():
-        raise PathError(f"{path} exists and is not a regular file")  # a device or a pipe
+    _refuse_special_file(target, path)
     if not target.is_file():
         return  # nothing there (a folder is check_out_file's to refuse)
     try:

@@ -253,12 +253,8 @@ def prior_support(prior) -> tuple[float, float]:
         return prior.value, prior.value
     if isinstance(prior, BetaPrior):
         return 0.0, prior.scale
-    if isinstance(prior, (UniformPrior, TriangularPrior)):
-        return prior.low, prior.high
-    if isinstance(prior, NormalPrior):
-        # a draw outside [low, high] a thousand times running falls back to the clipped mean
-        return prior.low, prior.high
-    return prior.low, prior.high  # lognormal: any positive value unless truncated
+    # uniform, triangular; normal and lognormal as truncated (unbounded: infinite ends)
+    return prior.low, prior.high
 
 
 EXTREME_Z = 4.753  # the standard normal's 1 - 1e-6 quantile
@@ -277,7 +273,7 @@ def prior_extremes(prior) -> list[float]:
     return [lo] if lo == hi else [lo, hi]
 
 
-def truncated_to_field(data: dict, entry: dict, is_valid) -> dict:
+def truncated_to_field(entry: dict, is_valid) -> dict:
     """`entry` (an uncertainty entry as a mapping) with a normal or lognormal prior truncated
     where its extremes would make the config invalid: `is_valid(x)` says whether the config
     with the path set to x validates. For writers (calibrate) whose priors come from
@@ -311,13 +307,14 @@ def with_parameter_draws(cfg, seed: int, replication: int):
     for p in cfg.uncertainty:
         x = draw_prior(p.prior, seed, replication, "param:" + p.path)
         set_param(data, p.path, x, p.rescale_others)
-        drawn.append(f"{p.path} = {x:g}")
+        drawn.append((p.path, x))
     data["uncertainty"] = []
     try:
         return type(cfg).model_validate(data)
     except ValidationError as err:  # beyond the one-in-a-million extremes the config was checked at
         from .config.loader import ConfigError
 
+        values = "; ".join(f"{path} = {x:g}" for path, x in drawn)
         raise ConfigError(f"{cfg.meta.name}: replication {replication}: the parameters drawn from its "
-                          f"uncertainty priors ({'; '.join(drawn)}) make an invalid config: "
+                          f"uncertainty priors ({values}) make an invalid config: "
                           f"{err.errors()[0]['msg']}: narrow or truncate the priors") from None

@@ -42,10 +42,11 @@ import copy
 import datetime as dt
 from pathlib import Path
 
-from ..config import ConfigError, parse_config
+from ..config import parse_config
+from ..config.schema import draw_refused
 from ..results import written_by
 from ..ssda903.report import cleaning_csv
-from ..uncertainty import get_path, set_param, truncated_to_field
+from ..uncertainty import get_path, truncated_to_field
 from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc
 from .estimate_data import HAZARD_ROUTES, missing_years, to_date
 from .estimate_exits import (
@@ -270,25 +271,11 @@ def _finish(est: EstimateRecorder) -> dict:
             continue
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             valid.append(u)
-    out["uncertainty"] = [truncated_to_field(out, u, _validates(out, u)) for u in valid]
+    out["uncertainty"] = [
+        truncated_to_field(u, lambda x, u=u: draw_refused(out, u["path"], x, u.get("rescale_others", False)) is None)
+        for u in valid]
     parse_config(copy.deepcopy(out), "estimated config")
     return out
-
-
-def _validates(out: dict, entry: dict):
-    """x -> whether the estimated config validates with entry's path set to x."""
-    base = {k: v for k, v in out.items() if k != "uncertainty"}
-
-    def ok(x: float) -> bool:
-        trial = copy.deepcopy(base)
-        set_param(trial, entry["path"], x, entry.get("rescale_others", False))
-        try:
-            parse_config(trial, "estimated config")
-        except ConfigError:
-            return False
-        return True
-
-    return ok
 
 
 __all__ = ["DEFAULT_TEMPLATE", "HAZARD_ROUTES", "chart_folder", "cleaning_file", "estimate_config", "load_template",

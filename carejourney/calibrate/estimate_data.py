@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..calendar import fy_label
 from ..ssda903.codes import add_years, age_in_years
 from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR
 
@@ -114,7 +115,7 @@ def _check_no_gap(have: list[int], first: int, last: int):
     look as if they had stayed, and its entries and exits as if none happened."""
     gaps = [y for y in range(first, last + 1) if y not in set(have)]
     if gaps:
-        names = ", ".join(f"{y - 1}-{str(y)[2:]}" for y in gaps)
+        names = ", ".join(fy_label(y - 1) for y in gaps)
         before = [y for y in have if first <= y < gaps[0]]
         after = [y for y in have if gaps[-1] < y <= last]
         options = " or ".join(f"--years {a[0]}" + (f"-{a[-1]}" if a[-1] != a[0] else "") for a in (before, after) if a)

@@ -30,18 +30,19 @@ def cmd_export_903(args) -> int:
 def _check_years(cfg, path):
     """SSDA903 files are written for collection years from 2014-15, the first the code lists
     cover: a run ending before has nothing to write, one starting before loses its first years."""
+    from ..calendar import fy_label
     from ..config import ConfigError
     from ..ssda903.codes import FIRST_YEAR
     from ..ssda903.validate import collection_year
 
-    first_day = f"1 April {FIRST_YEAR - 1}"
+    first, first_day = fy_label(FIRST_YEAR - 1), f"1 April {FIRST_YEAR - 1}"
     if collection_year(cfg.horizon.end_date) < FIRST_YEAR:
         raise ConfigError(f"{path}: horizon.end_date {cfg.horizon.end_date}: SSDA903 files are written for "
-                          f"collection years from {FIRST_YEAR - 1}-{str(FIRST_YEAR)[2:]} (from {first_day}), "
-                          "and this run ends before it: nothing to export")
+                          f"collection years from {first} (from {first_day}), and this run ends before it: "
+                          "nothing to export")
     if collection_year(cfg.horizon.start_date) < FIRST_YEAR:
         say(f"warning: {path}: horizon.start_date {cfg.horizon.start_date}: collection years before "
-            f"{FIRST_YEAR - 1}-{str(FIRST_YEAR)[2:]} are not written (the code lists start on {first_day})")
+            f"{first} are not written (the code lists start on {first_day})")
 
 
 def add_parser(sub):

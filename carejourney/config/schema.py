@@ -774,25 +774,27 @@ class Config(Strict):
                 elif share_set_problem(data, p.path) is None:
                     raise ValueError(f"uncertainty[{i}] ({p.path}): a share of a mix that must sum to 1: add "
                                      "rescale_others: true so the other shares are scaled to each draw")
-                self._check_draws_valid(data, i, p)
+                # each replication sets the field to a draw and validates the config again: a draw
+                # it refuses (a probability above 1) would stop a run part-way, so try the extremes
+                extremes = prior_extremes(p.prior)
+                for x in extremes:
+                    why = draw_refused(data, p.path, x, p.rescale_others)
+                    if why:
+                        raise ValueError(f"uncertainty[{i}] ({p.path}): its prior can draw {x:g} (it draws "
+                                         f"{extremes[0]:g} to {extremes[-1]:g}), which the config refuses ({why}); "
+                                         "narrow or truncate the prior")
         return self
 
-    def _check_draws_valid(self, data: dict, i: int, p):
-        """Each replication replaces the field by a draw and validates the config again: a draw
-        the field cannot take (a probability above 1, a negative duration) would stop the run
-        part-way. Refused now, by trying the prior's extremes (its 1-in-a-billion quantiles
-        where it is unbounded)."""
-        for x in prior_extremes(p.prior):
-            trial = copy.deepcopy(data)
-            set_param(trial, p.path, x, p.rescale_others)
-            trial["uncertainty"] = []
-            try:
-                type(self).model_validate(trial)
-            except ValidationError as err:
-                first = err.errors()[0]
-                where = ".".join(str(k) for k in first["loc"])
-                why = first["msg"].removeprefix("Value error, ")
-                lo, hi = prior_extremes(p.prior)[0], prior_extremes(p.prior)[-1]
-                raise ValueError(f"uncertainty[{i}] ({p.path}): its prior can draw {x:g} (it draws {lo:g} to "
-                                 f"{hi:g}), which the config refuses ({where + ': ' if where else ''}{why}); "
-                                 "narrow or truncate the prior") from None
+
+def draw_refused(data: dict, path: str, x: float, rescale_others: bool = False) -> str | None:
+    """Why the config `data` (a dump, its uncertainty entries ignored) is invalid with `path` set
+    to `x`, or None if it is valid: the check behind every uncertainty entry's prior."""
+    trial = copy.deepcopy({k: v for k, v in data.items() if k != "uncertainty"})
+    set_param(trial, path, x, rescale_others)
+    try:
+        Config.model_validate(trial)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(k) for k in first["loc"])
+        return (where + ": " if where else "") + first["msg"].removeprefix("Value error, ")
+    return None

@@ -47,8 +47,6 @@ def _age_weights(names: tuple[str, ...], weights: dict) -> np.ndarray:
     return np.array([weights.get(n, (1, 1, 1, 1, 1)) for n in names], dtype=float)
 
 
-
-
 def _raked_weights(w_age: np.ndarray, type_counts: np.ndarray, band_counts: np.ndarray) -> np.ndarray:
     """Urn weights that make the expected joint table (type x age band) the one closest to
     the plausibility weights with both published margins (iterative proportional fitting).

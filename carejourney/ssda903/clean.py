@@ -2,9 +2,9 @@
 
 Order matters: episodes starting on or after the 18th birthday go first, then duplicates (so
 they cannot be mistaken for overlaps), then the same episode across years is merged, short
-breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed, episodes
-still running at 18 end there, and only then are episodes joined into periods. Every row removed or changed is written to the
-report with the rule that did it.
+breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed,
+episodes still running at 18 end there, and only then are episodes joined into periods.
+Every row removed or changed is written to the report with the rule that did it.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     header_years = {item.year for item in loaded if item.source.kind == "header"}
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
-    problems += _check_uasc_birth_dates(tables)
+    problems += _check_uasc_against_header(tables)
     if problems:
         raise Ssda903Error(problems)
     data = _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
@@ -241,16 +241,16 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
     return problems
 
 
-def _header_dob(header: pd.DataFrame) -> pd.DataFrame:
-    """CHILD, year, DOB: one row per child and year of the header files."""
-    return header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", "DOB"]]
+def _header_fields(header: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """CHILD, year and `fields`: one row per child and year of the header files."""
+    return header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", *fields]]
 
 
 def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     header, episodes = tables["header"], tables["episodes"]
     if episodes.empty or header.empty:
         return []
-    joined = episodes.merge(_header_dob(header), on=["CHILD", "year"], how="inner")
+    joined = episodes.merge(_header_fields(header, ["DOB"]), on=["CHILD", "year"], how="inner")
     early = joined["DECOM"] < joined["DOB"]
     return [
         Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
@@ -258,14 +258,13 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     ]
 
 
-def _check_uasc_birth_dates(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+def _check_uasc_against_header(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     """A UASC row's DOB and SEX, where given, are the header's for that child and year."""
     header, uasc = tables["header"], tables["uasc"]
     fields = [f for f in ("DOB", "SEX") if f in uasc]
     if uasc.empty or header.empty or not fields:
         return []
-    mine = header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", *fields]]
-    joined = uasc.merge(mine, on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
+    joined = uasc.merge(_header_fields(header, fields), on=["CHILD", "year"], how="inner", suffixes=("", "_header"))
     problems = []
     for field in fields:
         differs = joined[field].notna() & joined[f"{field}_header"].notna() & (joined[field] != joined[f"{field}_header"])

@@ -23,7 +23,7 @@ DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB",
 NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 DATE_DTYPE = "datetime64[ns]"
-FIRST_YEAR, LAST_YEAR = 1900, 2099  # dates outside are typos
+FIRST_DATE_YEAR, LAST_DATE_YEAR = 1900, 2099  # dates outside are typos
 
 
 def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -36,7 +36,7 @@ def collection_year(date: pd.Timestamp) -> int:
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd from FIRST_YEAR to LAST_YEAR; blank gives NaT;
+    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd from FIRST_DATE_YEAR to LAST_DATE_YEAR; blank gives NaT;
     `bad` marks non-blank values that are not such dates (01/01/9999 is a typo, and outside
     what a nanosecond timestamp holds)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype=DATE_DTYPE)
@@ -44,7 +44,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         todo = parsed.isna()
         found = pd.to_datetime(values[todo], format=fmt, errors="coerce")
         years = found.dt.year
-        parsed[todo] = found.where((years >= FIRST_YEAR) & (years <= LAST_YEAR)).astype(DATE_DTYPE)
+        parsed[todo] = found.where((years >= FIRST_DATE_YEAR) & (years <= LAST_DATE_YEAR)).astype(DATE_DTYPE)
     bad = parsed.isna() & values.ne("")
     return parsed, bad
 
@@ -86,7 +86,7 @@ def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, p
             field,
             lambda v, f=field: (
                 f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd, "
-                f"{FIRST_YEAR} to {LAST_YEAR})"
+                f"{FIRST_DATE_YEAR} to {LAST_DATE_YEAR})"
             ),
         )
     return dates, problems

@@ -7,6 +7,11 @@ from carejourney.cli import main
 from carejourney.config import ConfigError, load_config
 from tests.conftest import DELETE, load_default_dict, with_changes
 
+def _prior(path: str, **prior) -> dict:
+    """The change that gives the config one uncertainty entry."""
+    return {"uncertainty": [{"path": path, "prior": prior}]}
+
+
 CASES = {
     "missing field": ({"placements.capacity.inhouse_foster.initial_places": DELETE},
                       "placements.capacity.inhouse_foster.initial_places", "required field is missing"),
@@ -65,20 +70,16 @@ CASES = {
         {"opening.age_band_counts": {"under_1": 0, "1_to_4": 0, "5_to_9": 0, "10_to_15": 425, "16_to_17": 110}},
         "opening", "but only 0 children of those ages"),
     "prior drawing an impossible probability": (
-        {"uncertainty": [{"path": "edge_of_care.entry_probability_without_service",
-                          "prior": {"dist": "normal", "mean": 0.6, "sd": 0.3}}]},
+        _prior("edge_of_care.entry_probability_without_service", dist="normal", mean=0.6, sd=0.3),
         "uncertainty[0] (edge_of_care.entry_probability_without_service)", "narrow or truncate the prior"),
     "prior drawing a negative duration": (
-        {"uncertainty": [{"path": "exits.returned_home.days.mean_days",
-                          "prior": {"dist": "normal", "mean": 1100, "sd": 2000}}]},
+        _prior("exits.returned_home.days.mean_days", dist="normal", mean=1100, sd=2000),
         "uncertainty[0] (exits.returned_home.days.mean_days)", "greater than 0"),
     "prior on a whole number": (
-        {"uncertainty": [{"path": "placements.capacity.inhouse_foster.initial_places",
-                          "prior": {"dist": "uniform", "low": 100, "high": 150}}]},
+        _prior("placements.capacity.inhouse_foster.initial_places", dist="uniform", low=100, high=150),
         "uncertainty[0] (placements.capacity.inhouse_foster.initial_places)", "a whole number"),
     "share drawn without its mix": (
-        {"uncertainty": [{"path": "legal.proceedings_outcome_by_age_band.under_1.placement_order",
-                          "prior": {"dist": "uniform", "low": 0.3, "high": 0.6}}]},
+        _prior("legal.proceedings_outcome_by_age_band.under_1.placement_order", dist="uniform", low=0.3, high=0.6),
         "uncertainty[0]", "rescale_others: true"),
     # inside mappings, lists and distributions too, with the whole path named
     "true inside a mapping": ({"exits.returned_home.multiplier_by_age_band.under_1": True},

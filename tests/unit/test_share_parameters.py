@@ -125,7 +125,7 @@ def test_a_wide_estimate_is_truncated_to_what_its_field_takes():
 
     with pytest.raises(ConfigError, match="narrow or truncate"):
         parse_config({**copy.deepcopy(d), "uncertainty": [entry]})
-    fixed = truncated_to_field(d, entry, ok)
+    fixed = truncated_to_field(entry, ok)
     assert 0.99e6 <= fixed["prior"]["high"] <= 1e6 and "low" not in fixed["prior"]
     cfg = parse_config({**copy.deepcopy(d), "uncertainty": [fixed]})
     from carejourney.uncertainty import with_parameter_draws
