@@ -126,6 +126,13 @@ RESIDENTIAL = ("inhouse_childrens_home", "external_childrens_home", "residential
 FAMILY = ("kinship_foster", "inhouse_foster", "ifa_foster")
 
 
+class NewService(Service):
+    """An edge_service lever's new service: its success probability is the lever's effect
+    (an uncertain prior), so the service itself gives none."""
+
+    success_probability: float | None = Field(None, ge=0, le=1)
+
+
 class Cohort(NumbersOnly):
     """Who a lever acts on. Empty fields mean everyone."""
 
@@ -204,7 +211,7 @@ class Lever(NumbersOnly):
     part_of: str | None = Field(None, description="counted inside this lever in a combined scenario")
     # kind-specific settings
     service: str | None = None
-    new_service: Service | None = None
+    new_service: NewService | None = None
     caseload_capacity: int | None = Field(None, ge=0, le=MAX_CASELOAD)
     referral_share: float | None = Field(None, ge=0, le=1, description="edge_service: new share referred")
     pool: str | None = None
@@ -280,6 +287,10 @@ class Lever(NumbersOnly):
             # extra_services dates the service by the lever: its own dates would be ignored
             raise ValueError("new_service.start_date and end_date are not used: a lever's service runs from the "
                              "lever's start_date to its end_date; give the dates there")
+        if self.new_service is not None and self.new_service.success_probability is not None:
+            # extra_services sets it from the lever's effect: a figure here would be ignored
+            raise ValueError("new_service.success_probability is not used: the lever's effect is the new "
+                             "service's success probability; give it (with its uncertainty) as effect")
         if self.caseload_capacity is not None and self.caseload_capacity < 0:
             raise ValueError("caseload_capacity must be at least 0")
         if k == "recruitment_funnel":  # the places a year it adds, bounded like inhouse_recruitment's

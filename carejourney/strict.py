@@ -1,6 +1,6 @@
-"""Numbers must be numbers, in every input file.
+"""Numbers must be numbers and flags flags, in every input file.
 
-pydantic's lax mode reads `true` as 1 and the text '0.45' as 0.45. In a config, a prior or
+pydantic's lax mode reads `true` as 1, the text '0.45' as 0.45 and 'yes' as true. In a config, a prior or
 an experiment file either is a slip (a quoted number, a flag in the wrong place), so every
 input model refuses them, inside mappings and lists as well as in plain fields.
 """
@@ -26,6 +26,8 @@ def misplaced(annotation: Any, value: Any, at: tuple = ()) -> tuple | None:
         return misplaced(get_args(annotation)[0], value, at)
     if annotation in _NUMBERS:
         return at if isinstance(value, (bool, str)) else None
+    if _is_flag(annotation):
+        return at if value is not None and not isinstance(value, bool) else None
     if origin in (Union, types.UnionType):
         options = get_args(annotation)
         if isinstance(value, (bool, str)):
@@ -61,6 +63,15 @@ def _admits_text(annotation: Any) -> bool:
     return annotation in (str, bool) or get_origin(annotation) is Literal
 
 
+def _is_flag(annotation: Any) -> bool:
+    """bool, or bool | None: lax mode would read 'yes', 'off' or 1 as a flag."""
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return set(get_args(annotation)) == {bool, type(None)}
+    return False
+
+
 class NumbersOnly(BaseModel):
     """Base of every input model: a bool or text where a number belongs is an error that
     names the field and key, not a silent 1 or 0.45."""
@@ -82,6 +93,7 @@ class NumbersOnly(BaseModel):
                 bad = next(v for k, v in bad.items() if str(k) == key) if isinstance(bad, dict) else bad[key]
             # the error's location is this model; `at` carries the rest of the path, which
             # config.loader.format_validation_error appends
-            raise PydanticCustomError(NOT_A_NUMBER, "should be a number, not {bad}",
-                                      {"at": (name, *found), "bad": repr(bad)})
+            wanted = "true or false" if not found and _is_flag(field.annotation) else "a number"
+            raise PydanticCustomError(NOT_A_NUMBER, "should be {wanted}, not {bad}",
+                                      {"at": (name, *found), "bad": repr(bad), "wanted": wanted})
         return data

@@ -120,10 +120,12 @@ def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float 
                 markeredgecolor="black", zorder=5)
         sign = "≤" if r["direction"] == "at_most" else "≥"
         val = f"£{y:,.1f}m" if scale != 1.0 else f"{y:,.0f}"
+        # centred under the marker, so labels a year apart never overlap; the last one
+        # ends at its marker, inside the plot
         last = r["date"] >= t["date"].max() and len(t["date"].unique()) > 1
-        ax.annotate(f"target {sign} {val}\n{r['probability']:.0%} chance", (x, y), xytext=(-10 if last else 10, -4),
+        ax.annotate(f"target {sign} {val}\n{r['probability']:.0%} chance", (x, y), xytext=(8 if last else 0, -9),
                     textcoords="offset points", fontsize=8, color=TARGET_COLOUR, va="top",
-                    ha="right" if last else "left")
+                    ha="right" if last else "center")
     return [Line2D([], [], linestyle="none", marker="v", markersize=9, color=TARGET_COLOUR,
                    markeredgecolor="black", label="Plan target (▼ at most, ▲ at least), with chance of meeting it")]
 
@@ -137,8 +139,12 @@ def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: 
     if plan is not None:
         handles += _fan(ax, annual(res, plan, measure), PLAN_COLOUR, res.label(plan), scale)
         target_scen = plan
-    handles += _target_markers(ax, res, target_scen, measure, scale)
-    ax.margins(y=0.12)  # room for the target labels
+    targets = _target_markers(ax, res, target_scen, measure, scale)
+    handles += targets
+    ax.margins(y=0.12)
+    if targets:  # room for their labels, which hang below the markers
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi)
     _march_axis(ax, list(annual(res, res.baseline, measure)["date"]))
     ax.set_title(title, fontsize=13, loc="left")
     ax.set_ylabel(ylabel)

@@ -17,7 +17,7 @@ LEVERS = {
     "atc": {"kind": "edge_service", "evidence": "evidence", "start_date": "2015-07-01",
             "new_service": {"name": "alternatives_to_care", "eligible_age_years": [11, 17], "referral_share": 0.5,
                             "caseload_capacity": 15, "intervention_days": {"kind": "fixed", "days": 84},
-                            "success_probability": 0.43, "cost_per_case_gbp": 3600},
+                            "cost_per_case_gbp": 3600},
             "effect": {"dist": "beta", "alpha": 26.8, "beta": 35.2}},
     "cheaper_ifa": {"kind": "unit_cost", "evidence": "plan-implied", "start_date": "2016-01-01",
                     "cohort": {"placement_types": ["ifa_foster"]}, "effect": {"dist": "fixed", "value": 0.5}},

@@ -301,6 +301,8 @@ def test_a_new_service_with_dates_of_its_own_is_refused(tmp_path):
                                                                        "entry_reduction lever"),
     ("atc", {"caseload_capacity": 1}, "caseload_capacity and referral_share resize an existing service"),
     ("atc", {"service": "mst"}, "service and new_service"),
+    ("atc", {"new_service": {**LEVERS["atc"]["new_service"], "success_probability": 0.43}},
+     "new_service.success_probability is not used: the lever's effect is the new service's success probability"),
     ("fewer_teens", {"pool": "inhouse_foster"}, "pool: not used by an entry_reduction lever"),
 ])
 def test_a_setting_the_lever_kind_does_not_read_is_refused(tmp_path, lever, change, message):

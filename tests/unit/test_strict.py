@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carejourney.config import ConfigError, load_config
+from carejourney.experiment import ExperimentError, load_experiment
 from carejourney.strict import misplaced
 from tests.conftest import small_dict
+from tests.functional.experiment_helpers import LEVERS, write_experiment
 
 
 @pytest.mark.parametrize("annotation,value,where", [
@@ -30,6 +32,11 @@ from tests.conftest import small_dict
     (tuple[int, int], (1, True), (1,)),
     (tuple[float, ...], (1.0, 2.0, "x"), (2,)),
     (list[str] | None, ["a", "b"], None),
+    # a flag must be a flag: lax mode read 'yes' and 1 as true
+    (bool, True, None),
+    (bool, "yes", ()),
+    (bool | None, None, None),
+    (bool | None, 1, ()),
 ])
 def test_misplaced_finds_the_first_non_number(annotation, value, where):
     assert misplaced(annotation, value) == where
@@ -49,3 +56,13 @@ def test_an_integer_key_is_named_as_a_key_not_a_list_index(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert "demand.uasc.age_years_distribution.16: should be a number, not '0.5'" in str(err.value)
+
+
+def test_a_cohort_flag_written_as_text_is_refused(tmp_path):
+    """QA: `cohort.uasc: 'yes'` read as true (and 'no' as false) without a word."""
+    lever = {**LEVERS["fewer_teens"], "cohort": {**LEVERS["fewer_teens"].get("cohort", {}), "uasc": "no"}}
+    path = write_experiment(tmp_path, levers={"x": lever},
+                            scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}])
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    assert "levers.x.cohort.uasc: should be true or false, not 'no'" in str(err.value)
