@@ -69,6 +69,9 @@ def parse_years(years) -> tuple[int, int] | None:
         if m:
             a, b = int(m.group(1)), m.group(2)
             if len(b) == 2:  # 2015-16 is the single collection year 2016
+                if int(b) != (a + 1) % 100:
+                    raise ValueError(f"years {years!r}: a two-digit end names one financial year ({a}-{(a + 1) % 100:02d}); "
+                                     f"for several collection years write them in full, e.g. {a}-{a + 3}")
                 return a + 1, a + 1
             return a, int(b)
         if re.fullmatch(r"\d{4}", s):

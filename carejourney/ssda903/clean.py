@@ -2,8 +2,10 @@
 
 Order matters: episodes starting on or after the 18th birthday go first, then duplicates (so
 they cannot be mistaken for overlaps), then the same episode across years is merged, short
-breaks are dropped (so they cannot trim a looked-after episode), overlaps are trimmed,
-episodes still running at 18 end there, and only then are episodes joined into periods.
+breaks are dropped (so they cannot trim a looked-after episode), episodes a later return
+corrected are dropped, overlaps are trimmed, episodes of children missing from the next
+return end, episodes still running at 18 end there, and only then are episodes joined into
+periods.
 Every row removed or changed is written to the report with the rule that did it.
 """
 
@@ -76,9 +78,10 @@ def clean(data: Ssda903Data) -> Cleaned:
     episodes = _drop_same_start_in_return(episodes, report)
     episodes = _merge_across_years(episodes, report)
     episodes, short_break_children = _drop_short_breaks(episodes, report)
+    episodes = _drop_superseded(episodes, report)
     episodes = _trim_overlaps(episodes, report)
+    episodes = _close_missing_from_next_return(episodes, report)
     episodes = _end_at_18(episodes, header, report)
-    _flag_open_not_in_next_return(episodes, report)
     episodes = _map_codes(episodes, header)
     episodes, periods = build_periods(episodes, header, report)
     children = _children(header, data.uasc, episodes, short_break_children, report)
@@ -186,6 +189,38 @@ def _drop_short_breaks(ep: pd.DataFrame, report: ReportBuilder) -> tuple[pd.Data
     return ep[~short], set(ep.loc[only_short, "child_id"])
 
 
+def _drop_superseded(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """An episode starting inside an episode of a later return is superseded by it: the later
+    return corrected the dates (e.g. DECOM moved a day), so its version wins. Trimming would
+    instead cut the corrected episode short at the stale one's start, keeping its exit."""
+    if ep.empty:
+        return ep
+    cols = ["child_id", "year", "DECOM", "DEC", "source_file", "source_row"]
+    pairs = ep[cols].reset_index().merge(ep[cols], on="child_id", suffixes=("", "_later"))
+    inside = (
+        (pairs["year_later"] > pairs["year"])
+        & (pairs["DECOM_later"] <= pairs["DECOM"])
+        & (pairs["DEC_later"].isna() | (pairs["DEC_later"] > pairs["DECOM"]))
+    )
+    hit = pairs[inside].drop_duplicates("index")
+    if hit.empty:
+        return ep
+    why = (
+        "starts inside an episode of the later "
+        + hit["year_later"].astype(str)
+        + " return ("
+        + hit["source_file_later"]
+        + " row "
+        + hit["source_row_later"].astype(str)
+        + ", which starts "
+        + hit["DECOM_later"].dt.strftime("%Y-%m-%d")
+        + "); kept the later return's version"
+    )
+    superseded = ep.loc[hit["index"].to_numpy()]
+    report.add(superseded, "removed", "superseded_by_later_return", pd.Series(why.to_numpy(), index=superseded.index))
+    return ep.drop(index=superseded.index)
+
+
 def _trim_overlaps(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
     """An episode that runs past the start of the child's next one ends where the next starts."""
     ep = ep.sort_values(["child_id", "DECOM"], kind="stable").copy()
@@ -234,17 +269,30 @@ def _end_at_18(ep: pd.DataFrame, header: pd.DataFrame, report: ReportBuilder) ->
     return ep
 
 
-def _flag_open_not_in_next_return(ep: pd.DataFrame, report: ReportBuilder) -> None:
+def _close_missing_from_next_return(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
+    """An episode open at 31 March whose child is in no later episode although the next
+    year's return was read: a return lists everyone looked after at any time in its year, so
+    the child had left by 1 April. It ends then with E8 (any other reason, the exit being
+    unknown), instead of staying in care to the end of the data and in every later stock."""
+    ep = ep.copy()
     years = set(ep["year"].unique())
-    flagged = ep["DEC"].isna() & (ep["year"] + 1).isin(years)
+    missing = ep["DEC"].isna() & (ep["year"] + 1).isin(years)
+    if not missing.any():
+        return ep
+    april = pd.to_datetime(ep["year"].astype(int).astype(str) + "-04-01").astype("datetime64[ns]")
     why = (
         "open at 31 March "
         + ep["year"].astype(str)
-        + " but not in the "
+        + " but the child is not in the "
         + (ep["year"] + 1).astype(str)
-        + " return"
+        + " return: DEC set to "
+        + april.dt.strftime("%Y-%m-%d")
+        + ", REC to E8 (exit unknown)"
     )
-    report.add(ep[flagged], "flagged", "open_not_in_next_return", why[flagged])
+    report.add(ep[missing], "changed", "missing_from_next_return", why[missing])
+    ep.loc[missing, "DEC"] = april[missing]
+    ep.loc[missing, "REC"] = "E8"
+    return ep
 
 
 def _map_codes(ep: pd.DataFrame, header: pd.DataFrame) -> pd.DataFrame:

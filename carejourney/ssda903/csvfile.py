@@ -49,8 +49,9 @@ def read_csv_strings(
                               f"cannot be read as CSV ({err}): an unclosed quote or a runaway cell?")]
     if not records or not any(cell.strip() for cell in records[0]):
         return None, [Problem(label, None, None, "file is empty or has no column header")]
-    if len(records[0]) == 1 and ";" in records[0][0]:  # else: every required column "missing"
-        return None, [Problem(label, None, None, f"looks semicolon-separated; {kind} are comma-separated")]
+    for sep, name in ((";", "semicolon"), ("\t", "tab")):  # else: every required column "missing"
+        if len(records[0]) == 1 and sep in records[0][0]:
+            return None, [Problem(label, None, None, f"looks {name}-separated; {kind} are comma-separated")]
     columns = [c.strip().upper() for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -67,6 +68,8 @@ def read_csv_strings(
             # trailing empty cells (a common export quirk) are harmless
             if len(record) > len(columns) and not any(c.strip() for c in record[len(columns) :]):
                 record = record[: len(columns)]
+            elif len(record) < len(columns) and not any(columns[len(record):]):
+                record = record + [""] * (len(columns) - len(record))  # a trailing comma on the header only
             else:
                 problems.append(
                     Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}")

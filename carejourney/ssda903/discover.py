@@ -54,6 +54,24 @@ def _is_cleaning_report(path: Path) -> bool:
     return first.lstrip("\ufeff") == CLEANING_CSV_HEADER
 
 
+NOT_CSV_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".txt", ".tsv", ".dat"}
+
+
+def not_csv_files(root: Path, kind: str, year: int | None = None) -> list[str]:
+    """Labels of files named like `kind` (and `year`, where given) that are not CSV, so not
+    read: named in the message about a missing file, which would otherwise look wrong."""
+    out = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in NOT_CSV_SUFFIXES):
+        label = path.relative_to(root).as_posix()
+        if kind_of(path.stem) == [kind] and (year is None or year_from_name(label) in (year, None)):
+            out.append(label)
+    return out
+
+
+def not_read_hint(labels: list[str]) -> str:
+    return f" ({', '.join(labels[:3])}{' ...' if len(labels) > 3 else ''} not read: save as CSV)" if labels else ""
+
+
 def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """All CSV files under `root` whose names say header, episode or uasc."""
     problems: list[Problem] = []
@@ -80,7 +98,7 @@ def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                     break
         found.append(SourceFile(path, label, kinds[0], year))
     if not found and not problems:
-        problems.append(
-            Problem(str(root), None, None, "no CSV file whose name contains header, episode or uasc")
-        )
+        others = [f for kind in KIND_WORDS for f in not_csv_files(root, kind)]
+        problems.append(Problem(str(root), None, None, "no CSV file whose name contains header, episode or uasc"
+                                + not_read_hint(others)))
     return found, problems

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import codes, privacy
 from .csvfile import read_csv_strings
-from .discover import SourceFile, find_files
+from .discover import SourceFile, find_files, not_csv_files, not_read_hint
 from .errors import Problem, Ssda903Error
 from .validate import (
     CHECKS,
@@ -91,7 +91,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             if not col_problems:
                 loaded.append(_Loaded(source, table))
     problems += _assign_years(loaded)
-    problems += _check_one_file_per_kind(loaded, sources)
+    problems += _check_one_file_per_kind(loaded, sources, root)
 
     checked: dict[str, list[pd.DataFrame]] = {"header": [], "episodes": [], "uasc": []}
     for item in loaded:
@@ -175,7 +175,7 @@ def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
     return problems
 
 
-def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile]) -> list[Problem]:
+def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile], root: Path) -> list[Problem]:
     problems: list[Problem] = []
     loaded_paths = {item.source.path for item in loaded}
     failed_kinds = {s.kind for s in sources if s.path not in loaded_paths}
@@ -194,7 +194,8 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile]) -
             # a file that failed to load is reported already; flag only a file never given
             if kind not in kinds and kind not in failed_kinds:
                 other = next(iter(kinds.values()))[0]
-                problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"))
+                problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"
+                                        + not_read_hint(not_csv_files(root, kind, year))))
     return problems
 
 
@@ -252,10 +253,23 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         return []
     joined = episodes.merge(_header_fields(header, ["DOB"]), on=["CHILD", "year"], how="inner")
     early = joined["DECOM"] < joined["DOB"]
-    return [
+    problems = [
         Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
         for label, row in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"])
     ]
+    # cleaning keeps the latest return's DOB: a later return must not move it past an
+    # earlier episode's start (a period would begin at age -1)
+    ordered = header.sort_values(["year", "source_file", "source_row"], kind="stable")
+    latest = ordered.drop_duplicates("CHILD", keep="last")[["CHILD", "year", "DOB", "source_file"]]
+    joined = episodes.merge(latest, on="CHILD", how="inner", suffixes=("", "_latest"))
+    early = (joined["DECOM"] < joined["DOB"]) & (joined["year_latest"] != joined["year"])
+    problems += [
+        Problem(label, int(row), "DECOM",
+                f"episode starts before the child's date of birth in {later}, the latest return's header (which is kept)")
+        for label, row, later in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"],
+                                     joined.loc[early, "source_file_latest"])
+    ]
+    return problems
 
 
 def _check_uasc_against_header(tables: dict[str, pd.DataFrame]) -> list[Problem]:

@@ -8,7 +8,7 @@ REPORT_COLUMNS = ["file", "row", "child_id", "action", "rule", "why"]
 ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
-LISTED_RULES = ("aged_18_or_over", "ended_at_18")
+LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return")
 LISTED_MAX = 10
 # rule -> what it means, for summaries
 RULE_LABELS = {
@@ -19,8 +19,9 @@ RULE_LABELS = {
     "repeated_in_later_return": "episode repeated in a later year's return (latest version kept)",
     "short_breaks_only": "child only ever on short breaks (V3/V4): not looked after",
     "short_break_episode": "short-break episode (V3/V4) of a looked-after child",
+    "superseded_by_later_return": "episode starting inside a later return's episode: superseded by it (a corrected date)",
     "overlap_trimmed": "episode overlapped the next one: ended where the next starts",
-    "open_not_in_next_return": "open at 31 March but absent from the next return (left open)",
+    "missing_from_next_return": "open at 31 March but the child is absent from the next return: ended 1 April, E8",
     "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
     "aged_18_or_over": "episode starting on or after the child's 18th birthday: unusable (wrong DOB or DECOM?)",
     "ended_at_18": "episode running past the 18th birthday: ended on it (wrong DOB or DEC?)",

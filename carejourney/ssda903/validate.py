@@ -22,6 +22,7 @@ OPTIONAL_COLUMNS = {"header": ("ETHNIC",), "episodes": ("REASON_PLACE_CHANGE",),
 DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB", "DUC")}
 NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+MIDNIGHT = r"(?<=\d)[ T]00:00(?::00(?:\.0+)?)?$"  # '14/10/2015 00:00', '2015-10-14T00:00:00.000'
 DATE_DTYPE = "datetime64[ns]"
 FIRST_DATE_YEAR, LAST_DATE_YEAR = 1900, 2099  # dates outside are typos
 
@@ -36,13 +37,16 @@ def collection_year(date: pd.Timestamp) -> int:
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd from FIRST_DATE_YEAR to LAST_DATE_YEAR; blank gives NaT;
+    """(dates, bad): dd/mm/yyyy or yyyy-mm-dd (optionally at midnight, 00:00 or 00:00:00) from
+    FIRST_DATE_YEAR to LAST_DATE_YEAR; blank gives NaT;
     `bad` marks non-blank values that are not such dates (01/01/9999 is a typo, and outside
     what a nanosecond timestamp holds)."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype=DATE_DTYPE)
+    # SQL and spreadsheet exports write dates as midnight date-times: the date is what counts
+    dates_only = values.str.replace(MIDNIGHT, "", regex=True)
     for fmt in DATE_FORMATS:
         todo = parsed.isna()
-        found = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        found = pd.to_datetime(dates_only[todo], format=fmt, errors="coerce")
         years = found.dt.year
         parsed[todo] = found.where((years >= FIRST_DATE_YEAR) & (years <= LAST_DATE_YEAR)).astype(DATE_DTYPE)
     bad = parsed.isna() & values.ne("")

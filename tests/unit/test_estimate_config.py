@@ -158,6 +158,10 @@ def test_start_outside_the_data_and_year_parsing(estimated):
     assert parse_years("2014-2016") == (2014, 2016)
     assert parse_years("2015-16") == (2016, 2016)
     assert parse_years([2017, 2016]) == (2016, 2017)
+    assert parse_years("1999-00") == (2000, 2000)
+    for wrong in ("2016-19", "2016-99", "2016-16"):  # QA: each was read as 2016-17 alone
+        with pytest.raises(ValueError, match="a two-digit end names one financial year"):
+            parse_years(wrong)
     config, report = estimate_config(cleaned, dt.date(2015, 4, 1), years="2016")
     assert "collection years 2016-2016" in report.window
     parse_config(config)

@@ -296,3 +296,32 @@ def test_periods_partition_episodes(rows):
     # placements and legal spells tile each period too
     for spells in (c.placements, c.legal_statuses):
         assert spells.groupby("period")["start"].min().tolist() == periods["start"].tolist()
+
+
+def test_an_episode_a_later_return_corrected_is_superseded_not_trimmed_into(tmp_path):
+    """QA: the 2017 return moved DECOM a day earlier (11/08 for 12/08); the stale 2016 row,
+    still open, cut the corrected episode to one day (an adoption on 12 August 2015) and then
+    stayed in care to the end of the data."""
+    write_return(tmp_path, 2016, [header_row(CHILD_A)], [episode_row(CHILD_A, "12/08/2015", ls="E1")])
+    write_return(tmp_path, 2017, [header_row(CHILD_A)],
+                 [episode_row(CHILD_A, "11/08/2015", "09/10/2016", "E11", ls="E1")])
+    c = cleaned_from(tmp_path)
+    assert rows_of(c.periods, ["start", "end", "exit_route"]) == [[T("2015-08-11"), T("2016-10-09"), "adopted"]]
+    removed = c.report.set_index(["file", "row"]).loc[("2016/episodes.csv", 2)]
+    assert removed["rule"] == "superseded_by_later_return" and "2017/episodes.csv row 2" in removed["why"]
+    assert "overlap_trimmed" not in set(c.report["rule"])
+
+
+def test_a_child_missing_from_the_next_return_leaves_care_by_then(tmp_path):
+    """QA: children open at 31 March but absent from every later return stayed in care to the
+    end of the data, so deleting children from later returns raised the opening stock."""
+    write_return(tmp_path, 2016, [header_row(CHILD_A), header_row(CHILD_B)],
+                 [episode_row(CHILD_A, "01/05/2015"), episode_row(CHILD_B, "01/06/2015")])
+    write_return(tmp_path, 2017, [header_row(CHILD_B)], [episode_row(CHILD_B, "01/06/2015")])
+    c = cleaned_from(tmp_path)
+    periods = c.periods.set_index("child_id")
+    assert periods.loc[pseudonym(CHILD_A), ["end", "exit_route"]].tolist() == [T("2016-04-01"), "transferred_or_other"]
+    assert periods.loc[pseudonym(CHILD_B), "exit_route"] == "censored"  # in the last return: still open
+    changed = c.report[c.report["rule"] == "missing_from_next_return"]
+    assert changed["row"].tolist() == [2] and (changed["action"] == "changed").all()
+    assert "DEC set to 2016-04-01, REC to E8" in changed["why"].iloc[0]

@@ -145,14 +145,23 @@ def test_missing_column_names_file_and_field(tmp_path):
     assert "missing" in str(err)
 
 
-def test_semicolon_separated_file_is_named_not_nine_missing_columns(tmp_path):
+@pytest.mark.parametrize("sep,name", [(";", "semicolon"), ("\t", "tab")])
+def test_semicolon_or_tab_separated_file_is_named_not_nine_missing_columns(tmp_path, sep, name):
     folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
     lines = (folder / "episodes.csv").read_text().splitlines()
-    (folder / "episodes.csv").write_text("\n".join(line.replace(",", ";") for line in lines) + "\n")
+    (folder / "episodes.csv").write_text("\n".join(line.replace(",", sep) for line in lines) + "\n")
     err = read_error(tmp_path)
     assert [str(p) for p in err.problems] == [
-        "2016/episodes.csv: looks semicolon-separated; SSDA903 files are comma-separated"
+        f"2016/episodes.csv: looks {name}-separated; SSDA903 files are comma-separated"
     ]
+
+
+def test_a_trailing_comma_on_the_header_line_only_is_harmless(tmp_path):
+    """QA: every row was refused ('has 13 cells, the header has 14')."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    lines = (folder / "episodes.csv").read_text().splitlines()
+    (folder / "episodes.csv").write_text("\n".join([lines[0] + ",", *lines[1:]]) + "\n")
+    assert len(read_ssda903(tmp_path).episodes) == 1
 
 
 def test_unreadable_encoding_is_reported(tmp_path):
@@ -219,7 +228,7 @@ def test_calibrates_own_cleaning_report_in_the_folder_is_not_read_as_episodes(tm
 
     write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
     (tmp_path / "episodes_model.cleaning.csv").write_text(
-        CLEANING_CSV_HEADER + "\n2016/episodes.csv,2,Pabc,flagged,open_not_in_next_return,x\n")
+        CLEANING_CSV_HEADER + "\n2016/episodes.csv,2,Pabc,changed,missing_from_next_return,x\n")
     assert len(read_ssda903(tmp_path).episodes) == 1
     (tmp_path / "episodes_model.cleaning.csv").write_text("CHILD,DECOM\nC001,01/05/2015\n")
     assert "episodes_model.cleaning.csv" in str(read_error(tmp_path))
@@ -362,3 +371,40 @@ def test_year_without_a_uasc_file_is_warned_about(tmp_path):
         "2016/episodes.csv: no UASC file for collection year 2016 (no child of that year's return is counted as UASC)",
     )
     assert "warning: 2016/episodes.csv: no UASC file for collection year 2016" in clean(data).summary()
+
+
+def test_a_later_dob_after_an_earlier_episode_start_is_refused(tmp_path):
+    """QA: the 2017 header moved a DOB past the child's 2016 episode start; cleaning keeps the
+    latest DOB, so the period began at age -1 and was counted as an under-1 entry."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2010")], [episode_row("C001", "10/02/2014")])
+    write_return(tmp_path, 2017, [header_row("C001", dob="01/01/2015")],
+                 [episode_row("C001", "10/02/2014", dec="01/06/2016", rec="E4A")])
+    text = str(read_error(tmp_path))
+    assert "2016/episodes.csv, row 2, field DECOM: episode starts before the child's date of birth in " \
+           "2017/header.csv, the latest return's header (which is kept)" in text
+
+
+def test_a_spreadsheet_in_place_of_a_csv_is_named(tmp_path):
+    """QA: a lone 2016/episodes.xlsx gave 'no episodes file for collection year 2016' without
+    naming the file that was there but not read."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (folder / "episodes.csv").rename(folder / "episodes.xlsx")
+    assert "no episodes file for collection year 2016 (2016/episodes.xlsx not read: save as CSV)" in str(
+        read_error(tmp_path))
+    (folder / "header.csv").rename(folder / "header.xlsx")
+    assert "no header file for collection year 2016 (2016/header.xlsx not read: save as CSV)" in str(
+        read_error(tmp_path))
+    (folder / "uasc.csv").unlink()
+    assert "no CSV file whose name contains header, episode or uasc (2016/header.xlsx, 2016/episodes.xlsx not read" \
+        in str(read_error(tmp_path))
+
+
+def test_dates_written_as_midnight_date_times_are_read_as_dates():
+    """QA: SQL and spreadsheet exports write '14/10/2015 00:00'; any other time stays an error."""
+    from carejourney.ssda903.validate import parse_dates
+
+    values = pd.Series(["14/10/2015 00:00", "2015-10-14 00:00:00", "2015-10-14T00:00:00.000", "14/10/2015",
+                        "14/10/2015 13:45", "14/10/2015 00:00 extra", ""])
+    dates, bad = parse_dates(values)
+    assert (dates[:4] == pd.Timestamp("2015-10-14")).all()
+    assert bad.tolist() == [False, False, False, False, True, True, False]
