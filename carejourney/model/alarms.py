@@ -23,7 +23,10 @@ class Alarm:
 
 
 def alarm(env, delay: float, callbacks: tuple, value=None) -> Alarm:
-    """Call each of `callbacks` with the alarm after `delay` days; `alarm._value` is `value`."""
+    """Call each of `callbacks` with the alarm after `delay` days; `alarm._value` is `value`.
+    A negative delay would turn SimPy's clock back (env.timeout refuses one; schedule does not)."""
+    if delay < 0:
+        raise ValueError(f"an alarm cannot be set in the past (delay {delay} days)")
     a = Alarm(callbacks, value)
     env.schedule(a, NORMAL, delay)
     return a

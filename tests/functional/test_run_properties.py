@@ -211,3 +211,34 @@ def test_every_placement_suits_the_childs_age(config):
     hi = pl.placement_type.map({k: t.max_age_years + 1 for k, t in cfg.placements.types.items()}).astype(float)
     bad = pl[(age < lo - 1e-9) | (age >= hi)]
     assert bad.empty, bad.assign(age=age)[["child_id", "placement_type", "start_day", "age"]].head(10).to_string()
+
+
+def test_capacity_occupancy_is_the_children_in_its_places(result):
+    """Each pool's logged occupancy, at every change, is exactly its in-house placements open
+    then plus the beds Staying Put young people keep: a place never released (or a Staying
+    Put bed kept for ever, or a child placed in a pool type without a place) breaks it."""
+    cfg, res = result
+    ev = res.events
+    pl, cap, post = ev["placements"], ev["capacity"], ev["post_care"]
+    pools = set(cap["pool"].astype(str))
+    assert pools and set(cfg.placements.capacity) == pools
+    # a pool's type is always in one of its places; any other type never is
+    in_pool_type = pl["placement_type"].astype(str).isin(pools)
+    assert (in_pool_type == pl["in_house"]).all()
+    ended_home = pl[pl["in_house"] & (pl["end_reason"] == "exit")]
+    staying = post[post["kind"] == "staying_put"].merge(
+        ended_home[["child_id", "end_day", "placement_type"]], left_on=["child_id", "start_day"],
+        right_on=["child_id", "end_day"], suffixes=("", "_placement"))
+    assert len(staying) > 0, "the test config should keep some Staying Put beds"
+    last = cap.groupby(["pool", "day"], observed=True).tail(1)
+    checked = 0
+    for pool, rows in last.groupby("pool", observed=True):
+        spells = pl[pl["in_house"] & (pl["placement_type"].astype(str) == str(pool))]
+        beds = staying[staying["placement_type"].astype(str) == str(pool)]
+        s0, s1 = spells["start_day"].to_numpy(), spells["end_day"].fillna(np.inf).to_numpy()
+        b0, b1 = beds["start_day"].to_numpy(), beds["end_day"].to_numpy()
+        for t, occupied in zip(rows["day"].to_numpy(), rows["occupied"].to_numpy()):
+            expected = int(((s0 <= t) & (s1 > t)).sum() + ((b0 <= t) & (b1 > t)).sum())
+            assert occupied == expected, (pool, t)
+            checked += 1
+    assert checked > 100
