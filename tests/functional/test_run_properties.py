@@ -242,3 +242,48 @@ def test_capacity_occupancy_is_the_children_in_its_places(result):
             assert occupied == expected, (pool, t)
             checked += 1
     assert checked > 100
+
+
+def test_post_care_and_opening_rules_hold_child_by_child(result):
+    """Staying Put follows a foster placement and lasts at most three years; unaccompanied
+    children in the opening stock have absent parenting (N8) as their need; a period that
+    begins in the run begins before the day before the 18th birthday."""
+    cfg, res = result
+    ev = res.events
+    post, pl = ev["post_care"], ev["placements"]
+    sp = post[post["kind"] == "staying_put"]
+    assert len(sp) > 0
+    assert ((sp["end_day"] - sp["start_day"]) <= 3 * 365.25 + 1e-9).all()
+    last = pl[pl["end_reason"] == "exit"].set_index(["child_id", "end_day"])["placement_type"].astype(str)
+    foster = {"kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt", "ifa_foster"}
+    assert set(last.loc[list(zip(sp["child_id"], sp["start_day"]))]) <= foster
+    kids = ev["children"]
+    opening_uasc = kids[(kids["source"].astype(str) == "opening") & kids["uasc"]]
+    assert len(opening_uasc) > 0 and (opening_uasc["need"].astype(str) == "N8_absent_parenting").all()
+    periods = ev["care_periods"].merge(kids[["child_id", "dob"]], on="child_id")
+    started = periods[periods["start_day"] > 0]
+    b18_day = ((pd.to_datetime(started["dob"]) + pd.DateOffset(years=18)) - pd.Timestamp(cfg.horizon.start_date)).dt.days
+    assert (started["start_day"] < b18_day - 1).all()
+
+
+def test_staying_put_is_capped_at_three_years():
+    """A Staying Put arrangement ends by 21 whatever its drawn length."""
+    d = small_dict(3)
+    d["exits"]["at_18"]["staying_put_days"] = {"kind": "fixed", "days": 2000}
+    _, res = run(d, seed=4)
+    sp = res.events["post_care"]
+    sp = sp[sp["kind"] == "staying_put"]
+    assert len(sp) > 0
+    assert np.allclose(sp["end_day"] - sp["start_day"], 3 * 365.25)
+
+
+def test_a_service_never_brings_a_child_into_care():
+    """A service can only prevent entries: with no child entering care without help, no
+    child referred to a service ever enters (failure, waiting or relapse)."""
+    d = small_dict(3)
+    d["edge_of_care"]["entry_probability_without_service"] = 0.0
+    _, res = run(d, seed=4)
+    ev = res.events
+    referred = ev["edge_of_care"][ev["edge_of_care"]["outcome"].astype(str) == "referred_to_service"]["child_id"]
+    assert len(referred) > 20 and len(ev["care_periods"]) > 0
+    assert not set(referred) & set(ev["care_periods"]["child_id"])
