@@ -1,13 +1,15 @@
 import datetime as dt
 
 import numpy as np
+import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carejourney.calendar import count_covering, days_in_windows, financial_years
 from carejourney.config.schema import Capacity
 from carejourney.events import EventLog
-from carejourney.model.placements import CapacityPool
+from carejourney.model.placements import CapacityPool, capacity_process
 
 
 def test_financial_years_split_at_1_april():
@@ -53,3 +55,29 @@ def test_capacity_pool_never_over_occupied(ops):
             pool.lose(float(t))
         assert 0 <= pool.occupied <= pool.places
         assert pool.occupied == placed
+
+
+def test_a_lost_carer_who_is_caring_leaves_when_the_child_does():
+    pool = CapacityPool("inhouse_foster", 0, Capacity(initial_places=2, match_probability_per_vacancy=1.0,
+                                                      overflow_to="ifa_foster"), EventLog())
+    assert pool.try_place(0.0, 0.0, sibling=False) and pool.try_place(0.0, 0.0, sibling=False)
+    pool.lose(1.0)
+    assert (pool.places, pool.occupied) == (2, 2)  # both carers still caring
+    pool.release(2.0)
+    assert (pool.places, pool.occupied) == (1, 1)  # the lost carer goes with the child
+    pool.release(3.0)
+    assert (pool.places, pool.occupied) == (1, 0)
+
+
+@pytest.mark.parametrize("recruited,attrition,direction", [(20.0, 0.0, 1), (0.0, 0.3, -1)])
+def test_recruitment_only_adds_places_and_attrition_only_removes_them(recruited, attrition, direction):
+    cfg = Capacity(initial_places=50, match_probability_per_vacancy=0.5, overflow_to="ifa_foster",
+                   recruited_places_per_year=recruited, attrition_per_year=attrition)
+    log = EventLog()
+    pool = CapacityPool("inhouse_foster", 0, cfg, log)
+    env = simpy.Environment()
+    env.process(capacity_process(env, pool, np.random.default_rng(3)))
+    env.run(until=3 * 365.25)
+    places = [50] + [p for *_, p in log.capacity]
+    steps = np.diff(places)
+    assert len(steps) > 5 and (steps * direction > 0).all()
