@@ -287,3 +287,19 @@ def test_a_service_never_brings_a_child_into_care():
     referred = ev["edge_of_care"][ev["edge_of_care"]["outcome"].astype(str) == "referred_to_service"]["child_id"]
     assert len(referred) > 20 and len(ev["care_periods"]) > 0
     assert not set(referred) & set(ev["care_periods"]["child_id"])
+
+
+def test_exit_routes_follow_their_settings():
+    """Independent living comes at 16 or later (its from_age_years); with every return home
+    planned there is no unplanned one."""
+    d = small_dict(3)
+    d["exits"]["returned_home_planned_share"] = 1.0
+    cfg, res = run(d, seed=4)
+    ev = res.events
+    periods = ev["care_periods"].merge(ev["children"][["child_id", "dob_day"]], on="child_id")
+    routes = periods["exit_route"].astype(str)
+    assert (routes == "returned_home_planned").sum() > 10 and not (routes == "returned_home_unplanned").any()
+    indep = periods[routes.str.startswith("independent_living") & periods["end_day"].notna()]
+    assert len(indep) > 0
+    age_at_exit = (indep["end_day"] - indep["dob_day"]) / 365.25
+    assert (age_at_exit >= cfg.exits.independent_living.from_age_years - 1e-9).all()
