@@ -41,8 +41,11 @@ def estimate_uasc(est: EstimateRecorder):
                 method=f"placement at entry of UASC by age (ages with at least {MIN_MIX})")
     ev = u["exit_class"].eq("age_assessment")
     t = days_between(u["start"], u["end"].where(u["ended"], est.window.end)).clip(lower=0.5)
-    cf = fit_cure_exponential(t.to_numpy(), ev.to_numpy(), np.zeros(len(u), dtype=int), 1)
-    if cf.events[0] > 0:
+    cf = est.fit("demand.uasc.age_assessment_18_plus_probability", "UASC 18+ age assessments (cure model)",
+                 fit_cure_exponential, t.to_numpy(), ev.to_numpy(), np.zeros(len(u), dtype=int), 1)
+    if cf is None:
+        pass  # kept from the template, the reason in the report
+    elif cf.events[0] > 0:
         a, b = beta_from_mean_se(float(cf.p[0]), float(cf.p_se[0]))
         lo, hi = beta_interval(a, b)
         est.set("demand.uasc.age_assessment_18_plus_probability", _r(float(cf.p[0])), low=lo, high=hi,

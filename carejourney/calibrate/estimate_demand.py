@@ -42,7 +42,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR
-from .estimate_fit import poisson_regression
+from .estimate_fit import FitError, poisson_regression
 
 BAND_UPPER_YEARS = (1, 5, 10, 16, 17.98)  # as the model draws ages within a band (demand.py)
 
@@ -186,7 +186,12 @@ def starts_regression(entries: pd.DataFrame, window, start: dt.date, estimate_tr
     beta, se_beta = 0.0, math.nan
     fitted = np.zeros_like(counts)
     if fitted_bands:
-        fit = poisson_regression(np.array(ev), np.array(ex), np.array(rows))
+        try:
+            fit = poisson_regression(np.array(ev), np.array(ex), np.array(rows))
+        except FitError:
+            if trend:  # the trend the data cannot identify: none (each band's rate alone always can be)
+                return starts_regression(entries, window, start, estimate_trend=False)
+            raise
         se = fit.se()
         for j, b in enumerate(fitted_bands):
             rate[b] = math.exp(fit.coef[j]) * 365.25

@@ -17,12 +17,13 @@ import pandas as pd
 from ..uncertainty import set_path
 from ..vocab import AGE_BANDS, LEGAL_STATUSES
 from .estimate_data import days_between, tmax, tmin
-from .estimate_fit import _r, lognormal_interval, poisson_regression
+from .estimate_fit import NEGLIGIBLE_EVENTS, FitError, _r, lognormal_interval, poisson_regression
 from .estimate_plots import MIN_CELL_EXPOSURE_DAYS, MIN_PLOT_EVENTS, HazardCells
-from .estimate_recorder import MAX_SIGMA, NB, EstimateRecorder
+from .estimate_recorder import MAX_SIGMA, NB, EstimateRecorder, distribution_problem
 from .estimate_report import Estimate, fmt_count
 
 MAX_MULTIPLIER = 1000.0
+MIN_REF_EVENTS = 1.0  # a reference status or age band needs this many (EM-weighted) events (or the most)
 
 
 def exposure_cells(est: EstimateRecorder, route: str, weights_ico: pd.Series | None = None):
@@ -58,24 +59,32 @@ def exposure_cells(est: EstimateRecorder, route: str, weights_ico: pd.Series | N
 def fit_route(est: EstimateRecorder, route: str, cells):
     """Poisson regression with status and band main effects -> config route values.
 
-    `cells` = (exposure, events), arrays of legal status x age band."""
+    `cells` = (exposure, events), arrays of legal status x age band. When the data cannot
+    identify the regression (estimate_fit.FitError: a coefficient runs off to infinity, e.g. an
+    event-free reference cell whose status and band have events only elsewhere), the template's
+    route (template_route), which write_route keeps."""
     EX, EV = cells
     t_route = est.template["exits"][route]
     t_status = t_route.get("multiplier_by_status", {}) or {}
     t_band = t_route.get("multiplier_by_age_band", {}) or {}
     ev_s, ex_s = EV.sum(1), EX.sum(1)
-    si = [i for i in range(len(LEGAL_STATUSES)) if ev_s[i] > 0]
+    # levels with events (EM weights below NEGLIGIBLE_EVENTS, decayed towards 0, are none)
+    si = [i for i in range(len(LEGAL_STATUSES)) if ev_s[i] > NEGLIGIBLE_EVENTS]
     if not si:
         return None
     ev_b, ex_b = EV[si].sum(0), EX[si].sum(0)
-    bi = [b for b in range(NB) if ev_b[b] > 0]
+    bi = [b for b in range(NB) if ev_b[b] > NEGLIGIBLE_EVENTS]
     # references: the levels the template gives multiplier 1 (so mean_days keeps its meaning),
     # else the most days at risk among levels with events (choosing by events would pick a
-    # level whose rate came out high by chance, biasing mean_days down)
-    ones_s = [i for i in si if float(t_status.get(LEGAL_STATUSES[i], 0.0)) == 1.0]
-    ones_b = [b for b in bi if float(t_band.get(AGE_BANDS[b], 1.0)) == 1.0]
-    ref_s = max(ones_s or si, key=lambda i: ex_s[i])
-    ref_b = max(ones_b or bi, key=lambda b: ex_b[b])
+    # level whose rate came out high by chance, biasing mean_days down); never a level with next
+    # to no events (an EM weight decaying to 0) when another has one: its rate, near 0, would put
+    # mean_days near infinity
+    sure_s = [i for i in si if ev_s[i] >= min(MIN_REF_EVENTS, max(ev_s[si]))]
+    sure_b = [b for b in bi if ev_b[b] >= min(MIN_REF_EVENTS, max(ev_b[bi]))]
+    ones_s = [i for i in sure_s if float(t_status.get(LEGAL_STATUSES[i], 0.0)) == 1.0]
+    ones_b = [b for b in sure_b if float(t_band.get(AGE_BANDS[b], 1.0)) == 1.0]
+    ref_s = max(ones_s or sure_s, key=lambda i: ex_s[i])
+    ref_b = max(ones_b or sure_b, key=lambda b: ex_b[b])
     s_cols = [i for i in si if i != ref_s]
     b_cols = [b for b in bi if b != ref_b]
     rows = [(i, b) for i in si for b in bi if EX[i, b] > 0]
@@ -86,21 +95,34 @@ def fit_route(est: EstimateRecorder, route: str, cells):
             X[r, 1 + s_cols.index(i)] = 1
         if b in b_cols:
             X[r, 1 + len(s_cols) + b_cols.index(b)] = 1
-    fit = poisson_regression(np.array([EV[i, b] for i, b in rows]), np.array([EX[i, b] for i, b in rows]), X)
+    try:
+        fit = poisson_regression(np.array([EV[i, b] for i, b in rows]), np.array([EX[i, b] for i, b in rows]), X)
+    except FitError as err:
+        coefs = [f"the rate of {LEGAL_STATUSES[ref_s]} aged {AGE_BANDS[ref_b]} (the reference)",
+                 *(f"the {LEGAL_STATUSES[i]} multiplier" for i in s_cols),
+                 *(f"the {AGE_BANDS[b]} multiplier" for b in b_cols)]
+        cells = [f"{LEGAL_STATUSES[i]} aged {AGE_BANDS[b]}" for i, b in rows]
+        which = ", ".join(coefs[int(j)] if kind == "coef" else cells[int(j)]
+                          for kind, j in (x.split(":") for x in err.params))
+        return template_route(est, route, f"{err}{': ' + which if which else ''}")
     se = fit.se()
     T_s = float(t_status.get(LEGAL_STATUSES[ref_s], 1.0))
     T_b = float(t_band.get(AGE_BANDS[ref_b], 1.0))
     alpha = fit.coef[0]
     beta = {i: (fit.coef[1 + s_cols.index(i)] if i in s_cols else 0.0) for i in si}
+    mean_days = math.exp(min(-alpha, 700.0)) / (T_s * T_b)  # (beyond: invalid below anyway)
+    bad = distribution_problem({"kind": "exponential", "mean_days": _r(mean_days)})
+    if bad:
+        return template_route(est, route, f"the fitted exponential {bad}")
     res = {"ref_status": LEGAL_STATUSES[ref_s], "ref_band": AGE_BANDS[ref_b], "T_s": T_s, "T_b": T_b,
-           "mean_days": math.exp(-alpha) / (T_s * T_b), "se_log_mean": float(se[0]),
+           "mean_days": mean_days, "se_log_mean": float(se[0]),
            "status": {}, "band": {}, "events": float(EV[si].sum()), "exposure": float(EX[si].sum()),
            "ev_status": {LEGAL_STATUSES[i]: float(ev_s[i]) for i in si},
            "ex_status": {LEGAL_STATUSES[i]: float(ex_s[i]) for i in si},
            "ev_band": {AGE_BANDS[b]: float(ev_b[b]) for b in range(NB)},
            "ex_band": {AGE_BANDS[b]: float(ex_b[b]) for b in range(NB)},
            "closed": [LEGAL_STATUSES[i] for i in range(len(LEGAL_STATUSES))
-                      if LEGAL_STATUSES[i] != "police_protection" and ev_s[i] == 0 and ex_s[i] > 0]}
+                      if LEGAL_STATUSES[i] != "police_protection" and i not in si and ex_s[i] > 0]}
     for i in si:
         name = LEGAL_STATUSES[i]
         if i == ref_s:
@@ -128,6 +150,16 @@ def fit_route(est: EstimateRecorder, route: str, cells):
     return res
 
 
+def template_route(est: EstimateRecorder, route: str, why: str) -> dict:
+    """The template's route in fit_route's form, for when the data cannot identify it: the
+    EM (estimate_proceedings) goes on with the template's hazard, and write_route keeps it."""
+    r = getattr(est.tcfg.exits, route)
+    why = f"exit hazard {route} (Poisson regression by legal status x age band): {why}; the template's value is kept"
+    return {"kept": why, "mean_days": r.days.mean(),
+            "status": {s: (float(m), math.nan) for s, m in r.multiplier_by_status.items()},
+            "band": {b: (float(r.multiplier_by_age_band.get(b, 1.0)), math.nan, "template") for b in AGE_BANDS}}
+
+
 def route_rate(res, status: str, band: int) -> float:
     if res is None or status not in res["status"]:
         return 0.0
@@ -143,6 +175,9 @@ def write_route(est: EstimateRecorder, route: str, res):
         set_path(est.out, f"{base}.multiplier_by_status", {})
         est.set(f"{base}.multiplier_by_status", {}, events=0,
                 method="no exits by this route before 18 in the window: route closed for every status")
+        return
+    if "kept" in res:
+        est.keep(base, res["kept"])
         return
     mean = res["mean_days"]
     lo, hi = lognormal_interval(mean, res["se_log_mean"])
@@ -182,6 +217,9 @@ def _hazard_plot_data(est: EstimateRecorder, route: str, res):
     plots = est.report.fit_data.setdefault("exit_hazards", {})
     if res is None:
         plots[route] = "no exits by this route before 18 in the window"
+        return
+    if "kept" in res:
+        plots[route] = res["kept"]
         return
     if route != "returned_home" and res["events"] < MIN_PLOT_EVENTS:
         plots[route] = f"fewer than {MIN_PLOT_EVENTS} exits by this route ({fmt_count(res['events'])})"

@@ -86,7 +86,10 @@ def estimate_reentry(est: EstimateRecorder):
         if len(ex) == 0:
             est.keep(path, "no such exit in the window")
             continue
-        cf = fit_cure_exponential(t.to_numpy(), event.to_numpy(), np.zeros(len(ex), dtype=int), 1)
+        cf = est.fit(path, f"{name.replace('_', ' ')} (cure model)", fit_cure_exponential,
+                     t.to_numpy(), event.to_numpy(), np.zeros(len(ex), dtype=int), 1)
+        if cf is None:
+            continue
         p = float(cf.p[0])
         if cf.events[0] > 0:
             a, b = beta_from_mean_se(p, float(cf.p_se[0]))
@@ -113,9 +116,12 @@ def estimate_adoption(est: EstimateRecorder):
     pfa = pfa.merge(d.periods[[*KEY, "exit_class"]], on=KEY, how="left")
     event = pfa["ended"] & pfa["is_last"] & pfa["exit_class"].eq("adopted")
     if event.sum() > 0:
-        f = fit_lognormal(pfa["days"].to_numpy(), event.to_numpy())
-        _set_lognormal_dist(est, "exits.adoption.days_placed_to_order", f,
-                            "lognormal, placed for adoption (spells begun in the window) to the adoption order; censored MLE")
+        f = est.fit("exits.adoption.days_placed_to_order", "adoption (days from placed for adoption to the order)",
+                    fit_lognormal, pfa["days"].to_numpy(), event.to_numpy())
+        if f is not None:
+            _set_lognormal_dist(est, "exits.adoption.days_placed_to_order", f,
+                                "lognormal, placed for adoption (spells begun in the window) to the adoption order; "
+                                "censored MLE")
     else:
         est.keep("exits.adoption.days_placed_to_order", "no adoption from a placement begun in the window")
     # placement order -> placed for adoption: an upper bound on family finding
@@ -133,8 +139,11 @@ def estimate_adoption(est: EstimateRecorder):
     dur = t_place.where(event, days_between(m["start"], m["obs_end"]))
     keep = ~same_day
     t_mean = est.tcfg.exits.adoption.days_family_finding.mean()
+    f = None
     if event[keep].sum() > 0:
-        f = fit_lognormal(dur[keep].to_numpy(), event[keep].to_numpy())
+        f = est.fit("exits.adoption.days_family_finding", "family finding (days from placement order to match)",
+                    fit_lognormal, dur[keep].to_numpy(), event[keep].to_numpy())
+    if f is not None:
         note = (f"placement order to placed: lognormal mean {f.params['mean_days']:.0f} days "
                 f"(90% {f.interval('mean_days')[0]:.0f}-{f.interval('mean_days')[1]:.0f}), "
                 f"{fmt_count(f.events)} placed of {fmt_count(f.n)}; {fmt_count(int(same_day.sum()))} placed the same day "
@@ -149,7 +158,7 @@ def estimate_adoption(est: EstimateRecorder):
         else:
             est.keep("exits.adoption.days_family_finding",
                      f"the template's mean ({t_mean:.0f} days) is below the observed upper bound; {note}")
-    else:
+    elif event[keep].sum() <= 0:
         est.keep("exits.adoption.days_family_finding", "no placement for adoption after an order in the window")
     for k in ("initial_adopters", "adopter_approvals_per_year", "max_days_to_match", "concurrent_share"):
         est.keep(f"exits.adoption.{k}", "adopters and matching are not in SSDA903")

@@ -7,6 +7,16 @@ an uncertain cause needs. `entry` (delayed entry, left truncation) conditions on
 to the entry time: log L -= log S(entry).
 
 Standard errors come from the observed information (numerical Hessian at the optimum).
+
+A fit the data cannot identify raises FitError (a ValueError), never a degenerate result: no
+events; for a two-parameter duration fit (Weibull, lognormal) events at fewer than
+MIN_EVENT_DURATIONS different durations (all events at one duration carry no spread: the MLE
+runs off to sigma -> 0, shape -> infinity); an optimiser that ends at non-finite or zero-spread
+parameters; an information matrix that is not finite or cannot be inverted; a parameter whose
+SE is above MAX_LOG_SE (a flat likelihood: the MLE does not exist, e.g. the multiplier of an
+age band without events); a Poisson regression with no finite maximum. The estimation
+(EstimateRecorder.fit and the estimate_* modules) then keeps the template's value and says
+why in its report.
 """
 
 from __future__ import annotations
@@ -19,6 +29,23 @@ from scipy import optimize, special, stats
 
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 MIN_DAYS = 0.5  # a spell that starts and ends on the same day lasted about half a day
+MIN_EVENT_DURATIONS = 2  # a two-parameter duration fit needs events at this many different durations
+MIN_LOG_SPREAD = 1e-6  # sd of log duration below this: the fit collapsed onto one duration
+MAX_LOG_SPREAD = 20.0  # ... above this (or a log scale beyond +-MAX_LOG_SCALE): it ran off
+MAX_LOG_SCALE = 50.0
+NEGLIGIBLE_EVENTS = 1e-3  # fewer (EM-weighted) events in a cell are none: an EM weight is good to ~5e-4
+MAX_LOG_SE = 1e3  # a log parameter's SE above this: the likelihood is flat, its MLE runs off to 0 or infinity
+
+
+class FitError(ValueError):
+    """The data cannot identify this fit (too few events, events without spread, or a failed
+    optimiser or covariance step): callers keep what they had instead of a degenerate fit.
+    `params`: the parameters at fault, where known (fit_weibull_groups' index names;
+    poisson_regression's "row:i" cells or "coef:j" columns)."""
+
+    def __init__(self, message: str, params: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.params = tuple(params)
 
 
 @dataclass
@@ -131,14 +158,60 @@ def hessian_from_gradient(grad, x: np.ndarray, step: float = 1e-5) -> np.ndarray
 
 
 def safe_inverse(h: np.ndarray) -> np.ndarray:
+    """The covariance from an information matrix (a pseudo-inverse when it is singular).
+
+    Raises FitError when `h` is not finite (the likelihood is flat or overflows at the
+    optimum) or cannot be inverted at all (numpy's "SVD did not converge")."""
+    h = np.asarray(h, dtype=float)
+    if not np.all(np.isfinite(h)):
+        raise FitError("the information matrix at the optimum is not finite (the likelihood is degenerate there)")
     try:
-        cov = np.linalg.inv(h)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(h)
-    if not np.all(np.isfinite(np.diag(cov))) or np.any(np.diag(cov) < 0):
-        cov = np.linalg.pinv(h)
-        cov[np.diag_indices_from(cov)] = np.abs(np.diag(cov))
+        try:
+            cov = np.linalg.inv(h)
+        except np.linalg.LinAlgError:
+            cov = np.linalg.pinv(h)
+        if not np.all(np.isfinite(np.diag(cov))) or np.any(np.diag(cov) < 0):
+            cov = np.linalg.pinv(h)
+            cov[np.diag_indices_from(cov)] = np.abs(np.diag(cov))
+    except np.linalg.LinAlgError as err:
+        raise FitError(f"the covariance of the fit could not be computed ({err})") from err
     return cov
+
+
+def _check_flat(cov: np.ndarray, names: list[str]) -> None:
+    """FitError naming the parameters (log scale) whose SE is above MAX_LOG_SE: there the
+    likelihood is flat, the MLE does not exist (it runs off to 0 or infinity) and the
+    optimiser stopped somewhere along the way. A real SE is about 1 / sqrt(events)."""
+    se = np.sqrt(np.abs(np.diag(cov)))
+    flat = tuple(name for name, s in zip(names, se) if not s <= MAX_LOG_SE)
+    if flat:
+        raise FitError("the likelihood is flat in some parameters: the data cannot identify them (their "
+                       "estimates run off to 0 or infinity)", flat)
+
+
+def _event_count(t, d, w, family: str) -> float:
+    """The (weighted) number of events; FitError when a two-parameter `family` cannot be fitted
+    to them: no events, or events at fewer than MIN_EVENT_DURATIONS different durations."""
+    ev = float(np.sum(w * d))
+    if not ev > 0:
+        raise FitError(f"no events: a {family} cannot be estimated")
+    n_times = len(np.unique(t[w * d > 0]))
+    if n_times < MIN_EVENT_DURATIONS:
+        what = "a single event" if n_times == 1 and np.count_nonzero(w * d > 0) == 1 else "events all at one duration"
+        raise FitError(f"{what}: a {family} needs events at {MIN_EVENT_DURATIONS} or more different durations "
+                       "to estimate its spread")
+    return ev
+
+
+def _check_fit(family: str, x, log_scale: float, spread: float) -> None:
+    """FitError unless the optimum `x` is finite, its log scale (log days) within
+    +-MAX_LOG_SCALE and its spread (sd of log duration) in [MIN_LOG_SPREAD, MAX_LOG_SPREAD]."""
+    if not (np.all(np.isfinite(x)) and math.isfinite(log_scale) and math.isfinite(spread)):
+        raise FitError(f"the {family} fit did not converge (non-finite parameters)")
+    if spread < MIN_LOG_SPREAD:
+        raise FitError(f"the {family} fit collapsed onto a single duration (no spread)")
+    if spread > MAX_LOG_SPREAD or abs(log_scale) > MAX_LOG_SCALE:
+        raise FitError(f"the {family} fit ran off to an unbounded spread or scale")
 
 
 # ------------------------------------------------------------------ exponential
@@ -148,7 +221,7 @@ def fit_exponential(durations, events, entry=None, weights=None) -> Fit:
     exposure = float(np.sum(w * (t - a)))
     ev = float(np.sum(w * d))
     if ev <= 0:
-        raise ValueError("no events: an exponential mean cannot be estimated")
+        raise FitError("no events: an exponential mean cannot be estimated")
     mean = exposure / ev
     ll = float(np.sum(w * (d * -np.log(mean)))) - exposure / mean
     return Fit("exponential", {"mean_days": mean}, {"mean_days": 1 / math.sqrt(ev)}, ll, len(t), ev, exposure)
@@ -168,17 +241,18 @@ def _weibull_negll(x, t, d, a, w):
 def fit_weibull(durations, events, entry=None, weights=None) -> Fit:
     """Weibull by maximum likelihood with right-censoring (and delayed entry)."""
     t, d, a, w = _prep(durations, events, entry, weights)
-    ev = float(np.sum(w * d))
-    if ev <= 0:
-        raise ValueError("no events: a Weibull cannot be estimated")
+    ev = _event_count(t, d, w, "Weibull")
     exposure = float(np.sum(w * (t - a)))
     x0 = np.array([0.0, math.log(exposure / ev)])
     res = optimize.minimize(_weibull_negll, x0, args=(t, d, a, w), method="Nelder-Mead",
                             options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
     res = optimize.minimize(_weibull_negll, res.x, args=(t, d, a, w), method="BFGS")
+    x = np.asarray(res.x, dtype=float)
+    # the sd of log duration of a Weibull is pi / (shape sqrt 6)
+    _check_fit("Weibull", x, x[1], math.pi / math.sqrt(6) * math.exp(-float(np.clip(x[0], -700, 700))))
+    k, s = math.exp(x[0]), math.exp(x[1])
     cov = safe_inverse(numerical_hessian(lambda x: _weibull_negll(x, t, d, a, w), res.x))
     se = np.sqrt(np.diag(cov))
-    k, s = math.exp(res.x[0]), math.exp(res.x[1])
     return Fit("weibull", {"shape": k, "scale_days": s}, {"shape": float(se[0]), "scale_days": float(se[1])},
                -float(res.fun), len(t), ev, exposure, {"cov_log": cov})
 
@@ -218,9 +292,7 @@ def fit_lognormal(durations, events, entry=None, weights=None, x0=None) -> Fit:
     params: mu, sigma (of log days), mean_days, sd_days; se_log has mean_days (delta method).
     """
     t, d, a, w = _prep(durations, events, entry, weights)
-    ev = float(np.sum(w * d))
-    if ev <= 0:
-        raise ValueError("no events: a lognormal cannot be estimated")
+    ev = _event_count(t, d, w, "lognormal")
     lt = np.log(t)
     has_entry = a > 0
     la = np.log(np.where(has_entry, a, 1.0))
@@ -232,12 +304,12 @@ def fit_lognormal(durations, events, entry=None, weights=None, x0=None) -> Fit:
         x0 = np.array([mu0 + 0.5 * sd0, math.log(max(sd0, 0.05))])
     fg = lambda x: _lognormal_negll_grad(x, lt, d, la, w, he)
     res = optimize.minimize(fg, np.asarray(x0, dtype=float), jac=True, method="BFGS", options={"gtol": 1e-8})
-    if not np.all(np.isfinite(res.x)):
-        raise ValueError("lognormal fit failed to converge")
-    mu, sigma = float(res.x[0]), math.exp(res.x[1])
-    cov = safe_inverse(hessian_from_gradient(lambda x: fg(x)[1], res.x))
+    x = np.asarray(res.x, dtype=float)
+    _check_fit("lognormal", x, x[0], math.exp(float(np.clip(x[1], -700, 700))))
+    mu, sigma = float(x[0]), math.exp(x[1])
     mean = math.exp(mu + sigma**2 / 2)
     sd = mean * math.sqrt(math.expm1(sigma**2))
+    cov = safe_inverse(hessian_from_gradient(lambda x: fg(x)[1], res.x))
     # log mean = mu + exp(2 log_sigma) / 2: gradient (1, sigma^2)
     g = np.array([1.0, sigma**2])
     se_log_mean = float(np.sqrt(max(g @ cov @ g, 0.0)))
@@ -281,13 +353,20 @@ def poisson_regression(events, exposure, X, max_iter: int = 100, tol: float = 1e
 
     Rows are cells (e.g. legal status x age band) with their events and days at risk; events
     may be fractional. Every column of X must have some events among its rows, or its
-    coefficient runs off to minus infinity: callers drop such levels first.
+    coefficient runs off to minus infinity: callers drop such levels first. Even then some
+    cells without events can have no finite MLE (e.g. an event-free reference cell whose status
+    and band have events only in cells of their own): FitError, its params "row:i" (rows of X).
     """
     y = np.asarray(events, dtype=float)
     e = np.asarray(exposure, dtype=float)
     X = np.asarray(X, dtype=float)
     keep = e > 0
+    rows = np.flatnonzero(keep)
     y, e, X = y[keep], e[keep], X[keep]
+    stuck = _poisson_runaway_rows(y, X)
+    if len(stuck):
+        raise FitError("the Poisson regression has no finite maximum: cells without events whose rate runs "
+                       "off to 0", tuple(f"row:{rows[i]}" for i in stuck))
     coef, *_ = np.linalg.lstsq(X, np.full(len(y), math.log(max(y.sum(), 1e-9) / e.sum())), rcond=None)
 
     def ll(c):
@@ -310,9 +389,29 @@ def poisson_regression(events, exposure, X, max_iter: int = 100, tol: float = 1e
         coef, prev, cur = new, cur, val
         if abs(cur - prev) < tol and np.max(np.abs(s * step)) < 1e-8:
             break
+    if not (np.all(np.isfinite(coef)) and math.isfinite(cur)):
+        raise FitError("the Poisson regression did not converge (non-finite coefficients)")
     mu = np.exp(X @ coef) * e
     cov = safe_inverse(X.T @ (X * mu[:, None]))
+    _check_flat(cov, [f"coef:{j}" for j in range(len(coef))])
     return PoissonFit(coef, cov, cur)
+
+
+def _poisson_runaway_rows(y: np.ndarray, X: np.ndarray, tiny: float = NEGLIGIBLE_EVENTS) -> np.ndarray:
+    """Rows without events (y <= tiny) whose fitted rate can run off to 0 without changing any
+    row with events: a direction v with X v = 0 on rows with events and X v <= 0 on the rest,
+    somewhere < 0, along which the log-likelihood keeps rising (the MLE does not exist). Found
+    by a linear programme; empty when the MLE exists."""
+    zero = y <= tiny
+    if not zero.any() or zero.all():
+        return np.flatnonzero(zero) if zero.all() and len(y) else np.zeros(0, dtype=int)
+    Z, P = X[zero], X[~zero]
+    n = X.shape[1]
+    res = optimize.linprog(Z.sum(0), A_ub=np.vstack([Z, -Z]), b_ub=np.r_[np.zeros(len(Z)), np.ones(len(Z))],
+                           A_eq=P, b_eq=np.zeros(len(P)), bounds=[(None, None)] * n, method="highs")
+    if res.status != 0 or res.fun > -1e-7:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(zero)[Z @ res.x < -1e-7]
 
 
 # ------------------------------------------------------------------ cure model
@@ -425,13 +524,16 @@ class GroupWeibullFit:
 
 
 def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: int, ref_band: int,
-                       ref_log_mult: float = 0.0, exponential_groups=()) -> GroupWeibullFit:
+                       ref_log_mult: float = 0.0, exponential_groups=(),
+                       fixed_log_mult: dict | None = None) -> GroupWeibullFit:
     """Maximum likelihood for scale_i = scale[group] x mult[band], shape per group.
 
     Groups listed in `exponential_groups` keep shape 1. Groups must have events; bands
     without spells are left out (their multiplier is nan). The reference band's log
     multiplier is fixed at `ref_log_mult` (the multipliers are only identified up to a
-    common factor, which goes into the scales).
+    common factor, which goes into the scales), and band k's at `fixed_log_mult[k]` (a band
+    without events, whose multiplier would run off to infinity). A fit the data cannot
+    identify (a parameter's SE above MAX_LOG_SE, a collapsed shape) raises FitError.
     """
     t = np.maximum(np.asarray(durations, dtype=float), MIN_DAYS)
     d = np.asarray(events, dtype=float)
@@ -440,7 +542,10 @@ def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: i
     lt = np.log(t)
     expo = {int(x) for x in exponential_groups}
     groups = sorted(set(g.tolist()))
-    bands = sorted(set(b.tolist()) - {ref_band})
+    fixed = {int(k): float(v) for k, v in (fixed_log_mult or {}).items()}
+    fixed[ref_band] = ref_log_mult
+    offset = np.array([fixed.get(k, 0.0) for k in range(n_bands)])[b]  # log multiplier of fixed bands
+    bands = sorted(set(b.tolist()) - set(fixed))
     index: dict[str, int] = {}
     for k in groups:
         index[f"log_scale:{k}"] = len(index)
@@ -455,7 +560,7 @@ def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: i
     col_scale, col_shape, col_band = i_scale[g], i_shape[g], i_band[b]
 
     def unpack(x):
-        log_scale = x[col_scale] + np.where(col_band >= 0, x[np.maximum(col_band, 0)], ref_log_mult)
+        log_scale = x[col_scale] + np.where(col_band >= 0, x[np.maximum(col_band, 0)], offset)
         log_k = np.where(col_shape >= 0, x[np.maximum(col_shape, 0)], 0.0)
         return log_scale, log_k
 
@@ -489,8 +594,16 @@ def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: i
     res = optimize.minimize(negll, x0, jac=grad, method="L-BFGS-B",
                             options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8})
     res = optimize.minimize(negll, res.x, jac=grad, method="BFGS", options={"gtol": 1e-7})
-    cov = safe_inverse(hessian_from_gradient(grad, res.x))
-    x = res.x
+    x = np.asarray(res.x, dtype=float)
+    if not (np.all(np.isfinite(x)) and math.isfinite(res.fun)):
+        raise FitError("the grouped Weibull fit did not converge (non-finite parameters)")
+    cov = safe_inverse(hessian_from_gradient(grad, x))
+    # e.g. a type whose moves are all in one band that no other type's moves share, with its
+    # other spells elsewhere: its scale runs off to infinity and that band's multiplier to 0
+    _check_flat(cov, list(index))
+    log_shapes = [x[index[f"log_shape:{k}"]] for k in groups if k not in expo]
+    if any(math.pi / math.sqrt(6) * math.exp(-min(v, 700.0)) < MIN_LOG_SPREAD for v in log_shapes):
+        raise FitError("the grouped Weibull fit collapsed onto a single duration (no spread)")
     shape = np.ones(n_groups)
     scale = np.full(n_groups, math.nan)
     for k in groups:
@@ -499,7 +612,7 @@ def fit_weibull_groups(durations, events, group, n_groups: int, band, n_bands: i
             shape[k] = math.exp(x[index[f"log_shape:{k}"]])
     band_log = np.full(n_bands, math.nan)
     for k in set(b.tolist()):
-        band_log[k] = ref_log_mult if k == ref_band else x[index[f"band:{k}"]]
+        band_log[k] = fixed[k] if k in fixed else x[index[f"band:{k}"]]
     ll = parts(x)[0]
     ll_by_group = np.bincount(g, weights=ll, minlength=n_groups)
     return GroupWeibullFit(shape, scale, band_log, cov, index, ll_by_group, float(ll.sum()))

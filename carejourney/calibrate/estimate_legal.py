@@ -84,7 +84,12 @@ def estimate_s20_proceedings(est: EstimateRecorder):
         est.keep("legal.days_s20_to_proceedings", "no s20 spell began in the window")
         return
     event = s["ended"] & s["next_status"].isin(["interim_care_order", "care_order", "placement_order"])
-    cf = fit_cure_exponential(s["days"].to_numpy(), event.to_numpy(), s["band"].to_numpy(), NB)
+    what = "s20 -> proceedings (cure model)"
+    cf = est.fit("legal.s20_proceedings_probability_by_age_band", what, fit_cure_exponential,
+                 s["days"].to_numpy(), event.to_numpy(), s["band"].to_numpy(), NB)
+    if cf is None:
+        est.keep("legal.days_s20_to_proceedings", f"{what}: see s20_proceedings_probability_by_age_band")
+        return
     for i, band in enumerate(AGE_BANDS):
         path = f"legal.s20_proceedings_probability_by_age_band.{band}"
         if cf.n[i] == 0:

@@ -2,8 +2,11 @@
 
 Time to move is Weibull (or exponential, by AIC) per placement type with a shared age-band
 multiplier (an accelerated failure time model), a censored MLE over placement spells begun
-inside the window; types with fewer than MIN_WEIBULL_EVENTS moves are exponential. The
-report's check table and fit plot set Kaplan-Meier beside the fitted survival.
+inside the window; types with fewer than MIN_WEIBULL_EVENTS moves (or moves all at one
+duration) are exponential, and age bands with spells but no move keep the template's
+multiplier. When the data still cannot identify the fit (estimate_fit.FitError), the template's
+times to move are kept. The report's check table and fit plot set Kaplan-Meier beside the
+fitted survival.
 """
 
 from __future__ import annotations
@@ -14,12 +17,21 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import AGE_BANDS, PLACEMENT_TYPES
-from .estimate_fit import _r, fit_weibull_groups, kaplan_meier, lognormal_interval
+from .estimate_fit import (
+    MIN_DAYS,
+    MIN_EVENT_DURATIONS,
+    FitError,
+    _r,
+    fit_weibull_groups,
+    kaplan_meier,
+    lognormal_interval,
+)
 from .estimate_plots import MIN_PLOT_EVENTS, survival_curve
-from .estimate_recorder import NB, EstimateRecorder, counts_of
+from .estimate_recorder import NB, EstimateRecorder, counts_of, distribution_problem
 from .estimate_report import fmt_count
 
 MIN_WEIBULL_EVENTS = 10  # fewer move events: exponential (a Weibull shape needs more)
+TIME_TO_MOVE = "time to move (placement types x age bands)"
 KM_DAYS = (90, 365, 730)
 
 
@@ -98,38 +110,70 @@ def _days_to_move(est: EstimateRecorder):
     ref_log = math.log(float(tmult.get(AGE_BANDS[ref_band], 1.0)))
     t, e, g, b = (fit_sp["dur"].to_numpy(), fit_sp["event"].to_numpy(), fit_sp["g"].to_numpy(),
                   fit_sp["band"].to_numpy())
-    forced = [k for k in with_events if ev[k] < MIN_WEIBULL_EVENTS]
-    wb = fit_weibull_groups(t, e, g, len(PLACEMENT_TYPES), b, NB, ref_band, ref_log, exponential_groups=forced)
-    ex = fit_weibull_groups(t, e, g, len(PLACEMENT_TYPES), b, NB, ref_band, ref_log,
-                            exponential_groups=with_events)
-    choose_exp = list(forced)
+    # a band with spells but no move: its multiplier would run off to infinity; the template's stays
+    no_moves = {int(k): math.log(float(tmult.get(AGE_BANDS[int(k)], 1.0)))
+                for k in by_band.index[by_band["ev"] <= 0]}
+    # too few moves, or moves all at one duration (no spread for a shape): exponential
+    forced = [k for k in with_events if ev[k] < MIN_WEIBULL_EVENTS
+              or len(np.unique(np.maximum(t[(g == k) & (e > 0)], MIN_DAYS))) < MIN_EVENT_DURATIONS]
+
+    def fit(exponential_groups):
+        return fit_weibull_groups(t, e, g, len(PLACEMENT_TYPES), b, NB, ref_band, ref_log,
+                                  exponential_groups=exponential_groups, fixed_log_mult=no_moves)
+
+    try:
+        ex = fit(with_events)
+    except FitError as err:
+        _keep_time_to_move(est, with_events, err)
+        return
+    for k in sorted(no_moves):
+        est.keep(f"placements.days_to_move_multiplier_by_age_band.{AGE_BANDS[k]}",
+                 "no move at this age (its multiplier would run off to infinity): the template's value")
+    try:
+        wb = fit(forced)
+    except FitError as err:  # a Weibull shape the data cannot identify: exponential for all, as with few moves
+        wb = None
+        est.note(f"{TIME_TO_MOVE}: the Weibull fit failed ({_fit_error_text(err)}): every type is exponential.")
+    choose_exp = list(forced) if wb is not None else list(with_events)
     comparison = []
     for k in with_events:
-        aic_w = -2 * wb.loglik_by_group[k] + 2 * (1 if k in forced else 2)
+        aic_w = -2 * wb.loglik_by_group[k] + 2 * (1 if k in forced else 2) if wb is not None else math.nan
         aic_e = -2 * ex.loglik_by_group[k] + 2
-        if k not in forced and aic_e <= aic_w:
+        if wb is not None and k not in forced and aic_e <= aic_w:
             choose_exp.append(k)
         comparison.append((k, aic_w, aic_e))
-    final = fit_weibull_groups(t, e, g, len(PLACEMENT_TYPES), b, NB, ref_band, ref_log,
-                               exponential_groups=choose_exp)
+    try:
+        final = ex if set(choose_exp) == set(with_events) else fit(choose_exp)
+    except FitError as err:
+        est.note(f"{TIME_TO_MOVE}: the chosen Weibull / exponential mix failed ({_fit_error_text(err)}): "
+                 "every type is exponential.")
+        final, choose_exp = ex, list(with_events)
     km_rows, curves, few = [], [], []
     for k, aic_w, aic_e in comparison:
         name = PLACEMENT_TYPES[k]
         path = f"placements.types.{name}.days_to_move"
         se_scale = final.se(f"log_scale:{k}")
         sel = g == k
-        note = (f"Weibull shape {wb.shape[k]:.3g} scale {wb.scale[k]:.4g} (AIC {aic_w:.1f}) vs exponential "
-                f"mean {ex.scale[k]:.4g} (AIC {aic_e:.1f})" + ("; fewer than 10 moves: exponential" if k in forced else ""))
+        note = ((f"Weibull shape {wb.shape[k]:.3g} scale {wb.scale[k]:.4g} (AIC {aic_w:.1f}) vs exponential "
+                 f"mean {ex.scale[k]:.4g} (AIC {aic_e:.1f})" if wb is not None else
+                 f"exponential mean {ex.scale[k]:.4g} (the Weibull fit failed)")
+                + (f"; fewer than {MIN_WEIBULL_EVENTS} moves (or all at one duration): exponential"
+                   if k in forced else ""))
         kw = {"events": float(e[sel].sum()), "n": int(sel.sum()), "exposure": float(t[sel].sum())}
-        if k in choose_exp:
+        dist = ({"kind": "exponential", "mean_days": _r(final.scale[k])} if k in choose_exp else
+                {"kind": "weibull", "shape": _r(final.shape[k]), "scale_days": _r(final.scale[k])})
+        bad = distribution_problem(dist)
+        if bad:
+            est.keep(path, f"{TIME_TO_MOVE}: the fitted {dist['kind']} ({note}) {bad}; the template's value is kept")
+        elif k in choose_exp:
             mean = float(final.scale[k])
-            est.set(path, {"kind": "exponential", "mean_days": _r(mean)}, **kw,
+            est.set(path, dist, **kw,
                     method="exponential time to move, censored MLE with age-band multipliers; chosen by AIC",
                     note=note, low=lognormal_interval(mean, se_scale)[0], high=lognormal_interval(mean, se_scale)[1])
             est.add_prior(f"{path}.mean_days", mean, se_scale, "time to move (exponential mean)")
         else:
             shape, scale = float(final.shape[k]), float(final.scale[k])
-            est.set(path, {"kind": "weibull", "shape": _r(shape), "scale_days": _r(scale)}, **kw,
+            est.set(path, dist, **kw,
                     method="Weibull time to move, censored MLE with age-band multipliers; chosen by AIC",
                     note=note, low=lognormal_interval(scale, se_scale)[0], high=lognormal_interval(scale, se_scale)[1])
             est.add_prior(f"{path}.scale_days", scale, se_scale, "Weibull scale of time to move")
@@ -171,15 +215,38 @@ def _days_to_move(est: EstimateRecorder):
             method=f"shared age-band multiplier of time to move (AFT); {AGE_BANDS[ref_band]} fixed at the "
                     "template value (the reference: multipliers are identified only up to a common factor)")
     for i, band in enumerate(AGE_BANDS):
-        if i != ref_band and np.isfinite(final.band_log_mult[i]):
+        if i != ref_band and i not in no_moves and np.isfinite(final.band_log_mult[i]):
             est.add_prior(f"placements.days_to_move_multiplier_by_age_band.{band}", math.exp(final.band_log_mult[i]),
                           final.se(f"band:{i}"), "age-band multiplier of time to move", record=True)
     est.note("Time to move: placement spells begun inside the window (left-truncated spells are left "
              "out because the model restarts every placement clock on the start date). Event: the "
              "placement ended and another followed in the same period; censored: exit from care "
              "(including the 18th birthday), a move into adoption, or still open at the window's end. "
-             f"Types with fewer than {MIN_WEIBULL_EVENTS} moves are exponential; others are Weibull "
-             "or exponential by AIC. Types with spells but no moves get days_to_move null.")
+             f"Types with fewer than {MIN_WEIBULL_EVENTS} moves (or all at one duration) are exponential; "
+             "others are Weibull or exponential by AIC; an age band with spells but no move keeps the "
+             "template's multiplier. Types with spells but no moves get days_to_move null.")
+
+
+def _fit_error_text(err: FitError) -> str:
+    """A FitError from fit_weibull_groups, its parameters named as the config names them."""
+    names = []
+    for p in err.params:
+        kind, k = p.split(":")
+        if kind == "band":
+            names.append(f"the multiplier at {AGE_BANDS[int(k)]}")
+        else:
+            names.append(f"the {'time to move' if kind == 'log_scale' else 'Weibull shape'} of "
+                         f"{PLACEMENT_TYPES[int(k)]}")
+    return f"{err}: {', '.join(names)}" if names else str(err)
+
+
+def _keep_time_to_move(est: EstimateRecorder, with_events, err: FitError):
+    """The fit failed: every type with moves, and the age-band multipliers, stay as in the template."""
+    why = f"{TIME_TO_MOVE}: {_fit_error_text(err)}; the template's value is kept"
+    for k in with_events:
+        est.keep(f"placements.types.{PLACEMENT_TYPES[k]}.days_to_move", why)
+    est.keep("placements.days_to_move_multiplier_by_age_band", why)
+    est.report.fit_data["placement_duration"] = why
 
 
 def _mixture_survival(scales: np.ndarray, shape: float):

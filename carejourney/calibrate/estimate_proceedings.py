@@ -16,11 +16,12 @@ import pandas as pd
 
 from ..vocab import AGE_BANDS
 from .estimate_exit_hazards import exposure_cells, fit_route, route_rate, write_route
-from .estimate_fit import _r, fit_lognormal
+from .estimate_fit import FitError, _r, fit_lognormal
 from .estimate_plots import survival_curve
-from .estimate_recorder import NB, EstimateRecorder
+from .estimate_recorder import NB, EstimateRecorder, distribution_problem
 from .estimate_report import fmt_count
 
+PROCEEDINGS_WHAT = "proceedings (length of interim care orders)"
 PROCEEDINGS_OUTCOMES = ("care_order", "placement_order", "sgo", "child_arrangements_order", "returned_home")
 
 
@@ -48,6 +49,7 @@ def estimate_proceedings_and_exit_routes(est: EstimateRecorder):
     proc = None
     pi = np.zeros((NB, len(PROCEEDINGS_OUTCOMES)))
     res = None
+    failed = ""  # why the proceedings length could not be fitted (estimate_fit.FitError)
     for _it in range(200):
         res = fit_route(est, "returned_home", exposure_cells(est, "returned_home", w))
         weights_rh = np.zeros(len(ico))
@@ -55,7 +57,16 @@ def estimate_proceedings_and_exit_routes(est: EstimateRecorder):
         proc_event = known.notna().to_numpy().astype(float) + weights_rh
         if proc_event.sum() == 0:
             break
-        proc = fit_lognormal(t, proc_event, x0=None if proc is None else proc.extra["x"])
+        try:
+            fitted = fit_lognormal(t, proc_event, x0=None if proc is None else proc.extra["x"])
+            bad = distribution_problem(fitted.distribution())
+            if bad:
+                raise FitError(f"the fitted lognormal {bad}")
+        except FitError as err:
+            # too few or degenerate proceedings ends: the EM stops with the last fit, if any
+            failed = str(err)
+            break
+        proc = fitted
         proc_fitted_events = proc_event
         pi = np.zeros((NB, len(PROCEEDINGS_OUTCOMES)))
         for k, o in enumerate(PROCEEDINGS_OUTCOMES[:-1]):
@@ -103,10 +114,14 @@ def estimate_proceedings_and_exit_routes(est: EstimateRecorder):
              "proceedings' outcome and the return-home hazard (by how their timing fits the lognormal "
              "proceedings length vs a constant hazard).")
     if proc is None:
-        est.report.fit_data["proceedings_duration"] = "no interim care order began and ended in the window"
-        est.keep("legal.proceedings_days", "no interim care order began and ended in the window")
-        est.keep("legal.proceedings_outcome_by_age_band", "no interim care order began and ended in the window")
+        why = (f"{PROCEEDINGS_WHAT}: {failed}; the template's value is kept" if failed else
+               "no interim care order began and ended in the window")
+        est.report.fit_data["proceedings_duration"] = why
+        est.keep("legal.proceedings_days", why)
+        est.keep("legal.proceedings_outcome_by_age_band", why)
         return
+    if failed:
+        est.note(f"{PROCEEDINGS_WHAT}: the EM split stopped early ({failed}); the last fit is used.")
     p = proc.params
     curve = survival_curve(t, proc_fitted_events, proc.survival, "interim care orders begun in the window",
                            f"lognormal (mean {p['mean_days']:,.0f}, sd {p['sd_days']:,.0f} days)")

@@ -5,7 +5,9 @@ estimate_proceedings, estimate_exit_hazards, estimate_exits, estimate_arrivals) 
 prepared episodes from an EstimateRecorder and writes through it, so that the config and
 the report never disagree: `set` puts a value in the config and its row (interval, events,
 exposure, method) in the report, with an `uncertainty:` entry when it has a prior; `keep`
-records what stays as in the template and why; `note` adds a note on the method.
+records what stays as in the template and why; `note` adds a note on the method; `fit` runs a
+fit from estimate_fit and, when the data cannot identify it (FitError: too few events, no
+spread, a failed optimiser or covariance), keeps the template's value with the reason.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ import math
 import numpy as np
 import pandas as pd
 
+from pydantic import TypeAdapter, ValidationError
+
 from ..config import parse_config
+from ..distributions import Distribution
 from ..uncertainty import set_path
 from ..vocab import AGE_BANDS
 from .estimate_data import Prepared, Window, make_window, prepare
-from .estimate_fit import _r, beta_from_counts, beta_interval, lognormal_interval
+from .estimate_fit import FitError, _r, beta_from_counts, beta_interval, lognormal_interval
 from .estimate_report import Estimate, EstimationReport, fmt_count
 
 MIN_MIX = 5  # a mix (by age band, by placement) is replaced only with at least this many cases
 MAX_SIGMA = 3.0  # a log-scale standard error above this is no information: no uncertainty entry
 NB = len(AGE_BANDS)
+_DISTRIBUTION = TypeAdapter(Distribution)
 
 
 class EstimateRecorder:
@@ -63,6 +69,23 @@ class EstimateRecorder:
 
     def note(self, text: str):
         self.report.notes.append(text)
+
+    def fit(self, path: str, what: str, fit, *args, fallback: bool = True, **kw):
+        """`fit(*args, **kw)`, or None when the data cannot identify it (FitError): then `path`
+        is kept from the template, the report saying why. `what` names the estimate (as in
+        "family finding (days from placement order to match)"). With `fallback=False` (no
+        template value can stand in) the FitError is raised again, naming the estimate."""
+        try:
+            f = fit(*args, **kw)
+            bad = distribution_problem(f.distribution()) if hasattr(f, "distribution") else ""
+            if bad:
+                raise FitError(f"the fitted {f.family} {bad}")
+        except FitError as err:
+            if not fallback:
+                raise FitError(f"{what}: {err}") from err
+            self.keep(path, f"{what}: {err}; the template's value is kept")
+            return None
+        return f
 
     def set_lognormal(self, path, value, se_log, **kw):
         lo, hi = lognormal_interval(value, se_log) if np.isfinite(se_log) else (None, None)
@@ -106,6 +129,20 @@ class EstimateRecorder:
             e = self.report.get(path.rsplit(".", 1)[0]) or self.report.get(path)
             if e is not None and e.prior is None:
                 e.prior = prior
+
+
+def distribution_problem(dist: dict) -> str:
+    """Why a fitted distribution (a config Distribution dict) cannot go into a config, or "".
+
+    The config's own bounds (carejourney.distributions): e.g. a zero or negligible sd, a spread
+    over MAX_SPREAD times the mean, a Weibull shape outside 0.1-20, a mean over MAX_DAYS."""
+    try:
+        _DISTRIBUTION.validate_python(dist)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"][1:])
+        return f"is not a valid config distribution ({where + ': ' if where else ''}{first['msg']})"
+    return ""
 
 
 def counts_of(s: pd.Series) -> dict:

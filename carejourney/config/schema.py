@@ -771,7 +771,9 @@ class Config(Strict):
                 elif isinstance(value, int) and not isinstance(p.prior, FixedValue):
                     raise ValueError(f"uncertainty[{i}] ({p.path}): a whole number (a count, a year, a caseload); "
                                      "priors draw fractional values: fix it or leave it out")
-                elif share_set_problem(data, p.path) is None:
+                elif share_set_problem(data, p.path) is None and draw_refused(data, p.path, value / 2 or 0.5):
+                    # a mapping that happens to sum to 1 (probabilities by age band) is not a mix:
+                    # only one the config refuses to see change alone needs its others rescaled
                     raise ValueError(f"uncertainty[{i}] ({p.path}): a share of a mix that must sum to 1: add "
                                      "rescale_others: true so the other shares are scaled to each draw")
                 # each replication sets the field to a draw and validates the config again: a draw

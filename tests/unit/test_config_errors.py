@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from carejourney.cli import main
-from carejourney.config import ConfigError, load_config
+from carejourney.config import ConfigError, load_config, parse_config
 from tests.conftest import DELETE, load_default_dict, with_changes
 
 def _prior(path: str, **prior) -> dict:
@@ -409,3 +409,15 @@ def test_a_run_ending_mid_year_warns_that_its_last_year_is_a_part_year(tmp_path)
     load_config(path, warn=notes.append)
     assert any("horizon.end_date: 2016-10-15 is not a 31 March: the tables' last financial year, 2016-17, "
                "is a part-year" in n for n in notes)
+
+
+def test_probabilities_by_band_that_happen_to_sum_to_1_are_not_a_mix():
+    """QA: calibrate on a tiny council wrote s20-to-proceedings probabilities by age band that
+    added up to exactly 1 (0, 0, 1, 0, 0); the config then refused their uncertainty entry as
+    'a share of a mix that must sum to 1'. Only a mapping the config requires to sum to 1 is a mix."""
+    path = "legal.s20_proceedings_probability_by_age_band"
+    d = with_changes(load_default_dict(), {
+        path: {"under_1": 0.0, "1_to_4": 0.0, "5_to_9": 1.0, "10_to_15": 0.0, "16_to_17": 0.0},
+        **_prior(path + ".5_to_9", dist="beta", alpha=20.0, beta=1.0)})
+    cfg = parse_config(d)
+    assert cfg.uncertainty[0].path == path + ".5_to_9"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from carejourney.calibrate.estimate_demand import (
     solve_arrivals,
 )
 from carejourney.calibrate.estimate_fit import (
+    FitError,
     beta_from_mean_se,
     fit_cure_exponential,
     fit_exponential,
@@ -21,7 +23,9 @@ from carejourney.calibrate.estimate_fit import (
     fit_weibull_groups,
     kaplan_meier,
     poisson_regression,
+    safe_inverse,
 )
+from carejourney.calibrate.estimate_recorder import EstimateRecorder, distribution_problem
 from carejourney.config import parse_config
 from carejourney.vocab import AGE_BANDS
 from tests.conftest import with_changes
@@ -155,3 +159,107 @@ def test_conversion_delays_carry_children_into_the_next_band_and_past_18(default
     assert K[0, 1] == pytest.approx(p0 * mean_delay_years, rel=0.15)
     # 16-17s (up to 17.98) who would enter after the day before their 18th birthday do not
     assert K[4].sum() == pytest.approx(p0 * (1 - mean_delay_years / 1.98), rel=0.05)
+
+
+# ------------------------------------------------------------------ degenerate data
+# QA: `calibrate` on a very small council stopped with "error: SVD did not converge" (numpy's
+# LinAlgError from a single family-finding event), and fit_lognormal([82, 30], [1, 0]) returned
+# sigma = 0 without complaint. A fit the data cannot identify now raises FitError, which the
+# estimation turns into "kept from the template" with the estimate named.
+DEGENERATE = {
+    "a single event": ([82.0], [1]),
+    "all events at one duration": ([82.0, 82.0, 82.0], [1, 1, 1]),
+    "one event plus earlier censoring": ([82.0, 30.0], [1, 0]),
+    "one event plus later censoring": ([82.0, 100.0, 200.0], [1, 0, 0]),
+    "equal events plus censoring": ([82.0, 82.0, 30.0, 10.0], [1, 1, 0, 0]),
+    "same-day spells (floored to half a day)": ([0.0, 0.2, 0.5], [1, 1, 1]),
+}
+
+
+@pytest.mark.parametrize("fit", [fit_lognormal, fit_weibull], ids=["lognormal", "weibull"])
+@pytest.mark.parametrize("case", list(DEGENERATE))
+def test_degenerate_events_raise_a_fit_error_without_numpy_warnings(fit, case):
+    t, d = DEGENERATE[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the degenerate case used to overflow (RuntimeWarning) first
+        with pytest.raises(FitError, match="needs events at 2 or more different durations"):
+            fit(np.array(t), np.array(d))
+    assert issubclass(FitError, ValueError)  # callers that caught ValueError still do
+
+
+@pytest.mark.parametrize("fit", [fit_lognormal, fit_weibull], ids=["lognormal", "weibull"])
+def test_no_events_is_a_fit_error_too(fit):
+    with pytest.raises(FitError, match="no events"):
+        fit(np.array([82.0, 30.0]), np.array([0, 0]))
+
+
+def test_two_different_event_durations_are_enough_and_never_give_a_zero_spread():
+    f = fit_lognormal(np.array([82.0, 90.0, 30.0]), np.array([1, 1, 0]))
+    assert 0 < f.params["sigma"] < 1 and f.params["sd_days"] > 0
+    assert distribution_problem(f.distribution()) == ""
+    assert np.isfinite(f.se_log["mean_days"])
+    w = fit_weibull(np.array([60.0, 82.0, 300.0, 400.0]), np.array([1, 1, 0, 1]))
+    assert w.params["shape"] > 0 and np.all(np.isfinite(w.extra["cov_log"]))
+
+
+def test_a_config_distribution_with_no_spread_is_refused_before_it_is_written():
+    assert "greater than 0" in distribution_problem({"kind": "lognormal", "mean_days": 82.0, "sd_days": 0.0})
+    assert "less than or equal to 20" in distribution_problem({"kind": "weibull", "shape": 26.0, "scale_days": 88.0})
+    assert distribution_problem({"kind": "exponential", "mean_days": 120.0}) == ""
+
+
+def test_a_covariance_that_cannot_be_computed_is_a_fit_error_not_svd_did_not_converge():
+    with pytest.raises(FitError, match="not finite"):
+        safe_inverse(np.array([[np.nan, 1.0], [1.0, 2.0]]))
+    assert safe_inverse(np.array([[4.0, 0.0], [0.0, 0.0]]))[0, 0] == pytest.approx(0.25)  # singular: pinv
+
+
+def test_poisson_regression_without_a_finite_maximum_names_the_cells():
+    # status x band main effects with three cells: the event-free reference cell's rate runs off
+    # to 0 while the other two fit exactly (it used to return a mean of ~1e15 days)
+    X = np.array([[1, 0, 0], [1, 0, 1], [1, 1, 0]], dtype=float)
+    with pytest.raises(FitError, match="no finite maximum") as err:
+        poisson_regression([0.0, 1.0, 2.0], [165.0, 644.0, 510.0], X)
+    assert err.value.params == ("row:0",)
+    # a full 2 x 2 table with one empty cell has a maximum
+    X4 = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=float)
+    fit = poisson_regression([0.0, 3.0, 4.0, 5.0], [100.0] * 4, X4)
+    assert np.all(np.isfinite(fit.coef)) and np.all(fit.se() < 10)
+
+
+def test_weibull_groups_with_an_event_free_band_keep_its_given_multiplier():
+    # band 0 has spells but no move: its multiplier would run off to infinity
+    t = np.array([100.0, 200.0, 300.0, 150.0, 50.0, 400.0])
+    d = np.array([1, 1, 1, 1, 0, 0])
+    g = np.zeros(6, dtype=int)
+    b = np.array([1, 1, 1, 1, 0, 0])
+    with pytest.raises(FitError, match="flat") as err:
+        fit_weibull_groups(t, d, g, 1, b, 2, ref_band=1, exponential_groups=[0])
+    assert err.value.params == ("band:0",)
+    fit = fit_weibull_groups(t, d, g, 1, b, 2, ref_band=1, exponential_groups=[0], fixed_log_mult={0: math.log(2.0)})
+    assert fit.band_log_mult[0] == pytest.approx(math.log(2.0)) and np.isfinite(fit.scale[0])
+
+
+class _Recorder:
+    """What EstimateRecorder.fit needs of the recorder: keep()."""
+
+    def __init__(self):
+        self.kept = []
+
+    def keep(self, path, why):
+        self.kept.append((path, why))
+
+
+def test_the_estimation_keeps_the_template_and_names_the_estimate():
+    rec = _Recorder()
+    what = "family finding (days from placement order to match)"
+    path = "exits.adoption.days_family_finding"
+    assert EstimateRecorder.fit(rec, path, what, fit_lognormal, np.array([82.0]), np.array([1])) is None
+    [(kept, why)] = rec.kept
+    assert kept == path and why.startswith(what + ": a single event") and "template" in why
+    # where no template value can stand in, the error names the estimate (not "SVD did not converge")
+    with pytest.raises(FitError, match=r"^family finding \(days from placement order to match\): a single event"):
+        EstimateRecorder.fit(rec, path, what, fit_lognormal, np.array([82.0]), np.array([1]), fallback=False)
+    # a fit that works is returned as it is
+    f = EstimateRecorder.fit(rec, path, what, fit_lognormal, np.array([82.0, 90.0]), np.array([1, 1]))
+    assert f.params["sd_days"] > 0 and len(rec.kept) == 1
