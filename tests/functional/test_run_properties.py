@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from carejourney.calendar import financial_years
+from carejourney.model.placements import FOSTER_OR_FAMILY, RESIDENTIAL
 from carejourney.runner import run_replications
+from carejourney.vocab import PLACEMENT_TYPES
 from tests.conftest import small_dict
 from tests.functional.helpers import run
 
@@ -303,3 +305,51 @@ def test_exit_routes_follow_their_settings():
     assert len(indep) > 0
     age_at_exit = (indep["end_day"] - indep["dob_day"]) / 365.25
     assert (age_at_exit >= cfg.exits.independent_living.from_age_years - 1e-9).all()
+
+
+def test_a_move_is_named_by_where_the_child_goes(result):
+    """A step-down goes from residential care to a family placement, an escalation the other
+    way; every other move keeps the child on the same side."""
+    family = {PLACEMENT_TYPES[c] for c in FOSTER_OR_FAMILY}
+    residential = {PLACEMENT_TYPES[c] for c in RESIDENTIAL}
+    _, res = result
+    pl = res.events["placements"].sort_values(["child_id", "period", "start_day"], kind="stable")
+    pl = pl.assign(old=pl["placement_type"].astype(str),
+                   new=pl.groupby(["child_id", "period"])["placement_type"].shift(-1).astype(object).astype(str))
+    moved = pl[pl["end_reason"].isin(["move", "step_down", "escalation"])]
+    reason = moved["end_reason"].astype(str)
+    down = moved["old"].isin(residential) & moved["new"].isin(family)
+    up = moved["old"].isin(family) & moved["new"].isin(residential)
+    assert down.sum() > 0 and up.sum() > 0
+    assert ((reason == "step_down") == down).all() and ((reason == "escalation") == up).all()
+
+
+def test_proceedings_end_by_the_mix_for_the_childs_age():
+    """With placement orders only in the under-1s' outcome mix, every placement order made
+    in the run follows an interim care order begun before the first birthday."""
+    d = small_dict(3)
+    mix = d["legal"]["proceedings_outcome_by_age_band"]
+    for band in ("1_to_4", "5_to_9"):
+        mix[band] = {"care_order": 0.7, "sgo": 0.1, "returned_home": 0.2}
+    _, res = run(d, seed=4)
+    ev = res.events
+    lg = ev["legal_statuses"].sort_values(["child_id", "period", "start_day"], kind="stable")
+    lg = lg.assign(before=lg.groupby(["child_id", "period"])["legal_status"].shift(1).astype(object).astype(str))
+    orders = lg[(lg["legal_status"].astype(str) == "placement_order") & (lg["before"] == "interim_care_order")]
+    ico = lg[lg["legal_status"].astype(str) == "interim_care_order"][["child_id", "period", "start_day", "end_day"]]
+    made = orders.merge(ico, left_on=["child_id", "period", "start_day"], right_on=["child_id", "period", "end_day"],
+                        suffixes=("", "_ico"))
+    assert len(made) == len(orders) and len(made) > 3
+    dob = ev["children"].set_index("child_id")["dob_day"]
+    age_at_ico = (made["start_day_ico"].to_numpy() - dob.loc[made["child_id"]].to_numpy()) / 365.25
+    assert (age_at_ico < 1.0 + 1e-9).all()
+
+
+def test_without_relapse_a_success_keeps_the_child_at_home():
+    d = small_dict(3)
+    d["edge_of_care"]["relapse_probability"] = 0.0
+    _, res = run(d, seed=4)
+    ev = res.events
+    succeeded = ev["services"][ev["services"]["outcome"].astype(str) == "success"]["child_id"]
+    assert len(succeeded) > 10
+    assert not set(succeeded) & set(ev["care_periods"]["child_id"])
