@@ -24,7 +24,8 @@ the order of the config (every choice and caveat is also written into the report
   estimate_proceedings, estimate_exits; exit shares and adoption are in estimate_exits too).
 - demand: first entries a year by age band (log-linear Poisson with a trend) turned into
   referrals through the template's own edge-of-care conversion (estimate_arrivals, with the
-  formulas in estimate_demand); UASC arrivals (estimate_arrivals).
+  formulas in estimate_demand); UASC arrivals over the run, observed where the data cover it
+  (estimate_arrivals).
 
 The episodes are prepared as spells at risk in estimate_data, the censored MLEs and
 regressions are in estimate_fit, and every part writes the config and the report through
@@ -47,7 +48,7 @@ from ..config.schema import draw_refused
 from ..results import written_by
 from ..ssda903.report import cleaning_csv
 from ..uncertainty import get_path, truncated_to_field
-from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc
+from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc, estimate_uasc_arrivals
 from .estimate_data import HAZARD_ROUTES, missing_years, to_date
 from .estimate_exits import (
     estimate_adoption,
@@ -206,6 +207,7 @@ def _run(est: EstimateRecorder) -> tuple[dict, EstimationReport]:
     estimate_uasc(est)
     estimate_demand_from_entries(est)
     _horizon_and_meta(est)
+    estimate_uasc_arrivals(est)  # dated by the horizon
     _template_parts(est)
     config = _finish(est)
     return config, est.report

@@ -56,8 +56,45 @@ def estimate_uasc(est: EstimateRecorder):
                           events=cf.events[0], method="cure model: exponential time to an 18+ age assessment")
     else:
         est.keep("demand.uasc.age_assessment_18_plus_probability", "no E15 exit of a UASC in the window")
-    est.keep("demand.uasc.periods", "UASC arrivals are an input series (national schemes, waves); "
-                                     "observed UASC first entries are in the data summary")
+
+
+def estimate_uasc_arrivals(est: EstimateRecorder):
+    """The UASC input series over the run (needs the horizon: call after it is set). Where the
+    data cover the run, each collection year's observed UASC first entries; before and after
+    them, the window's mean rate: an assumption to replace with the council's own projection
+    (arrivals follow national schemes and waves, which no return foretells). The template's
+    periods were dated for its own run, so a run from another start had none."""
+    pe = est.d.periods
+    u = pe[pe["in_window_start"] & pe["first_period"] & pe["uasc"].astype(bool)]
+    if len(u) < MIN_MIX:
+        est.keep("demand.uasc.periods", f"fewer than {MIN_MIX} UASC first entries in the window")
+        return
+    h = est.out["horizon"]
+    run_from = pd.Timestamp(h["start_date"]) - pd.Timedelta(days=float(h.get("warmup_days", 0) or 0))
+    run_to = pd.Timestamp(h["end_date"]) + pd.Timedelta(days=1)
+    w = est.window
+    years = range(w.first_year, w.last_year + 1)
+    counts = {y: int(((u["start"] >= pd.Timestamp(y - 1, 4, 1)) & (u["start"] < pd.Timestamp(y, 4, 1))).sum())
+              for y in years}
+    rate = sum(counts.values()) / len(counts)  # a year
+    # (from, to, arrivals in the whole span): observed years, the mean rate outside them
+    spans = [(pd.Timestamp(y - 1, 4, 1), pd.Timestamp(y, 4, 1), float(counts[y])) for y in years]
+    if run_from < w.start:
+        spans.insert(0, (run_from, w.start, rate * (w.start - run_from).days / 365.25))
+    if run_to > w.end:
+        spans.append((w.end, run_to, rate * (run_to - w.end).days / 365.25))
+    periods = []
+    for a, b, arrivals in spans:
+        lo, hi = max(a, run_from), min(b, run_to)
+        if hi > lo:  # the part inside the run, pro rata
+            periods.append({"from_date": lo.date(), "to_date": hi.date(),
+                            "arrivals": _r(arrivals * (hi - lo).days / (b - a).days, 4)})
+    observed = ", ".join(f"{y - 1}-{str(y)[2:]} {c}" for y, c in counts.items())
+    shown = "; ".join(f"{p['from_date']} to {p['to_date']}: {p['arrivals']:g}" for p in periods)
+    est.set("demand.uasc.periods", periods, n=len(u), display=shown,
+            method=f"UASC first entries by collection year where the data cover the run ({observed}); "
+                   f"[ASSUME] their mean, {rate:.1f} a year, before and after the data: replace with the "
+                   "council's own projection")
 
 
 def estimate_demand_from_entries(est: EstimateRecorder):

@@ -14,6 +14,7 @@ import copy
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from carejourney.calibrate import estimate_config
@@ -212,3 +213,26 @@ def test_90_percent_intervals_cover_the_truth_about_90_percent_of_the_time(tmp_p
     assert all(r >= 0.7 for r in rates.values()), rates
     pooled = float(np.mean([h for v in hits.values() for h in v]))
     assert 0.8 <= pooled <= 0.99, rates
+
+
+def test_uasc_arrivals_are_the_observed_series_over_the_run(roundtrip):
+    """QA: the template's UASC periods were dated for its own run, so a calibrated run from
+    another start had none (and warned of each). Where the data cover the run, each year's
+    arrivals are its observed UASC first entries; after them, the mean of those years."""
+    _, _, res, _, config, _ = roundtrip
+    cfg = parse_config(config)
+    periods = cfg.demand.uasc.periods
+    ch, pe = res.events["children"], res.events["care_periods"]
+    uasc = set(ch.loc[ch["uasc"] & (ch["source"].astype(str) == "uasc"), "child_id"])
+    first = pe[pe["child_id"].isin(uasc) & (pe["period"] == 1)]
+    start = pd.to_datetime(first["start"])
+    observed = {y: int(((start >= pd.Timestamp(y - 1, 4, 1)) & (start < pd.Timestamp(y, 4, 1))).sum())
+                for y in range(2016, 2021)}
+    assert periods[0].from_date == cfg.horizon.start_date
+    assert periods[-1].to_date == cfg.horizon.end_date + dt.timedelta(days=1)
+    assert all(a.to_date == b.from_date for a, b in zip(periods, periods[1:]))
+    by_year = {p.to_date.year: p.arrivals for p in periods if (p.to_date - p.from_date).days in (365, 366)}
+    assert {y: by_year[y] for y in observed} == pytest.approx(observed)
+    after = periods[-1]
+    years_after = (after.to_date - after.from_date).days / 365.25
+    assert after.arrivals / years_after == pytest.approx(sum(observed.values()) / len(observed), rel=1e-3)
