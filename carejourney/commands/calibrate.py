@@ -76,6 +76,9 @@ def cmd_calibrate(args) -> int:
             print(f"warning: --years {args.years}: no returns in {args.ssda903_dir} for collection year(s) "
                   f"{', '.join(map(str, missing))} (the data has {have}); estimated from {report.window}",
                   file=sys.stderr)
+        if report.data_summary.get("first_entries") == 0:
+            print(f"warning: no child entered care for the first time in {report.window}: demand (referrals by "
+                  "age band) is the template's, not this council's", file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out, cleaning=cleaned.report)
     except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)

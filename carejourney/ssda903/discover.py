@@ -13,6 +13,7 @@ KIND_WORDS = {"header": "header", "episodes": "episode", "uasc": "uasc"}
 
 _YEAR_SPAN = re.compile(r"(?<!\d)(20\d{2})\s*[-_ ]\s*(\d{2}|20\d{2})(?!\d)")  # 2015-16
 _YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
+_COMPACT_SPAN = re.compile(r"(?<!\d)(20\d{2})(\d{2})(?!\d)")  # 201516
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,16 @@ class SourceFile:
 
 
 def year_from_name(name: str) -> int | None:
-    """Collection year written in a name: '2016' -> 2016, '2015-16' -> 2016, else None."""
+    """Collection year written in a name: '2016' -> 2016, '2015-16' or '201516' -> 2016, else None."""
     span = _YEAR_SPAN.search(name)
     if span:
         first, second = int(span.group(1)), span.group(2)
         end = int(second) if len(second) == 4 else 2000 + int(second)
         if end == first + 1:
             return end
+    compact = _COMPACT_SPAN.search(name)
+    if compact and int(compact.group(2)) == (int(compact.group(1)) + 1) % 100:
+        return int(compact.group(1)) + 1
     years = set(_YEAR.findall(name))
     return int(years.pop()) if len(years) == 1 else None
 

@@ -229,12 +229,17 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
     """Every CHILD of an episodes / uasc file has a header row in the same year's return.
     (Years whose header file could not be read are skipped: that file's problem is reported.)"""
     known = set(zip(tables["header"]["CHILD"], tables["header"]["year"]))
+    with_rows = set(tables["header"]["year"])
     problems: list[Problem] = []
     for kind in ("episodes", "uasc"):
         t = tables[kind]
         if t.empty:
             continue
-        missing = [(c, y) not in known and y in header_years for c, y in zip(t["CHILD"], t["year"])]
+        # a header file with no rows at all: one problem, not one per episode
+        for (label, year), rows in t[~t["year"].isin(with_rows) & t["year"].isin(header_years)].groupby(
+                ["source_file", "year"]):
+            problems.append(Problem(label, None, None, f"{len(rows)} rows, but the {year} header file has no rows"))
+        missing = [(c, y) not in known and y in header_years and y in with_rows for c, y in zip(t["CHILD"], t["year"])]
         for label, row in zip(t.loc[missing, "source_file"], t.loc[missing, "source_row"]):
             problems.append(
                 Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")

@@ -83,3 +83,22 @@ def test_calibrate_on_a_few_children_keeps_the_template_where_a_fit_is_degenerat
     # no lognormal in the written config has lost its spread
     dists = list(_lognormals(config))
     assert dists and all(d["sd_days"] > 0 for d in dists)
+
+
+def test_no_first_entries_is_said_on_the_console(small_council, tmp_path, capsys):
+    """QA: with no first entry in the window the template's demand was used and only the .md
+    report said so; the console showed 'first entries: 0' and nothing else."""
+    folder, _ = small_council
+    only_opening = tmp_path / "opening"
+    for year in sorted(p for p in folder.iterdir() if p.is_dir()):
+        (only_opening / year.name).mkdir(parents=True)
+        ep = pd.read_csv(year / "episodes.csv", dtype=str, keep_default_na=False)
+        starts = pd.to_datetime(ep["DECOM"], format="%d/%m/%Y")
+        before = set(ep.loc[starts < pd.Timestamp(2015, 4, 1), "CHILD"])  # in care before the returns begin
+        for name in ("header.csv", "episodes.csv", "uasc.csv"):
+            df = pd.read_csv(year / name, dtype=str, keep_default_na=False)
+            df[df["CHILD"].isin(before)].to_csv(only_opening / year.name / name, index=False)
+    out = tmp_path / "cal" / "opening.yaml"
+    assert main(["calibrate", str(only_opening), "--start", START, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: no child entered care for the first time in" in err and "the template's" in err

@@ -408,3 +408,23 @@ def test_dates_written_as_midnight_date_times_are_read_as_dates():
     dates, bad = parse_dates(values)
     assert (dates[:4] == pd.Timestamp("2015-10-14")).all()
     assert bad.tolist() == [False, False, False, False, True, True, False]
+
+
+@pytest.mark.parametrize("name,year", [
+    ("2016", 2016), ("2015-16", 2016), ("2015_2016", 2016), ("SSDA903_2015-16_Episodes", 2016),
+    ("header_201516", 2016),  # QA: 'cannot tell which collection year' though it was there
+    ("header_201517", None), ("episodes_2016_03_31", 2016), ("episodes", None),
+])
+def test_the_collection_year_is_read_from_a_name(name, year):
+    from carejourney.ssda903.discover import year_from_name
+
+    assert year_from_name(name) == year
+
+
+def test_a_header_file_with_no_rows_is_one_problem_not_one_per_episode(tmp_path):
+    """QA: it gave a 'CHILD is not in the header file' line for each of 1,592 episodes."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")],
+                          [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    (folder / "header.csv").write_text("CHILD,SEX,DOB\n")
+    err = read_error(tmp_path)
+    assert [str(p) for p in err.problems] == ["2016/episodes.csv: 2 rows, but the 2016 header file has no rows"]
