@@ -428,3 +428,12 @@ def test_a_header_file_with_no_rows_is_one_problem_not_one_per_episode(tmp_path)
     (folder / "header.csv").write_text("CHILD,SEX,DOB\n")
     err = read_error(tmp_path)
     assert [str(p) for p in err.problems] == ["2016/episodes.csv: 2 rows, but the 2016 header file has no rows"]
+
+
+def test_a_file_named_by_the_year_its_return_begins_gets_a_hint(tmp_path):
+    """QA: '2015_episodes.csv' holding 2015-16 was read as 2014-15: thousands of date errors
+    and no word on the naming."""
+    write_return(tmp_path, 2015, [header_row("C001")],
+                 [episode_row("C001", "01/05/2015", "01/06/2015", "X1"), episode_row("C001", "01/06/2015", rne="P")])
+    text = str(read_error(tmp_path))
+    assert "2015/episodes.csv: most episodes fall in 2015-16, not in 2014-15 as the file or folder name says" in text
