@@ -44,8 +44,8 @@ def estimate_uasc(est: EstimateRecorder):
     cf = est.fit("demand.uasc.age_assessment_18_plus_probability", "UASC 18+ age assessments (cure model)",
                  fit_cure_exponential, t.to_numpy(), ev.to_numpy(), np.zeros(len(u), dtype=int), 1)
     if cf is None:
-        pass  # kept from the template, the reason in the report
-    elif cf.events[0] > 0:
+        return  # kept from the template, the reason in the report
+    if cf.events[0] > 0:
         a, b = beta_from_mean_se(float(cf.p[0]), float(cf.p_se[0]))
         lo, hi = beta_interval(a, b)
         est.set("demand.uasc.age_assessment_18_plus_probability", _r(float(cf.p[0])), low=lo, high=hi,

@@ -139,8 +139,9 @@ def estimate_adoption(est: EstimateRecorder):
     dur = t_place.where(event, days_between(m["start"], m["obs_end"]))
     keep = ~same_day
     t_mean = est.tcfg.exits.adoption.days_family_finding.mean()
+    placed = event[keep].sum()
     f = None
-    if event[keep].sum() > 0:
+    if placed > 0:
         f = est.fit("exits.adoption.days_family_finding", "family finding (days from placement order to match)",
                     fit_lognormal, dur[keep].to_numpy(), event[keep].to_numpy())
     if f is not None:
@@ -158,7 +159,7 @@ def estimate_adoption(est: EstimateRecorder):
         else:
             est.keep("exits.adoption.days_family_finding",
                      f"the template's mean ({t_mean:.0f} days) is below the observed upper bound; {note}")
-    elif event[keep].sum() <= 0:
+    elif placed <= 0:
         est.keep("exits.adoption.days_family_finding", "no placement for adoption after an order in the window")
     for k in ("initial_adopters", "adopter_approvals_per_year", "max_days_to_match", "concurrent_share"):
         est.keep(f"exits.adoption.{k}", "adopters and matching are not in SSDA903")

@@ -166,15 +166,16 @@ def safe_inverse(h: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(h)):
         raise FitError("the information matrix at the optimum is not finite (the likelihood is degenerate there)")
     try:
+        cov = np.linalg.inv(h)
+        ok = np.all(np.isfinite(np.diag(cov))) and not np.any(np.diag(cov) < 0)
+    except np.linalg.LinAlgError:
+        ok = False
+    if not ok:
         try:
-            cov = np.linalg.inv(h)
-        except np.linalg.LinAlgError:
             cov = np.linalg.pinv(h)
-        if not np.all(np.isfinite(np.diag(cov))) or np.any(np.diag(cov) < 0):
-            cov = np.linalg.pinv(h)
-            cov[np.diag_indices_from(cov)] = np.abs(np.diag(cov))
-    except np.linalg.LinAlgError as err:
-        raise FitError(f"the covariance of the fit could not be computed ({err})") from err
+        except np.linalg.LinAlgError as err:
+            raise FitError(f"the covariance of the fit could not be computed ({err})") from err
+        cov[np.diag_indices_from(cov)] = np.abs(np.diag(cov))
     return cov
 
 
@@ -403,8 +404,8 @@ def _poisson_runaway_rows(y: np.ndarray, X: np.ndarray, tiny: float = NEGLIGIBLE
     somewhere < 0, along which the log-likelihood keeps rising (the MLE does not exist). Found
     by a linear programme; empty when the MLE exists."""
     zero = y <= tiny
-    if not zero.any() or zero.all():
-        return np.flatnonzero(zero) if zero.all() and len(y) else np.zeros(0, dtype=int)
+    if zero.all() or not zero.any():  # no events anywhere: every rate runs off; events everywhere: none
+        return np.flatnonzero(zero)
     Z, P = X[zero], X[~zero]
     n = X.shape[1]
     res = optimize.linprog(Z.sum(0), A_ub=np.vstack([Z, -Z]), b_ub=np.r_[np.zeros(len(Z)), np.ones(len(Z))],

@@ -18,7 +18,7 @@ from ..vocab import AGE_BANDS
 from .estimate_exit_hazards import exposure_cells, fit_route, route_rate, write_route
 from .estimate_fit import FitError, _r, fit_lognormal
 from .estimate_plots import survival_curve
-from .estimate_recorder import NB, EstimateRecorder, distribution_problem
+from .estimate_recorder import NB, EstimateRecorder, checked_fit
 from .estimate_report import fmt_count
 
 PROCEEDINGS_WHAT = "proceedings (length of interim care orders)"
@@ -58,10 +58,7 @@ def estimate_proceedings_and_exit_routes(est: EstimateRecorder):
         if proc_event.sum() == 0:
             break
         try:
-            fitted = fit_lognormal(t, proc_event, x0=None if proc is None else proc.extra["x"])
-            bad = distribution_problem(fitted.distribution())
-            if bad:
-                raise FitError(f"the fitted lognormal {bad}")
+            fitted = checked_fit(fit_lognormal, t, proc_event, x0=None if proc is None else proc.extra["x"])
         except FitError as err:
             # too few or degenerate proceedings ends: the EM stops with the last fit, if any
             failed = str(err)

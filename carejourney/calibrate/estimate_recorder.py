@@ -76,10 +76,7 @@ class EstimateRecorder:
         "family finding (days from placement order to match)"). With `fallback=False` (no
         template value can stand in) the FitError is raised again, naming the estimate."""
         try:
-            f = fit(*args, **kw)
-            bad = distribution_problem(f.distribution()) if hasattr(f, "distribution") else ""
-            if bad:
-                raise FitError(f"the fitted {f.family} {bad}")
+            f = checked_fit(fit, *args, **kw)
         except FitError as err:
             if not fallback:
                 raise FitError(f"{what}: {err}") from err
@@ -129,6 +126,16 @@ class EstimateRecorder:
             e = self.report.get(path.rsplit(".", 1)[0]) or self.report.get(path)
             if e is not None and e.prior is None:
                 e.prior = prior
+
+
+def checked_fit(fit, *args, **kw):
+    """`fit(*args, **kw)`, raising FitError also when the fitted distribution (if it gives one)
+    is one no config accepts."""
+    f = fit(*args, **kw)
+    bad = distribution_problem(f.distribution()) if hasattr(f, "distribution") else ""
+    if bad:
+        raise FitError(f"the fitted {f.family} {bad}")
+    return f
 
 
 def distribution_problem(dist: dict) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import codes
 from .periods import build_legal_statuses, build_periods, build_placements
-from .read import Ssda903Data
+from .read import Ssda903Data, in_file_order
 from .report import ReportBuilder, summarise
 
 # The episode fields that make two rows "the same episode" when all are equal.
@@ -105,13 +105,9 @@ def lookup(table: pd.DataFrame, column: str, child_ids: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(), index=child_ids.index, dtype=table[column].dtype)
 
 
-def _in_file_order(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(["year", "source_file", "source_row"], kind="stable")
-
-
 def _one_header_row_per_child(header: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
     """The latest return's header row per child; earlier rows that disagree are reported."""
-    header = _in_file_order(header)
+    header = in_file_order(header)
     exact = header.duplicated(["child_id", "SEX", "DOB", "year"], keep="first")
     report.add(header[exact], "removed", "duplicate_header_row", "exact repeat of an earlier header row")
     header = header[~exact]
@@ -138,7 +134,7 @@ def _drop_aged_18_or_over(ep: pd.DataFrame, header: pd.DataFrame, report: Report
 
 
 def _drop_exact_duplicates(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
-    ep = _in_file_order(ep)
+    ep = in_file_order(ep)
     key = [*EPISODE_FIELDS, "year"]
     dup = ep.duplicated(key, keep="first")
     first_row = ep.groupby(key, dropna=False)["source_row"].transform("first")

@@ -61,15 +61,17 @@ def _is_cleaning_report(path: Path) -> bool:
 NOT_CSV_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".txt", ".tsv", ".dat"}
 
 
-def not_csv_files(root: Path, kind: str, year: int | None = None) -> list[str]:
-    """Labels of files named like `kind` (and `year`, where given) that are not CSV, so not
-    read: named in the message about a missing file, which would otherwise look wrong."""
+def not_csv_files(root: Path, kinds, year: int | None = None) -> list[str]:
+    """Labels of files named like one of `kinds` (and `year`, where given) that are not CSV, so
+    not read: named in the message about a missing file, which would otherwise look wrong."""
+    kinds = list(kinds)
     out = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in NOT_CSV_SUFFIXES):
         label = path.relative_to(root).as_posix()
-        if kind_of(path.stem) == [kind] and (year is None or year_from_name(label) in (year, None)):
-            out.append(label)
-    return out
+        found = kind_of(path.stem)
+        if len(found) == 1 and found[0] in kinds and (year is None or year_from_name(label) in (year, None)):
+            out.append((kinds.index(found[0]), label))
+    return [label for _, label in sorted(out)]  # in the order of `kinds`
 
 
 def not_read_hint(labels: list[str]) -> str:
@@ -102,7 +104,6 @@ def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                     break
         found.append(SourceFile(path, label, kinds[0], year))
     if not found and not problems:
-        others = [f for kind in KIND_WORDS for f in not_csv_files(root, kind)]
         problems.append(Problem(str(root), None, None, "no CSV file whose name contains header, episode or uasc"
-                                + not_read_hint(others)))
+                                + not_read_hint(not_csv_files(root, KIND_WORDS))))
     return found, problems

@@ -195,7 +195,7 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile], r
             if kind not in kinds and kind not in failed_kinds:
                 other = next(iter(kinds.values()))[0]
                 problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"
-                                        + not_read_hint(not_csv_files(root, kind, year))))
+                                        + not_read_hint(not_csv_files(root, (kind,), year))))
     return problems
 
 
@@ -247,6 +247,12 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
     return problems
 
 
+def in_file_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows by return year, then file and row: the last of a child's rows is the latest return's,
+    the one cleaning keeps."""
+    return df.sort_values(["year", "source_file", "source_row"], kind="stable")
+
+
 def _header_fields(header: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     """CHILD, year and `fields`: one row per child and year of the header files."""
     return header.drop_duplicates(["CHILD", "year"], keep="last")[["CHILD", "year", *fields]]
@@ -264,8 +270,7 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     ]
     # cleaning keeps the latest return's DOB: a later return must not move it past an
     # earlier episode's start (a period would begin at age -1)
-    ordered = header.sort_values(["year", "source_file", "source_row"], kind="stable")
-    latest = ordered.drop_duplicates("CHILD", keep="last")[["CHILD", "year", "DOB", "source_file"]]
+    latest = in_file_order(header).drop_duplicates("CHILD", keep="last")[["CHILD", "year", "DOB", "source_file"]]
     joined = episodes.merge(latest, on="CHILD", how="inner", suffixes=("", "_latest"))
     early = (joined["DECOM"] < joined["DOB"]) & (joined["year_latest"] != joined["year"])
     problems += [

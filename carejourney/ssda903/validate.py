@@ -159,8 +159,8 @@ def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str
     problems += _rows(
         label, table, dec < start, "DEC", lambda v: f"episode ended ({v}) before the {span} collection year"
     )
-    late = (decom > end) | (dec > end)
-    if len(table) and late.mean() > 0.5 and not ((decom > end + pd.DateOffset(years=1)) | (dec > end + pd.DateOffset(years=1))).any():
+    next_end = year_bounds(year + 1)[1]
+    if ((decom > end) | (dec > end)).mean() > 0.5 and not ((decom > next_end) | (dec > next_end)).any():
         # a name giving the year a return begins ('2015_episodes' for 2015-16) reads as the year before
         nxt = f"{year}-{str(year + 1)[2:]}"
         problems.append(Problem(label, None, None, f"most episodes fall in {nxt}, not in {span} as the file or folder "
