@@ -41,6 +41,20 @@ def input_file(path, flag: str):
         raise PathError(f"{path}: {flag} is a folder, not a file")
 
 
+def read_figures_of(against, geography: str | None):
+    """The figures file, refused for a bad row of `geography` (or of none named); a bad row of
+    another council only gets a warning: it must not stop this council's comparison or fit."""
+    from ..validate.figures import read_figures
+
+    elsewhere: list[str] = []
+    figures = read_figures(against, geography or None, elsewhere)
+    if elsewhere:
+        more = f"; and {len(elsewhere) - 1} more" if len(elsewhere) > 1 else ""
+        say(f"warning: {against}: {len(elsewhere)} problem(s) in rows of other geographies, left out: "
+            f"{elsewhere[0]}{more}")
+    return figures
+
+
 def bad_input_exits_2(body):
     """A command's `func`: bad input (config, figures, params, an impossible fit) prints
     its message and returns exit code 2 instead of a traceback."""

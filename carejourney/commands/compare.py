@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, input_file, non_negative_int, say
+from . import bad_input_exits_2, input_file, non_negative_int, read_figures_of, say
 
 
 def add_parser(subparsers):
@@ -49,7 +49,6 @@ def _run(args) -> int:
     from ..config.loader import parse_config, read_config_data
     from ..results import check_out_file
     from ..validate.compare import compare, coverage, format_comparison
-    from ..validate.figures import read_figures
 
     if (args.backtest_until is None) != (args.params is None):
         raise ParamsError("--backtest-until and --params go together: the back-test fits PARAMS on periods "
@@ -64,9 +63,9 @@ def _run(args) -> int:
         if path:
             check_out_file(path)
     input_file(args.against, "--against")
-    figures = read_figures(args.against)
     if args.backtest_until is None:
         cfg = load_config(args.config)
+        figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
         # The run stops at the last published year: arrivals are drawn a year at a time, so
         # these are exactly the first years `run` shows with the same seed, sooner.
         table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,
@@ -78,7 +77,8 @@ def _run(args) -> int:
     from ..calibrate.aggregate_backtest import backtest
     from ..calibrate.aggregate_params import read_params
     data = read_config_data(args.config)
-    parse_config(data, str(args.config))
+    cfg = parse_config(data, str(args.config))
+    figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
     input_file(args.params, "--params")
     spec = read_params(args.params)
     result = backtest(data, figures, spec, args.backtest_until, geography=args.geography, reps=args.reps,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import bad_input_exits_2, input_file, non_negative_int, say
+from . import bad_input_exits_2, input_file, non_negative_int, read_figures_of, say
 
 
 def add_parser(subparsers):
@@ -81,12 +81,11 @@ def _run(args) -> int:
     from ..calibrate.report import write_report
     from ..config.loader import parse_config, read_config_chain
     from ..results import atomic_dir, check_out_file
-    from ..validate.figures import read_figures
 
     data, extended = read_config_chain(args.config)
-    parse_config(data, str(args.config))
+    cfg = parse_config(data, str(args.config))
     input_file(args.against, "--against")
-    figures = read_figures(args.against)
+    figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
     input_file(args.params, "--params")
     spec = read_params(args.params)
     # the outputs are checked before the fit (minutes), not found unusable after it

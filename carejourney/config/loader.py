@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..calendar import fy_label
 from ..strict import NOT_A_NUMBER
+from .plausibility import demand_warnings
 from .schema import Config
 
 
@@ -249,7 +250,7 @@ def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> 
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)
-    for msg in coverage_warnings(cfg):
+    for msg in coverage_warnings(cfg) + demand_warnings(cfg):
         (warn or _warn)(f"{source}: {msg}")
     return cfg
 

@@ -19,6 +19,7 @@ from ..strict import NumbersOnly
 from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
                            share_set_problem)
 from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+from .plausibility import demand_errors
 
 PROBABILITY_TOLERANCE = 1e-6
 Probability = float  # documented alias; bounds are checked with Field(ge=0, le=1)
@@ -721,6 +722,13 @@ class Config(Strict):
             raise ValueError(f"demand.referrals: with trend_per_year and steps, referrals for {band} reach "
                              f"{rate * peak:,.0f} a year within the horizon, over {MAX_REFERRALS_PER_YEAR:,.0f}: "
                              "not plausible for any council")
+        return self
+
+    @model_validator(mode="after")
+    def _plausible_demand(self):
+        problems = demand_errors(self)  # against the config's own population (plausibility.py)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")

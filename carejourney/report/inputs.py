@@ -315,22 +315,27 @@ def load_results(results_dir: str | Path) -> Results:
 
 # --------------------------------------------------------------------------- actuals
 def _first_bad(path: Path, raw: pd.Series, parsed: pd.Series, column: str, expected: str):
-    """Raise a one-line ReportError naming the file, the line and the column of the first
+    """Raise a one-line ReportError naming the file, the row and the field of the first
     value that did not parse (`parsed` is NaN/NaT there although `raw` is not blank)."""
     bad = parsed.isna() & raw.notna()
     if not bad.any():
         return
     i = bad[bad].index[0]
     more = int(bad.sum()) - 1
-    also = f" (and {more} more line(s) like it)" if more else ""
+    also = f" (and {more} more row(s) like it)" if more else ""
     value = str(raw[i]).strip()
     shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}... ({len(value):,} characters)"
-    raise ReportError(f"{path.name}: line {_line(i)}, column {column}: {shown} is not {expected}{also}")
+    raise ReportError(f"{path.name}: {_where(i, column)}: {shown} is not {expected}{also}")
 
 
-def _line(index: int) -> int:
-    """The file's line number of a data row read with skip_blank_lines=False: the header is line 1."""
+def _row(index: int) -> int:
+    """The row of the file a data row came from, as a spreadsheet shows it (the header is row 1,
+    blank rows count), as the published figures' and the SSDA903 returns' messages name rows."""
     return int(index) + 2
+
+
+def _where(index: int, column: str) -> str:
+    return f"row {_row(index)}, field {column!r}"
 
 
 MAX_ACTUAL = 1_000_000  # more children than any council has looked after: a typo or a unit slip
@@ -341,8 +346,8 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
 
     Counts must be whole numbers from 0 to 1,000,000. A date that is not a month end is
     taken as the end of its month (the report's bands are month ends), and `warn` is told.
-    A bad value raises a ReportError naming the file, its line number (the header is line 1)
-    and the column."""
+    A bad value raises a ReportError naming the file, its row as a spreadsheet shows it (the
+    header is row 1) and the field."""
     path = Path(path)
     if path.is_dir():
         raise ReportError(f"{path.name}: is a folder, not an actuals CSV file ({path})")
@@ -358,7 +363,7 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
     for column in ("date", "lac_children"):
         blank = df[column].isna()
         if blank.any():
-            raise ReportError(f"{path.name}: line {_line(blank[blank].index[0])}, column {column}: blank value")
+            raise ReportError(f"{path.name}: {_where(blank[blank].index[0], column)}: blank value")
     dates = df["date"].map(_parse_date)
     _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD or DD/MM/YYYY)")
     lac = pd.to_numeric(df["lac_children"], errors="coerce").astype(float)
@@ -372,27 +377,38 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
     if moved.any():
         i = int(moved.argmax())
         (warn or _warn)(f"{path.name}: {int(moved.sum())} date(s) are not month ends and were taken as the end "
-                        f"of their month, e.g. line {_line(df.index[i])}: {df['date'].iloc[i]} -> "
+                        f"of their month, e.g. row {_row(df.index[i])}: {df['date'].iloc[i]} -> "
                         f"{month_end[i]:%Y-%m-%d} (the report's bands are month ends)")
-    out = pd.DataFrame({"date": month_end, "lac_children": lac.to_numpy()})
-    if out["date"].duplicated().any():
-        d = out.loc[out["date"].duplicated(), "date"].iloc[0]
-        raise ReportError(f"{path.name}: more than one count for the month ending {d:%Y-%m-%d}")
+    out = pd.DataFrame({"date": month_end, "lac_children": lac.to_numpy()}, index=df.index)
+    twice = out["date"].duplicated(keep=False)
+    if twice.any():
+        d = out.loc[twice, "date"].iloc[0]
+        first, second = out.index[twice & (out["date"] == d)][:2]
+        raise ReportError(f"{path.name}: rows {_row(first)} and {_row(second)}: more than one count for the "
+                          f"month ending {d:%Y-%m-%d}")
     return out.sort_values("date").reset_index(drop=True)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    """The file's cells as strings, columns lower-cased, row i being line i + 2 (the header
-    is line 1). Read as the SSDA903 returns are (csvfile.read_csv_strings), not with pandas,
+    """The file's cells as strings, columns lower-cased, index i being row i + 2 (the header
+    is row 1). Read as the SSDA903 returns are (csvfile.read_csv_strings), not with pandas,
     which takes a trailing comma on every data row as an index column and a repeated column
     as two; a byte-order mark or Windows-1252 is read too."""
     table, problems = read_csv_strings(path, path.name, kind="actuals files")
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise ReportError(f"{problems[0]}{more}")
+        raise ReportError(f"{_problem_text(problems[0])}{more}")
     table.index = table.pop("source_row") - 2
     table.columns = [c.lower() for c in table.columns]
     return table
+
+
+def _problem_text(p) -> str:
+    """A csvfile Problem written as this module writes its own: 'a.csv: row 3, field 'date': ...'."""
+    where = [f"row {p.row}"] if p.row is not None else []
+    if p.field is not None:
+        where.append(f"field {p.field.lower()!r}")
+    return f"{p.file}: {', '.join(where) + ': ' if where else ''}{p.message}"
 
 
 def _warn(msg: str):

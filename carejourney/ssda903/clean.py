@@ -6,7 +6,8 @@ breaks are dropped (so they cannot trim a looked-after episode), episodes a late
 corrected are dropped, overlaps are trimmed, episodes of children missing from the next
 return end, episodes still running at 18 end there, and only then are episodes joined into
 periods.
-Every row removed or changed is written to the report with the rule that did it.
+Every row removed or changed is written to the report with the rule that did it, and so is
+what reading did unasked: files read as cp1252, spaces removed around cells, codes upper-cased.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class Cleaned:
     placements:     child_id, period, start, end, placement_type, in_house
     legal_statuses: child_id, period, start, end, legal_status
     children:       child_id, sex ('M'/'F'), dob, uasc (bool), need (at first entry)
-    report:         file, row, child_id, action (removed/changed/flagged), rule, why
+    report:         file, row, field, child_id, action (removed/changed/flagged), rule, why
+                    (row and child_id blank for a whole file; field where a rule acted on one)
     """
 
     episodes: pd.DataFrame
@@ -68,6 +70,7 @@ class Cleaned:
 
 def clean(data: Ssda903Data) -> Cleaned:
     report = ReportBuilder()
+    _report_reading(data, report)
     header = _one_header_row_per_child(data.header, report)
     episodes = data.episodes.copy()
     for column in EPISODE_FIELDS:
@@ -103,6 +106,22 @@ def lookup(table: pd.DataFrame, column: str, child_ids: pd.Series) -> pd.Series:
     (Series.map with an empty datetime mapper fails in pandas 3, hence reindex.)"""
     values = table.set_index("child_id")[column].reindex(child_ids.to_numpy())
     return pd.Series(values.to_numpy(), index=child_ids.index, dtype=table[column].dtype)
+
+
+def _report_reading(data: Ssda903Data, report: ReportBuilder) -> None:
+    """What reading changed or guessed without a problem: one row per file read as cp1252,
+    per file and column with cells stripped of spaces (a count, not a row per cell), and per
+    code upper-cased (which can be thousands: summaries count them per field)."""
+    files = pd.DataFrame({"source_file": data.read_as_cp1252, "source_row": pd.NA, "child_id": None})
+    report.add(files, "flagged", "read_as_cp1252", "read as cp1252 (Windows text), not UTF-8")
+    spaces = pd.DataFrame(list(data.spaces_removed), columns=["source_file", "field", "cells"])
+    why = pd.Series([f"{n} cell{'s' if n != 1 else ''} in {field} had surrounding spaces removed"
+                     for _, field, n in data.spaces_removed], dtype=object)
+    report.add(spaces.assign(source_row=pd.NA, child_id=None), "changed", "spaces_removed", why, spaces["field"])
+    upper = data.upper_cased
+    if upper is not None:
+        why = upper["field"] + " '" + upper["value"] + "' read as '" + upper["value"].str.upper() + "'"
+        report.add(upper, "changed", "code_upper_cased", why, upper["field"])
 
 
 def _one_header_row_per_child(header: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:

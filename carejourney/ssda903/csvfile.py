@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -11,21 +13,32 @@ import pandas as pd
 from .errors import Problem
 
 # utf-8-sig is tried where a byte-order mark says so: plain utf-8 would keep the mark in the
-# first column name. cp1252 is what Excel on Windows writes for "CSV".
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
+# first column name. cp1252 is what Excel on Windows writes for "CSV"; it comes last, as almost
+# any bytes decode as cp1252, rightly or not: the cleaning report names every file read so.
+FALLBACK_ENCODING = "cp1252"
+ENCODINGS = ("utf-8", "utf-8-sig", FALLBACK_ENCODING)
 
 
-def decode(raw: bytes, label: str) -> tuple[str | None, Problem | None]:
+@dataclass
+class ReadNotes:
+    """What reading a file did to it without a problem, for the cleaning report to tell."""
+
+    encoding: str | None = None  # None: not decoded
+    spaces_removed: Counter[str] = field(default_factory=Counter)  # column -> cells stripped
+
+
+def decode(raw: bytes, label: str) -> tuple[str | None, str | None, Problem | None]:
+    """(text, the encoding it was read as, problem)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
-        return None, Problem(label, None, None, "file is UTF-16 or binary; save it as CSV (UTF-8)")
-    order = ("utf-8-sig", "utf-8", "cp1252") if raw.startswith(b"\xef\xbb\xbf") else ENCODINGS
+        return None, None, Problem(label, None, None, "file is UTF-16 or binary; save it as CSV (UTF-8)")
+    order = ("utf-8-sig", "utf-8", FALLBACK_ENCODING) if raw.startswith(b"\xef\xbb\xbf") else ENCODINGS
     for encoding in order:
         try:
-            return raw.decode(encoding), None
+            return raw.decode(encoding), encoding, None
         except UnicodeDecodeError:
             continue
     tried = ", ".join(ENCODINGS)
-    return None, Problem(label, None, None, f"unreadable text encoding (tried {tried})")
+    return None, None, Problem(label, None, None, f"unreadable text encoding (tried {tried})")
 
 
 def read_csv_strings(
@@ -38,20 +51,29 @@ def read_csv_strings(
     `kind` names the files in messages ("SSDA903 files"). Also used for the report's
     actuals and the published figures, which share every quirk of a spreadsheet's CSV.
     """
-    text, problem = decode(path.read_bytes() if raw is None else raw, label)
+    table, problems, _ = read_csv_noting(path, label, raw, kind)
+    return table, problems
+
+
+def read_csv_noting(
+    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files"
+) -> tuple[pd.DataFrame | None, list[Problem], ReadNotes]:
+    """read_csv_strings, and what reading did: the encoding, and the cells stripped per column."""
+    text, encoding, problem = decode(path.read_bytes() if raw is None else raw, label)
+    notes = ReadNotes(encoding)
     if problem:
-        return None, [problem]
+        return None, [problem], notes
     records: list[list[str]] = []
     try:
         records.extend(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as err:  # e.g. a cell over the csv module's 128 KiB limit: an unclosed quote
         return None, [Problem(label, len(records) + 1, None,
-                              f"cannot be read as CSV ({err}): an unclosed quote or a runaway cell?")]
+                              f"cannot be read as CSV ({err}): an unclosed quote or a runaway cell?")], notes
     if not records or not any(cell.strip() for cell in records[0]):
-        return None, [Problem(label, None, None, "file is empty or has no column header")]
+        return None, [Problem(label, None, None, "file is empty or has no column header")], notes
     for sep, name in ((";", "semicolon"), ("\t", "tab")):  # else: every required column "missing"
         if len(records[0]) == 1 and sep in records[0][0]:
-            return None, [Problem(label, None, None, f"looks {name}-separated; {kind} are comma-separated")]
+            return None, [Problem(label, None, None, f"looks {name}-separated; {kind} are comma-separated")], notes
     columns = [c.strip().upper() for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -75,11 +97,20 @@ def read_csv_strings(
                     Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}")
                 )
                 continue
-        rows.append([cell.strip() for cell in record])
+        cells = [cell.strip() for cell in record]
+        if cells != record:  # cheap: strip returns the very same string when there is nothing to strip
+            _count_stripped(notes.spaces_removed, columns, record, cells)
+        rows.append(cells)
         row_numbers.append(number)
     if problems:
-        return None, problems
+        return None, problems, notes
     table = pd.DataFrame(rows, columns=columns, dtype=object)
     table = table.loc[:, [c != "" for c in columns]]  # unnamed (trailing comma) columns
     table["source_row"] = pd.Series(row_numbers, dtype="int64")
-    return table, []
+    return table, [], notes
+
+
+def _count_stripped(counts: Counter[str], columns: list[str], record: list[str], cells: list[str]) -> None:
+    for column, cell, stripped in zip(columns, record, cells):
+        if column and cell != stripped:
+            counts[column] += 1

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import codes, privacy
-from .csvfile import read_csv_strings
+from .csvfile import FALLBACK_ENCODING, ReadNotes, read_csv_noting
 from .discover import SourceFile, find_files, not_csv_files, not_read_hint
 from .errors import Problem, Ssda903Error
 from .validate import (
@@ -26,6 +26,7 @@ from .validate import (
     REQUIRED_COLUMNS,
     check_columns,
     inferred_year,
+    upper_case_codes,
 )
 
 SOURCE_COLUMNS = ["year", "source_file", "source_row"]
@@ -43,12 +44,19 @@ class Ssda903Data:
     the pseudonym; `year` is the collection year (2016 = 2015-16); `source_row` counts the
     column header as row 1. `warnings`: what was read but is not an error, e.g. a year whose
     episodes file has only its column header (that year has no episodes).
+    What reading changed, for the cleaning report: `read_as_cp1252`, files that are not UTF-8;
+    `spaces_removed`, (file, column, cells) for cells of a kept column that had spaces around
+    them; `upper_cased`, codes read in upper case (child_id, field, value as written,
+    source_file, source_row).
     """
 
     header: pd.DataFrame
     episodes: pd.DataFrame
     uasc: pd.DataFrame
     warnings: tuple[str, ...] = ()  # e.g. an episodes file with no rows
+    read_as_cp1252: tuple[str, ...] = ()
+    spaces_removed: tuple[tuple[str, str, int], ...] = ()
+    upper_cased: pd.DataFrame | None = None  # None: not recorded
 
     @property
     def years(self) -> list[int]:
@@ -59,6 +67,7 @@ class Ssda903Data:
 class _Loaded:
     source: SourceFile
     table: pd.DataFrame
+    notes: ReadNotes
     year: int | None = None
 
 
@@ -83,17 +92,18 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             problems.append(Problem(source.label, None, None, f"cannot be read ({err.strerror or err})"))
             continue
         contents.append(raw)
-        table, file_problems = read_csv_strings(source.path, source.label, raw)
+        table, file_problems, notes = read_csv_noting(source.path, source.label, raw)
         problems += file_problems
         if table is not None:
             col_problems = check_columns(table, source.kind, source.label)
             problems += col_problems
             if not col_problems:
-                loaded.append(_Loaded(source, table))
+                loaded.append(_Loaded(source, table, notes))
     problems += _assign_years(loaded)
     problems += _check_one_file_per_kind(loaded, sources, root)
 
     checked: dict[str, list[pd.DataFrame]] = {"header": [], "episodes": [], "uasc": []}
+    upper_cased: list[pd.DataFrame] = []
     for item in loaded:
         if item.year is None:
             continue
@@ -107,6 +117,8 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
                 )
             )
             continue
+        item.table, changed = upper_case_codes(item.table, item.year)
+        upper_cased += [codes_changed.assign(source_file=item.source.label) for codes_changed in changed]
         dates, file_problems = CHECKS[item.source.kind](item.table, item.source.label, item.year)
         problems += file_problems
         checked[item.source.kind].append(_typed(item, dates))
@@ -117,13 +129,34 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_uasc_against_header(tables)
     if problems:
         raise Ssda903Error(problems)
-    data = _pseudonymised(tables, salt if salt is not None else privacy.salt_from_contents(contents))
+    salt = salt if salt is not None else privacy.salt_from_contents(contents)
+    data = _pseudonymised(tables, salt)
+    data.read_as_cp1252 = tuple(item.source.label for item in loaded if item.notes.encoding == FALLBACK_ENCODING)
+    data.spaces_removed = _spaces_removed(loaded)
+    data.upper_cased = _with_child_id(_concat_upper_cased(upper_cased), salt)
     data.warnings = tuple(
         f"{item.source.label}: no episodes (only the column header): collection year {item.year} is left out"
         for item in loaded
         if item.source.kind == "episodes" and item.year is not None and item.table.empty
     ) + _missing_uasc_files(loaded)
     return data
+
+
+def _spaces_removed(loaded: list[_Loaded]) -> tuple[tuple[str, str, int], ...]:
+    """(file, column, cells stripped) for the columns kept: the others are never used."""
+    return tuple(
+        (item.source.label, column, item.notes.spaces_removed[column])
+        for item in loaded
+        for column in REQUIRED_COLUMNS[item.source.kind] + OPTIONAL_COLUMNS[item.source.kind]
+        if item.notes.spaces_removed[column]
+    )
+
+
+def _concat_upper_cased(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({"source_row": pd.Series(dtype="int64"),
+                         **{c: pd.Series(dtype=object) for c in ("CHILD", "field", "value", "source_file")}})
 
 
 def _missing_uasc_files(loaded: list[_Loaded]) -> tuple[str, ...]:
@@ -300,11 +333,13 @@ def _check_uasc_against_header(tables: dict[str, pd.DataFrame]) -> list[Problem]
 
 
 def _pseudonymised(tables: dict[str, pd.DataFrame], salt: str) -> Ssda903Data:
-    out = {}
-    for kind, table in tables.items():
-        t = table.copy()
-        child_id = privacy.pseudonymise(t["CHILD"], salt) if len(t) else pd.Series(dtype=object)
-        t.insert(0, "child_id", child_id)
-        t = t.drop(columns=["CHILD", *[c for c in privacy.DROPPED_FIELDS if c in t]])
-        out[kind] = t.reset_index(drop=True)
-    return Ssda903Data(**out)
+    return Ssda903Data(**{kind: _with_child_id(table, salt) for kind, table in tables.items()})
+
+
+def _with_child_id(table: pd.DataFrame, salt: str) -> pd.DataFrame:
+    """`table` with CHILD replaced by its pseudonym, child_id, and identifying columns dropped."""
+    t = table.copy()
+    child_id = privacy.pseudonymise(t["CHILD"], salt) if len(t) else pd.Series(dtype=object)
+    t.insert(0, "child_id", child_id)
+    t = t.drop(columns=["CHILD", *[c for c in privacy.DROPPED_FIELDS if c in t]])
+    return t.reset_index(drop=True)

@@ -1,17 +1,29 @@
-"""The cleaning report: one row per input row that cleaning removed, changed or flagged."""
+"""The cleaning report: one row per input row that cleaning removed, changed or flagged, and
+one per code, file or column that reading changed or flagged (reading's rules, below)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-REPORT_COLUMNS = ["file", "row", "child_id", "action", "rule", "why"]
+# `field`: the column a rule acted on, where it acted on one; `row` and `child_id` are blank
+# for a rule about a whole file or column
+REPORT_COLUMNS = ["file", "row", "field", "child_id", "action", "rule", "why"]
 ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
 LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return")
+# rules about a whole file (row blank): listed in summaries one line per report row (file: why)
+FILE_RULES = ("read_as_cp1252", "spaces_removed")
+# rules with one row per cell changed: counted per field in summaries (there can be thousands)
+COUNTED_BY_FIELD = ("code_upper_cased",)
 LISTED_MAX = 10
+# what a rule's report rows count, in summaries, where not input rows
+RULE_UNITS = {"read_as_cp1252": "file", "spaces_removed": "column", "code_upper_cased": "code"}
 # rule -> what it means, for summaries
 RULE_LABELS = {
+    "read_as_cp1252": "not UTF-8: read as cp1252, as Excel on Windows writes (check any accented letters)",
+    "spaces_removed": "spaces around cells' values removed",
+    "code_upper_cased": "code in lower case, read in upper case (c2 as C2)",
     "duplicate_header_row": "header row repeated exactly in the same file",
     "header_superseded": "header row differs from the child's latest return (latest kept)",
     "exact_duplicate": "episode repeated exactly in the same return",
@@ -34,15 +46,18 @@ class ReportBuilder:
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
 
-    def add(self, rows: pd.DataFrame, action: str, rule: str, why: str | pd.Series) -> None:
-        """Record `rows` (with source_file, source_row, child_id) under one action and rule."""
+    def add(self, rows: pd.DataFrame, action: str, rule: str, why: str | pd.Series,
+            field: str | pd.Series | None = None) -> None:
+        """Record `rows` (with source_file, source_row, child_id; the last two blank for a
+        whole file) under one action and rule, with the `field` acted on if one."""
         assert action in ACTIONS and rule in RULE_LABELS
         if rows.empty:
             return
         part = pd.DataFrame(
             {
                 "file": rows["source_file"].astype(object).to_numpy(),
-                "row": rows["source_row"].astype("int64").to_numpy(),
+                "row": rows["source_row"].astype("Int64").array,
+                "field": field.astype(object).to_numpy() if isinstance(field, pd.Series) else field,
                 "child_id": rows["child_id"].astype(object).to_numpy(),
                 "action": action,
                 "rule": rule,
@@ -54,10 +69,11 @@ class ReportBuilder:
     def frame(self) -> pd.DataFrame:
         if not self._parts:
             return pd.DataFrame(
-                {c: pd.Series(dtype="int64" if c == "row" else object) for c in REPORT_COLUMNS}
+                {c: pd.Series(dtype="Int64" if c == "row" else object) for c in REPORT_COLUMNS}
             )
         out = pd.concat(self._parts, ignore_index=True)
-        return out.sort_values(["file", "row", "rule"], kind="stable").reset_index(drop=True)
+        # a file's own rows (row blank) first: how it was read bears on every row after
+        return out.sort_values(["file", "row", "rule"], kind="stable", na_position="first").reset_index(drop=True)
 
 
 # The cleaning report as `calibrate` writes it beside its config (CONFIG stem + .cleaning.csv):
@@ -84,9 +100,21 @@ def summarise(report: pd.DataFrame) -> list[str]:
     for action in ACTIONS:
         for (act, rule), n in counts.items():
             if act == action:
-                lines.append(f"  - {n} row{'s' if n != 1 else ''} {action}: {RULE_LABELS[rule]}")
-                if rule in LISTED_RULES:
-                    rows = report.loc[report["rule"] == rule, ["file", "row", "why"]].head(LISTED_MAX)
-                    lines += [f"      {f} row {r}: {w}" for f, r, w in rows.itertuples(index=False)]
-                    lines += [f"      ... and {n - LISTED_MAX} more"] if n > LISTED_MAX else []
+                unit = RULE_UNITS.get(rule, "row")
+                lines.append(f"  - {n} {unit}{'s' if n != 1 else ''} {action}: {RULE_LABELS[rule]}")
+                lines += _details(report[report["rule"] == rule], rule)
     return lines
+
+
+def _details(rows: pd.DataFrame, rule: str) -> list[str]:
+    """The lines under a rule's count: its rows, up to LISTED_MAX, or its count per field."""
+    if rule in COUNTED_BY_FIELD:
+        return [f"      {field}: {n}" for field, n in rows.groupby("field").size().items()]
+    shown = rows.head(LISTED_MAX)
+    if rule in LISTED_RULES:
+        lines = [f"      {f} row {r}: {w}" for f, r, w in shown[["file", "row", "why"]].itertuples(index=False)]
+    elif rule in FILE_RULES:
+        lines = [f"      {f}: {w}" for f, w in shown[["file", "why"]].itertuples(index=False)]
+    else:
+        return []
+    return lines + ([f"      ... and {len(rows) - LISTED_MAX} more"] if len(rows) > LISTED_MAX else [])

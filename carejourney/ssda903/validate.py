@@ -96,6 +96,23 @@ def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, p
     return dates, problems
 
 
+def upper_case_codes(table: pd.DataFrame, year: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """(table, codes changed): a code in lower case ('c2', 'u4': hand-typed or from a
+    spreadsheet) is read as the valid code it spells. A value that is no valid code even in
+    upper case is left as written, so the check refuses it quoting the file's own value.
+    Codes changed: one frame per field with any, of source_row, CHILD, field, value (as written)."""
+    valid = codes.valid_codes(year)
+    table = table.copy()
+    changed = []
+    for field in (f for f in codes.CODED_FIELDS if f in table):
+        upper = table[field].str.upper()
+        fixed = upper.ne(table[field]) & upper.isin(valid[field])
+        if fixed.any():
+            changed.append(table.loc[fixed, ["source_row", "CHILD"]].assign(field=field, value=table.loc[fixed, field]))
+            table.loc[fixed, field] = upper[fixed]
+    return table, changed
+
+
 def _check_code(table, label, field, valid, year, required_mask) -> list[Problem]:
     values = table[field]
     blank = values.eq("")

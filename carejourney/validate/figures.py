@@ -6,9 +6,11 @@ first four are required; the others are filled with "" when absent.
 What the reader does, so that nothing downstream has to guess:
 
 - `period` is the year ending 31 March ("2016" = the 2015-16 year, or the stock at 31
-  March 2016). "2015-16", "2015/16" and "2016-03-31" are read as the same year. Anything
-  else ("c.2016", "2019/20-ish (CMA interim 2021)", "2015-18 (3-yr average)") keeps
-  `year` empty and is reported as "not compared" by `compare`, with the reason.
+  March 2016). "2015-16", "2015/16" and "2016-03-31" are read as the same year. A period
+  written as something else on purpose ("c.2016", "2009-2011", "2006/07 cohort",
+  "2019/20-ish (CMA interim 2021)", "2015-18 (3-yr average)") keeps `year` empty and is
+  reported as "not compared" by `compare`, with the reason. Anything else ("20x6",
+  "2016-17a", "2016-15", an empty cell, a year before 1900 or after 2100) is a typo: refused.
 - `model_period` is the simulation's label for that year ('2015-16' for 2016).
 - A quantity ending " (revised series)" is the DfE's revised time series of a later
   release; `base_quantity` drops the suffix and `series` says "revised" or
@@ -21,11 +23,18 @@ What the reader does, so that nothing downstream has to guess:
 - DfE national counts are rounded to the nearest 10 (data README); `rounding` is the
   half-width of that rounding (5 for England counts of children, 0.5 for rates per
   10,000, which are published as whole numbers, else 0).
-- `row` is the line of the CSV file the figure came from (header = line 1).
-- Refused, naming the row: a negative or infinite value; a count of children over
-  1,000,000; a unit that contradicts the unit the mapping compares the quantity in (e.g.
-  "percent" on "CLA at 31 March", compared in "children"; an empty unit is not checked);
-  the same quantity, geography and year given twice with different values (both rows).
+- `row` is the row of the CSV file the figure came from as a spreadsheet shows it (the
+  header is row 1, blank rows count); every message names rows this way.
+- Refused, naming the row and the field: a period as above; a value that is neither a
+  number nor a suppression marker (each part of a composite value is checked); a negative
+  or infinite value; a count of children over 1,000,000; a unit that contradicts the unit
+  the mapping compares the quantity in (e.g. "percent" on "CLA at 31 March", compared in
+  "children"; an empty unit is not checked); the same quantity, geography and year given
+  twice with different values (both rows).
+- With a `geography`, only the rows of that geography (and rows naming none) must be
+  usable: a bad row of another council must not stop this one's comparison. Those rows are
+  left out and their problems added to `elsewhere` if the caller passes a list. Without
+  one (`fit`, the Python API) every row must be usable.
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ REVISED_SUFFIX = " (revised series)"
 SUPPRESSED = {"", "x", "c", "z", ":", "..", "-", "—", "n/a", "na", "nan"}
 NATIONAL = "england"
 MAX_COUNT = 1_000_000  # more children than England has ever looked after, started or ceased in a year
+# the published series start in the 1990s: a year outside these is a typo (0216, 2106)
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+# a period that is not one year, written so on purpose: an approximate year (c.2016), a span
+# (2009-2011, 2015-18), or a year followed by words ("2006/07 cohort", "2019/20-ish (...)")
+_DESCRIBED = re.compile(r"(?:c\.\s?)?(\d{4})(?:[-/](\d{4}|\d{2}))?(?:\s+.*[a-z].*|-[a-z].*)?", re.IGNORECASE)
 
 
 class FiguresError(ValueError):
@@ -65,8 +79,8 @@ def parse_period(text) -> int | None:
         return int(m.group(1))
     m = re.fullmatch(r"(\d{4})[-/](\d{2}|\d{4})", s)
     if m:
-        first, second = int(m.group(1)), m.group(2)
-        nxt = int(second) if len(second) == 4 else (first + 1) // 100 * 100 + int(second)
+        first = int(m.group(1))
+        nxt = _second_year(first, m.group(2))
         if nxt == first + 1:
             return nxt
         return None
@@ -74,6 +88,37 @@ def parse_period(text) -> int | None:
     if m:
         return int(m.group(1))
     return None
+
+
+def _second_year(first: int, second: str) -> int:
+    """The second year of '2015-16' or '2015-2016' (2016): two digits are in the century of first + 1."""
+    return int(second) if len(second) == 4 else (first + 1) // 100 * 100 + int(second)
+
+
+def period_problem(text) -> str:
+    """Why a published period is a typo rather than a year or a described period, or ""."""
+    s = str(text).strip()
+    if not s:
+        return "empty (write the year ending 31 March, e.g. 2016 or 2015-16)"
+    parts = split_composite(s)
+    if len(parts) > 1:  # '2012 / 2014' left whole (its value is not split over it): each part must read
+        return next((why for why in map(period_problem, parts) if why), "")
+    year = parse_period(s)
+    if year is not None:
+        first = last = year
+    else:
+        m = _DESCRIBED.fullmatch(s)
+        if m is None:
+            return (f"{s!r} is not a year ending 31 March (write 2016, 2015-16, 2015/16 or 2016-03-31; a period "
+                    "that is not one year must read as one, e.g. c.2016, 2009-2011 or 2015-18 (3-yr average))")
+        first = last = int(m.group(1))
+        if m.group(2):
+            last = _second_year(first, m.group(2))
+            if last <= first:
+                return f"{s!r} does not end after it starts (the year ending 31 March 2016 is written 2015-16)"
+    if not (FIRST_YEAR <= first and last <= LAST_YEAR):
+        return f"{s!r} is not a year from {FIRST_YEAR} to {LAST_YEAR} (a typo?)"
+    return ""
 
 
 def _number(text: str) -> float:
@@ -108,8 +153,9 @@ def _value_problem(value: float, quantity: str, unit: str) -> str:
     return ""
 
 
-def _conflicting_duplicates(rows: list[dict]) -> list[str]:
-    """One problem per quantity, geography and year given more than once with different values."""
+def _conflicting_duplicates(rows: list[dict]) -> list[tuple[dict, str]]:
+    """(the later row, the problem) per quantity, geography and year given more than once with
+    different values."""
     seen: dict[tuple, dict] = {}
     problems = []
     for r in rows:
@@ -118,14 +164,16 @@ def _conflicting_duplicates(rows: list[dict]) -> list[str]:
         key = (" ".join(r["quantity"].lower().split()), r["geography"].lower(), r["year"])
         first = seen.setdefault(key, r)
         if first is not r and first["value"] != r["value"]:
-            problems.append(f"rows {first['row']} and {r['row']}: {r['quantity']!r} for {r['geography']} in "
-                            f"{r['year']} is given twice with different values ({first['value']:g} and "
-                            f"{r['value']:g}); keep one")
+            problems.append((r, f"rows {first['row']} and {r['row']}: {r['quantity']!r} for {r['geography']} in "
+                                f"{r['year']} is given twice with different values ({first['value']:g} and "
+                                f"{r['value']:g}); keep one"))
     return problems
 
 
-def read_figures(path: str | Path) -> pd.DataFrame:
-    """Read and check a published-figures CSV; see the module docstring for the columns added."""
+def read_figures(path: str | Path, geography: str | None = None,
+                 elsewhere: list[str] | None = None) -> pd.DataFrame:
+    """Read and check a published-figures CSV; see the module docstring for the columns added
+    and for `geography` and `elsewhere`."""
     path = Path(path)
     if not path.exists():
         raise FiguresError(f"{path}: no such file")
@@ -139,13 +187,18 @@ def read_figures(path: str | Path) -> pd.DataFrame:
     except OSError as err:
         raise FiguresError(f"{path}: cannot be read ({err.strerror or err})") from None
     if problems:
-        shown = "\n  - ".join(str(p) for p in problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise FiguresError(f"{path}: not a readable figures CSV:\n  - {shown}{more}")
-    return figures_from_frame(raw, str(path))
+        raise FiguresError(f"{path}: not a readable figures CSV:\n  - {_listed([str(p) for p in problems])}")
+    return figures_from_frame(raw, str(path), geography, elsewhere)
 
 
-def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataFrame:
+def _listed(problems: list[str]) -> str:
+    """The first 20 problems, one a line, and how many more."""
+    more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+    return "\n  - ".join(problems[:20]) + more
+
+
+def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>", geography: str | None = None,
+                       elsewhere: list[str] | None = None) -> pd.DataFrame:
     """Check a raw figures table (all columns as text) and add the derived columns."""
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
@@ -159,68 +212,100 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>") -> pd.DataF
             raw[c] = ""
     lines = raw.pop("source_row").tolist() if "source_row" in raw.columns else range(2, len(raw) + 2)
     raw = raw.fillna("").astype(str)
-    problems, rows = [], []
+    problems, rows = [], []  # problems: (geography, message)
     for line, r in zip(lines, raw.to_dict("records")):
-        quantity, geography = r["quantity"].strip(), r["geography"].strip()
-        if not quantity:
-            problems.append(f"row {line}, field 'quantity': empty")
+        quantity, geography_of_row = r["quantity"].strip(), r["geography"].strip()
+        bad = _row_problem(r, quantity, geography_of_row)
+        if bad:
+            problems.append((geography_of_row, f"row {line}, field {bad}"))
             continue
-        if not geography:
-            problems.append(f"row {line}, field 'geography': empty")
-            continue
-        values = split_composite(r["value"])
-        periods = split_composite(r["period"])
-        if len(values) > 1 and len(periods) == len(values):
-            pairs = list(zip(values, periods))
-            composite = "split from composite value " + repr(r["value"]) + " over periods " + repr(r["period"])
-        elif len(values) > 1:
-            pairs = [(None, r["period"].strip())]
-            composite = (f"composite value {r['value']!r} does not pair with period {r['period']!r}: "
-                         "not used as a number")
-        else:
-            pairs = [(values[0], periods[0] if len(periods) == 1 else r["period"].strip())]
-            composite = ""
-        for value_text, period in pairs:
-            value, value_problem = np.nan, composite if value_text is None else ""
-            if value_text is not None:
-                if value_text.lower() in SUPPRESSED:
-                    value_problem = f"value {value_text!r} is suppressed or not available"
-                else:
-                    try:
-                        value = _number(value_text)
-                    except ValueError:
-                        problems.append(f"row {line}, field 'value': {value_text!r} is not a number "
-                                        "(use a plain number, or x for a suppressed figure)")
-                        continue
-                    bad = _value_problem(value, quantity, r["unit"].strip())
-                    if bad:
-                        problems.append(f"row {line}, field {bad}")
-                        continue
-            base = quantity
-            series = "first published"
-            if base.lower().endswith(REVISED_SUFFIX):
-                base, series = base[: -len(REVISED_SUFFIX)].strip(), "revised"
-            year = parse_period(period)
-            rows.append({
-                "quantity": quantity, "geography": geography, "period": period,
-                "value": value, "unit": r["unit"].strip(), "source_title": r["source_title"].strip(),
-                "source_address": r["source_address"].strip(),
-                "note": "; ".join(x for x in (r["note"].strip(), composite if value_text is not None else "") if x),
-                "base_quantity": base, "series": series,
-                "year": year, "model_period": financial_year_label(year) if year else None,
-                "value_text": r["value"], "value_problem": value_problem,
-                "rounding": _rounding(geography, r["unit"]), "row": line,
-            })
-    problems += _conflicting_duplicates(rows)
-    if problems:
-        shown = "\n  - ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise FiguresError(f"{source}: {len(problems)} problem(s):\n  - {shown}{more}")
+        rows += _figure_rows(r, quantity, geography_of_row, line)
+    problems += [(r["geography"], msg) for r, msg in _conflicting_duplicates(rows)]
+    ours = [msg for g, msg in problems if _is_ours(g, geography)]
+    if ours:
+        raise FiguresError(f"{source}: {len(ours)} problem(s):\n  - {_listed(ours)}")
+    if elsewhere is not None:
+        elsewhere += [f"{msg} ({g})" for g, msg in problems if not _is_ours(g, geography)]
     out = pd.DataFrame(rows, columns=["quantity", "geography", "period", "value", "unit", "source_title",
                                       "source_address", "note", "base_quantity", "series", "year",
                                       "model_period", "value_text", "value_problem", "rounding", "row"])
     out["year"] = out["year"].astype("Int64")
     out["value"] = out["value"].astype(float)
+    return out
+
+
+def _is_ours(geography_of_row: str, geography: str | None) -> bool:
+    """Whether a row's problem stops this reading: every row's when no geography is compared,
+    else the compared geography's and a row naming none (it may be meant for it)."""
+    row = geography_of_row.strip().lower()
+    return geography is None or not row or row == str(geography).strip().lower()
+
+
+def _row_problem(r: dict, quantity: str, geography: str) -> str:
+    """What makes a row unusable ("'field': why"), or "": checked before any figure is made of it."""
+    if not quantity:
+        return "'quantity': empty"
+    if not geography:
+        return "'geography': empty"
+    values, periods = split_composite(r["value"]), split_composite(r["period"])
+    paired = len(values) > 1 and len(periods) == len(values)
+    for period in periods if paired else [r["period"]]:
+        why = period_problem(period)
+        if why:
+            return f"'period': {why}"
+    for value_text in values:
+        if value_text.lower() in SUPPRESSED:
+            continue
+        try:
+            value = _number(value_text)
+        except ValueError:
+            part = f" (in {r['value']!r})" if len(values) > 1 else ""
+            return (f"'value': {value_text!r}{part} is not a number "
+                    "(use a plain number, or x for a suppressed figure)")
+        if len(values) == 1 or paired:  # an unpaired composite is not used as a number
+            bad = _value_problem(value, quantity, r["unit"].strip())
+            if bad:
+                return bad
+    return ""
+
+
+def _figure_rows(r: dict, quantity: str, geography: str, line: int) -> list[dict]:
+    """The figures of one checked row: one, or one per part of a composite value split over periods."""
+    values = split_composite(r["value"])
+    periods = split_composite(r["period"])
+    if len(values) > 1 and len(periods) == len(values):
+        pairs = list(zip(values, periods))
+        composite = "split from composite value " + repr(r["value"]) + " over periods " + repr(r["period"])
+    elif len(values) > 1:
+        pairs = [(None, r["period"].strip())]
+        composite = (f"composite value {r['value']!r} does not pair with period {r['period']!r}: "
+                     "not used as a number")
+    else:
+        pairs = [(values[0], periods[0] if len(periods) == 1 else r["period"].strip())]
+        composite = ""
+    out = []
+    for value_text, period in pairs:
+        value, value_problem = np.nan, composite if value_text is None else ""
+        if value_text is not None:
+            if value_text.lower() in SUPPRESSED:
+                value_problem = f"value {value_text!r} is suppressed or not available"
+            else:
+                value = _number(value_text)
+        base = quantity
+        series = "first published"
+        if base.lower().endswith(REVISED_SUFFIX):
+            base, series = base[: -len(REVISED_SUFFIX)].strip(), "revised"
+        year = parse_period(period)
+        out.append({
+            "quantity": quantity, "geography": geography, "period": period,
+            "value": value, "unit": r["unit"].strip(), "source_title": r["source_title"].strip(),
+            "source_address": r["source_address"].strip(),
+            "note": "; ".join(x for x in (r["note"].strip(), composite if value_text is not None else "") if x),
+            "base_quantity": base, "series": series,
+            "year": year, "model_period": financial_year_label(year) if year else None,
+            "value_text": r["value"], "value_problem": value_problem,
+            "rounding": _rounding(geography, r["unit"]), "row": line,
+        })
     return out
 
 

@@ -131,7 +131,7 @@ def test_outputs_follow_the_umask(tmp_path, capsys):
     assert stat.S_IMODE((tmp_path / "903").stat().st_mode) == 0o750
 
 
-def test_bad_date_in_actuals_names_file_line_and_column(tmp_path, capsys):
+def test_bad_date_in_actuals_names_file_row_and_field(tmp_path, capsys):
     from tests.unit.test_report import make_results
 
     results = make_results(tmp_path / "results")
@@ -139,7 +139,7 @@ def test_bad_date_in_actuals_names_file_line_and_column(tmp_path, capsys):
     actuals.write_text("date,lac_children\n2016-01-01,600\n\n2016-02-3x,601\n2016-03-01,602\n")
     assert main(["report", str(results), "--actuals", str(actuals)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "error: actuals.csv: line 4, column date: '2016-02-3x' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
+    assert err.strip() == "error: actuals.csv: row 4, field 'date': '2016-02-3x' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
     assert not (results / "report").exists()
 
 

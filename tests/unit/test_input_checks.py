@@ -29,9 +29,9 @@ ACTUALS_HEADER = "date,lac_children\n"
 
 # --------------------------------------------------------------------------- F7a actuals
 @pytest.mark.parametrize("count", ["-577", "577.5", "1e308", "inf", "1000001"])
-def test_actual_count_that_is_not_a_count_names_the_line(tmp_path, count):
+def test_actual_count_that_is_not_a_count_names_the_row(tmp_path, count):
     p = write(tmp_path, ACTUALS_HEADER + f"2015-10-31,570\n2015-11-30,{count}\n", "actuals.csv")
-    with pytest.raises(ReportError, match=r"actuals.csv: line 3, column lac_children: .*not a count of children"):
+    with pytest.raises(ReportError, match=r"actuals.csv: row 3, field 'lac_children': .*not a count of children"):
         load_actuals(p)
 
 
@@ -46,7 +46,7 @@ def test_actual_date_not_a_month_end_is_moved_with_a_note(tmp_path):
     notes = []
     out = load_actuals(p, warn=notes.append)
     assert [f"{d:%Y-%m-%d}" for d in out["date"]] == ["2015-10-31", "2015-11-30"]
-    assert len(notes) == 1 and "line 3: 2015-11-15 -> 2015-11-30" in notes[0] and "actuals.csv" in notes[0]
+    assert len(notes) == 1 and "row 3: 2015-11-15 -> 2015-11-30" in notes[0] and "actuals.csv" in notes[0]
 
 
 def test_actuals_as_a_spreadsheet_saves_them_read_the_same(tmp_path):
@@ -60,9 +60,9 @@ def test_actuals_as_a_spreadsheet_saves_them_read_the_same(tmp_path):
         pd.testing.assert_frame_equal(load_actuals(other), iso)
 
 
-def test_an_ambiguous_or_impossible_uk_date_names_its_line(tmp_path):
+def test_an_ambiguous_or_impossible_uk_date_names_its_row(tmp_path):
     p = write(tmp_path, ACTUALS_HEADER + "31/10/2015,570\n31/11/2015,577\n", "actuals.csv")
-    with pytest.raises(ReportError, match=r"actuals.csv: line 3, column date: '31/11/2015' is not a date"):
+    with pytest.raises(ReportError, match=r"actuals.csv: row 3, field 'date': '31/11/2015' is not a date"):
         load_actuals(p)
 
 
@@ -181,8 +181,8 @@ def test_actuals_with_a_trailing_comma_on_each_row_read_as_without(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("Date,date,lac_children\n2015-10-31,2015-10-31,570\n", "a.csv, row 1, field DATE: column appears more than once"),
-    (ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577,9\n", "a.csv, row 3: has 3 cells, the header has 2"),
+    ("Date,date,lac_children\n2015-10-31,2015-10-31,570\n", "a.csv: row 1, field 'date': column appears more than once"),
+    (ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577,9\n", "a.csv: row 3: has 3 cells, the header has 2"),
 ])
 def test_actuals_with_a_repeated_column_or_an_extra_cell_are_refused(tmp_path, text, message):
     with pytest.raises(ReportError) as err:

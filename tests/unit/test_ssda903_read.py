@@ -264,7 +264,9 @@ def test_date_that_is_not_a_date(tmp_path, bad):
         (2016, "CIN", "N9", False),
         (2016, "RNE", "Q", False),
         (2016, "PLACE_PROVIDER", "PR9", False),
-        (2016, "RNE", "p", False),  # codes are case-sensitive, as DfE validates them
+        (2016, "RNE", "p", True),  # lower case is read upper-cased (and reported by cleaning)
+        (2016, "RNE", "zz", False),  # ... but a code unknown in upper case too is refused as written
+        (2016, "REC", "e17", False),  # ... as is one not valid in that year
     ],
 )
 def test_code_validity_depends_on_year(tmp_path, year, field, code, valid):

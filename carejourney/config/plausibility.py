@@ -1,0 +1,140 @@
+"""Whether a config's demand is plausible for its own population and looked-after stock.
+
+The schema's MAX_* bounds refuse values no council comes near; these checks compare demand
+with the council the config describes:
+
+- errors (`demand_errors`, refused by the schema wherever a config is validated): more
+  referrals a year in an age band than children of that age; UASC arriving at rates that
+  would put more of them in care than the council has children;
+- warnings (`demand_warnings`, printed by `load_config` as `warning:` lines): a referral
+  rate per 10,000 children over IMPLAUSIBLE_MULTIPLE times the reference below; UASC
+  arriving at rates that would put more of them in care than the whole looked-after stock
+  at the start.
+
+Children in an age band are the 0-17 population times the band's share of the 18 years of
+age (the single years of age are about equally many), in the run's first year ending 31 March.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ..vocab import AGE_BAND_LABEL, AGE_BAND_LOWER_YEARS, AGE_BANDS
+
+if TYPE_CHECKING:
+    from .schema import Config
+
+YEARS_OF_AGE = 18
+BAND_YEARS = {band: end - start for band, start, end
+              in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, AGE_BAND_LOWER_YEARS[1:] + (YEARS_OF_AGE,))}
+# No referral or children-in-need rate is in ../shared/data (published_figures.csv, README),
+# so the reference is the bundled national config, configs/england-2015.yaml: its referrals
+# per 10,000 children of each band in 2015-16 (checked in tests/unit/test_plausibility.py).
+# Like every config's, its referral levels are calibrated with the edge-of-care
+# probabilities to give the published starts, not DfE referral counts; the bundled councils
+# are at 0.35-1.0 times it. Several times it is an extra zero more often than a real council.
+REFERENCE_REFERRALS_PER_10000 = {"under_1": 3420, "1_to_4": 610, "5_to_9": 530, "10_to_15": 580,
+                                 "16_to_17": 1310}
+IMPLAUSIBLE_MULTIPLE = 3.0
+
+
+def demand_errors(cfg: Config) -> list[str]:
+    """Demand no council can have, one message a field (named from the top of the config)."""
+    out = []
+    year, children = first_year(cfg), children_by_band(cfg)
+    for band, n in cfg.demand.referrals.per_year_by_age_band.items():
+        if n > children[band]:
+            out.append(f"demand.referrals.per_year_by_age_band.{band}: {n:,.0f} referrals a year, more than the "
+                       f"{children[band]:,.0f} children aged {AGE_BAND_LABEL[band]} the council has "
+                       f"({_share(band)} of population.children_0_17_by_year in {year}): not possible (a typo?)")
+    peak = uasc_peak(cfg)
+    if peak:
+        count, day, i = peak
+        year = _year_ending(day)
+        population = population_in(cfg, year)
+        if count > population:
+            out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the {population:,.0f} "
+                       f"children aged 0-17 the council has (population.children_0_17_by_year in {year}): not "
+                       "possible (a typo?)")
+    return out
+
+
+def demand_warnings(cfg: Config) -> list[str]:
+    """Demand a council could have but probably does not mean, one message a field (for a config
+    that validated: demand_errors found nothing)."""
+    out = []
+    year, children = first_year(cfg), children_by_band(cfg)
+    for band, n in cfg.demand.referrals.per_year_by_age_band.items():
+        rate, reference = n / children[band] * 1e4, REFERENCE_REFERRALS_PER_10000[band]
+        if rate > IMPLAUSIBLE_MULTIPLE * reference:
+            out.append(f"demand.referrals.per_year_by_age_band.{band}: {n:,.0f} a year is {rate:,.0f} per 10,000 "
+                       f"children aged {AGE_BAND_LABEL[band]} ({_share(band)} of population.children_0_17_by_year "
+                       f"in {year}), over {IMPLAUSIBLE_MULTIPLE:g} times the {reference:,} of "
+                       "configs/england-2015.yaml: an extra zero?")
+    peak = uasc_peak(cfg)
+    stock = sum(cfg.opening.age_band_counts.values())
+    if peak and 0 < stock < peak[0]:  # a config with no one in care at the start has no stock to compare with
+        count, day, i = peak
+        out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the whole looked-after "
+                   f"stock at the start ({stock:,}, opening.age_band_counts): more arrivals than meant?")
+    return out
+
+
+def first_year(cfg: Config) -> int:
+    """The year ending 31 March that holds the run's start."""
+    return _year_ending(cfg.horizon.start_date)
+
+
+def population_in(cfg: Config, year_ending: int) -> float:
+    """Children aged 0-17 in a year ending 31 March, extrapolated as the run's rate per 10,000 does
+    (metrics: from the nearest given year with growth_per_year)."""
+    pop = cfg.population
+    if year_ending in pop.children_0_17_by_year:
+        return pop.children_0_17_by_year[year_ending]
+    years = sorted(pop.children_0_17_by_year)
+    nearest = years[-1] if year_ending > years[-1] else years[0]
+    return pop.children_0_17_by_year[nearest] * (1 + pop.growth_per_year) ** (year_ending - nearest)
+
+
+def children_by_band(cfg: Config) -> dict[str, float]:
+    """Children of each age band in the run's first year."""
+    population = population_in(cfg, first_year(cfg))
+    return {band: population * years / YEARS_OF_AGE for band, years in BAND_YEARS.items()}
+
+
+def uasc_peak(cfg: Config) -> tuple[float, dt.date, int] | None:
+    """(the most UASC expected in care at once from the arrival periods, the day, the period
+    arriving then or last), or None without periods. Each stays until 18, from the middle of
+    their year of age, unless assessed as an adult (counted as leaving at once)."""
+    u = cfg.demand.uasc
+    if not u.periods:
+        return None
+    staying = 1 - u.age_assessment_18_plus_probability
+    stays = {age: (YEARS_OF_AGE - age - 0.5) * 365.25 for age in u.age_years_distribution}
+    spans = [(p.from_date.toordinal(), p.to_date.toordinal(), p.arrivals) for p in u.periods]
+
+    def in_care(t: float) -> float:
+        return staying * sum(n / (b - a) * share * max(0.0, min(b, t) - max(a, t - stays[age]))
+                             for a, b, n in spans for age, share in u.age_years_distribution.items())
+
+    # in_care is piecewise linear: its highest point is where a period or a stay starts or ends
+    turns = {t + s for a, b, _ in spans for t in (a, b) for s in (0.0, *stays.values())}
+    t = max(sorted(turns), key=in_care)
+    i = max((j for j, (a, _, _) in enumerate(spans) if a < t), default=0)  # at a boundary: the period ending
+    return in_care(t), dt.date.fromordinal(int(t)), i
+
+
+def _uasc_text(cfg: Config, count: float, day: dt.date, i: int) -> str:
+    p = cfg.demand.uasc.periods[i]
+    per_year = p.arrivals / ((p.to_date - p.from_date).days / 365.25)
+    return (f"with {p.arrivals:,.0f} arrivals from {p.from_date} to {p.to_date} ({per_year:,.0f} a year) and those "
+            f"before, about {count:,.0f} UASC would be in care on {day} (each until 18 unless assessed as an adult)")
+
+
+def _share(band: str) -> str:
+    return f"{BAND_YEARS[band]}/{YEARS_OF_AGE}"
+
+
+def _year_ending(day: dt.date) -> int:
+    return day.year + (day.month >= 4)

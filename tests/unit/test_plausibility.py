@@ -1,0 +1,100 @@
+"""`check` and `run` judge demand against the config's own council (config/plausibility.py).
+
+Impossible demand (more referrals a year in an age band than children of that age; UASC that
+would outnumber all the council's children) is an error naming the file and the field.
+Possible but implausible demand (a referral rate over 3 times configs/england-2015.yaml's;
+UASC that would outnumber the whole looked-after stock at the start) is a `warning:` line.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from carejourney.cli import main
+from carejourney.config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT, load_default_dict, with_changes
+
+REFERRALS = "demand.referrals.per_year_by_age_band"
+# Cambridgeshire's 2016 population: 131,957 children, so 7,331 under 1 and 36,655 aged 5 to 9
+TYPO = {f"{REFERRALS}.under_1": 18700}  # an extra zero on 1,870
+IMPLAUSIBLE = {f"{REFERRALS}.5_to_9": 14000}  # 3,819 per 10,000, over 3 x 530
+MANY_UASC = {"demand.uasc.periods": [{"from_date": "2016-04-01", "to_date": "2017-04-01", "arrivals": 2000}]}
+# 100,000 14-year-olds a year for four years, each in care until 18: more than all 139,376 children
+# (the 2016 population grown 1.1% a year to 2021)
+UASC_BEYOND_POPULATION = {"demand.uasc.age_years_distribution": {14: 1.0},
+                          "demand.uasc.age_assessment_18_plus_probability": 0.0,
+                          "demand.uasc.periods": [{"from_date": "2017-04-01", "to_date": "2021-04-01",
+                                                   "arrivals": 400000}]}
+
+
+def config_file(tmp_path, changes, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), changes)))
+    return path
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    (TYPO, f"{REFERRALS}.under_1", "18,700 referrals a year, more than the 7,331 children aged under 1"),
+    (UASC_BEYOND_POPULATION, "demand.uasc.periods[0]", "more than the 139,376 children aged 0-17"),
+])
+def test_impossible_demand_is_an_error_naming_file_and_field(tmp_path, capsys, changes, field, message):
+    path = config_file(tmp_path, changes)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: 1 problem(s) in the config:")
+    assert f"{field}: " in err and message in err and "not possible" in err
+
+
+def test_impossible_demand_is_refused_wherever_a_config_is_validated():
+    # fit, the API and each replication's drawn parameters validate with parse_config / the schema
+    with pytest.raises(ConfigError, match=rf"{REFERRALS}.under_1: 18,700 referrals a year"):
+        parse_config(with_changes(load_default_dict(), TYPO), "fitted config")
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    (IMPLAUSIBLE, f"{REFERRALS}.5_to_9", "14,000 a year is 3,819 per 10,000 children aged 5 to 9"),
+    (MANY_UASC, "demand.uasc.periods[0]", "more than the whole looked-after stock at the start (535"),
+])
+def test_implausible_demand_is_a_warning_that_check_prints(tmp_path, capsys, changes, field, message):
+    path = config_file(tmp_path, changes)
+    assert main(["check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}: {field}: " in err and message in err
+    seen = []
+    load_config(path, warn=seen.append)
+    assert len(seen) == 1 and seen[0].startswith(f"{path}: {field}: ")
+
+
+def test_run_prints_the_warning_too(tmp_path, capsys):
+    path = config_file(tmp_path, {**IMPLAUSIBLE, "horizon.end_date": "2016-03-31"})
+    assert main(["run", str(path), "--reps", "1", "--out", str(tmp_path / "out")]) == 0
+    assert f"warning: {path}: {REFERRALS}.5_to_9: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({f"{REFERRALS}.1_to_4": -5}, "referral rates must be non-negative"),
+    ({"demand.uasc.periods": [{"from_date": "2016-04-01", "to_date": "2017-04-01", "arrivals": -1}]},
+     "greater than or equal to 0"),
+])
+def test_a_negative_rate_is_an_error(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(with_changes(load_default_dict(), changes), "c.yaml")
+
+
+def test_demand_just_below_the_limits_is_accepted_quietly(tmp_path, capsys):
+    # 5,500 a year is 1,500 per 10,000 5-9s, 2.8 times England's 530; 780 UASC in a year leave
+    # about 530 in care at its end (some have turned 18, 20% are assessed as adults): under 535
+    path = config_file(tmp_path, {f"{REFERRALS}.5_to_9": 5500, "demand.uasc.periods": [
+        {"from_date": "2016-04-01", "to_date": "2017-04-01", "arrivals": 780}]})
+    assert main(["check", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_the_reference_rates_are_the_england_config_s():
+    from carejourney.config.plausibility import REFERENCE_REFERRALS_PER_10000, children_by_band
+
+    england = load_config(ROOT / "configs" / "england-2015.yaml")
+    children = children_by_band(england)
+    for band, n in england.demand.referrals.per_year_by_age_band.items():
+        assert n / children[band] * 1e4 == pytest.approx(REFERENCE_REFERRALS_PER_10000[band], rel=0.01)
