@@ -213,18 +213,6 @@ class Measures:
         band = _band(times[snap] - self.period_dob[period])
         return _tally(snap, band, len(AGE_BANDS), len(times))
 
-    def _population(self):
-        pop = self.cfg.population
-        years = sorted(pop.children_0_17_by_year)
-
-        def at(year_ending):
-            if year_ending in pop.children_0_17_by_year:
-                return pop.children_0_17_by_year[year_ending]
-            last = years[-1] if year_ending > years[-1] else years[0]
-            return pop.children_0_17_by_year[last] * (1 + pop.growth_per_year) ** (year_ending - last)
-
-        return at
-
     # ---------------------------------------------------------------- flows
     def _flows(self, durations=True):
         """Starts and ends of care in each FY: periods, and children as the DfE counts them."""
@@ -503,8 +491,8 @@ class Measures:
             unit_costs = [cfg.placements.types[p].weekly_cost_gbp for p in PLACEMENT_TYPES]
         if fixed_costs is None:
             fixed_costs = {n: c.fixed_weekly_cost_gbp_per_place for n, c in cfg.placements.capacity.items()}
-        pop = self._population()
-        self._stock(self.annual, cal.march_labels, cal.march_times, population=[pop(y) for y in cal.march_years])
+        population = [cfg.population.children_in(y) for y in cal.march_years]
+        self._stock(self.annual, cal.march_labels, cal.march_times, population=population)
         self._stock(self.monthly, cal.month_labels, cal.month_times, detail=not lean)
         self._flows(durations=not lean)
         placement_spend = self._placement_volumes(unit_costs, unit_cost_steps, stability=not lean)

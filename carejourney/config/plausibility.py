@@ -52,7 +52,7 @@ def demand_errors(cfg: Config) -> list[str]:
     if peak:
         count, day, i = peak
         year = _year_ending(day)
-        population = population_in(cfg, year)
+        population = cfg.population.children_in(year)
         if count > population:
             out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the {population:,.0f} "
                        f"children aged 0-17 the council has (population.children_0_17_by_year in {year}): not "
@@ -86,20 +86,9 @@ def first_year(cfg: Config) -> int:
     return _year_ending(cfg.horizon.start_date)
 
 
-def population_in(cfg: Config, year_ending: int) -> float:
-    """Children aged 0-17 in a year ending 31 March, extrapolated as the run's rate per 10,000 does
-    (metrics: from the nearest given year with growth_per_year)."""
-    pop = cfg.population
-    if year_ending in pop.children_0_17_by_year:
-        return pop.children_0_17_by_year[year_ending]
-    years = sorted(pop.children_0_17_by_year)
-    nearest = years[-1] if year_ending > years[-1] else years[0]
-    return pop.children_0_17_by_year[nearest] * (1 + pop.growth_per_year) ** (year_ending - nearest)
-
-
 def children_by_band(cfg: Config) -> dict[str, float]:
     """Children of each age band in the run's first year."""
-    population = population_in(cfg, first_year(cfg))
+    population = cfg.population.children_in(first_year(cfg))
     return {band: population * years / YEARS_OF_AGE for band, years in BAND_YEARS.items()}
 
 

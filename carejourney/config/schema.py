@@ -129,6 +129,15 @@ class Population(Strict):
         return v
     growth_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="beyond the last year")
 
+    def children_in(self, year_ending: int) -> float:
+        """Children aged 0-17 in a year ending 31 March: the given figure, else the nearest
+        given year's grown (or shrunk) by growth_per_year a year."""
+        given = self.children_0_17_by_year
+        if year_ending in given:
+            return given[year_ending]
+        nearest = max(given) if year_ending > max(given) else min(given)
+        return given[nearest] * (1 + self.growth_per_year) ** (year_ending - nearest)
+
 
 # ---------------------------------------------------------------- demand
 class RateChange(Strict):

@@ -241,14 +241,20 @@ def _is_ours(geography_of_row: str, geography: str | None) -> bool:
     return geography is None or not row or row == str(geography).strip().lower()
 
 
+def _split(r: dict) -> tuple[list[str], list[str], bool]:
+    """A row's value and period split where they are composite ('45 / 52'), and whether the
+    parts pair up one value to one period."""
+    values, periods = split_composite(r["value"]), split_composite(r["period"])
+    return values, periods, len(values) > 1 and len(periods) == len(values)
+
+
 def _row_problem(r: dict, quantity: str, geography: str) -> str:
     """What makes a row unusable ("'field': why"), or "": checked before any figure is made of it."""
     if not quantity:
         return "'quantity': empty"
     if not geography:
         return "'geography': empty"
-    values, periods = split_composite(r["value"]), split_composite(r["period"])
-    paired = len(values) > 1 and len(periods) == len(values)
+    values, periods, paired = _split(r)
     for period in periods if paired else [r["period"]]:
         why = period_problem(period)
         if why:
@@ -271,9 +277,8 @@ def _row_problem(r: dict, quantity: str, geography: str) -> str:
 
 def _figure_rows(r: dict, quantity: str, geography: str, line: int) -> list[dict]:
     """The figures of one checked row: one, or one per part of a composite value split over periods."""
-    values = split_composite(r["value"])
-    periods = split_composite(r["period"])
-    if len(values) > 1 and len(periods) == len(values):
+    values, periods, paired = _split(r)
+    if paired:
         pairs = list(zip(values, periods))
         composite = "split from composite value " + repr(r["value"]) + " over periods " + repr(r["period"])
     elif len(values) > 1:
