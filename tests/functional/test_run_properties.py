@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from carejourney.calendar import financial_years
+from carejourney.model.children import eighteenth_birthdays
 from carejourney.model.placements import FOSTER_OR_FAMILY, RESIDENTIAL
 from carejourney.runner import run_replications
 from carejourney.vocab import PLACEMENT_TYPES
@@ -353,3 +354,43 @@ def test_without_relapse_a_success_keeps_the_child_at_home():
     succeeded = ev["services"][ev["services"]["outcome"].astype(str) == "success"]["child_id"]
     assert len(succeeded) > 10
     assert not set(succeeded) & set(ev["care_periods"]["child_id"])
+
+
+def test_opening_placements_are_part_way_through():
+    """The opening stock's placements began before the run: with every time to a move fixed
+    at D days, a child's first move comes a uniform share of D into the run (residual life),
+    not D days in for all of them, which would hold back a whole cohort's moves together."""
+    d = small_dict(3)
+    D = 600.0
+    for t in d["placements"]["types"].values():
+        if t.get("days_to_move"):
+            t["days_to_move"] = {"kind": "fixed", "days": D}
+    d["placements"]["days_to_move_multiplier_by_age_band"] = {b: 1.0 for b in d["placements"][
+        "days_to_move_multiplier_by_age_band"]}
+    _, res = run(d, seed=4)
+    ev = res.events
+    opening = ev["children"].loc[ev["children"]["source"] == "opening", "child_id"]
+    pl = ev["placements"]
+    first = pl[pl["child_id"].isin(opening) & (pl["period"] == 1) & (pl["start_day"] == 0)]
+    moved = first[first["end_reason"].isin(["move", "step_down", "escalation"])]["end_day"]
+    assert len(moved) > 100
+    assert (moved <= D + 1e-9).all()
+    assert 0.3 * D < moved.mean() < 0.6 * D  # uniform on (0, D], thinned a little by exits
+    assert (moved < 0.25 * D).mean() > 0.15
+
+
+def test_nobody_starts_a_period_on_the_eve_of_18():
+    """Entries, re-entries included, come before the day before the 18th birthday: a period
+    begun on the eve of 18 would be a day of care ended by the birthday. Children here go home
+    within weeks and come back a day later, so many are out of care near their 18th birthday."""
+    d = small_dict(3)
+    d["exits"]["returned_home"]["days"] = {"kind": "exponential", "mean_days": 20}
+    d["exits"]["reentry_after_return_home"] = {"probability": 1.0, "days": {"kind": "fixed", "days": 0.9}}
+    cfg, res = run(d, seed=4)
+    ev = res.events
+    periods = ev["care_periods"].merge(ev["children"][["child_id", "dob_day"]], on="child_id")
+    t18 = eighteenth_birthdays(periods["dob_day"].to_numpy(), cfg.horizon.start_date.toordinal())
+    began = periods["start_day"].to_numpy() >= 0
+    reentries = began & (periods["period"].to_numpy() > 1)
+    assert reentries.sum() > 500 and (reentries & (t18 - periods["start_day"].to_numpy() < 30)).sum() > 20
+    assert (periods["start_day"].to_numpy()[began] < t18[began] - 1).all()
