@@ -62,6 +62,7 @@ from .estimate_legal import (
 )
 from .estimate_opening import estimate_opening
 from .estimate_placements import estimate_placements
+from .estimate_population import POPULATION_PATH, estimate_population
 from .estimate_plots import draw_fit_plots
 from .estimate_proceedings import estimate_proceedings_and_exit_routes
 from .estimate_recorder import MIN_MIX, EstimateRecorder, plain
@@ -208,6 +209,7 @@ def _run(est: EstimateRecorder) -> tuple[dict, EstimationReport]:
     estimate_demand_from_entries(est)
     _horizon_and_meta(est)
     estimate_uasc_arrivals(est)  # dated by the horizon
+    estimate_population(est)  # after demand and the opening stock
     _template_parts(est)
     config = _finish(est)
     return config, est.report
@@ -235,8 +237,9 @@ def _horizon_and_meta(est: EstimateRecorder):
 
 
 def _template_parts(est: EstimateRecorder):
+    estimated = set(est.report.estimated_paths)
     for path, why in (
-        ("population", "the 0-17 population is not in SSDA903"),
+        *([] if POPULATION_PATH in estimated else [("population", "the 0-17 population is not in SSDA903")]),
         ("costs", "costs are not in SSDA903"),
         ("placements.capacity", "in-house places, recruitment and matching are not in SSDA903"),
         ("placements.types.*.weekly_cost_gbp", "costs are not in SSDA903"),
@@ -251,7 +254,7 @@ def _template_parts(est: EstimateRecorder):
     ):
         est.keep(path, why)
     t_unc = est.template.get("uncertainty") or []
-    estimated = set(est.report.estimated_paths) | {u["path"] for u in est.out["uncertainty"]}
+    estimated |= {u["path"] for u in est.out["uncertainty"]}
     kept = 0
     for u in t_unc:
         p = u.get("path", "")

@@ -36,6 +36,7 @@ def cmd_calibrate(args) -> int:
         write_calibrated_config,
     )
     from ..calibrate.estimate_data import missing_years
+    from ..calibrate.estimate_population import POPULATION_PATH
     from ..config import parse_config
     from ..results import check_out_file, check_own_out_file
     from ..ssda903 import Ssda903Error, clean, read_ssda903
@@ -79,6 +80,11 @@ def cmd_calibrate(args) -> int:
         if report.data_summary.get("first_entries") == 0:
             print(f"warning: no child entered care for the first time in {report.window}: demand (referrals by "
                   "age band) is the template's, not this council's", file=sys.stderr)
+        if POPULATION_PATH in report.estimated_paths:
+            (year, children), = config["population"]["children_0_17_by_year"].items()
+            print(f"warning: the template's 0-17 population is too small for this council's referrals; "
+                  f"{children:,.0f} children aged 0-17 in {year} were estimated from its looked-after stock "
+                  "[ASSUME]: replace them with the council's ONS mid-year estimates", file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out, cleaning=cleaned.report)
     except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)

@@ -51,7 +51,7 @@ def demand_errors(cfg: Config) -> list[str]:
     peak = uasc_peak(cfg)
     if peak:
         count, day, i = peak
-        year = _year_ending(day)
+        year = year_ending(day)
         population = cfg.population.children_in(year)
         if count > population:
             out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the {population:,.0f} "
@@ -83,13 +83,17 @@ def demand_warnings(cfg: Config) -> list[str]:
 
 def first_year(cfg: Config) -> int:
     """The year ending 31 March that holds the run's start."""
-    return _year_ending(cfg.horizon.start_date)
+    return year_ending(cfg.horizon.start_date)
 
 
 def children_by_band(cfg: Config) -> dict[str, float]:
     """Children of each age band in the run's first year."""
-    population = cfg.population.children_in(first_year(cfg))
-    return {band: population * years / YEARS_OF_AGE for band, years in BAND_YEARS.items()}
+    return children_of_bands(cfg.population.children_in(first_year(cfg)))
+
+
+def children_of_bands(children_0_17: float) -> dict[str, float]:
+    """Children of each age band among `children_0_17`: a band's share of the 18 years of age."""
+    return {band: children_0_17 * years / YEARS_OF_AGE for band, years in BAND_YEARS.items()}
 
 
 def uasc_peak(cfg: Config) -> tuple[float, dt.date, int] | None:
@@ -125,5 +129,6 @@ def _share(band: str) -> str:
     return f"{BAND_YEARS[band]}/{YEARS_OF_AGE}"
 
 
-def _year_ending(day: dt.date) -> int:
+def year_ending(day: dt.date) -> int:
+    """The year ending 31 March that holds `day` (2016 for 1 April 2015)."""
     return day.year + (day.month >= 4)

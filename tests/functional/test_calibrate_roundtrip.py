@@ -18,13 +18,14 @@ import pandas as pd
 import pytest
 
 from carejourney.calibrate import estimate_config
+from carejourney.calibrate.estimate_population import POPULATION_PATH
 from carejourney.calibrate.estimate_demand import (
     conversion_kernel,
     edge_probability,
     expected_entries,
 )
 from carejourney.cli import main
-from carejourney.config import load_config, parse_config
+from carejourney.config import ConfigError, load_config, parse_config
 from carejourney.runner import run_replication
 from carejourney.ssda903 import clean, export_903, read_ssda903
 from carejourney.vocab import AGE_BANDS
@@ -236,3 +237,34 @@ def test_uasc_arrivals_are_the_observed_series_over_the_run(roundtrip):
     after = periods[-1]
     years_after = (after.to_date - after.from_date).days / 365.25
     assert after.arrivals / years_after == pytest.approx(sum(observed.values()) / len(observed), rel=1e-3)
+
+
+def test_the_population_is_the_templates_unless_the_councils_demand_does_not_fit(roundtrip):
+    """SSDA903 has no population: the template's is kept, but a council larger than the
+    template's (here: a template council a fifth the size) would have more referrals in
+    an age band than the template has children that age, which the config refuses. Then the
+    population comes from the council's own stock at England's 60 looked after per 10,000."""
+    _, _, _, cleaned, config, report = roundtrip
+    template = load_default_dict()
+    assert config["population"] == template["population"]
+    assert POPULATION_PATH not in report.estimated_paths
+    small = copy.deepcopy(template)  # a council a fifth the size: children and referrals
+    small["population"]["children_0_17_by_year"] = {y: n / 5 for y, n in
+                                                    template["population"]["children_0_17_by_year"].items()}
+    referrals = small["demand"]["referrals"]["per_year_by_age_band"]
+    small["demand"]["referrals"]["per_year_by_age_band"] = {b: n / 5 for b, n in referrals.items()}
+    parse_config(copy.deepcopy(small), "small template")
+    with pytest.raises(ConfigError, match="more than the .* children aged"):
+        parse_config(small_with_council_demand(small, config), "template with the council's demand")
+    out, rep = estimate_config(cleaned, START, template=small)
+    stock = sum(out["opening"]["age_band_counts"].values())
+    assert out["population"]["children_0_17_by_year"] == {2016: round(stock / 60 * 1e4, -2)}
+    assert POPULATION_PATH in rep.estimated_paths
+    assert not any(path == "population" for path, _ in rep.from_template)
+    parse_config(copy.deepcopy(out), "calibrated")
+
+
+def small_with_council_demand(template: dict, config: dict) -> dict:
+    d = copy.deepcopy(template)
+    d["demand"]["referrals"]["per_year_by_age_band"] = config["demand"]["referrals"]["per_year_by_age_band"]
+    return d
