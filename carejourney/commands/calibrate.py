@@ -38,6 +38,7 @@ def cmd_calibrate(args) -> int:
     from ..calibrate.estimate_data import missing_years
     from ..calibrate.estimate_population import POPULATION_PATH
     from ..config import parse_config
+    from ..config.loader import config_warnings
     from ..results import check_out_file, check_own_out_file
     from ..ssda903 import Ssda903Error, clean, read_ssda903
     from ..ssda903.report import CLEANING_CSV_HEADER, summarise
@@ -85,6 +86,8 @@ def cmd_calibrate(args) -> int:
             print(f"warning: the template's 0-17 population is too small for this council's referrals; "
                   f"{children:,.0f} children aged 0-17 in {year} were estimated from its looked-after stock "
                   "[ASSUME]: replace them with the council's ONS mid-year estimates", file=sys.stderr)
+        for msg in config_warnings(parse_config(copy.deepcopy(config), str(args.out))):
+            print(f"warning: {args.out}: {msg}", file=sys.stderr)
         config_path, report_path = write_calibrated_config(config, report, args.out, cleaning=cleaned.report)
     except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)

@@ -250,9 +250,14 @@ def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> 
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)
-    for msg in coverage_warnings(cfg) + demand_warnings(cfg):
+    for msg in config_warnings(cfg):
         (warn or _warn)(f"{source}: {msg}")
     return cfg
+
+
+def config_warnings(cfg: Config) -> list[str]:
+    """What is valid but probably not meant: inputs that miss the run, implausible demand."""
+    return coverage_warnings(cfg) + demand_warnings(cfg)
 
 
 def _warn(msg: str):

@@ -37,6 +37,11 @@ BAND_YEARS = {band: end - start for band, start, end
 REFERENCE_REFERRALS_PER_10000 = {"under_1": 3420, "1_to_4": 610, "5_to_9": 530, "10_to_15": 580,
                                  "16_to_17": 1310}
 IMPLAUSIBLE_MULTIPLE = 3.0
+# England's children looked after per 10,000 children under 18 at 31 March 2015 and 2016
+# (../shared/data/published_figures.csv, DfE revised series): 60 both years. A council's
+# opening stock beyond IMPLAUSIBLE_MULTIPLE times it either way suggests another council's
+# population (the bundled councils are at 37-46).
+ENGLAND_LAC_PER_10000 = 60
 
 
 def demand_errors(cfg: Config) -> list[str]:
@@ -72,8 +77,13 @@ def demand_warnings(cfg: Config) -> list[str]:
                        f"children aged {AGE_BAND_LABEL[band]} ({_share(band)} of population.children_0_17_by_year "
                        f"in {year}), over {IMPLAUSIBLE_MULTIPLE:g} times the {reference:,} of "
                        "configs/england-2015.yaml: an extra zero?")
-    peak = uasc_peak(cfg)
     stock = sum(cfg.opening.age_band_counts.values())
+    rate = stock / cfg.population.children_in(year) * 1e4
+    if stock and not ENGLAND_LAC_PER_10000 / IMPLAUSIBLE_MULTIPLE <= rate <= ENGLAND_LAC_PER_10000 * IMPLAUSIBLE_MULTIPLE:
+        out.append(f"population.children_0_17_by_year: the {stock:,} looked after at the start are {rate:,.0f} per "
+                   f"10,000 children aged 0-17 in {year}, against England's {ENGLAND_LAC_PER_10000} (2015): is the "
+                   "population another council's?")
+    peak = uasc_peak(cfg)
     if peak and 0 < stock < peak[0]:  # a config with no one in care at the start has no stock to compare with
         count, day, i = peak
         out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the whole looked-after "
@@ -107,13 +117,20 @@ def uasc_peak(cfg: Config) -> tuple[float, dt.date, int] | None:
     stays = {age: (YEARS_OF_AGE - age - 0.5) * 365.25 for age in u.age_years_distribution}
     spans = [(p.from_date.toordinal(), p.to_date.toordinal(), p.arrivals) for p in u.periods]
 
+    # only arrivals in the run are simulated (those before it are in the opening stock)
+    h = cfg.horizon
+    first, last = h.start_date.toordinal() - h.warmup_days, h.end_date.toordinal()
+
     def in_care(t: float) -> float:
-        return staying * sum(n / (b - a) * share * max(0.0, min(b, t) - max(a, t - stays[age]))
+        return staying * sum(n / (b - a) * share * max(0.0, min(b, t) - max(a, first, t - stays[age]))
                              for a, b, n in spans for age, share in u.age_years_distribution.items())
 
-    # in_care is piecewise linear: its highest point is where a period or a stay starts or ends
-    turns = {t + s for a, b, _ in spans for t in (a, b) for s in (0.0, *stays.values())}
-    t = max(sorted(turns), key=in_care)
+    # in_care is piecewise linear: its highest point in the run is where a period or a stay
+    # starts or ends, or at the run's start or end
+    turns = {t + s for t in (first, *(x for a, b, _ in spans for x in (a, b))) for s in (0.0, *stays.values())}
+    t = max(sorted({first, last} | {x for x in turns if first <= x <= last}), key=in_care)
+    if in_care(t) == 0:
+        return None
     i = max((j for j, (a, _, _) in enumerate(spans) if a < t), default=0)  # at a boundary: the period ending
     return in_care(t), dt.date.fromordinal(int(t)), i
 

@@ -52,9 +52,12 @@ from .mapping import expected_unit
 REQUIRED_COLUMNS = ("quantity", "geography", "period", "value")
 OPTIONAL_COLUMNS = ("unit", "source_title", "source_address", "note")
 REVISED_SUFFIX = " (revised series)"
-SUPPRESSED = {"", "x", "c", "z", ":", "..", "-", "—", "n/a", "na", "nan"}
+# not available or suppressed, as the DfE and ONS write it (with or without brackets: [c], [low])
+SUPPRESSED = {"", "x", "c", "z", "u", "low", ":", "..", "-", "—", "n/a", "n.a.", "na", "nan", "<5"}
 NATIONAL = "england"
 MAX_COUNT = 1_000_000  # more children than England has ever looked after, started or ceased in a year
+# a period typed or pasted with an en dash, em dash or minus sign ('2015–16') means 2015-16
+DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-"})
 # the published series start in the 1990s: a year outside these is a typo (0216, 2106)
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 # a period that is not one year, written so on purpose: an approximate year (c.2016), a span
@@ -73,7 +76,7 @@ def financial_year_label(year_ending: int) -> str:
 
 def parse_period(text) -> int | None:
     """The year ending 31 March a published period refers to, or None if it is not one."""
-    s = str(text).strip()
+    s = str(text).strip().translate(DASHES)
     m = re.fullmatch(r"(\d{4})(?:\.0)?", s)
     if m:
         return int(m.group(1))
@@ -97,7 +100,7 @@ def _second_year(first: int, second: str) -> int:
 
 def period_problem(text) -> str:
     """Why a published period is a typo rather than a year or a described period, or ""."""
-    s = str(text).strip()
+    s = str(text).strip().translate(DASHES)
     if not s:
         return "empty (write the year ending 31 March, e.g. 2016 or 2015-16)"
     parts = split_composite(s)
@@ -121,8 +124,20 @@ def period_problem(text) -> str:
     return ""
 
 
+# a number as published: digits, commas only between thousands, a decimal part, a £ or a sign
+_NUMBER = re.compile(r"[-+]?£?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[-+]?£?\.\d+")
+
+
+def _suppressed(text: str) -> bool:
+    return text.strip().strip("[]").lower() in SUPPRESSED
+
+
 def _number(text: str) -> float:
-    return float(text.replace(",", "").replace("£", "").strip())
+    """A published number ('1,607', '£3,538', '0.45'); '1,6,07' or '1_000' is a typo, not a number."""
+    s = text.strip()
+    if not _NUMBER.fullmatch(s):
+        raise ValueError(s)
+    return float(s.replace(",", "").replace("£", ""))
 
 
 def split_composite(text: str) -> list[str]:
@@ -161,7 +176,7 @@ def _conflicting_duplicates(rows: list[dict]) -> list[tuple[dict, str]]:
     for r in rows:
         if r["year"] is None or np.isnan(r["value"]):
             continue
-        key = (" ".join(r["quantity"].lower().split()), r["geography"].lower(), r["year"])
+        key = (" ".join(r["quantity"].lower().split()), _geography_key(r["geography"]), r["year"])
         first = seen.setdefault(key, r)
         if first is not r and first["value"] != r["value"]:
             problems.append((r, f"rows {first['row']} and {r['row']}: {r['quantity']!r} for {r['geography']} in "
@@ -237,8 +252,8 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>", geography: 
 def _is_ours(geography_of_row: str, geography: str | None) -> bool:
     """Whether a row's problem stops this reading: every row's when no geography is compared,
     else the compared geography's and a row naming none (it may be meant for it)."""
-    row = geography_of_row.strip().lower()
-    return geography is None or not row or row == str(geography).strip().lower()
+    row = _geography_key(geography_of_row)
+    return geography is None or not row or row == _geography_key(geography)
 
 
 def _split(r: dict) -> tuple[list[str], list[str], bool]:
@@ -260,7 +275,7 @@ def _row_problem(r: dict, quantity: str, geography: str) -> str:
         if why:
             return f"'period': {why}"
     for value_text in values:
-        if value_text.lower() in SUPPRESSED:
+        if _suppressed(value_text):
             continue
         try:
             value = _number(value_text)
@@ -292,7 +307,7 @@ def _figure_rows(r: dict, quantity: str, geography: str, line: int) -> list[dict
     for value_text, period in pairs:
         value, value_problem = np.nan, composite if value_text is None else ""
         if value_text is not None:
-            if value_text.lower() in SUPPRESSED:
+            if _suppressed(value_text):
                 value_problem = f"value {value_text!r} is suppressed or not available"
             else:
                 value = _number(value_text)
@@ -329,8 +344,15 @@ def ensure_figures(figures: pd.DataFrame, source: str = "<figures>") -> pd.DataF
 def select_geography(figures: pd.DataFrame, geography: str, source: str = "<figures>") -> pd.DataFrame:
     """The figures of one geography (case-insensitive); an unknown name is an error listing the known."""
     known = sorted(figures["geography"].unique())
-    match = [g for g in known if g.lower() == str(geography).strip().lower()]
-    if not match:
+    wanted = _geography_key(geography)
+    keys = figures["geography"].map(_geography_key)
+    if not (keys == wanted).any():
         raise FiguresError(f"{source}: no figures for geography {geography!r} "
                            f"(field 'geography'; the file has {', '.join(known) or 'none'})")
-    return figures[figures["geography"] == match[0]].copy()
+    return figures[keys == wanted].copy()
+
+
+def _geography_key(name) -> str:
+    """A geography as compared: case and runs of spaces do not matter ('cambridgeshire ' is
+    Cambridgeshire), as for duplicates and for which rows' problems stop a reading."""
+    return " ".join(str(name).lower().split())

@@ -119,3 +119,32 @@ def test_fit_reads_the_file_as_compare_does(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"warning: {p}: 1 problem(s) in rows of other geographies, left out: row 3" in err
     assert "(Wiltshire)" in err
+
+
+@pytest.mark.parametrize("value", ["1,6,07", "1_000", "16,07"])
+def test_a_value_with_stray_separators_is_a_typo_not_a_number(tmp_path, value):
+    # float() would read '1_000', and dropping every comma would read '1,6,07' as 1,607
+    p = figures(tmp_path, f'Children ceasing to be looked after during year,Cambridgeshire,2016,"{value}",children,,,')
+    with pytest.raises(FiguresError, match=r"row 3, field 'value': '.*' is not a number"):
+        read_figures(p)
+
+
+@pytest.mark.parametrize("value", ["[c]", "low", "[low]", "u", "n.a.", "<5", "[x]", "[z]"])
+def test_dfe_suppression_markers_read_as_not_available(tmp_path, value):
+    f = read_figures(figures(tmp_path, f"Children ceasing to be looked after during year,Cambridgeshire,2016,"
+                                       f"{value},children,,,"))
+    assert f["value"].isna().tolist() == [False, True]
+
+
+def test_a_period_with_an_en_dash_is_the_year_it_says(tmp_path):
+    f = read_figures(figures(tmp_path, "Children ceasing to be looked after during year,Cambridgeshire,2015\u201316,"
+                                       "271,children,,,"))
+    assert f["year"].tolist() == [2016, 2016]
+
+
+def test_rows_whose_geography_differs_only_in_case_or_spaces_are_the_same_council(tmp_path):
+    # select_geography kept only the first spelling met: the other rows were silently not compared
+    from carejourney.validate.figures import select_geography
+
+    p = figures(tmp_path, "Children ceasing to be looked after during year, CAMBRIDGESHIRE ,2016,271,children,,,")
+    assert len(select_geography(read_figures(p), "cambridgeshire")) == 2

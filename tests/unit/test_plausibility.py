@@ -98,3 +98,23 @@ def test_the_reference_rates_are_the_england_config_s():
     children = children_by_band(england)
     for band, n in england.demand.referrals.per_year_by_age_band.items():
         assert n / children[band] * 1e4 == pytest.approx(REFERENCE_REFERRALS_PER_10000[band], rel=0.01)
+
+
+def test_a_stock_far_from_englands_rate_suggests_another_councils_population(tmp_path, capsys):
+    # Cambridgeshire's 535 over 20,000 children are 268 per 10,000, over three times England's 60
+    small_council = {"population.children_0_17_by_year": {2015: 20000, 2016: 20000},
+                     REFERRALS: {"under_1": 500, "1_to_4": 500, "5_to_9": 500, "10_to_15": 600, "16_to_17": 400}}
+    path = config_file(tmp_path, small_council)
+    assert main(["check", str(path)]) == 0
+    assert (f"warning: {path}: population.children_0_17_by_year: the 535 looked after at the start are 268 per "
+            "10,000 children aged 0-17 in 2016, against England's 60") in capsys.readouterr().err
+    assert main(["check", str(ROOT / "configs" / "cambridgeshire-2015.yaml")]) == 0  # 41 per 10,000
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_uasc_arriving_outside_the_run_are_no_concern(tmp_path, capsys):
+    # arrivals after the run ends are never simulated; a one-year run must not warn about them
+    later = {"horizon.end_date": "2016-03-31", **{k: v for k, v in MANY_UASC.items()}}
+    path = config_file(tmp_path, later)
+    assert main(["check", str(path)]) == 0
+    assert "more than the whole looked-after stock" not in capsys.readouterr().err
