@@ -30,9 +30,10 @@ def estimate_population(est: EstimateRecorder):
     by_stock = stock / ENGLAND_LAC_PER_10000 * 1e4
     by_referrals = max(REFERRAL_HEADROOM * n * YEARS_OF_AGE / BAND_YEARS[band] for band, n in referrals.items())
     total = math.ceil(max(by_stock, by_referrals) / 100) * 100  # up: rounding down could undo the fit
+    raised = ", raised to twice as many children of each age band as its referrals" if by_referrals > by_stock else ""
     est.set(POPULATION_PATH, {year: total}, display=f"{total:,.0f} in {year}",
             method=f"opening stock {stock} at England's {ENGLAND_LAC_PER_10000} looked after per 10,000 "
-                   "(2015, 2016)" + (", raised to twice as many children of each age band as its referrals" if by_referrals > by_stock else ""),
+                   f"(2015, 2016){raised}",
             note=f"[ASSUME] the template's {template:,.0f} children aged 0-17 are fewer than this council's "
                  "estimated referrals need; replace with the council's ONS mid-year estimates")
     est.note(f"Population: the template's 0-17 population ({template:,.0f} in {year}) is too small for the "

@@ -78,8 +78,8 @@ def demand_warnings(cfg: Config) -> list[str]:
                        f"in {year}), over {IMPLAUSIBLE_MULTIPLE:g} times the {reference:,} of "
                        "configs/england-2015.yaml: an extra zero?")
     stock = sum(cfg.opening.age_band_counts.values())
-    rate = stock / cfg.population.children_in(year) * 1e4
-    if stock and not ENGLAND_LAC_PER_10000 / IMPLAUSIBLE_MULTIPLE <= rate <= ENGLAND_LAC_PER_10000 * IMPLAUSIBLE_MULTIPLE:
+    rate, england = stock / cfg.population.children_in(year) * 1e4, ENGLAND_LAC_PER_10000
+    if stock and not england / IMPLAUSIBLE_MULTIPLE <= rate <= england * IMPLAUSIBLE_MULTIPLE:
         out.append(f"population.children_0_17_by_year: the {stock:,} looked after at the start are {rate:,.0f} per "
                    f"10,000 children aged 0-17 in {year}, against England's {ENGLAND_LAC_PER_10000} (2015): is the "
                    "population another council's?")
