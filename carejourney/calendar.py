@@ -14,9 +14,20 @@ def fy_label(start_year: int) -> str:
     return f"{start_year}-{(start_year + 1) % 100:02d}"
 
 
+def fy_start_year(day: dt.date) -> int:
+    """The year the financial year holding `day` starts in (1 April): 2015 for 31 March 2016."""
+    return day.year - (day.month < 4)
+
+
+def year_ending_31_march(day: dt.date) -> int:
+    """The year ending 31 March that holds `day`, as population and published figures are
+    dated: 2016 for 1 April 2015."""
+    return fy_start_year(day) + 1
+
+
 def financial_years(start: dt.date, end: dt.date) -> list[tuple[str, int, float, float]]:
     """(label, start year, first day, day after last) for each FY overlapping [start, end]."""
-    y = start.year if start.month >= 4 else start.year - 1
+    y = fy_start_year(start)
     out = []
     while dt.date(y, 4, 1) <= end:
         a, b = dt.date(y, 4, 1), dt.date(y + 1, 4, 1)

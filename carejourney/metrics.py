@@ -17,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from .calendar import count_open, covering_span, days_in_windows, run_calendar
+from .calendar import count_open, covering_span, days_in_windows, fy_start_year, run_calendar
 from .events import EDGE_OUTCOMES, END_REASON_CODE, PLACEMENT_END_REASONS, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
 from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES,
                     LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES)
@@ -470,7 +470,7 @@ class Measures:
         if r is None or not len(r):
             return
         from .model.demand import month_starts
-        fy_of_month = np.array([m.year if m.month >= 4 else m.year - 1 for m in month_starts(self.cfg)])
+        fy_of_month = np.array([fy_start_year(m) for m in month_starts(self.cfg)])
         fy = fy_of_month[r[:, 0]] - self.cal.fy_years[0]
         in_run = (fy >= 0) & (fy < self.n_fy)
         fy, r = fy[in_run], r[in_run]

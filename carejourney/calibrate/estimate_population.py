@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from ..config.plausibility import BAND_YEARS, ENGLAND_LAC_PER_10000, YEARS_OF_AGE, children_of_bands, year_ending
+from ..calendar import year_ending_31_march
+from ..config.plausibility import BAND_YEARS, ENGLAND_LAC_PER_10000, YEARS_OF_AGE, children_of_bands
 from ..config.schema import Population
 from .estimate_recorder import EstimateRecorder
 
@@ -20,7 +21,7 @@ def estimate_population(est: EstimateRecorder):
     council's own opening stock at England's rate of children looked after [ASSUME], raised
     if need be until every band has twice as many children as referrals (room for the
     referral rates' priors; the config's warnings then say that the rates are implausible)."""
-    year = year_ending(est.start)
+    year = year_ending_31_march(est.start)
     template = Population(**est.out["population"]).children_in(year)
     referrals = est.out["demand"]["referrals"]["per_year_by_age_band"]
     children = children_of_bands(template)

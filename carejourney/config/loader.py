@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..calendar import fy_label
+from ..calendar import fy_label, fy_start_year, year_ending_31_march
 from ..strict import NOT_A_NUMBER
 from .plausibility import demand_warnings
 from .schema import Config
@@ -207,7 +207,7 @@ def coverage_warnings(cfg: Config) -> list[str]:
     first = h.start_date - dt.timedelta(days=h.warmup_days)  # the warm-up is simulated too
     out = []
     # population years end on 31 March: year y is the financial year from 1 April y - 1
-    in_run = range(h.start_date.year + (h.start_date.month >= 4), h.end_date.year + (h.end_date.month >= 4) + 1)
+    in_run = range(year_ending_31_march(h.start_date), year_ending_31_march(h.end_date) + 1)
     years = sorted(cfg.population.children_0_17_by_year)
     if not any(y in in_run for y in years):
         out.append(f"population.children_0_17_by_year: no year within the run {h.start_date} to {h.end_date} "
@@ -222,7 +222,7 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
-    fy_first, fy_last = _fy_start(first), _fy_start(h.end_date)
+    fy_first, fy_last = fy_start_year(first), fy_start_year(h.end_date)
     if (h.end_date.month, h.end_date.day) != (3, 31):
         out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "
                    f"{fy_label(fy_last)}, is a part-year (its starts, ceased and spend cover 1 April to "
@@ -236,11 +236,6 @@ def coverage_warnings(cfg: Config) -> list[str]:
                    f"{'-' + str(outside[-1]) if len(outside) > 1 else ''} of the run (given {idx[0]}-{idx[-1]}): "
                    "cash prices there are held at the nearest year's")
     return out
-
-
-def _fy_start(day: dt.date) -> int:
-    """The year the financial year holding `day` starts in (1 April)."""
-    return day.year - (day.month < 4)
 
 
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..calendar import year_ending_31_march
 from ..vocab import AGE_BAND_LABEL, AGE_BAND_LOWER_YEARS, AGE_BANDS
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def demand_errors(cfg: Config) -> list[str]:
     peak = uasc_peak(cfg)
     if peak:
         count, day, i = peak
-        year = year_ending(day)
+        year = year_ending_31_march(day)
         population = cfg.population.children_in(year)
         if count > population:
             out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the {population:,.0f} "
@@ -93,7 +94,7 @@ def demand_warnings(cfg: Config) -> list[str]:
 
 def first_year(cfg: Config) -> int:
     """The year ending 31 March that holds the run's start."""
-    return year_ending(cfg.horizon.start_date)
+    return year_ending_31_march(cfg.horizon.start_date)
 
 
 def children_by_band(cfg: Config) -> dict[str, float]:
@@ -144,8 +145,3 @@ def _uasc_text(cfg: Config, count: float, day: dt.date, i: int) -> str:
 
 def _share(band: str) -> str:
     return f"{BAND_YEARS[band]}/{YEARS_OF_AGE}"
-
-
-def year_ending(day: dt.date) -> int:
-    """The year ending 31 March that holds `day` (2016 for 1 April 2015)."""
-    return day.year + (day.month >= 4)

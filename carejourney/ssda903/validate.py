@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..calendar import year_ending_31_march
 from . import codes
 from .errors import Problem
 
@@ -33,7 +34,8 @@ def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def collection_year(date: pd.Timestamp) -> int:
-    return date.year + 1 if date.month >= 4 else date.year
+    """The collection year (a return's year ending 31 March) that holds `date`."""
+    return year_ending_31_march(date)
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
