@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import warnings
 from pathlib import Path
 
 import yaml
 
 from ..config import ConfigError
+from ..config.loader import ConfigWarning
 from ..validate.compare import coverage
 from .aggregate_params import FitError
 from .aggregate_result import FitResult, round_sig
@@ -45,12 +47,15 @@ def write_fitted_config(fit: FitResult, out: str | Path, base_path: str | Path |
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(header + body, encoding="utf-8")
     from ..config import load_config
+    warned: list[str] = []
     try:
-        load_config(tmp)
+        load_config(tmp, warn=warned.append)
     except ConfigError as err:
         tmp.unlink(missing_ok=True)
         raise FitError(f"the fitted config does not validate: {err}") from None
     tmp.replace(out)
+    for msg in warned:  # named by the file written, not its staging copy
+        warnings.warn(msg.replace(str(tmp), str(out)), ConfigWarning, stacklevel=2)
     return out
 
 

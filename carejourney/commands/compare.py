@@ -46,7 +46,7 @@ def add_parser(subparsers):
 def _run(args) -> int:
     from ..calibrate.aggregate_params import ParamsError
     from ..config import load_config
-    from ..config.loader import parse_config, read_config_data
+    from ..config.loader import load_config_chain
     from ..results import check_out_file
     from ..validate.compare import compare, coverage, format_comparison
 
@@ -76,8 +76,7 @@ def _run(args) -> int:
 
     from ..calibrate.aggregate_backtest import backtest
     from ..calibrate.aggregate_params import read_params
-    data = read_config_data(args.config)
-    cfg = parse_config(data, str(args.config))
+    cfg, data, _ = load_config_chain(args.config)
     figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
     input_file(args.params, "--params")
     spec = read_params(args.params)

@@ -79,11 +79,10 @@ def _run(args) -> int:
     from ..calibrate.aggregate_params import read_params
     from ..calibrate.aggregate_write import write_fitted_config
     from ..calibrate.report import write_report
-    from ..config.loader import parse_config, read_config_chain
+    from ..config.loader import load_config_chain
     from ..results import atomic_dir, check_out_file
 
-    data, extended = read_config_chain(args.config)
-    cfg = parse_config(data, str(args.config))
+    cfg, data, extended = load_config_chain(args.config)
     input_file(args.against, "--against")
     figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
     input_file(args.params, "--params")

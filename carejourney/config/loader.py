@@ -241,13 +241,20 @@ def coverage_warnings(cfg: Config) -> list[str]:
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:
     """Read and validate a council config from a YAML file. `warn` receives each warning
     (see `coverage_warnings`), already naming the file; default: `warnings.warn`."""
+    return load_config_chain(path, warn)[0]
+
+
+def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = None
+                      ) -> tuple[Config, dict, list[Path]]:
+    """load_config, plus the data it was validated from (`extends:` resolved) and the files
+    it extends: for commands that go on to change the data (fit, the back-test)."""
     data, chain = read_config_chain(path)
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)
     for msg in config_warnings(cfg):
         (warn or _warn)(f"{source}: {msg}")
-    return cfg
+    return cfg, data, chain
 
 
 def config_warnings(cfg: Config) -> list[str]:

@@ -69,6 +69,14 @@ def read_csv_noting(
     except csv.Error as err:  # e.g. a cell over the csv module's 128 KiB limit: an unclosed quote
         return None, [Problem(label, len(records) + 1, None,
                               f"cannot be read as CSV ({err}): an unclosed quote or a runaway cell?")], notes
+    declared = _declared_separator(records)
+    if declared is not None:
+        # Excel's 'sep=,' line: Excel reads it as a setting and hides it, so the header is
+        # still row 1 as a spreadsheet shows it
+        if declared != ",":
+            return None, [Problem(label, 1, None, f"its first line declares the separator {declared!r} "
+                                                  f"(sep={declared}); {kind} are comma-separated")], notes
+        records = records[1:]
     if not records or not any(cell.strip() for cell in records[0]):
         return None, [Problem(label, None, None, "file is empty or has no column header")], notes
     for sep, name in ((";", "semicolon"), ("\t", "tab")):  # else: every required column "missing"
@@ -108,6 +116,16 @@ def read_csv_noting(
     table = table.loc[:, [c != "" for c in columns]]  # unnamed (trailing comma) columns
     table["source_row"] = pd.Series(row_numbers, dtype="int64")
     return table, [], notes
+
+
+def _declared_separator(records: list[list[str]]) -> str | None:
+    """The separator an Excel 'sep=' first line declares ('sep=,' reads as ['sep=', ''])."""
+    if not records or not records[0]:
+        return None
+    line = ",".join(records[0]).strip(" ")
+    if not line.lower().startswith("sep=") or line[5:].strip():
+        return None
+    return line[4:5] or None
 
 
 def _count_stripped(counts: Counter[str], columns: list[str], record: list[str], cells: list[str]) -> None:

@@ -20,10 +20,13 @@ REQUIRED_COLUMNS = {
 }
 # Columns kept when present; every other column (identifiers, postcodes, unknown) is dropped.
 OPTIONAL_COLUMNS = {"header": ("ETHNIC",), "episodes": ("REASON_PLACE_CHANGE",), "uasc": ("SEX", "DOB")}
+# Optional coded fields the pipeline keeps but does not check against a code list: upper-cased
+# all the same, so that 'carpl' and 'CARPL' in two returns are one episode, not two.
+FREE_CODE_FIELDS = ("ETHNIC", "REASON_PLACE_CHANGE")
 DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB", "DUC")}
 NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
-MIDNIGHT = r"(?<=\d)[ T]00:00(?::00(?:\.0+)?)?$"  # '14/10/2015 00:00', '2015-10-14T00:00:00.000'
+MIDNIGHT = r"(?<=\d)[ Tt]00:00(?::00(?:\.0+)?)?$"  # '14/10/2015 00:00', '2015-10-14T00:00:00.000'
 DATE_DTYPE = "datetime64[ns]"
 FIRST_DATE_YEAR, LAST_DATE_YEAR = 1900, 2099  # dates outside are typos
 
@@ -106,9 +109,11 @@ def upper_case_codes(table: pd.DataFrame, year: int) -> tuple[pd.DataFrame, list
     valid = codes.valid_codes(year)
     table = table.copy()
     changed = []
-    for field in (f for f in codes.CODED_FIELDS if f in table):
+    for field in (f for f in codes.CODED_FIELDS + FREE_CODE_FIELDS if f in table):
         upper = table[field].str.upper()
-        fixed = upper.ne(table[field]) & upper.isin(valid[field])
+        fixed = upper.ne(table[field])
+        if field in valid:
+            fixed &= upper.isin(valid[field])
         if fixed.any():
             changed.append(table.loc[fixed, ["source_row", "CHILD"]].assign(field=field, value=table.loc[fixed, field]))
             table.loc[fixed, field] = upper[fixed]

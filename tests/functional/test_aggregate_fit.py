@@ -14,6 +14,7 @@ from carejourney.calibrate.aggregate_backtest import backtest
 from carejourney.calibrate.aggregate_params import FitError, ParamsError, parse_params
 from carejourney.calibrate.aggregate_write import write_fitted_config
 from carejourney.calibrate.report import write_report
+from carejourney.cli import main
 from carejourney.commands import fit as fit_cmd
 from carejourney.config import load_config, parse_config
 from carejourney.runner import run_replications
@@ -146,7 +147,10 @@ def test_params_must_name_known_quantities_and_groups():
 
 def test_fit_command_writes_config_report_and_tables(tmp_path, capsys):
     base = tmp_path / "base.yaml"
-    base.write_text(yaml.safe_dump(with_value(small_dict(1), START), sort_keys=False), encoding="utf-8")
+    d = with_value(small_dict(1), START)
+    # a population ten times too large: the input's warning, and the fitted config's, are shown
+    d["population"]["children_0_17_by_year"] = {y: n * 10 for y, n in d["population"]["children_0_17_by_year"].items()}
+    base.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
     sim = run_replications(parse_config(with_value(small_dict(1), TRUE), "truth"), 4, 99)
     figures = tmp_path / "figures.csv"
     simulated_figures(sim.annual, "Synthetic").to_csv(figures, index=False)
@@ -154,14 +158,15 @@ def test_fit_command_writes_config_report_and_tables(tmp_path, capsys):
     params.write_text(yaml.safe_dump({"parameters": {PATH: [500, 4000]}, "groups": ["starts_age"],
                                       "settings": {"reps": 3, "max_evaluations": 6, "bootstrap": 30,
                                                    "check_reps": 3}}), encoding="utf-8")
-    parser = argparse.ArgumentParser(prog="carejourney")
-    fit_cmd.add_parser(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "fitted" / "synthetic-fitted.yaml"
-    args = parser.parse_args(["fit", str(base), "--against", str(figures), "--params", str(params), "--out", str(out),
-                              "--geography", "Synthetic", "--until", "2016"])
-    assert args.func(args) == 0
-    assert "Fitted 1 parameter(s)" in capsys.readouterr().out
-    cfg = load_config(out)
+    argv = ["fit", str(base), "--against", str(figures), "--params", str(params), "--out", str(out),
+            "--geography", "Synthetic", "--until", "2016"]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "Fitted 1 parameter(s)" in printed.out
+    warned = [line for line in printed.err.splitlines() if line.startswith("warning:") and "per 10,000" in line]
+    assert [line.split(":")[1].strip().split(" ")[0] for line in warned] == [str(base), str(out)], printed.err
+    cfg = load_config(out, warn=lambda msg: None)  # shown above
     assert [u.path for u in cfg.uncertainty] == [PATH]
     assert (tmp_path / "fitted" / "synthetic-fitted.yaml.report.md").exists()
     tables = tmp_path / "fitted" / "synthetic-fitted.yaml.report"

@@ -31,10 +31,11 @@ def test_run_writes_tables_and_prints_a_summary(tmp_path, capsys):
     assert manifest["replications"] == 2 and manifest["seed"] == 3
 
 
-@pytest.mark.parametrize("command", ["export-903", "compare", "experiment"])
+@pytest.mark.parametrize("command", ["export-903", "compare", "experiment", "fit", "backtest"])
 def test_every_command_prints_config_warnings_as_warning_lines(tmp_path, capsys, command):
     """QA: export-903, compare and experiment printed a config's warnings as Python warnings
-    (file path, line number and a source line); run and check print `warning: ...`."""
+    (file path, line number and a source line); run and check print `warning: ...`. fit and
+    the back-test printed none (here they then stop at a params file naming no parameter)."""
     import yaml
 
     from tests.conftest import load_default_dict
@@ -46,12 +47,18 @@ def test_every_command_prints_config_warnings_as_warning_lines(tmp_path, capsys,
     figures = tmp_path / "f.csv"
     figures.write_text("quantity,geography,period,value,unit,source_title,source_address,note\n"
                        "CLA at 31 March,Cambridgeshire,2017,600,children,Test,,\n")
+    no_params = tmp_path / "params.yaml"
+    no_params.write_text("parameters: {}\n")
     experiment = tmp_path / "e.yaml"
     experiment.write_text(yaml.safe_dump({"experiment": {"name": "e", "config": str(cfg)}, "levers": {},
                                           "scenarios": [{"name": "baseline"}]}))
     argv = {"export-903": ["export-903", str(cfg), "--out", str(tmp_path / "x")],
             "compare": ["compare", str(cfg), "--against", str(figures), "--reps", "1"],
-            "experiment": ["experiment", str(experiment), "--reps", "1", "--out", str(tmp_path / "e")]}[command]
+            "experiment": ["experiment", str(experiment), "--reps", "1", "--out", str(tmp_path / "e")],
+            "fit": ["fit", str(cfg), "--against", str(figures), "--params", str(no_params),
+                    "--out", str(tmp_path / "fitted.yaml")],
+            "backtest": ["compare", str(cfg), "--against", str(figures), "--backtest-until", "2017",
+                         "--params", str(no_params)]}[command]
     main(argv)
     err = capsys.readouterr().err
     assert f"warning: {cfg}: demand.uasc.periods[0]" in err

@@ -76,6 +76,26 @@ def test_many_lower_case_codes_are_counted_per_field_in_the_summary(tmp_path):
     assert not any("read as 'C2'" in line for line in summary)  # not a line per code
 
 
+def test_free_codes_are_upper_cased_so_two_returns_agree_on_one_episode(tmp_path):
+    """ETHNIC and REASON_PLACE_CHANGE have no code list here, but an episode carried into the
+    next return with 'carpl' for 'CARPL' was two episodes, not one."""
+    header = header_row("C001")
+    header[3] = "wbri"
+    first = episode_row("C001", "01/05/2015")
+    first[9] = "carpl"
+    second = episode_row("C001", "01/05/2015")
+    second[9] = "CARPL"
+    write_return(tmp_path, 2016, [header], [first])
+    write_return(tmp_path, 2017, [header_row("C001")], [second])
+    data = read_ssda903(tmp_path, salt=SALT)
+    assert set(data.episodes["REASON_PLACE_CHANGE"]) == {"CARPL"}
+    assert set(data.header["ETHNIC"]) == {"WBRI"}
+    c = clean(data)
+    assert len(c.episodes) == 1
+    upper = rule_rows(c, "code_upper_cased")
+    assert set(upper["why"]) == {"ETHNIC 'wbri' read as 'WBRI'", "REASON_PLACE_CHANGE 'carpl' read as 'CARPL'"}
+
+
 @pytest.mark.parametrize("field, code", [("LS", "zz"), ("PLACE", "u9"), ("RNE", "Q")])
 def test_a_code_unknown_in_upper_case_too_is_still_refused_as_written(tmp_path, field, code):
     values = dict(zip(EPISODE_COLS, episode_row("C001", "01/05/2015")))

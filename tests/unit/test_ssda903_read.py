@@ -156,6 +156,25 @@ def test_semicolon_or_tab_separated_file_is_named_not_nine_missing_columns(tmp_p
     ]
 
 
+def test_an_excel_sep_line_is_skipped_and_rows_keep_their_spreadsheet_numbers(tmp_path):
+    """QA: Excel's 'sep=,' first line (which Excel hides) made every row a cell-count error."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")],
+                          [episode_row("C001", "01/05/2015"), episode_row("C001", "01/06/2015", ls="ZZ")])
+    text = (folder / "episodes.csv").read_text()
+    (folder / "episodes.csv").write_text("sep=,\n" + text)
+    assert [str(p) for p in read_error(tmp_path).problems] == [
+        "2016/episodes.csv, row 3, field LS: 'ZZ' is not a valid LS code in 2015-16"]  # row 3 as Excel shows it
+
+
+def test_an_excel_sep_line_declaring_another_separator_is_named(tmp_path):
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    lines = (folder / "episodes.csv").read_text().splitlines()
+    (folder / "episodes.csv").write_text("\n".join(["sep=;"] + [line.replace(",", ";") for line in lines]) + "\n")
+    assert [str(p) for p in read_error(tmp_path).problems] == [
+        "2016/episodes.csv, row 1: its first line declares the separator ';' (sep=;); SSDA903 files are "
+        "comma-separated"]
+
+
 def test_a_trailing_comma_on_the_header_line_only_is_harmless(tmp_path):
     """QA: every row was refused ('has 13 cells, the header has 14')."""
     folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
@@ -406,10 +425,11 @@ def test_dates_written_as_midnight_date_times_are_read_as_dates():
     from carejourney.ssda903.validate import parse_dates
 
     values = pd.Series(["14/10/2015 00:00", "2015-10-14 00:00:00", "2015-10-14T00:00:00.000", "14/10/2015",
+                        "2015-10-14t00:00:00",  # ISO 8601 allows a lower-case t
                         "14/10/2015 13:45", "14/10/2015 00:00 extra", ""])
     dates, bad = parse_dates(values)
-    assert (dates[:4] == pd.Timestamp("2015-10-14")).all()
-    assert bad.tolist() == [False, False, False, False, True, True, False]
+    assert (dates[:5] == pd.Timestamp("2015-10-14")).all()
+    assert bad.tolist() == [False] * 5 + [True, True, False]
 
 
 @pytest.mark.parametrize("name,year", [
