@@ -74,11 +74,12 @@ def cmd_experiment(args) -> int:
     from .experiment import run_experiment
     from .experiment_summary import experiment_summary_text
 
+    from .report import report_dir, write_report
+
     out = run_experiment(args.experiment, reps=args.reps, seed=args.seed, workers=args.workers,
-                         out=args.out, scheduler=args.scheduler)
+                         out=args.out, scheduler=args.scheduler, check_out=None if args.no_report else report_dir)
     print(experiment_summary_text(out))
     if not args.no_report:
-        from .report import write_report
         html = write_report(out)
         print(f"\nReport: {html} (charts and summary.xlsx beside it)")
     print(f"Results: {out}/ (summary, savings, targets and monthly_bands as Parquet and CSV; "

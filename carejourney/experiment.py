@@ -444,8 +444,11 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
     return tasks, done
 
 
-def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True) -> Path:
-    """Run (or resume) an experiment and write its results folder. Returns the folder."""
+def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True,
+                   check_out=None) -> Path:
+    """Run (or resume) an experiment and write its results folder. Returns the folder.
+    `check_out(folder)`, if given, is called before anything is run or written (the command
+    line checks there that the report it writes afterwards can replace its folder)."""
     exp = load_experiment(path)
     reps = reps or exp.spec.experiment.replications
     seed = exp.spec.experiment.seed if seed is None else seed
@@ -454,6 +457,8 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
         raise ExperimentError(f"seed must be >= 0 and replications >= 1 (got seed {seed}, replications {reps})")
     manifest = _manifest(exp, reps, seed)
     check_resume(out, manifest)
+    if check_out is not None:
+        check_out(out)
     with (connect(scheduler) if scheduler else nullcontext()) as client:  # before anything is written
         out.mkdir(parents=True, exist_ok=True)
         (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))

@@ -25,6 +25,8 @@ from .inputs import Results, load_actuals, load_results
 REPORT_HTML = "report.html"
 WORKBOOK = "summary.xlsx"
 CHART_FILES = ("lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png")
+# everything a report writes: a folder holding anything else is not a report to replace
+REPORT_FILES = frozenset((REPORT_HTML, WORKBOOK, *CHART_FILES))
 SHEETS = ("headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week", "monitoring")
 
 
@@ -110,16 +112,30 @@ def _warn(msg: str):
     warnings.warn(msg, stacklevel=3)
 
 
-def _check_out_dir(results_dir: Path, out_dir: Path):
+def report_dir(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """The folder a report of `results_dir` goes to, checked before anything is built or run.
+
+    A new report replaces the folder whole, so an existing one must be empty or an earlier
+    report exactly: a file someone added (commentary, a copy of a chart they edited) would
+    be deleted with it."""
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir) if out_dir is not None else results_dir / "report"
     r, o = results_dir.resolve(), out_dir.resolve()
     if o == r or o in r.parents:
         raise ReportError(f"{out_dir}: the report folder must not be the results folder or contain it")
     if out_dir.exists():
         if not out_dir.is_dir():
             raise ReportError(f"{out_dir}: exists and is not a folder")
-        if any(out_dir.iterdir()) and not (out_dir / REPORT_HTML).is_file():
+        held = sorted(out_dir.iterdir())
+        if held and not (out_dir / REPORT_HTML).is_file():
             raise ReportError(f"{out_dir}: exists, is not empty and holds no {REPORT_HTML}; "
                               "refusing to replace a folder that is not a previous report")
+        added = [p.name + ("/" if p.is_dir() else "") for p in held if p.name not in REPORT_FILES or not p.is_file()]
+        if added:
+            more = f" and {len(added) - 5} more" if len(added) > 5 else ""
+            raise ReportError(f"{out_dir}: holds {', '.join(added[:5])}{more} besides an earlier report; a new report "
+                              "replaces the whole folder, so move them out first or give the report another --out")
+    return out_dir
 
 
 def _publish(files: dict[str, bytes], out_dir: Path):
@@ -144,9 +160,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, *,
     Returns the path of report.html. Raises ReportError naming the file when an input is
     missing or malformed; nothing is written in that case.
     """
-    results_dir = Path(results_dir)
-    out_dir = Path(out_dir) if out_dir is not None else results_dir / "report"
-    _check_out_dir(results_dir, out_dir)
+    out_dir = report_dir(results_dir, out_dir)
     files = build_outputs(results_dir, actuals, warn=warn)
     _publish(files, out_dir)
     return out_dir / REPORT_HTML

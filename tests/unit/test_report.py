@@ -314,6 +314,40 @@ def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
         write_report(results, results)
 
 
+@pytest.mark.parametrize("added", ["commentary.docx", "charts/edited.png"])
+def test_refuses_to_replace_a_report_folder_someone_added_to(tmp_path, added):
+    """QA: a folder holding report.html was replaced whole, deleting any file a user had put
+    beside the report (rerunning the experiment did the same); only an exact earlier report,
+    or an empty folder, is replaced."""
+    results = make_results(tmp_path / "results")
+    out = tmp_path / "out"
+    write_report(results, out)
+    write_report(results, out)  # an earlier report alone is replaced
+    mine = out / added
+    mine.parent.mkdir(exist_ok=True)
+    mine.write_text("keep me")
+    with pytest.raises(ReportError, match=f"holds {added.split('/')[0]}.* besides an earlier report"):
+        write_report(results, out)
+    assert mine.read_text() == "keep me"
+
+
+def test_experiment_checks_its_report_folder_before_running(tmp_path, capsys):
+    from carejourney.cli import main
+    from tests.conftest import ROOT
+
+    out = tmp_path / "exp"
+    argv = ["experiment", str(ROOT / "experiments" / "carers-and-alternatives-to-care.yaml"), "--reps", "1",
+            "--out", str(out)]
+    assert main(argv) == 0
+    (out / "report" / "commentary.docx").write_text("keep me")
+    manifest = (out / "manifest.json").read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 2  # the rerun would replace the report
+    assert "commentary.docx besides an earlier report" in capsys.readouterr().err
+    assert (out / "manifest.json").read_bytes() == manifest  # refused before anything was written
+    assert (out / "report" / "commentary.docx").read_text() == "keep me"
+
+
 # --------------------------------------------------------------------------- monitoring
 def test_monitoring_flags_the_out_of_band_month(report):
     results, html_path = report
