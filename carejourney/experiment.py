@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
+import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,12 +23,14 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
 from .config import ConfigError, load_config
 from .calendar import financial_years
-from .config.loader import format_validation_error, read_yaml
+from .config.loader import ConfigWarning, format_validation_error, read_yaml
 from .config.schema import is_plain_name
 from .levers import Lever, activate, applied_levers, prices_only
 from .model.modifiers import NO_CHANGE
@@ -239,6 +243,8 @@ def load_experiment(path: str | Path) -> Experiment:
             lever.check_against(cfg, name)
         except ValueError as err:
             raise ExperimentError(f"{path}: levers.{name}: {err}") from None
+        for msg in lever.warnings_against(cfg):
+            warnings.warn(f"{path}: levers.{name}.{msg}", ConfigWarning, stacklevel=2)
     services = [sv.name for sv in cfg.edge_of_care.services] + [lv.new_service.name for lv in spec.levers.values()
                                                                  if lv.new_service is not None]
     _check_targets(spec.targets, cfg, path, services)
@@ -437,11 +443,26 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
         for a in range(0, reps, CHUNK_REPS):
             b = min(a + CHUNK_REPS, reps)
             scenarios = [(n, ln, str(chunk_path(out, n, a, b))) for n, ln in group]
-            if all(Path(p).exists() for _, _, p in scenarios):
+            if all(_chunk_done(Path(p)) for _, _, p in scenarios):
                 done += (b - a) * len(scenarios)
                 continue
             tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios))
     return tasks, done
+
+
+def _chunk_done(path: Path) -> bool:
+    """Whether a chunk file is there and readable. Chunks appear whole (by rename), so an
+    unreadable one was damaged afterwards (a full disk, a copy cut short): it is removed, said
+    so, and computed again, as a missing one is, instead of stopping every resume."""
+    if not path.exists():
+        return False
+    try:
+        pq.read_metadata(path)
+        return True
+    except (OSError, pa.ArrowException) as err:
+        print(f"note: {path}: damaged ({err}); it is computed again", file=sys.stderr)
+        path.unlink()
+        return False
 
 
 def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True,
@@ -552,7 +573,11 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
             p = chunk_path(out, s.name, a, min(a + CHUNK_REPS, reps))
             if not p.exists():
                 raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
-            frames.append(pd.read_parquet(p))
+            try:
+                frames.append(pd.read_parquet(p))
+            except (OSError, pa.ArrowException) as err:
+                raise ExperimentError(f"{p}: chunk of scenario {s.name} cannot be read ({err}); rerun the "
+                                      "experiment to compute it again") from None
     return pd.concat(frames, ignore_index=True)
 
 

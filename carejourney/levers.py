@@ -321,6 +321,22 @@ class Lever(NumbersOnly):
             raise ValueError(f"lever {name}: pool {self.pool!r} has no capacity in the config")
 
 
+    def warnings_against(self, cfg) -> list[str]:
+        """What is valid but probably not meant, one message a field (named from the lever)."""
+        h, out = cfg.horizon, []
+        first = h.start_date - dt.timedelta(days=h.warmup_days)
+        if self.start_date < first:
+            out.append(f"start_date: {self.start_date} is before the run starts ({first}): the lever acts from the "
+                       "run's first day as if already in place (at the strength its ramp has reached by then), "
+                       "so its effect is not a change made during the run")
+        full = self.start_date + dt.timedelta(days=self.ramp_up_days)
+        if self.end_date is not None and self.ramp_up_days > 0 and self.end_date < full:
+            reached = (self.end_date - self.start_date).days / self.ramp_up_days
+            out.append(f"ramp_up_days: {self.ramp_up_days:g} days, longer than the lever runs ({self.start_date} to "
+                       f"{self.end_date}): the effect reaches only {reached:.0%} of its size before it ends")
+        return out
+
+
 class ActiveLever:
     """A lever in one replication: its drawn effect and its time profile in model days."""
 

@@ -89,6 +89,10 @@ class _StrictLoader(yaml.SafeLoader):
         seen = set()
         for key_node in written:
             key = "<<" if key_node.tag == _MERGE_TAG else self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):  # unhashable: `{[a, b]: 1}` would be a TypeError
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key cannot be a {'list' if isinstance(key, list) else 'mapping'} ({key!r})",
+                    key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
@@ -145,6 +149,8 @@ def read_yaml(path: str | Path) -> dict:
         raise ConfigError(f"{path}: {kind}{where}: {problem}") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML nested too deeply to read (thousands of levels): a typo?") from None
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -222,6 +228,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    for i, step in enumerate(cfg.demand.referrals.steps):
+        if step.from_date < first:
+            out.append(f"demand.referrals.steps[{i}]: from {step.from_date}, before the run starts ({first}): it "
+                       f"multiplies demand over the whole run by {step.multiplier:g}, as a change to "
+                       "per_year_by_age_band would; a date in the run was probably meant")
     fy_first, fy_last = fy_start_year(first), fy_start_year(h.end_date)
     if (h.end_date.month, h.end_date.day) != (3, 31):
         out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "

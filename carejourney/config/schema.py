@@ -49,6 +49,10 @@ MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
 CRIMINAL_RESPONSIBILITY_AGE = 10  # in England: no one younger is remanded
 MAX_INFLATION_INDEX = 100.0  # prices a hundred times the price year's: a typo (1e305 made spend NaN)
+# Events a child can repeat without end (a placement move, a return home and back) must be at
+# least this far apart on average: a mean of 1e-9 days passed every check and then never
+# finished (QA). Real placements last months and returns home weeks or more; a day is a floor.
+MIN_MEAN_DAYS_BETWEEN_REPEATS = 1.0
 
 
 def is_plain_name(v: str) -> bool:
@@ -401,6 +405,18 @@ class PlacementType(Strict):
                              "instant: give a positive duration, or null for no moves")
         return v
 
+    def moves_too_often(self, multipliers: dict[str, float]) -> str | None:
+        """Why this type's placements would end too soon to simulate, with the age bands'
+        multipliers (None if they do not)."""
+        if self.days_to_move is None:
+            return None
+        mean = self.days_to_move.mean() * min([1.0, *multipliers.values()])
+        if mean < MIN_MEAN_DAYS_BETWEEN_REPEATS:
+            return (f"placements last {mean:.3g} days on average (for the age band with the smallest "
+                    f"days_to_move_multiplier_by_age_band): a child would move thousands of times a year, which "
+                    f"no council records and the run cannot finish; at least {MIN_MEAN_DAYS_BETWEEN_REPEATS:g} day")
+        return None
+
 
 class Capacity(Strict):
     """A council-run provision with finite places, changed by recruitment and attrition."""
@@ -476,6 +492,14 @@ class Placements(Strict):
             _check_distribution(v, PLACEMENT_TYPES, "placement at entry for disability")
         return v
 
+    @model_validator(mode="after")
+    def _moves_not_too_often(self):
+        for name, t in self.types.items():
+            why = t.moves_too_often(self.days_to_move_multiplier_by_age_band)
+            if why:
+                raise ValueError(f"types.{name}.days_to_move: {why}")
+        return self
+
     @field_validator("days_to_move_multiplier_by_age_band")
     @classmethod
     def _mult(cls, v):
@@ -535,6 +559,9 @@ class Reentry(Strict):
         # always 0 is no time at home at all, and with an exit that is always 0 an endless loop
         if not v.mean() > 0:
             raise ValueError("a time to re-entry that is always 0 is not a return home: give a positive duration")
+        if v.mean() < MIN_MEAN_DAYS_BETWEEN_REPEATS:
+            raise ValueError(f"a time to re-entry of {v.mean():.3g} days on average is not a return home, and with "
+                             f"quick exits the run cannot finish: at least {MIN_MEAN_DAYS_BETWEEN_REPEATS:g} day")
         return v
 
 
@@ -766,7 +793,12 @@ class Config(Strict):
         if self.uncertainty:
             data = self.model_dump(mode="python")
             share_sets: dict[str, str] = {}
+            first_of: dict[str, int] = {}
             for i, p in enumerate(self.uncertainty):
+                if p.path in first_of:  # the later draw would overwrite the earlier one: which was meant?
+                    raise ValueError(f"uncertainty[{i}].path {p.path!r} is already drawn by "
+                                     f"uncertainty[{first_of[p.path]}]: keep one")
+                first_of[p.path] = i
                 try:
                     value = get_path(data, p.path)
                 except (KeyError, IndexError, ValueError):

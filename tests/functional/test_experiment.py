@@ -162,6 +162,34 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
         pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
 
 
+def test_a_damaged_chunk_is_computed_again_on_resume(finished, tmp_path, capsys):
+    """QA: a chunk cut short after it was written (a full disk, a copy) made every resume
+    stop with a pyarrow traceback, and the folder could not be finished."""
+    path, serial = finished
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    chunk = next((out / "chunks" / "baseline").glob("*.parquet"))
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"complete": true', '"complete": false'))
+    resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    assert f"note: {chunk}: damaged" in capsys.readouterr().err
+    for name, df in _tables(serial).items():
+        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+
+
+def test_a_chunk_damaged_after_planning_is_named_not_a_traceback(finished, tmp_path):
+    from carejourney.experiment import read_chunks
+
+    path, serial = finished
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    chunk = next((out / "chunks" / "baseline").glob("*.parquet"))
+    chunk.write_bytes(b"not parquet")
+    with pytest.raises(ExperimentError, match=f"{chunk}: chunk of scenario baseline cannot be read"):
+        read_chunks(out, load_experiment(path).scenarios, 4)
+
+
 def test_an_out_folder_of_another_command_is_refused(finished, tmp_path):
     """QA: --out into a `run` folder said 'cannot resume: fingerprint None -> ...'."""
     path, _ = finished

@@ -382,10 +382,10 @@ def test_opening_placements_are_part_way_through():
 def test_nobody_starts_a_period_on_the_eve_of_18():
     """Entries, re-entries included, come before the day before the 18th birthday: a period
     begun on the eve of 18 would be a day of care ended by the birthday. Children here go home
-    within weeks and come back a day later, so many are out of care near their 18th birthday."""
+    within days and come back a day later, so many are out of care near their 18th birthday."""
     d = small_dict(3)
-    d["exits"]["returned_home"]["days"] = {"kind": "exponential", "mean_days": 20}
-    d["exits"]["reentry_after_return_home"] = {"probability": 1.0, "days": {"kind": "fixed", "days": 0.9}}
+    d["exits"]["returned_home"]["days"] = {"kind": "exponential", "mean_days": 5}
+    d["exits"]["reentry_after_return_home"] = {"probability": 1.0, "days": {"kind": "fixed", "days": 1.0}}
     cfg, res = run(d, seed=4)
     ev = res.events
     periods = ev["care_periods"].merge(ev["children"][["child_id", "dob_day"]], on="child_id")

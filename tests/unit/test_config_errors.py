@@ -58,6 +58,18 @@ CASES = {
                                 "placements.types.ifa_foster.days_to_move", "always 0"),
     "re-entry that takes no time": ({"exits.reentry_after_return_home.days": {"kind": "fixed", "days": 0}},
                                     "exits.reentry_after_return_home.days", "always 0"),
+    # QA: a tiny but positive mean passed `check`, then `run` never finished
+    "moves a billion times a day": ({"placements.types.ifa_foster.days_to_move": {"kind": "exponential",
+                                                                                 "mean_days": 1e-9}},
+                                    "placements: types.ifa_foster.days_to_move", "the run cannot finish"),
+    "a band's multiplier making moves instant": ({"placements.days_to_move_multiplier_by_age_band.16_to_17": 1e-9},
+                                                 "placements: types.", "smallest days_to_move_multiplier_by_age_band"),
+    "re-entry in a blink": ({"exits.reentry_after_order.days": {"kind": "exponential", "mean_days": 0.001}},
+                            "exits.reentry_after_order.days", "at least 1 day"),
+    "one parameter drawn twice": (
+        {"uncertainty": [{"path": "exits.returned_home.days.mean_days", "prior": {"dist": "fixed", "value": 900}},
+                         {"path": "exits.returned_home.days.mean_days", "prior": {"dist": "fixed", "value": 50}}]},
+        "uncertainty[1].path 'exits.returned_home.days.mean_days'", "already drawn by uncertainty[0]"),
     "gamma that does not vary": ({"edge_of_care.days_to_entry": {"kind": "gamma", "mean_days": 45, "sd_days": 1e-300}},
                                  "edge_of_care.days_to_entry", "use kind: fixed"),
     "probability above 1": ({"legal.s20_proceedings_probability_by_age_band.under_1": 1.5},
@@ -190,6 +202,20 @@ def test_duplicate_key_is_an_error_with_its_line(tmp_path):
     path = tmp_path / "dup.yaml"
     path.write_text("meta:\n  name: x\n  name: y\n")
     with pytest.raises(ConfigError, match=r"dup.yaml: YAML error at line 3, column 3: duplicate key 'name'"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("meta:\n  name: x\n  {[a, b]: 1}: 2\n", r"YAML error at line 3, column 4: a key cannot be a list"),
+    ("meta: {{x: 1}: 2}\n", r"YAML error at line 1, column 8: a key cannot be a mapping"),
+    ("horizon: " + "[" * 5000 + "]" * 5000 + "\n", r"YAML nested too deeply"),
+])
+def test_yaml_no_config_can_hold_is_an_error_not_a_traceback(tmp_path, text, message):
+    """QA: a list as a key (TypeError: unhashable) and deep nesting (RecursionError) were
+    tracebacks with exit 1; experiment files share the reader."""
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"odd.yaml: {message}"):
         load_config(path)
 
 
@@ -362,6 +388,9 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
      "demand.uasc.periods[0]", "ends before the run"),
     ({"demand.uasc.periods": [{"from_date": "2030-04-01", "to_date": "2031-04-01", "arrivals": 40}]},
      "demand.uasc.periods", "no period overlaps the run"),
+    # QA: a step dated 1900 doubled demand over the whole run without a word
+    ({"demand.referrals.steps": [{"from_date": "1900-04-01", "multiplier": 2.0}]},
+     "demand.referrals.steps[0]", "before the run starts (2015-04-01): it multiplies demand over the whole run by 2"),
 ])
 def test_inputs_outside_the_horizon_give_a_warning_naming_file_and_field(tmp_path, capsys, changes, field, message):
     from carejourney.config.loader import ConfigWarning

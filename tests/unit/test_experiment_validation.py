@@ -245,8 +245,9 @@ def test_a_lever_that_ends_before_the_run_starts_is_refused(tmp_path, end_date):
 
 def test_a_lever_that_ends_the_day_after_the_run_starts_loads(tmp_path):
     lever = {**LEVERS["fewer_teens"], "start_date": "2014-01-01", "ramp_up_days": 0, "end_date": "2015-04-02"}
-    load_experiment(write_experiment(tmp_path, levers={"x": lever},
-                                     scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}]))
+    with pytest.warns(experiment.ConfigWarning, match="start_date: 2014-01-01 is before the run starts"):
+        load_experiment(write_experiment(tmp_path, levers={"x": lever},
+                                         scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["x"]}]))
 
 
 # ---------------------------------------------------------------- absurd sizes
@@ -315,6 +316,25 @@ def test_a_setting_the_lever_kind_does_not_read_is_refused(tmp_path, lever, chan
 def test_a_ramp_beyond_any_horizon_is_refused_not_an_overflow(tmp_path):
     text = _load_error(tmp_path, levers={"x": {**LEVERS["fewer_teens"], "ramp_up_days": 1e20}})
     assert "levers.x.ramp_up_days" in text and "less than or equal to" in text
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"start_date": "1990-04-01"}, "levers.x.start_date", "before the run starts (2015-04-01): the lever acts from "
+                                                          "the run's first day as if already in place"),
+    ({"ramp_up_days": 365, "end_date": "2015-09-09"}, "levers.x.ramp_up_days",
+     "longer than the lever runs (2015-06-01 to 2015-09-09): the effect reaches only 27% of its size"),
+])
+def test_a_lever_timed_oddly_for_the_run_is_warned_about(tmp_path, capsys, change, field, message):
+    """QA: a lever starting in 1990 acted at full strength from the first day (its saving nearly
+    doubled), and a ramp longer than the lever's life never reached its effect, without a word."""
+    path = write_experiment(tmp_path, levers={"x": {**LEVERS["fewer_teens"], **change}},
+                            scenarios=[{"name": "baseline"}, {"name": "x", "levers": ["x"]}])
+    with pytest.warns(experiment.ConfigWarning) as record:
+        load_experiment(path)
+    seen = [str(w.message) for w in record]
+    assert any(m.startswith(f"{path}: {field}: ") and message in m for m in seen), seen
+    assert main(["experiment", str(path), "--reps", "1", "--no-report", "--out", str(tmp_path / "out")]) == 0
+    assert f"warning: {path}: {field}: " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("effect,message", [
