@@ -20,6 +20,7 @@ from . import codes
 from .periods import build_legal_statuses, build_periods, build_placements
 from .read import Ssda903Data, in_file_order
 from .report import ReportBuilder, summarise
+from .returns import flag_disagreeing_returns
 
 # The episode fields that make two rows "the same episode" when all are equal.
 EPISODE_FIELDS = (
@@ -71,6 +72,7 @@ class Cleaned:
 def clean(data: Ssda903Data) -> Cleaned:
     report = ReportBuilder()
     _report_reading(data, report)
+    disagreeing = flag_disagreeing_returns(data.header, data.episodes, report)
     header = _one_header_row_per_child(data.header, report)
     episodes = data.episodes.copy()
     for column in EPISODE_FIELDS:
@@ -97,7 +99,7 @@ def clean(data: Ssda903Data) -> Cleaned:
         report=report.frame(),
         rows_read=len(data.episodes),
         years=tuple(data.years),
-        warnings=tuple(data.warnings),
+        warnings=(*data.warnings, *disagreeing),
     )
 
 

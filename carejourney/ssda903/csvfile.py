@@ -91,19 +91,22 @@ def read_csv_noting(
         seen.add(c)
     rows: list[list[str]] = []
     row_numbers: list[int] = []
+    data = [record for record in records[1:] if any(cell.strip() for cell in record)]
+    # trailing empty cells on every row are an export quirk (a blank column after the last);
+    # on some rows only, they are cells shifted by a comma inside a cell that is not quoted
+    quirk = bool(data) and all(len(record) > len(columns) for record in data)
     for number, record in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(columns):
-            # trailing empty cells (a common export quirk) are harmless
-            if len(record) > len(columns) and not any(c.strip() for c in record[len(columns) :]):
+            if quirk and not any(c.strip() for c in record[len(columns) :]):
                 record = record[: len(columns)]
             elif len(record) < len(columns) and not any(columns[len(record):]):
                 record = record + [""] * (len(columns) - len(record))  # a trailing comma on the header only
             else:
-                problems.append(
-                    Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}")
-                )
+                shifted = len(record) > len(columns) and not quirk
+                problems.append(Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}"
+                                        + (": a comma inside a cell that is not in quotes?" if shifted else "")))
                 continue
         cells = [cell.strip() for cell in record]
         if cells != record:  # cheap: strip returns the very same string when there is nothing to strip

@@ -58,6 +58,9 @@ def _is_cleaning_report(path: Path) -> bool:
     return first.lstrip("\ufeff") == CLEANING_CSV_HEADER
 
 
+# Files other programs leave beside a CSV: Excel's lock file while it is open (~$name) and
+# macOS's metadata on shared drives and in zips (._name). They were read as binary returns.
+BY_PRODUCT_PREFIXES = ("~$", "._")
 NOT_CSV_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".txt", ".tsv", ".dat"}
 
 
@@ -86,6 +89,8 @@ def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     found: list[SourceFile] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
         label = path.relative_to(root).as_posix()
+        if path.name.startswith(BY_PRODUCT_PREFIXES):
+            continue  # not data: the file's real copy sits beside it
         kinds = kind_of(path.stem)
         if len(kinds) > 1:
             problems.append(Problem(label, None, None, f"name matches more than one file kind {kinds}"))

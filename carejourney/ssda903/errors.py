@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 MAX_SHOWN = 20  # problems listed in the message; the rest are counted
@@ -33,7 +34,18 @@ class Ssda903Error(ValueError):
         shown = [f"  - {p}" for p in self.problems[:MAX_SHOWN]]
         more = len(self.problems) - MAX_SHOWN
         if more > 0:
-            shown.append(f"  ... and {more} more")
+            shown.append(f"  ... and {more} more; all {len(self.problems)} by file and field:")
+            shown += _counts(self.problems)
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the SSDA903 files:"
         super().__init__("\n".join([head, *shown]))
+
+
+def _counts(problems: list[Problem], most: int = 30) -> list[str]:
+    """How many problems each file and field has, so none is hidden behind the first ones."""
+    counts = Counter((p.file, p.field) for p in problems)
+    lines = [f"      {file}{', field ' + field if field else ''}: {n}" for (file, field), n in sorted(counts.items(),
+             key=lambda item: (item[0][0], item[0][1] or ""))]
+    if len(lines) > most:
+        lines = lines[:most] + [f"      ... and {len(lines) - most} more file and field pairs"]
+    return lines

@@ -27,6 +27,7 @@ from .validate import (
     check_columns,
     inferred_year,
     upper_case_codes,
+    years_spanned,
 )
 
 SOURCE_COLUMNS = ["year", "source_file", "source_row"]
@@ -183,10 +184,17 @@ def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
             item.year = item.source.named_year
         elif item.source.kind == "episodes":
             year = inferred_year(item.table)
+            spanned = years_spanned(item.table)
             if year is None:
                 problems.append(
                     Problem(item.source.label, None, None, "no year in the name and no dates to infer it")
                 )
+            elif len(spanned) > 1:
+                # every row outside the guessed year would be an error of its own (thousands)
+                problems.append(Problem(item.source.label, None, None, (
+                    f"no year in the name, and its episodes end in collection years {spanned[0] - 1}-"
+                    f"{spanned[0] % 100:02d} to {spanned[-1] - 1}-{spanned[-1] % 100:02d}: a return holds one "
+                    "year; give each year its own file (or folder) with the year in its name")))
             else:
                 item.year = year
     for item in loaded:

@@ -11,7 +11,8 @@ REPORT_COLUMNS = ["file", "row", "field", "child_id", "action", "rule", "why"]
 ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
-LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return")
+LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return", "absent_from_previous_return",
+                "header_without_episode_that_year")
 # rules about a whole file (row blank): listed in summaries one line per report row (file: why)
 FILE_RULES = ("read_as_cp1252", "spaces_removed")
 # rules with one row per cell changed: counted per field in summaries (there can be thousands)
@@ -34,6 +35,8 @@ RULE_LABELS = {
     "superseded_by_later_return": "episode starting inside a later return's episode: superseded by it (a corrected date)",
     "overlap_trimmed": "episode overlapped the next one: ended where the next starts",
     "missing_from_next_return": "open at 31 March but the child is absent from the next return: ended 1 April, E8",
+    "absent_from_previous_return": "in care before its first return's year but not in the return before (CHILD changed?)",
+    "header_without_episode_that_year": "in a return's header with no episode in that return (a file cut short?)",
     "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
     "aged_18_or_over": "episode starting on or after the child's 18th birthday: unusable (wrong DOB or DECOM?)",
     "ended_at_18": "episode running past the 18th birthday: ended on it (wrong DOB or DEC?)",

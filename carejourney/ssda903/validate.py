@@ -6,6 +6,8 @@ together. Values are echoed in messages except identifiers and dates of birth.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ..calendar import year_ending_31_march
@@ -95,10 +97,19 @@ def check_dates(table: pd.DataFrame, kind: str, label: str) -> tuple[dict[str, p
             field,
             lambda v, f=field: (
                 f"{_describe(f, v).strip() or 'value'} is not a date (dd/mm/yyyy or yyyy-mm-dd, "
-                f"{FIRST_DATE_YEAR} to {LAST_DATE_YEAR})"
+                f"{FIRST_DATE_YEAR} to {LAST_DATE_YEAR}){_date_hint(v)}"
             ),
         )
     return dates, problems
+
+
+def _date_hint(value: str) -> str:
+    """What a spreadsheet probably did to a date, for the message (never echoes the value)."""
+    if re.fullmatch(r"\d{5}(\.\d+)?", value):
+        return ": an Excel date serial number? Format the column as a date (dd/mm/yyyy) before saving"
+    if re.search(r"\d[ Tt]\d{1,2}:\d{2}", value):
+        return ": a time of day other than midnight (00:00) is not read; save the column as dates only"
+    return ""
 
 
 def upper_case_codes(table: pd.DataFrame, year: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -213,6 +224,17 @@ def _born_after(label: str, table: pd.DataFrame, dob: pd.Series, year: int) -> l
 
 
 CHECKS = {"header": check_header, "episodes": check_episodes, "uasc": check_uasc}
+
+
+def years_spanned(table: pd.DataFrame, share: float = 0.05, rows: int = 10) -> list[int]:
+    """The collection years holding at least `share` of an episodes table's DEC dates and at
+    least `rows` of them: more than one means several years' returns in one file, not a few
+    mistyped dates (which are reported row by row)."""
+    if "DEC" not in table:
+        return []
+    years = parse_dates(table["DEC"])[0].dropna().map(collection_year)
+    counts = years.value_counts()
+    return sorted(int(y) for y, n in counts.items() if n >= max(share * len(years), rows))
 
 
 def inferred_year(table: pd.DataFrame) -> int | None:

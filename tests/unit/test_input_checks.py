@@ -182,7 +182,12 @@ def test_actuals_with_a_trailing_comma_on_each_row_read_as_without(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("Date,date,lac_children\n2015-10-31,2015-10-31,570\n", "a.csv: row 1, field 'date': column appears more than once"),
-    (ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577,9\n", "a.csv: row 3: has 3 cells, the header has 2"),
+    (ACTUALS_HEADER + "2015-10-31,570\n2015-11-30,577,9\n",
+     "a.csv: row 3: has 3 cells, the header has 2: a comma inside a cell that is not in quotes?"),
+    # QA: a blank cell past the header on one row only was dropped, and the row read shifted
+    # ('one' as the note, ' two' as the next column)
+    ("date,lac_children,note,source\n2015-10-31,570,,\n2015-11-30,577,one, two,\n",
+     "a.csv: row 3: has 5 cells, the header has 4: a comma inside a cell that is not in quotes?"),
 ])
 def test_actuals_with_a_repeated_column_or_an_extra_cell_are_refused(tmp_path, text, message):
     with pytest.raises(ReportError) as err:

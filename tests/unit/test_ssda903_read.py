@@ -156,6 +156,40 @@ def test_semicolon_or_tab_separated_file_is_named_not_nine_missing_columns(tmp_p
     ]
 
 
+@pytest.mark.parametrize("decom, hint", [
+    ("42125", "an Excel date serial number? Format the column as a date (dd/mm/yyyy) before saving"),
+    ("01/05/2015 14:35", "a time of day other than midnight (00:00) is not read; save the column as dates only"),
+])
+def test_a_date_a_spreadsheet_mangled_says_how(tmp_path, decom, hint):
+    """QA: Excel serial numbers and dates with a time got the same bare 'is not a date'."""
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", decom)])
+    assert [str(p) for p in read_error(tmp_path).problems] == [
+        f"2016/episodes.csv, row 2, field DECOM: '{decom}' is not a date (dd/mm/yyyy or yyyy-mm-dd, 1900 to 2099): "
+        f"{hint}"]
+
+
+def test_several_years_in_one_unnamed_file_is_one_problem_not_one_per_row(tmp_path):
+    """QA: six returns in one 'episodes.csv' got a silently guessed year and 12,267 row errors."""
+    rows = [episode_row(f"C{y}{i}", f"01/05/{y}", f"01/06/{y}", "E4A") for y in range(2015, 2021) for i in range(10)]
+    write_csv(tmp_path / "episodes.csv", EPISODE_COLS, rows)
+    write_csv(tmp_path / "header.csv", HEADER_COLS, [header_row(f"C{y}{i}") for y in range(2015, 2021)
+                                                     for i in range(10)])
+    problems = [str(p) for p in read_error(tmp_path).problems]
+    assert problems[0] == ("episodes.csv: no year in the name, and its episodes end in collection years 2015-16 to "
+                           "2020-21: a return holds one year; give each year its own file (or folder) with the year "
+                           "in its name")
+    assert not any("row" in p for p in problems)
+
+
+def test_excel_lock_files_and_macos_metadata_files_are_not_read(tmp_path):
+    """QA: '~$episodes.csv' (Excel has the file open) and '._episodes.csv' (a zip made on a Mac)
+    stopped the run as 'UTF-16 or binary'."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (folder / "~$episodes.csv").write_bytes(b"\x0bjoe\x00\x00" * 20)
+    (folder / "._episodes.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    assert len(read_ssda903(tmp_path).episodes) == 1
+
+
 def test_an_excel_sep_line_is_skipped_and_rows_keep_their_spreadsheet_numbers(tmp_path):
     """QA: Excel's 'sep=,' first line (which Excel hides) made every row a cell-count error."""
     folder = write_return(tmp_path, 2016, [header_row("C001")],
@@ -357,6 +391,10 @@ def test_all_problems_are_collected_and_long_lists_cut(tmp_path):
     assert len(err.problems) == 25 + 3
     assert f"and {len(err.problems) - MAX_SHOWN} more" in str(err)
     assert str(err).count("\n  - ") == MAX_SHOWN
+    # QA: the problems past the first 20 could not be seen at all: each file and field is counted
+    assert str(err).endswith("all 28 by file and field:\n      2016/episodes.csv, field PLACE: 25\n"
+                             "      2016/header.csv, field SEX: 1\n      2016/uasc.csv, field CHILD: 1\n"
+                             "      2016/uasc.csv, field DUC: 1"), str(err)
 
 
 def test_wrong_number_of_cells_and_missing_files(tmp_path):

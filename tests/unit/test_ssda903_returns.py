@@ -1,0 +1,68 @@
+"""Checks across returns (ssda903/returns.py): a child in care before the first return it is
+in, while the return before was read, and a header child with no episode in its own return.
+
+QA: CHILD ids renumbered from one return to the next (or leading zeros lost in Excel) doubled
+the opening stock with exit 0 and no warning; a return cut short was read without a word."""
+
+from __future__ import annotations
+
+from carejourney.ssda903 import clean, read_ssda903
+from tests.unit.test_ssda903_read import episode_row, header_row, write_return
+
+
+def rule_rows(cleaned, rule: str):
+    return cleaned.report[cleaned.report["rule"] == rule].reset_index(drop=True)
+
+
+def test_ids_changed_between_returns_are_flagged_and_warned_about(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    # the 2017 return knows C002 as 2 (Excel dropped the zeros) and C001 as C001
+    write_return(tmp_path, 2017, [header_row("C001"), header_row("2")],
+                 [episode_row("C001", "01/05/2015"), episode_row("2", "01/06/2015")])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "absent_from_previous_return")
+    assert flagged[["file", "row", "action"]].values.tolist() == [["2017/episodes.csv", 3, "flagged"]]
+    assert "in care from 2015-06-01, before the 2017 return's year, but not in the 2016 return" in flagged["why"][0]
+    assert len(rule_rows(c, "missing_from_next_return")) == 1  # C002, as before
+    (warning,) = c.warnings
+    assert warning.startswith("1 child(ren) in care before the 2017 return's year are not in the 2016 return, and 1 "
+                              "open at the end of the 2016 return are not in the 2017 return: if CHILD ids changed")
+    assert f"warning: {warning}" in c.summary()
+
+
+def test_a_child_left_out_of_an_earlier_return_is_flagged_with_its_own_warning(tmp_path):
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    c = clean(read_ssda903(tmp_path))
+    assert rule_rows(c, "absent_from_previous_return")["row"].tolist() == [3]
+    (warning,) = c.warnings
+    assert warning.startswith("1 child(ren) in care before the 2017 return's year are not in the 2016 return: was the "
+                              "2016 return cut short")
+
+
+def test_a_header_child_without_an_episode_in_its_own_return_is_flagged(tmp_path):
+    # C002 is in the 2016 header, but its only episode is in the 2017 return (begun in 2016-17)
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")], [episode_row("C001", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2016")])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "header_without_episode_that_year")
+    assert flagged[["file", "row"]].values.tolist() == [["2016/header.csv", 3]]
+    assert c.warnings == ("2016/header.csv: 1 child(ren) with no episode in the same return's episodes file but "
+                          "episodes in other returns: was the episodes file cut short, or CHILD written differently "
+                          "in the two files?",)
+    assert rule_rows(c, "absent_from_previous_return").empty
+
+
+def test_consistent_returns_raise_neither(tmp_path):
+    # C001 is carried from 2016 into 2017; C002 begins in 2017's year; C003 was in care before
+    # the first return read, which is no reason to flag it
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C003")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C003", "01/05/2012", "01/07/2015", "E4A")])
+    write_return(tmp_path, 2017, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2016")])
+    c = clean(read_ssda903(tmp_path))
+    assert c.warnings == ()
+    assert rule_rows(c, "absent_from_previous_return").empty and rule_rows(c, "header_without_episode_that_year").empty
