@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+# what a config's costs.spend_scope covers, as the summary says it
+SPEND_SCOPE_TEXT = {"placements": "the placements budget only", "all_lac": "all spend on looked-after children"}
+
 
 def _fmt(row, scale=1.0, digits=0, reps=1):
     med = row["q50"] / scale
@@ -35,5 +38,5 @@ def summary_text(q: pd.DataFrame, cfg, reps: int, seed: int) -> str:
     for period in starts.index:
         lines.append(f"  {period:8} {_fmt(starts.loc[period], reps=reps):>18} {_fmt(ceased.loc[period], reps=reps):>18} "
                      f"{_fmt(spend.loc[period], 1e6, 1, reps):>22} {_fmt(place.loc[period], 1e6, 1, reps):>22}")
-    lines.append(f"  Spend is {c.spend_scope.replace('_', ' ')} spend at {prices}.")
+    lines.append(f"  Spend covers {SPEND_SCOPE_TEXT[c.spend_scope]}, at {prices}.")
     return "\n".join(lines)

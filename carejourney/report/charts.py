@@ -24,8 +24,10 @@ from .tables import (
     annual,
     cumulative_savings,
     is_trigger,
+    money_m,
     placement_label,
     placement_order,
+    whole,
     years_label,
 )
 
@@ -119,15 +121,27 @@ def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float 
         ax.plot([x], [y], linestyle="none", marker=marker, markersize=10, color=TARGET_COLOUR,
                 markeredgecolor="black", zorder=5)
         sign = "≤" if r["direction"] == "at_most" else "≥"
-        val = f"£{y:,.1f}m" if scale != 1.0 else f"{y:,.0f}"
+        val = money_m(y) if scale != 1.0 else whole(y)
         # centred under the marker, so labels a year apart never overlap; the last one
         # ends at its marker, inside the plot
         last = r["date"] >= t["date"].max() and len(t["date"].unique()) > 1
+        # on a pale box: a label can fall across a fan
         ax.annotate(f"target {sign} {val}\n{r['probability']:.0%} chance", (x, y), xytext=(8 if last else 0, -9),
                     textcoords="offset points", fontsize=8, color=TARGET_COLOUR, va="top",
-                    ha="right" if last else "center")
+                    ha="right" if last else "center", zorder=6,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     return [Line2D([], [], linestyle="none", marker="v", markersize=9, color=TARGET_COLOUR,
                    markeredgecolor="black", label="Plan target (▼ at most, ▲ at least), with chance of meeting it")]
+
+
+def _targets_with_room(ax, res: Results, scenario: str, measure: str, scale: float = 1.0) -> list:
+    """Target markers, with room below the lowest for its label (labels hang under them)."""
+    targets = _target_markers(ax, res, scenario, measure, scale)
+    ax.margins(y=0.12)
+    if targets:
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi)
+    return targets
 
 
 def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: str,
@@ -139,12 +153,7 @@ def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: 
     if plan is not None:
         handles += _fan(ax, annual(res, plan, measure), PLAN_COLOUR, res.label(plan), scale)
         target_scen = plan
-    targets = _target_markers(ax, res, target_scen, measure, scale)
-    handles += targets
-    ax.margins(y=0.12)
-    if targets:  # room for their labels, which hang below the markers
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(lo - 0.1 * (hi - lo), hi)
+    handles += _targets_with_room(ax, res, target_scen, measure, scale)
     _march_axis(ax, list(annual(res, res.baseline, measure)["date"]))
     ax.set_title(title, fontsize=13, loc="left")
     ax.set_ylabel(ylabel)
@@ -195,10 +204,13 @@ def lever_ranking(res: Results) -> bytes:
             ax.errorbar(r["m"], i, xerr=[[max(r["m"] - lo, 0)], [max(hi - r["m"], 0)]], color="black",
                         capsize=4, linewidth=1.2)
             approx = approx or not r["basis"].startswith("paired")
-        ax.annotate(f"£{r['m']:,.1f}m", (r["m"], i), xytext=(4 if r["m"] >= 0 else -4, 7),
+        # beyond the bar's end, away from the zero line and the labels left of it
+        ax.annotate(money_m(r["m"]), (r["m"], i), xytext=(4 if r["m"] >= 0 else -4, 7),
                     textcoords="offset points", fontsize=8.5, ha="left" if r["m"] >= 0 else "right")
     ax.set_yticks(y)
-    ax.set_yticklabels([textwrap.shorten(res.label(n), 48, placeholder="...") for n in cum.index])
+    # two lines, not one cut at 48 characters ('1.1 Family CAF (also 1.5-1.8, 2.2, 3.2-3.3:...')
+    ax.set_yticklabels(["\n".join(textwrap.wrap(res.label(n), 40, max_lines=2, placeholder="...")) for n in cum.index],
+                       fontsize=8.5)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"Cumulative saving, mean across replications (£m, {res.price_note})")
     fig.suptitle(title, fontsize=12.5, x=0.01, ha="left")
@@ -253,7 +265,7 @@ def placement_mix(res: Results, plan: str | None) -> bytes:
     axes[0].set_ylabel("Looked-after children at 31 March (median)")
     handles = [Patch(facecolor=PLACEMENT_COLOURS.get(c, "#999999"), label=placement_label(c)) for c in cats]
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.045), ncol=4, fontsize=8,
-               frameon=False, title="Placement type (layers from the bottom up: roughly cheapest to dearest)",
+               frameon=False, title="Placement type (layers from the bottom up in the order listed, down each column)",
                title_fontsize=8.5)
     fig.suptitle(title, fontsize=13, x=0.01, ha="left")
     _note(fig, _source_note(res, "Each layer is the median for that placement type, so the stack can differ "
@@ -278,6 +290,8 @@ def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
     if plan is not None and band["baseline_q50"].notna().any():
         ax.plot(x, band["baseline_q50"], color=BASE_COLOUR, linewidth=1.3, linestyle="--")
         handles.append(Line2D([], [], color=BASE_COLOUR, linestyle="--", label=f"{res.label(res.baseline)}: median"))
+    # the plan's own targets, so a month "on track" is not read as a plan that meets them
+    handles += _targets_with_room(ax, res, plan or res.baseline, "lac_children")
     if "actual" in mon.columns and mon["actual"].notna().any():
         act = mon.dropna(subset=["actual"])
         out = act["status"].map(is_trigger)

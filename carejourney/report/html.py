@@ -16,7 +16,9 @@ from .tables import (
     annual,
     final_year,
     is_trigger,
+    money_m,
     month_ranges,
+    whole,
     years_label,
 )
 
@@ -55,11 +57,11 @@ def _nan(v) -> bool:
 
 
 def n0(v) -> str:
-    return "–" if _nan(v) else f"{v:,.0f}"
+    return "–" if _nan(v) else whole(v)
 
 
 def gbp_m(v) -> str:
-    return "–" if _nan(v) else f"£{v:,.1f}m"
+    return "–" if _nan(v) else money_m(v)
 
 
 def pct(v) -> str:

@@ -60,6 +60,17 @@ def _q_headers(unit: str, with_mean: bool = True) -> dict:
     return h
 
 
+def money_m(millions: float) -> str:
+    """£ millions to one decimal, a loss as '−£0.5m' (not '£-0.5m'), and no '−£0.0m'."""
+    r = round(float(millions), 1)
+    return f"{'−' if r < 0 else ''}£{abs(r):,.1f}m"
+
+
+def whole(value: float) -> str:
+    """A whole number with thousands separators, never '-0'."""
+    return f"{round(float(value)) + 0:,}"
+
+
 def placement_label(category: str) -> str:
     return PLACEMENT_LABELS.get(category, category.replace("_", " ").capitalize())
 

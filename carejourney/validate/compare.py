@@ -19,6 +19,7 @@ for those, `inside` allows the interval to be widened by the rounding half-width
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -245,7 +246,12 @@ def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
         return ""
     x = float(x)
-    return f"{x:,.0f}" if abs(x) >= 100 or x.is_integer() else f"{x:,.1f}"
+    if x.is_integer():
+        return f"{x:,.0f}"
+    if abs(x) < 100 or (2 * x).is_integer():
+        # a median of an even number of replications is often a half: 182.5 shown, not 182
+        return f"{x:,.1f}"
+    return f"{math.floor(x + 0.5):,.0f}"  # halves up (format() rounds them to even)
 
 
 def _cut(s: str, n: int) -> str:
@@ -289,7 +295,8 @@ def format_comparison(table: pd.DataFrame, width: int = 78) -> str:
     nc = table[table["status"] != "compared"]
     if len(nc):
         lines.append("")
-        lines.append(f"Not compared ({len(nc)} figures; the saved table has every one with its reason):")
+        lines.append(f"Not compared ({len(nc)} figures; the table saved with --out lists every one with its "
+                     "reason):")
         by_period = nc["note"].fillna("").str.contains("|".join(_PERIOD_REASONS))
         for kind in _PERIOD_REASONS:
             g = nc[by_period & nc["note"].fillna("").str.contains(kind)]

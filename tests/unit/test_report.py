@@ -431,3 +431,15 @@ def test_an_unfinished_batch_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
     (folder / "manifest.json").write_text(json.dumps({**m, "complete": True}))
     assert write_report(folder, tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("millions, text", [(-0.14, "−£0.1m"), (-0.04, "£0.0m"), (61.26, "£61.3m"), (1234.5, "£1,234.5m")])
+def test_money_reads_as_a_commissioner_writes_it(millions, text):
+    """QA: losses were written '£-0.1m' in the headline table and the lever chart."""
+    assert tables.money_m(millions) == text
+
+
+@pytest.mark.parametrize("value, text", [(-0.3, "0"), (-2.6, "-3"), (1234.4, "1,234")])
+def test_whole_numbers_are_never_minus_zero(value, text):
+    """QA: a lever that changed nothing showed '-0' fewer children in the headline."""
+    assert tables.whole(value) == text

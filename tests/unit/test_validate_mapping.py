@@ -141,3 +141,13 @@ def test_unknown_geography_is_an_error():
     with pytest.raises(FiguresError, match="Cambridgeshire"):
         compare_annual(pd.DataFrame(columns=["replication", "period", "measure", "breakdown", "category", "value"]),
                        f, "Narnia", START, END)
+
+
+@pytest.mark.parametrize("value, shown", [
+    (148.5, "148.5"), (182.5, "182.5"),  # QA: medians of 40 runs printed 148 and 182 (halves to even)
+    (130.25, "130"), (130.75, "131"), (606.0, "606"), (70456.3, "70,456"), (43.925, "43.9"), (9.0, "9"),
+])
+def test_compare_shows_halves_and_rounds_the_rest_half_up(value, shown):
+    from carejourney.validate.compare import _fmt
+
+    assert _fmt(value) == shown
