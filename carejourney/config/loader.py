@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..calendar import fy_label, fy_start_year, year_ending_31_march
 from ..strict import NOT_A_NUMBER
+from .placement_ages import placement_age_warnings
 from .plausibility import demand_warnings
 from .schema import Config
 
@@ -269,8 +270,9 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
 
 
 def config_warnings(cfg: Config) -> list[str]:
-    """What is valid but probably not meant: inputs that miss the run, implausible demand."""
-    return coverage_warnings(cfg) + demand_warnings(cfg)
+    """What is valid but probably not meant: inputs that miss the run, implausible demand,
+    mixes naming placements the age limits rule out."""
+    return coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg)
 
 
 def _warn(msg: str):

@@ -442,7 +442,9 @@ class Placements(Strict):
     at_entry_by_age_band: dict[str, dict[str, float]]
     at_entry_disability: dict[str, float] | None = None
     days_to_move_multiplier_by_age_band: dict[str, float] = Field(default_factory=dict)
-    next_placement: dict[str, dict[str, float]]
+    next_placement: dict[str, dict[str, float]] = Field(
+        description="mix of the next placement after a move from each type; a type with no row moves to a "
+                    "placement drawn as at entry (age band, disability or UASC mix)")
 
     @field_validator("types")
     @classmethod

@@ -388,6 +388,16 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
      "demand.uasc.periods[0]", "ends before the run"),
     ({"demand.uasc.periods": [{"from_date": "2030-04-01", "to_date": "2031-04-01", "arrivals": 40}]},
      "demand.uasc.periods", "no period overlaps the run"),
+    # QA: mixes naming a placement no child of those ages can have were redirected without a word
+    ({"demand.uasc.placement_by_age_years.14": {"supported_accommodation": 1.0}},
+     "demand.uasc.placement_by_age_years.14.supported_accommodation",
+     "takes children aged 16-17, and none of these UASC (aged 14) are"),
+    ({"placements.at_entry_by_age_band.16_to_17": {"ifa_foster": 0.96, "concurrent_foster_to_adopt": 0.04}},
+     "placements.at_entry_by_age_band.16_to_17.concurrent_foster_to_adopt",
+     "takes children aged 0-4, and none of the 16_to_17 band (16-17) are"),
+    ({"placements.next_placement.concurrent_foster_to_adopt": {"ifa_foster": 0.9, "supported_accommodation": 0.1}},
+     "placements.next_placement.concurrent_foster_to_adopt.supported_accommodation",
+     "none of the children leaving concurrent_foster_to_adopt (aged 0-4) are"),
     # QA: a step dated 1900 doubled demand over the whole run without a word
     ({"demand.referrals.steps": [{"from_date": "1900-04-01", "multiplier": 2.0}]},
      "demand.referrals.steps[0]", "before the run starts (2015-04-01): it multiplies demand over the whole run by 2"),
