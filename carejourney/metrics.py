@@ -325,7 +325,10 @@ class Measures:
         pfa = PLACEMENT_TYPES.index("placed_for_adoption")
         key = p.child * 1000 + p.period
         order = np.argsort(key)
-        sel = pl.type == pfa
+        # the opening stock's placements begin when the run does: those children were placed
+        # for adoption before it, at a date the run does not know (QA: counted as placed in
+        # its first year, waiting until its first day)
+        sel = (pl.type == pfa) & (pl.start > -float(self.cfg.horizon.warmup_days))
         pos = order[np.searchsorted(key[order], pl.child[sel] * 1000 + pl.period[sel])]
         placed = pl.start[sel]
         wait = placed - p.start[pos]

@@ -618,7 +618,8 @@ class Costs(Strict):
     care_leaver_to_age_years: float = Field(21, ge=18, le=25)
     staying_put_weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
     parental_contribution: Allowance = Allowance(share=0, weekly_gbp=0)
-    uasc_grant_weekly_gbp: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP)
+    uasc_grant_weekly_gbp: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP,
+                                         description="income per week for each UASC looked after, at any age")
 
     @model_validator(mode="after")
     def _index(self):

@@ -98,6 +98,7 @@ class Referral:
         if self.req.triggered:
             self._begin()
         else:
+            system.waiting[child.id] = (service.index, self.requested)
             self.req.callbacks.append(self._granted)
             alarm(env, max(self.deadline - env.now, 0.0), (self._wait_over,))
 
@@ -111,6 +112,7 @@ class Referral:
         self.waiting = False
         system, service, child = self.system, self.service, self.child
         env, log = system.env, system.log
+        del system.waiting[child.id]
         self.req.cancel()
         self.req = None  # the cancelled request and this referral would otherwise hold each other
         service.record_queue()
@@ -126,6 +128,7 @@ class Referral:
         self.waiting = False
         system, service, child = self.system, self.service, self.child
         env = system.env
+        system.waiting.pop(child.id, None)
         begun = env.now
         service.record_queue()
         system.in_service[child.id] = (service.index, self.requested, begun)

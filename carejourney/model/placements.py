@@ -39,6 +39,7 @@ class CapacityPool:
         self.places = cfg.initial_places
         self.occupied = 0
         self.pending_loss = 0
+        self.grown = None  # an event the capacity process waits on while it has nothing to do
         self.p_match = cfg.match_probability_per_vacancy
         self.sibling_factor = cfg.sibling_match_factor
         self.overflow = PLACEMENT_CODE[cfg.overflow_to]
@@ -63,8 +64,15 @@ class CapacityPool:
     def force_place(self, t: float):
         """Opening stock: children already in these places, growing places if needed."""
         self.occupied += 1
-        self.places = max(self.places, self.occupied)
+        if self.occupied > self.places:
+            self.places = self.occupied
+            self._grew()
         self._record(t)
+
+    def _grew(self):
+        """More places: attrition has something to act on again (see capacity_process)."""
+        if self.grown is not None and not self.grown.triggered:
+            self.grown.succeed()
 
     def release(self, t: float):
         self.occupied -= 1
@@ -75,6 +83,7 @@ class CapacityPool:
 
     def gain(self, t: float, n: int = 1):
         self.places += n
+        self._grew()
         self._record(t)
 
     def lose(self, t: float):
@@ -96,7 +105,12 @@ def capacity_process(env, pool: CapacityPool, rng):
         wait = rng.exponential(1.0 / total) if total > 0 else math.inf
         u = rng.random()
         if wait == math.inf:
-            return
+            # no recruitment and no places to lose, for now: wait until places are added (the
+            # opening stock or a lever), rather than stopping and never losing them (QA)
+            pool.grown = env.event()
+            yield pool.grown
+            pool.grown = None
+            continue
         yield env.timeout(wait)
         if u * total < recruit:
             pool.gain(env.now)

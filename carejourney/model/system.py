@@ -51,6 +51,7 @@ class CareSystem(CareJourneys):
         self.log = EventLog()
         self.active: dict[int, object] = {}
         self.in_service: dict[int, tuple] = {}  # child -> (service, requested, begun), for censoring
+        self.waiting: dict[int, tuple] = {}  # child -> (service, requested): queued for a place, for censoring
         self.processes: list = []  # generator processes, closed at the horizon (_release)
         self.pools = {name: CapacityPool(name, i, c, self.log, mods)
                       for i, (name, c) in enumerate(cfg.placements.capacity.items())}
@@ -123,10 +124,13 @@ class CareSystem(CareJourneys):
             child.adopter_request = None
         self.active.clear()
         self.in_service.clear()
+        self.waiting.clear()
         self.env._queue.clear()
         for process in self.processes:
             process._generator.close()
         self.processes.clear()
+        for pool in self.pools.values():
+            pool.grown = None  # a parked capacity process's event (see capacity_process)
         for queue_owner in [s.resource for s in self.services] + [self.adopters]:
             for request in queue_owner.put_queue + queue_owner.get_queue:
                 request.callbacks = None  # a waiting referral and its request hold each other
@@ -141,6 +145,8 @@ class CareSystem(CareJourneys):
         nan = math.nan
         for cid, (svc, requested, begun) in self.in_service.items():
             log.services.append((cid, svc, requested, begun, nan, CENSORED))
+        for cid, (svc, requested) in self.waiting.items():  # still queued: never begun
+            log.services.append((cid, svc, requested, nan, nan, CENSORED))
         for child in self.active.values():
             log.placements.append((child.id, child.period, child.p_start, nan, child.ptype,
                                    child.pool is not None, child.p_in_area, END["censored"]))

@@ -394,3 +394,69 @@ def test_nobody_starts_a_period_on_the_eve_of_18():
     reentries = began & (periods["period"].to_numpy() > 1)
     assert reentries.sum() > 500 and (reentries & (t18 - periods["start_day"].to_numpy() < 30)).sum() > 20
     assert (periods["start_day"].to_numpy()[began] < t18[began] - 1).all()
+
+
+def test_placed_for_adoption_counts_only_placements_made_during_the_run(result):
+    """QA: the opening stock's children already placed for adoption, whose placements begin on
+    the run's first day, were counted as placed in its first year, waiting until that day."""
+    _, res = result
+    pl = res.events["placements"]
+    pfa = pl[pl.placement_type == "placed_for_adoption"]
+    made = pfa[pfa.start_day > 0]
+    assert (pfa.start_day == 0).sum() > 10  # the opening stock holds such children
+    for period, (a, b) in zip(("2015-16", "2016-17", "2017-18"), ((0, 366), (366, 731), (731, 1096))):
+        n = ((made.start_day >= a) & (made.start_day < b)).sum()
+        assert annual_value(res.annual, period, "placed_for_adoption_children") == n
+
+
+def test_a_pool_with_no_places_at_first_still_loses_places_by_attrition():
+    """QA: with initial_places 0 and no recruitment, the capacity process found nothing to do
+    before the opening stock grew the pool, stopped, and never lost a place (122 in-house
+    foster places for six years despite 10% a year attrition, their fixed cost paid)."""
+    d = small_dict(3)
+    pool = d["placements"]["capacity"]["inhouse_foster"]
+    pool.update(initial_places=0, recruited_places_per_year=0, attrition_per_year=0.3)
+    _, res = run(d, seed=4)
+    cap = res.events["capacity"]
+    places = cap[cap.pool == "inhouse_foster"].set_index("day")["places"]
+    grown = places[places.index <= 0].iloc[-1]
+    assert grown > 50  # the opening stock's foster children
+    assert places.iloc[-1] < 0.6 * grown  # 30% a year for three years, as places empty
+    assert places[places.index > 0].diff().dropna().le(0).all()  # no recruitment: only losses
+
+
+def test_a_parked_capacity_process_leaves_nothing_for_the_garbage_collector():
+    import gc
+    import weakref
+
+    from carejourney.config import parse_config
+    from carejourney.model.system import CareSystem
+
+    d = small_dict(1)
+    d["placements"]["capacity"]["inhouse_childrens_home"].update(initial_places=0, recruited_places_per_year=0)
+    cfg = parse_config(d, "parked")
+    gc.collect()
+    gc.disable()
+    try:
+        system = CareSystem(cfg, 3, 0)
+        log = system.run()
+        gone = weakref.ref(system), weakref.ref(log)
+        del system, log
+        assert gone[0]() is None and gone[1]() is None
+    finally:
+        gc.enable()
+
+
+def test_every_child_referred_to_a_service_has_a_service_row():
+    """QA: children still queued for a service at the horizon had no row in the services log
+    (925 referred, 915 rows); they are logged as censored, never begun."""
+    d = small_dict(2)
+    svc = d["edge_of_care"]["services"][0]
+    svc.update(caseload_capacity=1, max_wait_days=3650)  # a long queue, still there at the end
+    _, res = run(d, seed=4)
+    ev = res.events
+    referred = ev["edge_of_care"].query("outcome == 'referred_to_service'")
+    services = ev["services"]
+    assert sorted(referred.child_id) == sorted(services.child_id)
+    queued = services[services.start_day.isna() & services.end_day.isna()]  # never begun, never ended
+    assert len(queued) > 5 and (queued.outcome == "censored").all()
