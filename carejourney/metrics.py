@@ -360,7 +360,9 @@ class Measures:
             spend[name] = place_days * fixed_costs[name] / 7.0
             share = np.divide(occupied_days, place_days, out=np.full(self.n_fy, np.nan), where=place_days != 0)
             annual.append(np.stack([place_days, occupied_days, share], axis=1))
-            j = np.searchsorted(t, cal.month_times, side="right") - 1
+            # the state just before each month-end instant, as the stock counts children (start < t <= end):
+            # a change at that instant belongs to the next month (and a run ending there never makes it)
+            j = np.searchsorted(t, cal.month_times, side="left") - 1
             month_ends.append(np.stack([places[j], occupied[j]], axis=1))
         self.annual.add(cal.fy_labels, [[(m, "pool", name) for m in ("inhouse_place_days", "inhouse_occupied_days",
                                                                     "inhouse_occupancy_share")]
@@ -400,8 +402,8 @@ class Measures:
         values = np.zeros((len(self.service_names), len(at), 2))
         for i in range(len(self.service_names)):
             mine = q.service == i
-            # the last queue record at or before each month end (records are in time order)
-            j = np.searchsorted(q.time[mine], at, side="right") - 1
+            # the last queue record before each month-end instant (records are in time order), as above
+            j = np.searchsorted(q.time[mine], at, side="left") - 1
             if mine.any():
                 seen = j >= 0
                 values[i, seen] = np.stack([q.waiting[mine], q.in_service[mine]], axis=1)[j[seen]]

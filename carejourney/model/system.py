@@ -129,8 +129,6 @@ class CareSystem(CareJourneys):
         for process in self.processes:
             process._generator.close()
         self.processes.clear()
-        for pool in self.pools.values():
-            pool.grown = None  # a parked capacity process's event (see capacity_process)
         for queue_owner in [s.resource for s in self.services] + [self.adopters]:
             for request in queue_owner.put_queue + queue_owner.get_queue:
                 request.callbacks = None  # a waiting referral and its request hold each other

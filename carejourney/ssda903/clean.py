@@ -176,21 +176,39 @@ def _drop_same_start_in_return(ep: pd.DataFrame, report: ReportBuilder) -> pd.Da
     return ep[~dup]
 
 
+# Fields a later return may fill in (an episode open at one year end closes in the next) ...
+FILLED_LATER = ("DEC", "REC")
+# ... and fields it should repeat as they were: a difference is a correction, or an error
+REPEATED = ("RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER")
+
+
 def _merge_across_years(ep: pd.DataFrame, report: ReportBuilder) -> pd.DataFrame:
-    """An episode (same child, same DECOM) in several returns is one episode: the latest wins."""
+    """An episode (same child, same DECOM) in several returns is one episode: the latest wins.
+    Where the returns disagree (not just a DEC filled in later), it is reported apart
+    (`changed_in_later_return`), with what changed, so conflicts can be found among the
+    thousands of routine repeats."""
     key = ["child_id", "DECOM"]
     dup = ep.duplicated(key, keep="last")
-    kept = ep.loc[~dup, [*key, "year", "source_row", "DEC"]]
+    fields = [*FILLED_LATER, *REPEATED]
+    kept = ep.loc[~dup, [*key, "year", "source_row", *fields]]
     kept = ep[key].merge(kept, on=key, how="left", suffixes=("_", "")).set_axis(ep.index)
-    why = (
-        "same episode in the "
-        + kept["year"].astype(str)
-        + " return (row "
-        + kept["source_row"].astype(str)
-        + "); kept the latest return's version"
-        + (ep["DEC"].isna() & kept["DEC"].notna()).map({True: ", which has DEC filled", False: ""})
-    )
-    report.add(ep[dup], "removed", "repeated_in_later_return", why[dup])
+    where = "same episode in the " + kept["year"].astype(str) + " return (row " + kept["source_row"].astype(str) + ")"
+    changes = pd.Series("", index=ep.index, dtype=object)
+    for field in fields:
+        before, after = ep[field], kept[field]
+        differ = ~((before == after) | (before.isna() & after.isna()))
+        if field in FILLED_LATER:
+            differ &= before.notna()  # blank then filled is the routine close of an open episode
+        text = before.astype(object).where(before.notna(), "blank").astype(str).str.replace(" 00:00:00", "")
+        later = after.astype(object).where(after.notna(), "blank").astype(str).str.replace(" 00:00:00", "")
+        changes = changes.where(~differ, changes + ", " + field + " " + text + " -> " + later)
+    changed = dup & changes.ne("")
+    routine = dup & ~changed
+    why = where + "; kept the latest return's version" + (ep["DEC"].isna() & kept["DEC"].notna()).map(
+        {True: ", which has DEC filled", False: ""})
+    report.add(ep[routine], "removed", "repeated_in_later_return", why[routine])
+    why = where + ", which differs (" + changes.str.removeprefix(", ") + "); kept the latest return's version"
+    report.add(ep[changed], "removed", "changed_in_later_return", why[changed])
     return ep[~dup]
 
 

@@ -66,3 +66,19 @@ def test_consistent_returns_raise_neither(tmp_path):
     c = clean(read_ssda903(tmp_path))
     assert c.warnings == ()
     assert rule_rows(c, "absent_from_previous_return").empty and rule_rows(c, "header_without_episode_that_year").empty
+
+
+def test_returns_that_disagree_about_an_episode_are_reported_apart_from_routine_repeats(tmp_path):
+    """QA: a return that closed an episode (returned home) contradicted by the next one (still
+    open) was worded like the thousands of routine repeats, so conflicts could not be found."""
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015", "01/02/2016", "E4A"), episode_row("C002", "01/06/2015")])
+    write_return(tmp_path, 2017, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015", ls="C1"), episode_row("C002", "01/06/2015", "01/07/2016", "E4A")])
+    c = clean(read_ssda903(tmp_path))
+    changed = rule_rows(c, "changed_in_later_return")
+    assert changed[["file", "row"]].values.tolist() == [["2016/episodes.csv", 2]]
+    assert changed["why"][0] == ("same episode in the 2017 return (row 2), which differs (DEC 2016-02-01 -> blank, "
+                                 "REC E4A -> blank, LS C2 -> C1); kept the latest return's version")
+    routine = rule_rows(c, "repeated_in_later_return")  # C002: open, then closed: routine
+    assert routine["row"].tolist() == [3] and routine["why"][0].endswith(", which has DEC filled")
