@@ -323,8 +323,7 @@ class Lever(NumbersOnly):
 
     def warnings_against(self, cfg) -> list[str]:
         """What is valid but probably not meant, one message a field (named from the lever)."""
-        h, out = cfg.horizon, []
-        first = h.start_date - dt.timedelta(days=h.warmup_days)
+        out, first = [], cfg.horizon.simulated_from
         if self.start_date < first:
             out.append(f"start_date: {self.start_date} is before the run starts ({first}): the lever acts from the "
                        "run's first day as if already in place (at the strength its ramp has reached by then), "

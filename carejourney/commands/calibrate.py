@@ -63,6 +63,10 @@ def cmd_calibrate(args) -> int:
         cleaned = clean(read_ssda903(args.ssda903_dir))
     except Ssda903Error as err:
         print(f"error: {err}", file=sys.stderr)
+        if args.years:  # QA: a bad return outside --years still stopped the run, with no word why
+            print(f"note: --years {args.years} chooses the years the estimates use, but every return under "
+                  f"{args.ssda903_dir} is read and checked (cleaning looks across years): move a return you "
+                  "cannot fix out of the folder", file=sys.stderr)
         return 2
     if cleaned.episodes.empty:  # a config from 0 children is no estimate: say why instead
         print(f"error: {args.ssda903_dir}: no looked-after episodes left after cleaning "

@@ -7,7 +7,6 @@ periods outside the run) give warnings rather than errors: see `coverage_warning
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import warnings
 from collections.abc import Callable
@@ -211,7 +210,7 @@ def coverage_warnings(cfg: Config) -> list[str]:
     with growth_per_year; UASC periods outside it add no one), but the inputs were likely
     meant for another run. Errors are kept for what would make the results empty or wrong."""
     h = cfg.horizon
-    first = h.start_date - dt.timedelta(days=h.warmup_days)  # the warm-up is simulated too
+    first = h.simulated_from
     out = []
     # population years end on 31 March: year y is the financial year from 1 April y - 1
     in_run = range(year_ending_31_march(h.start_date), year_ending_31_march(h.end_date) + 1)

@@ -120,7 +120,7 @@ def uasc_peak(cfg: Config) -> tuple[float, dt.date, int] | None:
 
     # only arrivals in the run are simulated (those before it are in the opening stock)
     h = cfg.horizon
-    first, last = h.start_date.toordinal() - h.warmup_days, h.end_date.toordinal()
+    first, last = h.simulated_from.toordinal(), h.end_date.toordinal()
 
     def in_care(t: float) -> float:
         return staying * sum(n / (b - a) * share * max(0.0, min(b, t) - max(a, first, t - stays[age]))

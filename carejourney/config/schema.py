@@ -100,6 +100,11 @@ class Horizon(Strict):
     end_date: dt.date
     warmup_days: int = Field(0, ge=0, le=MAX_HORIZON_DAYS, description="simulated before start_date, then discarded")
 
+    @property
+    def simulated_from(self) -> dt.date:
+        """The first day simulated: the warm-up is simulated too."""
+        return self.start_date - dt.timedelta(days=self.warmup_days)
+
     @model_validator(mode="after")
     def _order(self):
         if self.end_date <= self.start_date:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..calendar import fy_label
 from . import codes, privacy
 from .csvfile import FALLBACK_ENCODING, ReadNotes, read_csv_noting
 from .discover import SourceFile, find_files, not_csv_files, not_read_hint
@@ -192,9 +193,9 @@ def _assign_years(loaded: list[_Loaded]) -> list[Problem]:
             elif len(spanned) > 1:
                 # every row outside the guessed year would be an error of its own (thousands)
                 problems.append(Problem(item.source.label, None, None, (
-                    f"no year in the name, and its episodes end in collection years {spanned[0] - 1}-"
-                    f"{spanned[0] % 100:02d} to {spanned[-1] - 1}-{spanned[-1] % 100:02d}: a return holds one "
-                    "year; give each year its own file (or folder) with the year in its name")))
+                    f"no year in the name, and its episodes end in collection years {fy_label(spanned[0] - 1)} "
+                    f"to {fy_label(spanned[-1] - 1)}: a return holds one year; give each year its own file (or "
+                    "folder) with the year in its name")))
             else:
                 item.year = year
     for item in loaded:

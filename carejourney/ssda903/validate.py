@@ -226,13 +226,18 @@ def _born_after(label: str, table: pd.DataFrame, dob: pd.Series, year: int) -> l
 CHECKS = {"header": check_header, "episodes": check_episodes, "uasc": check_uasc}
 
 
+def _dec_years(table: pd.DataFrame) -> pd.Series:
+    """The collection year of each DEC date an episodes table gives."""
+    if "DEC" not in table:
+        return pd.Series(dtype="int64")
+    return parse_dates(table["DEC"])[0].dropna().map(collection_year)
+
+
 def years_spanned(table: pd.DataFrame, share: float = 0.05, rows: int = 10) -> list[int]:
     """The collection years holding at least `share` of an episodes table's DEC dates and at
     least `rows` of them: more than one means several years' returns in one file, not a few
     mistyped dates (which are reported row by row)."""
-    if "DEC" not in table:
-        return []
-    years = parse_dates(table["DEC"])[0].dropna().map(collection_year)
+    years = _dec_years(table)
     counts = years.value_counts()
     return sorted(int(y) for y, n in counts.items() if n >= max(share * len(years), rows))
 
@@ -242,9 +247,8 @@ def inferred_year(table: pd.DataFrame) -> int | None:
     DEC dates fall in (each must fall in it), else that of its latest DECOM. The most common
     year, not the latest date's: one mistyped date (2091 for 2019) must not move every other
     row out of its year; that row is then reported as outside the year."""
-    if "DEC" in table:
-        dec = parse_dates(table["DEC"])[0].dropna()
-        if len(dec):
-            return int(dec.map(collection_year).mode().max())
+    years = _dec_years(table)
+    if len(years):
+        return int(years.mode().max())
     decom = parse_dates(table["DECOM"])[0].dropna() if "DECOM" in table else pd.Series(dtype=DATE_DTYPE)
     return collection_year(decom.max()) if len(decom) else None

@@ -82,3 +82,17 @@ def test_returns_that_disagree_about_an_episode_are_reported_apart_from_routine_
                                  "REC E4A -> blank, LS C2 -> C1); kept the latest return's version")
     routine = rule_rows(c, "repeated_in_later_return")  # C002: open, then closed: routine
     assert routine["row"].tolist() == [3] and routine["why"][0].endswith(", which has DEC filled")
+
+
+def test_a_bad_return_outside_years_says_that_every_return_is_read(tmp_path, capsys):
+    """QA: --years 2017 still stopped on the 2016 return's bad code, with no word why."""
+    from carejourney.cli import main
+
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015", ls="ZZ")])
+    write_return(tmp_path, 2017, [header_row("C001")], [episode_row("C001", "01/05/2016")])
+    out = tmp_path / "out" / "c.yaml"
+    assert main(["calibrate", str(tmp_path), "--start", "2016-04-01", "--years", "2017", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "2016/episodes.csv, row 2, field LS" in err
+    assert "note: --years 2017 chooses the years the estimates use, but every return under" in err
+    assert not out.parent.exists()
