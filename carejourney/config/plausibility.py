@@ -9,7 +9,7 @@ with the council the config describes:
 - warnings (`demand_warnings`, printed by `load_config` as `warning:` lines): a referral
   rate per 10,000 children over IMPLAUSIBLE_MULTIPLE times the reference below; UASC
   arriving at rates that would put more of them in care than the whole looked-after stock
-  at the start.
+  at the start; a population that changes by over a fifth a year between two given years.
 
 Children in an age band are the 0-17 population times the band's share of the 18 years of
 age (the single years of age are about equally many), in the run's first year ending 31 March.
@@ -43,6 +43,9 @@ IMPLAUSIBLE_MULTIPLE = 3.0
 # opening stock beyond IMPLAUSIBLE_MULTIPLE times it either way suggests another council's
 # population (the bundled councils are at 37-46).
 ENGLAND_LAC_PER_10000 = 60
+# England's children aged 0-17 grew ~1% a year in 2015-16 (configs: growth_per_year 0.011); a
+# change of over a fifth a year between two given years is two sources mixed, not growth.
+POPULATION_JUMP_PER_YEAR = 0.2
 
 
 def demand_errors(cfg: Config) -> list[str]:
@@ -84,6 +87,13 @@ def demand_warnings(cfg: Config) -> list[str]:
         out.append(f"population.children_0_17_by_year: the {stock:,} looked after at the start are {rate:,.0f} per "
                    f"10,000 children aged 0-17 in {year}, against England's {ENGLAND_LAC_PER_10000} (2015): is the "
                    "population another council's?")
+    by_year = sorted(cfg.population.children_0_17_by_year.items())
+    for (y0, n0), (y1, n1) in zip(by_year, by_year[1:]):
+        change = (n1 / n0) ** (1 / (y1 - y0)) - 1 if n0 > 0 else 0.0
+        if abs(change) > POPULATION_JUMP_PER_YEAR:
+            out.append(f"population.children_0_17_by_year: {n0:,.0f} in {y0} then {n1:,.0f} in {y1} ({change:+.0%} a "
+                       "year): a child population changes by a few per cent a year; are the years from different "
+                       "councils or sources (`extends:` merges them year by year)?")
     peak = uasc_peak(cfg)
     if peak and 0 < stock < peak[0]:  # a config with no one in care at the start has no stock to compare with
         count, day, i = peak

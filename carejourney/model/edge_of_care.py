@@ -80,9 +80,10 @@ class Referral:
     Driven by callbacks on SimPy events (the service's Request, a deadline timeout, the
     intervention's timeout), like a child in care. `entry_at` is when the child would
     enter care without help (inf: never). Success means a child who would have entered
-    stays home (seed 002: "working with 60, 43% success" = 26 fewer), so a service can only
-    prevent entries, never cause them; a child can still enter while waiting, and a
-    success can still relapse.
+    stays home, so a service can only prevent entries, never cause them; a child can still
+    enter while waiting, and a success can still relapse. (Seed 002 counts "working with
+    60, 43% success" as 26 fewer, taking everyone worked with as a would-be entrant; here
+    only would-be entrants count: README, "What a lever does not do".)
     """
 
     __slots__ = ("system", "child", "service", "entry_at", "requested", "deadline", "req", "waiting")

@@ -164,6 +164,15 @@ def _read_parquet(path: Path, columns: tuple[str, ...], numeric: tuple[str, ...]
     return df
 
 
+def _command_of(folder: Path) -> str | None:
+    """The command a folder's manifest says wrote it (an experiment's says none), if readable."""
+    try:
+        m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # missing or unreadable: said by the checks that follow
+    return m.get("command", "experiment") if isinstance(m, dict) else None
+
+
 def _read_manifest(folder: Path) -> dict:
     path = _need(folder / MANIFEST)
     try:
@@ -297,8 +306,14 @@ def _read_bands(folder: Path, names: list[str]) -> pd.DataFrame:
 def load_results(results_dir: str | Path) -> Results:
     """Read and check every file the report needs; raise ReportError on the first problem."""
     folder = Path(results_dir)
+    if folder.is_file():
+        raise ReportError(f"{folder}: is a file; give the folder an experiment wrote its results to")
     if not folder.is_dir():
         raise ReportError(f"{folder}: results folder does not exist")
+    other = _command_of(folder)
+    if other not in (None, "experiment"):  # QA: said only "summary.parquet: required file is missing"
+        raise ReportError(f"{folder}: holds the results of `carejourney {other}`, not of an experiment; `report` "
+                          "reads the folder `carejourney experiment` writes")
     for name in REQUIRED_FILES:  # report every absent file by name, before parsing any
         _need(folder / name)
     m = _read_manifest(folder)
@@ -366,7 +381,10 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
             raise ReportError(f"{path.name}: {_where(blank[blank].index[0], column)}: blank value")
     dates = df["date"].map(_parse_date)
     _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD or DD/MM/YYYY)")
-    lac = pd.to_numeric(df["lac_children"], errors="coerce").astype(float)
+    # '1,000' (a spreadsheet's thousands separator, the cell quoted) is a thousand; '1,0,00' is not
+    counts = df["lac_children"].where(~df["lac_children"].str.fullmatch(r"\d{1,3}(,\d{3})+"),
+                                      df["lac_children"].str.replace(",", "", regex=False))
+    lac = pd.to_numeric(counts, errors="coerce").astype(float)
     _first_bad(path, df["lac_children"], lac, "lac_children", "a number")
     count = lac.between(0, MAX_ACTUAL) & (lac % 1 == 0)
     _first_bad(path, df["lac_children"], lac.where(count), "lac_children",

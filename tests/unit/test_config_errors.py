@@ -398,6 +398,9 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
     ({"placements.next_placement.concurrent_foster_to_adopt": {"ifa_foster": 0.9, "supported_accommodation": 0.1}},
      "placements.next_placement.concurrent_foster_to_adopt.supported_accommodation",
      "none of the children leaving concurrent_foster_to_adopt (aged 0-4) are"),
+    # QA: an extends: override of one year merged with the base's other years (+53% in a year)
+    ({"population.children_0_17_by_year.2016": 200000},
+     "population.children_0_17_by_year", "130,488 in 2015 then 200,000 in 2016 (+53% a year)"),
     # QA: a step dated 1900 doubled demand over the whole run without a word
     ({"demand.referrals.steps": [{"from_date": "1900-04-01", "multiplier": 2.0}]},
      "demand.referrals.steps[0]", "before the run starts (2015-04-01): it multiplies demand over the whole run by 2"),

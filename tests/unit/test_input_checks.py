@@ -35,6 +35,15 @@ def test_actual_count_that_is_not_a_count_names_the_row(tmp_path, count):
         load_actuals(p)
 
 
+def test_actual_counts_with_a_thousands_separator_are_read(tmp_path):
+    """QA: '1,000' (quoted, as a spreadsheet writes it) was refused as not a number."""
+    p = write(tmp_path, ACTUALS_HEADER + '2015-10-31,"1,070"\n2015-11-30,577\n', "actuals.csv")
+    assert load_actuals(p)["lac_children"].tolist() == [1070, 577]
+    bad = write(tmp_path, ACTUALS_HEADER + '2015-10-31,"1,0,70"\n', "bad.csv")
+    with pytest.raises(ReportError, match=r"bad.csv: row 2, field 'lac_children': '1,0,70' is not a number"):
+        load_actuals(bad)
+
+
 def test_actuals_without_rows_is_an_error(tmp_path):
     p = write(tmp_path, ACTUALS_HEADER, "actuals.csv")
     with pytest.raises(ReportError, match="actuals.csv: no rows"):

@@ -443,3 +443,20 @@ def test_money_reads_as_a_commissioner_writes_it(millions, text):
 def test_whole_numbers_are_never_minus_zero(value, text):
     """QA: a lever that changed nothing showed '-0' fewer children in the headline."""
     assert tables.whole(value) == text
+
+
+def test_report_of_a_file_or_of_a_run_folder_says_what_it_is(tmp_path):
+    """QA: a file was 'results folder does not exist'; a `run` folder, 'summary.parquet:
+    required file is missing'."""
+    from carejourney.cli import main
+
+    afile = tmp_path / "results.txt"
+    afile.write_text("x")
+    with pytest.raises(ReportError, match="results.txt: is a file; give the folder an experiment wrote"):
+        write_report(afile)
+    run_out = tmp_path / "run"
+    from tests.conftest import DEFAULT_CONFIG
+    assert main(["run", str(DEFAULT_CONFIG), "--reps", "1", "--out", str(run_out)]) == 0
+    with pytest.raises(ReportError, match="holds the results of `carejourney run`, not of an experiment"):
+        write_report(run_out)
+    assert not (run_out / "report").exists()
