@@ -109,7 +109,7 @@ def check_out_dir(path: str | Path, command: str, kind: str) -> Path:
 
 
 def _refuse_unless_ours(target: Path, command: str, kind: str, shown) -> None:
-    if any(target.iterdir()) and _manifest_command(target) != command:
+    if any(target.iterdir()) and manifest_command(target) != command:
         raise PathError(f"{shown} exists and is not a carejourney {kind} output folder: "
                         "choose another --out or remove it")
     added = _not_listed(target)
@@ -209,7 +209,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _manifest_command(folder: Path) -> str | None:
+def manifest_command(folder: Path) -> str | None:
+    """The command a folder's manifest.json names (an experiment's names none), if readable."""
     try:
         return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("command")
     except (OSError, ValueError, AttributeError):

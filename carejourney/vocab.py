@@ -119,6 +119,10 @@ REENTRY_ROUTES = (
 # DfE age bands (age in whole years at the date).
 AGE_BANDS: tuple[str, ...] = ("under_1", "1_to_4", "5_to_9", "10_to_15", "16_to_17")
 AGE_BAND_LOWER_YEARS = (0, 1, 5, 10, 16)
+YEARS_OF_AGE = 18  # children are aged 0-17
+# each band's ages in whole years: (first, last)
+AGE_BAND_AGES = {band: (first, end - 1) for band, first, end
+                 in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, AGE_BAND_LOWER_YEARS[1:] + (YEARS_OF_AGE,))}
 AGE_BAND_LABEL = {
     "under_1": "under 1",
     "1_to_4": "1 to 4",

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS
+from ..vocab import AGE_BAND_AGES, YEARS_OF_AGE
 
 if TYPE_CHECKING:
     from .schema import Config
-
-YEARS_OF_AGE = 18
-# each band's ages in whole years, [first, last]
-BAND_AGES = {band: (lo, hi - 1) for band, lo, hi in
-             zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, AGE_BAND_LOWER_YEARS[1:] + (YEARS_OF_AGE,))}
 
 
 def placement_age_warnings(cfg: Config) -> list[str]:
@@ -36,7 +31,7 @@ def placement_age_warnings(cfg: Config) -> list[str]:
                            "placement's ages)")
 
     for band, mix in cfg.placements.at_entry_by_age_band.items():
-        first, last = BAND_AGES[band]
+        first, last = AGE_BAND_AGES[band]
         check(f"placements.at_entry_by_age_band.{band}", mix, first, last, f"the {band} band ({first}-{last})")
     for age, mix in cfg.demand.uasc.placement_by_age_years.items():
         check(f"demand.uasc.placement_by_age_years.{age}", mix, age, age, f"these UASC (aged {age})")

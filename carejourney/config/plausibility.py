@@ -21,14 +21,12 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..calendar import year_ending_31_march
-from ..vocab import AGE_BAND_LABEL, AGE_BAND_LOWER_YEARS, AGE_BANDS
+from ..vocab import AGE_BAND_AGES, AGE_BAND_LABEL, YEARS_OF_AGE
 
 if TYPE_CHECKING:
     from .schema import Config
 
-YEARS_OF_AGE = 18
-BAND_YEARS = {band: end - start for band, start, end
-              in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, AGE_BAND_LOWER_YEARS[1:] + (YEARS_OF_AGE,))}
+BAND_YEARS = {band: last - first + 1 for band, (first, last) in AGE_BAND_AGES.items()}
 # No referral or children-in-need rate is in ../shared/data (published_figures.csv, README),
 # so the reference is the bundled national config, configs/england-2015.yaml: its referrals
 # per 10,000 children of each band in 2015-16 (checked in tests/unit/test_plausibility.py).

@@ -18,7 +18,8 @@ from ..distributions import Distribution
 from ..strict import NumbersOnly
 from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
                            share_set_problem)
-from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
+from ..vocab import (AGE_BAND_AGES, AGE_BAND_LOWER_YEARS, AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS,
+                     PLACEMENT_TYPES)
 from .plausibility import demand_errors
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -780,11 +781,10 @@ class Config(Strict):
         """The opening stock's margins must allow a child of a fitting age for every place with
         an age limit (535 16-17-year-olds with 24 placed for adoption gave adopted adults)."""
         op, ages = self.opening, self.opening.age_band_counts
-        uppers = AGE_BAND_LOWER_YEARS[1:] + (18,)
         for name, count in op.placement_type_counts.items():
             t = self.placements.types[name]
-            fit = sum(ages.get(b, 0) for b, lo, hi in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS, uppers)
-                      if lo <= t.max_age_years and hi > t.min_age_years)
+            fit = sum(ages.get(b, 0) for b, (first, last) in AGE_BAND_AGES.items()
+                      if first <= t.max_age_years and last >= t.min_age_years)
             if count > fit:
                 raise ValueError(f"opening: {count} in {name} (ages {t.min_age_years}-{t.max_age_years}) but only {fit} "
                                  "children of those ages in age_band_counts")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..results import manifest_command
 from ..ssda903.csvfile import read_csv_strings
 from .errors import ReportError
 
@@ -164,15 +165,6 @@ def _read_parquet(path: Path, columns: tuple[str, ...], numeric: tuple[str, ...]
     return df
 
 
-def _command_of(folder: Path) -> str | None:
-    """The command a folder's manifest says wrote it (an experiment's says none), if readable."""
-    try:
-        m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or unreadable: said by the checks that follow
-    return m.get("command", "experiment") if isinstance(m, dict) else None
-
-
 def _read_manifest(folder: Path) -> dict:
     path = _need(folder / MANIFEST)
     try:
@@ -310,7 +302,7 @@ def load_results(results_dir: str | Path) -> Results:
         raise ReportError(f"{folder}: is a file; give the folder an experiment wrote its results to")
     if not folder.is_dir():
         raise ReportError(f"{folder}: results folder does not exist")
-    other = _command_of(folder)
+    other = manifest_command(folder)
     if other not in (None, "experiment"):  # QA: said only "summary.parquet: required file is missing"
         raise ReportError(f"{folder}: holds the results of `carejourney {other}`, not of an experiment; `report` "
                           "reads the folder `carejourney experiment` writes")
