@@ -3,13 +3,14 @@
 Replication r of every scenario uses the same seed sequence, so each lever's effect is a
 paired difference. Work is split into chunks of replications; each chunk is written as its
 own Parquet file as soon as it is done, and a rerun of the same command computes only the
-chunks that are missing. The manifest records the experiment, config and version: a
-resume with any of them changed is refused.
+chunks that are missing. The manifest records the experiment, config, version and a hash
+of the package's source: a resume with any of them changed is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -212,6 +213,18 @@ def _file_hashes(paths) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the package's own source. A batch resumes only on the code that began it:
+    a working copy can change the model without a new version number."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _config_files(path: Path) -> list[Path]:
     out = [path]
     data = read_yaml(path)
@@ -382,6 +395,7 @@ def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
         "config_name": exp.cfg.meta.name,
         "fingerprint": exp.fingerprint,
         "carejourney_version": __version__,
+        "code_fingerprint": code_fingerprint(),
         "seed": seed,
         "replications": reps,
         "chunk_replications": CHUNK_REPS,
@@ -408,7 +422,7 @@ def _price_note(cfg) -> str:
 
 
 def check_resume(out: Path, manifest: dict):
-    """Refuse to mix results from a different experiment, config, seed or version."""
+    """Refuse to mix results from a different experiment, config, seed, version or code."""
     path = out / "manifest.json"
     if not path.exists():
         if out.exists() and any(out.iterdir()):
@@ -419,7 +433,8 @@ def check_resume(out: Path, manifest: dict):
         raise ExperimentError(f"{out}: holds results of another command (its manifest.json is not an experiment's); "
                               "choose another --out")
     for key, what in (("fingerprint", "the experiment or config file"), ("carejourney_version", "the carejourney version"),
-                      ("seed", "the seed"), ("chunk_replications", "the chunk size")):
+                      ("code_fingerprint", "carejourney's code"), ("seed", "the seed"),
+                      ("chunk_replications", "the chunk size")):
         if old.get(key) != manifest[key]:
             raise ExperimentError(
                 f"{out}: cannot resume: {what} changed since these results were started "

@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 
 from .config.schema import MAX_CASELOAD, MAX_HORIZON_DAYS, Service, check_known
 from .model.modifiers import Modifiers
+from .model.warp import TimeWarp, combine
 from .strict import NumbersOnly
 from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
@@ -401,14 +402,19 @@ def shift_weights(weights: dict, to_types: list[str], share: float) -> dict:
 
 
 def monthly_steps(lever: ActiveLever, t_end: float, value_at) -> list[tuple[float, float]]:
-    """A ramped effect as monthly steps (from_day, value), for costs split by days."""
+    """A ramped effect as monthly steps [(from_day, value), ...], the first from -inf:
+    value_at(0) before the start and from the end date, value_at of the strength in the
+    middle of each month over the ramp, value_at(1) after it. Used for prices split by
+    days, recruitment and the clocks of time levers."""
     steps = [(-math.inf, value_at(0.0))]
+    full = lever.start + lever.ramp
+    stop = min(full, t_end, lever.end)
     t = lever.start
-    stop = min(lever.start + lever.ramp, t_end)
     while t < stop:
         steps.append((t, value_at(lever.strength(t + 15.0))))
         t += 30.4
-    steps.append((min(lever.start + lever.ramp, t_end) if lever.ramp else lever.start, value_at(1.0)))
+    if full < lever.end:
+        steps.append((min(full, t_end) if lever.ramp else lever.start, value_at(1.0)))
     if lever.end < math.inf:
         steps.append((lever.end, value_at(0.0)))
     return steps
@@ -436,6 +442,16 @@ class LeverModifiers(Modifiers):
         self._move_levers = k("placement_stability") + k("high_cost_review")
         self._next_levers = bool(self._move_levers or k("step_down"))
         self._entry_levers = k("concurrency") + k("uasc_pathway")
+        self._warps = {}
+
+    # How each time lever's strength s (0 to 1) multiplies the durations it acts on.
+    # Preventing a share e of moves thins the move process to (1 - e) of its rate (kept
+    # above 5%, so a clock never stops); a time multiplier e moves from 1 to e.
+    _duration_multiplier = {
+        "placement_stability": lambda lv: (lambda s, e=lv.effect: 1.0 / max(1.0 - e * s, 0.05)),
+        "high_cost_review": lambda lv: (lambda s, e=lv.effect: 1.0 + (e - 1.0) * s),
+        "exit_speed": lambda lv: (lambda s, e=lv.effect: 1.0 + (e - 1.0) * s),
+    }
 
     def _kind(self, k):
         return self.by_kind.get(k, ())
@@ -496,19 +512,23 @@ class LeverModifiers(Modifiers):
                 if lv.spec.service and lv.spec.caseload_capacity is not None]
 
     # ---------------------------------------------------------------- placements
-    def move_days_multiplier(self, t, child, ptype):
+    def move_warp(self, t, child, ptype):
         if not self._move_levers:
-            return 1.0
-        m = 1.0
-        for lv in self._kind("placement_stability"):
-            s = lv.strength(t)
-            if s and lv.includes(child, t):
-                m /= max(1.0 - lv.effect * s, 0.05)
-        for lv in self._kind("high_cost_review"):
-            s = lv.strength(t)
-            if s and lv.includes(child, t):
-                m *= 1.0 + (lv.effect - 1.0) * s
-        return m
+            return None
+        return self._warp([lv for lv in self._move_levers if t < lv.end and lv.includes(child, t)])
+
+    def _warp(self, levers: list[ActiveLever]) -> TimeWarp | None:
+        """The clock of a child that the given levers include, from their time profiles
+        (built once per set of levers and replication)."""
+        if not levers:
+            return None
+        key = tuple(id(lv) for lv in levers)
+        try:
+            return self._warps[key]
+        except KeyError:
+            w = self._warps[key] = combine([monthly_steps(lv, math.inf, self._duration_multiplier[lv.spec.kind](lv))
+                                            for lv in levers])
+            return w
 
     def next_placement_weights(self, t, child, ptype, weights):
         if not self._next_levers:
@@ -557,13 +577,11 @@ class LeverModifiers(Modifiers):
         return min(max(base, 0.0), 1.0)
 
     # ---------------------------------------------------------------- Time
-    def exit_days_multiplier(self, t, child, route):
-        m = 1.0
-        for lv in self._exit_levers.get(route, ()):
-            s = lv.strength(t)
-            if s and lv.includes(child, t):
-                m *= 1.0 + (lv.effect - 1.0) * s
-        return m
+    def exit_warp(self, t, child, route):
+        levers = self._exit_levers.get(route)
+        if not levers:
+            return None
+        return self._warp([lv for lv in levers if t < lv.end and lv.includes(child, t)])
 
     def staying_put_share(self, t, base):
         for lv in self._kind("staying_put"):

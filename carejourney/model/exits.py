@@ -58,10 +58,10 @@ class ExitRisks:
         u = child.u
         for sampler, m, from_age, name, changed in self.open_routes[child.status][child.age_band(t)]:
             d = sampler(u()) * m
-            if changed:
-                d *= mods.exit_days_multiplier(t, child, name)
             start = dob + from_age
-            when = (start if start > t else t) + d
+            origin = start if start > t else t
+            warp = mods.exit_warp(t, child, name) if changed else None
+            when = origin + d if warp is None else warp.advance(origin, d)
             if when < best:
                 best, best_route = when, name
         if child.uasc and child.period == 1 and self.uasc_days is not None:
@@ -100,11 +100,10 @@ class ExitRisks:
         return "sgo_other_carer"
 
     # ------------------------------------------------------------ adoption and 18
-    def days_placed_to_order(self, child) -> float:
+    def days_placed_to_order(self, child, t: float) -> float:
         d = self.placed_to_order(child.u())
-        if self.adoption_changed:
-            d *= self.mods.exit_days_multiplier(child.p_start, child, "adopted")
-        return d
+        warp = self.mods.exit_warp(t, child, "adopted") if self.adoption_changed else None
+        return d if warp is None else warp.advance(t, d) - t
 
     def at_18(self, child) -> tuple[str, float]:
         """Route at the 18th birthday, and how long a Staying Put arrangement lasts."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..events import END_REASON_CODE, POST_CARE_CODE
-from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE
+from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE, PLACEMENT_TYPES
 from .alarms import alarm
 from .exits import CARE_LEAVER_ROUTES
 from .legal import PO, marker_route
@@ -20,6 +20,14 @@ INF = math.inf
 PFA = PLACEMENT_CODE["placed_for_adoption"]
 CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
 END = END_REASON_CODE
+
+
+def _remaining_share(now: float, when: float, share: float, warp) -> float:
+    """A clock due at `when` cut to `share` of its drawn duration. A lever's warp applies
+    to the drawn days, so the days are cut first, then warped again."""
+    if warp is None:
+        return now + (when - now) * share
+    return warp.advance(now, warp.drawn_days(now, when) * share)
 
 
 class CareJourneys:
@@ -141,9 +149,12 @@ class CareJourneys:
         as what remains (a residual-life approximation)."""
         child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
         child.t_ready = now + (child.t_ready - now) * child.u() if child.t_ready < INF else INF
-        child.t_move = now + (child.t_move - now) * child.u() if child.t_move < INF else INF
+        if child.t_move < INF:
+            warp = self.mods.move_warp(now, child, PLACEMENT_TYPES[child.ptype]) if self.policy.move_changed else None
+            child.t_move = _remaining_share(now, child.t_move, child.u(), warp)
         if placed_for_adoption:
-            child.t_exit = now + (child.t_exit - now) * child.u()
+            warp = self.mods.exit_warp(now, child, "adopted") if self.exits.adoption_changed else None
+            child.t_exit = _remaining_share(now, child.t_exit, child.u(), warp)
 
     def _start_placement(self, child, ptype, now):
         child.ptype = ptype
@@ -193,7 +204,7 @@ class CareJourneys:
             child.ptype, child.p_start = PFA, now
             child.p_in_area = child.u() < self.in_area[PFA]
         child.t_move = INF
-        child.t_exit = now + self.exits.days_placed_to_order(child)
+        child.t_exit = now + self.exits.days_placed_to_order(child, now)
         child.exit_route = "adopted"
 
     def _drop_adopter_request(self, child):

@@ -29,16 +29,17 @@ class Modifiers:
     def extra_services(self) -> list:
         return []
 
-    def move_days_multiplier(self, t: float, child, ptype: str) -> float:
-        """Multiplier on time to the next placement move (>1 = more stable)."""
-        return 1.0
+    def move_warp(self, t: float, child, ptype: str):
+        """The clock (model/warp.TimeWarp) of a time to a placement move drawn at t, or
+        None when no lever touches it (slower = more stable)."""
+        return None
 
     def next_placement_weights(self, t: float, child, ptype: str, weights: dict) -> dict:
         return weights
 
-    def exit_days_multiplier(self, t: float, child, route: str) -> float:
-        """Multiplier on time to an exit route (<1 = faster exits)."""
-        return 1.0
+    def exit_warp(self, t: float, child, route: str):
+        """The clock of a time to an exit route drawn at t, or None (faster = quicker exits)."""
+        return None
 
     def entry_placement_weights(self, t: float, child, weights: dict) -> dict:
         return weights

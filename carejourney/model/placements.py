@@ -210,9 +210,8 @@ class PlacementPolicy:
         if sampler is None:
             return math.inf
         d = sampler(child.u())
-        if self.move_changed:
-            d *= self.mods.move_days_multiplier(t, child, PLACEMENT_TYPES[code])
-        return d
+        warp = self.mods.move_warp(t, child, PLACEMENT_TYPES[code]) if self.move_changed else None
+        return d if warp is None else warp.advance(t, d) - t
 
     @staticmethod
     def move_reason(old: int, new: int) -> str:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from carejourney.experiment import ChunkTask, ExperimentError, load_experiment, plan_tasks, run_chunk, run_experiment
+from carejourney.experiment import (ChunkTask, ExperimentError, code_fingerprint, load_experiment, plan_tasks, run_chunk,
+                                    run_experiment)
 from carejourney.levers import activate, prices_only
 from carejourney.model.modifiers import NO_CHANGE
 from carejourney.runner import run_replication, run_repriced
@@ -209,6 +210,20 @@ def test_resume_with_a_changed_experiment_is_refused(finished, tmp_path):
                                                                             "description": "edited"}})
     with pytest.raises(ExperimentError, match="cannot resume: the experiment or config file changed"):
         run_experiment(changed, reps=4, out=out, progress=False)
+
+
+def test_resume_on_edited_code_is_refused(finished, tmp_path):
+    """A working copy can change the model without a new version: the batch records a hash
+    of the package's source, and stale chunks are not mixed with new ones."""
+    path, serial = finished
+    manifest = json.loads((serial / "manifest.json").read_text())
+    assert manifest["code_fingerprint"] == code_fingerprint()
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    manifest["code_fingerprint"] = "0" * 16
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExperimentError, match="cannot resume: carejourney's code changed"):
+        run_experiment(path, reps=4, out=out, progress=False)
 
 
 def test_common_random_numbers_shrink_the_variance_of_a_lever_effect(tmp_path):

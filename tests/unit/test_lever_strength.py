@@ -135,27 +135,43 @@ def _child(age_years=8.0, t=0.0, need=0, factors=0, uasc=False, ptype=4):
 
 
 @pytest.mark.parametrize("effect", [0.05, 0.25, 0.4, 0.6, 0.9])
-def test_preventing_moves_lengthens_the_time_to_a_move(small_config, effect):
-    lv = _lever(kind="placement_stability", start_day=100, ramp=100.0, effect=effect)
+def test_preventing_moves_slows_the_move_clock(small_config, effect):
+    lv = _lever(kind="placement_stability", start_day=100, ramp=0.0, effect=effect)
     mods = LeverModifiers(small_config, [lv])
-    t_full = 300.0
-    m = mods.move_days_multiplier(t_full, _child(t=t_full), "ifa_foster")
+    warp = mods.move_warp(300.0, _child(t=300.0), "ifa_foster")
     # preventing a share `effect` of moves thins the move process to (1 - effect) of its
-    # rate: the time to a move is 1 / (1 - effect) times as long
-    assert m >= 1.0
-    assert m == pytest.approx(1.0 / (1.0 - effect))
-    t_half = 150.0
-    half = mods.move_days_multiplier(t_half, _child(t=t_half), "ifa_foster")
-    assert half == pytest.approx(1.0 / (1.0 - effect * 0.5))
-    assert 1.0 <= half <= m
-    assert mods.move_days_multiplier(50.0, _child(t=50.0), "ifa_foster") == 1.0  # before the start
+    # rate: from the start, the time to a move is 1 / (1 - effect) times as long
+    assert warp.advance(300.0, 10.0) == pytest.approx(300.0 + 10.0 / (1.0 - effect))
+    # a clock drawn before the start runs at the old speed until the start, then slower
+    early = mods.move_warp(50.0, _child(t=50.0), "ifa_foster")
+    assert early.advance(50.0, 30.0) == pytest.approx(80.0)
+    assert early.advance(50.0, 80.0) == pytest.approx(100.0 + 30.0 / (1.0 - effect))
+
+
+def test_preventing_moves_ramps_up_month_by_month(small_config):
+    # over a 120-day ramp each month runs at the strength in its middle: 15/120 in the first
+    lv = _lever(kind="placement_stability", start_day=100, ramp=120.0, effect=0.5)
+    warp = LeverModifiers(small_config, [lv]).move_warp(0.0, _child(t=0.0), "ifa_foster")
+    first_month = 1.0 / (1.0 - 0.5 * 15.0 / 120.0)
+    assert warp.advance(0.0, 100.0 + 10.0) == pytest.approx(100.0 + 10.0 * first_month)
+    assert warp.advance(300.0, 10.0) == pytest.approx(320.0)  # full strength after the ramp
 
 
 def test_placement_stability_acts_only_on_its_cohort(small_config):
     lv = _lever(kind="placement_stability", start_day=0, ramp=0.0, effect=0.5, cohort={"age_years": (10, 15)})
     mods = LeverModifiers(small_config, [lv])
-    assert mods.move_days_multiplier(10.0, _child(age_years=12, t=10.0), "ifa_foster") == pytest.approx(2.0)
-    assert mods.move_days_multiplier(10.0, _child(age_years=5, t=10.0), "ifa_foster") == 1.0
+    assert mods.move_warp(10.0, _child(age_years=12, t=10.0), "ifa_foster").advance(10.0, 5.0) == pytest.approx(20.0)
+    assert mods.move_warp(10.0, _child(age_years=5, t=10.0), "ifa_foster") is None
+
+
+def test_a_clock_drawn_after_the_end_date_is_untouched(small_config):
+    lv = _lever(kind="exit_speed", start_day=100, ramp=0.0, end_day=200, effect=0.5, route="returned_home")
+    mods = LeverModifiers(small_config, [lv])
+    assert mods.exit_warp(250.0, _child(t=250.0), "returned_home") is None
+    # drawn before the end: quicker until the end, then ordinary days again
+    warp = mods.exit_warp(150.0, _child(t=150.0), "returned_home")
+    assert warp.advance(150.0, 150.0) == pytest.approx(250.0)  # 100 drawn days by the end, 50 after
+    assert mods.exit_warp(150.0, _child(t=150.0), "adopted") is None  # another route
 
 
 # ---------------------------------------------------------------- entry_reduction cohort
