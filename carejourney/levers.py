@@ -401,18 +401,22 @@ def shift_weights(weights: dict, to_types: list[str], share: float) -> dict:
     return out
 
 
+MONTH_DAYS = 30.4  # a ramp moves in steps of a month: 365.25 / 12, rounded
+
+
 def monthly_steps(lever: ActiveLever, t_end: float, value_at) -> list[tuple[float, float]]:
     """A ramped effect as monthly steps [(from_day, value), ...], the first from -inf:
     value_at(0) before the start and from the end date, value_at of the strength in the
-    middle of each month over the ramp, value_at(1) after it. Used for prices split by
-    days, recruitment and the clocks of time levers."""
+    middle of each month (or of the part-month cut short by the ramp's end or the end date)
+    over the ramp, value_at(1) after it. Used for prices split by days, recruitment and the
+    clocks of time levers."""
     steps = [(-math.inf, value_at(0.0))]
     full = lever.start + lever.ramp
     stop = min(full, t_end, lever.end)
     t = lever.start
     while t < stop:
-        steps.append((t, value_at(lever.strength(t + 15.0))))
-        t += 30.4
+        steps.append((t, value_at(lever.strength((t + min(t + MONTH_DAYS, stop)) / 2))))
+        t += MONTH_DAYS
     if full < lever.end:
         steps.append((min(full, t_end) if lever.ramp else lever.start, value_at(1.0)))
     if lever.end < math.inf:

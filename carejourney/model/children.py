@@ -27,8 +27,8 @@ class Child:
         "id", "dob", "t18", "male", "need", "uasc", "sibling", "factors", "disabled",
         "u",
         "period", "period_start", "entry_status", "status", "status_start",
-        "ptype", "pool", "p_start", "p_in_area", "t_move",
-        "t_legal", "next_status", "t_exit", "exit_route", "adopter_request", "match_deadline", "t_ready",
+        "ptype", "pool", "p_start", "p_in_area", "t_move", "move_days",
+        "t_legal", "next_status", "t_exit", "order_days", "exit_route", "adopter_request", "match_deadline", "t_ready",
         "t_next", "wake",
     )
 

@@ -60,7 +60,7 @@ class ExitRisks:
             d = sampler(u()) * m
             start = dob + from_age
             origin = start if start > t else t
-            warp = mods.exit_warp(t, child, name) if changed else None
+            warp = mods.exit_warp(origin, child, name) if changed else None
             when = origin + d if warp is None else warp.advance(origin, d)
             if when < best:
                 best, best_route = when, name
@@ -71,7 +71,10 @@ class ExitRisks:
                 if t <= when < best:
                     best, best_route = when, "age_assessment_18_plus"
         child.t_exit = best
-        child.exit_route = self.specific(child, best_route) if best_route else None
+        # The route's SSDA903 detail (planned or not, to whom) is drawn when the child
+        # leaves (`specific`): drawn here, its varying number of draws would let a lever
+        # that changes which route wins after its start shift this child's draws before it.
+        child.exit_route = best_route
 
     def specific(self, child, route: str) -> str:
         """The SSDA903-level reason for a route (planned or not, to whom)."""
@@ -100,10 +103,13 @@ class ExitRisks:
         return "sgo_other_carer"
 
     # ------------------------------------------------------------ adoption and 18
-    def days_placed_to_order(self, child, t: float) -> float:
-        d = self.placed_to_order(child.u())
-        warp = self.mods.exit_warp(t, child, "adopted") if self.adoption_changed else None
-        return d if warp is None else warp.advance(t, d) - t
+    def days_placed_to_order(self, child) -> float:
+        """Drawn days from placed for adoption to the order (see `order_warp`)."""
+        return self.placed_to_order(child.u())
+
+    def order_warp(self, child, t: float):
+        """The lever clock on which an adoption order drawn at t runs, or None."""
+        return self.mods.exit_warp(t, child, "adopted") if self.adoption_changed else None
 
     def at_18(self, child) -> tuple[str, float]:
         """Route at the 18th birthday, and how long a Staying Put arrangement lasts."""

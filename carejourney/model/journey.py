@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..events import END_REASON_CODE, POST_CARE_CODE
-from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE, PLACEMENT_TYPES
+from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE
 from .alarms import alarm
 from .exits import CARE_LEAVER_ROUTES
 from .legal import PO, marker_route
@@ -22,12 +22,13 @@ CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
 END = END_REASON_CODE
 
 
-def _remaining_share(now: float, when: float, share: float, warp) -> float:
-    """A clock due at `when` cut to `share` of its drawn duration. A lever's warp applies
-    to the drawn days, so the days are cut first, then warped again."""
-    if warp is None:
-        return now + (when - now) * share
-    return warp.advance(now, warp.drawn_days(now, when) * share)
+def _due(now: float, days: float, share: float = 1.0, warp=None) -> float:
+    """When a clock started now falls due: `share` of its drawn `days`, on a lever's clock
+    if one applies. The share is taken as (now + days) - now, as in a run with no lever, so a
+    clock due before a lever starts falls due at exactly the same time with or without it."""
+    if share != 1.0:
+        days = ((now + days) - now) * share
+    return now + days if warp is None else warp.advance(now, days)
 
 
 class CareJourneys:
@@ -113,7 +114,7 @@ class CareJourneys:
             route, staying_put_days = self.exits.at_18(child)
             return self._after_exit(child, self._leave(child, now, route, staying_put_days))
         if t_next == child.t_exit:
-            return self._after_exit(child, self._leave(child, now, child.exit_route))
+            return self._after_exit(child, self._leave(child, now, self.exits.specific(child, child.exit_route)))
         if t_next == child.t_legal:
             nxt = child.next_status
             if nxt < 0:
@@ -150,17 +151,16 @@ class CareJourneys:
         child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
         child.t_ready = now + (child.t_ready - now) * child.u() if child.t_ready < INF else INF
         if child.t_move < INF:
-            warp = self.mods.move_warp(now, child, PLACEMENT_TYPES[child.ptype]) if self.policy.move_changed else None
-            child.t_move = _remaining_share(now, child.t_move, child.u(), warp)
+            child.t_move = _due(now, child.move_days, child.u(), self.policy.move_warp(child, now, child.ptype))
         if placed_for_adoption:
-            warp = self.mods.exit_warp(now, child, "adopted") if self.exits.adoption_changed else None
-            child.t_exit = _remaining_share(now, child.t_exit, child.u(), warp)
+            child.t_exit = _due(now, child.order_days, child.u(), self.exits.order_warp(child, now))
 
     def _start_placement(self, child, ptype, now):
         child.ptype = ptype
         child.p_start = now
         child.p_in_area = child.u() < self.in_area[ptype]
-        child.t_move = now + self.policy.days_to_move(child, now, ptype)
+        child.move_days = d = self.policy.days_to_move(child, now, ptype)
+        child.t_move = _due(now, d, warp=self.policy.move_warp(child, now, ptype))
 
     def _end_placement(self, child, now, reason, release=True):
         self.log.placements.append((child.id, child.period, child.p_start, now, child.ptype,
@@ -204,7 +204,8 @@ class CareJourneys:
             child.ptype, child.p_start = PFA, now
             child.p_in_area = child.u() < self.in_area[PFA]
         child.t_move = INF
-        child.t_exit = now + self.exits.days_placed_to_order(child, now)
+        child.order_days = d = self.exits.days_placed_to_order(child)
+        child.t_exit = _due(now, d, warp=self.exits.order_warp(child, now))
         child.exit_route = "adopted"
 
     def _drop_adopter_request(self, child):

@@ -206,12 +206,15 @@ class PlacementPolicy:
         return code
 
     def days_to_move(self, child, t: float, code: int) -> float:
+        """Drawn days to the next move (as the baseline draws them; see `move_warp`)."""
         sampler = self.move_samplers[code][child.age_band(t)]
         if sampler is None:
             return math.inf
-        d = sampler(child.u())
-        warp = self.mods.move_warp(t, child, PLACEMENT_TYPES[code]) if self.move_changed else None
-        return d if warp is None else warp.advance(t, d) - t
+        return sampler(child.u())
+
+    def move_warp(self, child, t: float, code: int):
+        """The lever clock on which a move drawn at t runs, or None (model/warp.py)."""
+        return self.mods.move_warp(t, child, PLACEMENT_TYPES[code]) if self.move_changed else None
 
     @staticmethod
     def move_reason(old: int, new: int) -> str:

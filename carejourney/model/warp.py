@@ -7,7 +7,9 @@ the plan counts on ("existing LAC reduced by 36"). A duration is drawn in ordina
 the baseline draws it, and the warp turns it into a date: on a stretch of time where the
 lever multiplies durations by m, each day of the drawn duration takes m days of the
 calendar. Before a lever starts and after it ends, m = 1; over a ramp, m moves month by
-month. The random numbers are the baseline's, so a lever's effect stays a paired difference.
+month. The random numbers are the baseline's, so a lever's effect stays a paired difference,
+and nothing changes before a lever starts: a clock due before the start is due on the same
+day, and one due after it is still after it (tests/functional/test_time_levers.py).
 """
 
 from __future__ import annotations
@@ -44,15 +46,10 @@ class TimeWarp:
             pos, i = nxt, i + 1
         return pos + days * mult[i]
 
-    def drawn_days(self, origin: float, when: float) -> float:
-        """The inverse of `advance`: drawn days a clock started at `origin` runs by `when`."""
-        starts, mult = self.starts, self.multipliers
-        i = bisect_right(starts, origin) - 1
-        pos, days, last = origin, 0.0, len(starts) - 1
-        while i < last and starts[i + 1] < when:
-            days += (starts[i + 1] - pos) / mult[i]
-            pos, i = starts[i + 1], i + 1
-        return days + (when - pos) / mult[i]
+
+# Several levers on one clock multiply; their product is kept within a millionfold either
+# way, so extreme (valid) effects cannot stop a clock or overflow it.
+MIN_MULTIPLIER, MAX_MULTIPLIER = 1e-6, 1e6
 
 
 def combine(profiles: list[list[tuple[float, float]]]) -> TimeWarp | None:
@@ -65,7 +62,7 @@ def combine(profiles: list[list[tuple[float, float]]]) -> TimeWarp | None:
         m = 1.0
         for p in profiles:
             m *= p[bisect_right([b for b, _ in p], s) - 1][1]
-        mults.append(m)
+        mults.append(min(max(m, MIN_MULTIPLIER), MAX_MULTIPLIER))
     if all(m == 1.0 for m in mults):
         return None
     return TimeWarp(starts, mults)

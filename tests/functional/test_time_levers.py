@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from carejourney.config import parse_config
 from carejourney.levers import ActiveLever, Lever, LeverModifiers
@@ -20,12 +21,15 @@ from tests.functional.helpers import littles_law_dict, run
 HOME_DAYS, PROTECTION_DAYS, LEVER_DAY, SPEED = 30.0, 3.0, 100.0, 0.5
 
 
-def _quicker_home(cfg, day: float, effect: float, ramp: float = 0.0) -> LeverModifiers:
+def _lever(cfg, kind: str, day: float, effect: float, ramp: float = 0.0, **kw) -> ActiveLever:
     start = cfg.horizon.start_date
-    spec = Lever(kind="exit_speed", evidence="evidence", route="returned_home",
-                 start_date=start + dt.timedelta(days=day), ramp_up_days=ramp,
-                 effect={"dist": "fixed", "value": effect})
-    return LeverModifiers(cfg, [ActiveLever("quicker_home", spec, effect, start)])
+    spec = Lever(kind=kind, evidence="evidence", start_date=start + dt.timedelta(days=day),
+                 ramp_up_days=ramp, effect={"dist": "fixed", "value": effect}, **kw)
+    return ActiveLever(kind, spec, effect, start)
+
+
+def _quicker_home(cfg, day: float, effect: float, ramp: float = 0.0) -> LeverModifiers:
+    return LeverModifiers(cfg, [_lever(cfg, "exit_speed", day, effect, ramp, route="returned_home")])
 
 
 def test_a_stay_straddling_the_start_is_quickened_only_after_it():
@@ -68,3 +72,33 @@ def test_children_in_care_at_the_start_go_home_sooner():
         base, lever = counts
         assert base > 30
         assert lever >= 1.25 * base, counts
+
+
+def _before(log, day: float) -> dict:
+    """What the log says happened before `day`: closed periods, placements and legal
+    statuses that ended before it, and every period and placement begun before it."""
+    return {"periods_ended": sorted(r for r in log.periods if r[3] < day),
+            "placements_ended": sorted(r for r in log.placements if r[3] < day),
+            "legal_ended": sorted(r for r in log.legal if r[3] < day),
+            "periods_begun": sorted(r[:3] for r in log.periods if r[2] < day),
+            "placements_begun": sorted(r[:3] for r in log.placements if r[2] < day)}
+
+
+@pytest.mark.parametrize("levers", [
+    [("exit_speed", 0.3, {"route": "returned_home"})],
+    [("exit_speed", 0.5, {"route": "sgo"}), ("exit_speed", 2.0, {"route": "independent_living"})],
+    [("placement_stability", 0.6, {}), ("high_cost_review", 0.4,
+                                        {"cohort": {"placement_types": ["external_childrens_home"]}})],
+])
+def test_nothing_changes_before_a_time_lever_starts(levers):
+    """A lever cannot reach back: until its start the run is the baseline's, event for event,
+    although clocks drawn before the start and due after it run at the lever's speed (a
+    different exit route winning later must not shift the child's earlier draws)."""
+    cfg = parse_config(small_dict(), "small")
+    day = 400.0
+    mods = LeverModifiers(cfg, [_lever(cfg, kind, day, effect, 90.0, **kw) for kind, effect, kw in levers])
+    for rep in range(3):
+        base = CareSystem(cfg, 9, rep).run()
+        lever = CareSystem(cfg, 9, rep, mods=mods).run()
+        assert _before(lever, day) == _before(base, day)
+        assert _before(lever, day + 200) != _before(base, day + 200)  # and it does act after

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carejourney.levers import ActiveLever, Lever, LeverModifiers
+from carejourney.levers import MONTH_DAYS, ActiveLever, Lever, LeverModifiers, monthly_steps
 from carejourney.model.demand import Cohort
 from carejourney.vocab import NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
@@ -113,7 +113,8 @@ def test_unit_cost_price_multiplier_moves_from_one_to_the_effect(small_config):
     ramp_steps = [(b, v) for b, v in steps if start <= b < start + ramp]
     assert len(ramp_steps) >= 3
     for b, v in ramp_steps:
-        assert v == pytest.approx(1.0 + (effect - 1.0) * lv.strength(b + 15.0))
+        middle = (b + min(b + MONTH_DAYS, start + ramp)) / 2  # of the month, or of the last part-month
+        assert v == pytest.approx(1.0 + (effect - 1.0) * lv.strength(middle))
         assert effect < v < 1.0
     values = [v for _, v in steps]
     assert values == sorted(values, reverse=True)  # the price only falls as the lever ramps up
@@ -125,8 +126,19 @@ def test_unit_cost_price_multiplier_halfway_through_a_ramp(small_config):
     (steps,) = LeverModifiers(small_config, [lv]).cost_overrides(small_config)["unit_cost_steps"][
         PLACEMENT_TYPES.index("other")]
     assert _value_at(steps, 399.0) == pytest.approx(1.0)
-    assert _value_at(steps, 400.0) == pytest.approx(1.25)  # strength 15/60
+    assert _value_at(steps, 400.0) == pytest.approx(1.0 + 15.2 / 60)  # strength at the month's middle
     assert _value_at(steps, 500.0) == pytest.approx(2.0)
+
+
+def test_an_end_date_inside_the_ramp_keeps_the_last_part_month():
+    # ramp of a year from day 100, ended on day 200: the part-month from 191.2 to 200 runs at
+    # the strength in its own middle (about 0.26), not at nothing
+    lv = _lever(kind="unit_cost", start_day=100, ramp=365.0, end_day=200, effect=0.5)
+    steps = monthly_steps(lv, 2000.0, lambda s: s)
+    assert [b for b, _ in steps] == [-math.inf, 100.0, 130.4, 160.8, pytest.approx(191.2), 200.0]
+    assert steps[-2][1] == pytest.approx(lv.strength((191.2 + 200.0) / 2))
+    assert steps[-2][1] > 0.25
+    assert steps[-1][1] == 0.0
 
 
 # ---------------------------------------------------------------- placement_stability
@@ -149,10 +161,10 @@ def test_preventing_moves_slows_the_move_clock(small_config, effect):
 
 
 def test_preventing_moves_ramps_up_month_by_month(small_config):
-    # over a 120-day ramp each month runs at the strength in its middle: 15/120 in the first
+    # over a 120-day ramp each month runs at the strength in its middle: 15.2/120 in the first
     lv = _lever(kind="placement_stability", start_day=100, ramp=120.0, effect=0.5)
     warp = LeverModifiers(small_config, [lv]).move_warp(0.0, _child(t=0.0), "ifa_foster")
-    first_month = 1.0 / (1.0 - 0.5 * 15.0 / 120.0)
+    first_month = 1.0 / (1.0 - 0.5 * 15.2 / 120.0)
     assert warp.advance(0.0, 100.0 + 10.0) == pytest.approx(100.0 + 10.0 * first_month)
     assert warp.advance(300.0, 10.0) == pytest.approx(320.0)  # full strength after the ramp
 
