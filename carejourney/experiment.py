@@ -500,6 +500,9 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
         (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
         tasks, done = plan_tasks(exp, reps, seed, out)
         total = reps * len(exp.scenarios)
+        if done and progress:
+            print(f"resuming {out}: {done} of {total} scenario-replications already done, "
+                  f"{total - done} to compute", file=sys.stderr)
         bar = _bar(total, done, progress)
         try:
             if client is not None:

@@ -1,13 +1,16 @@
 """`carejourney compare`: simulate a config and compare it with published figures.
 
     carejourney compare CONFIG --against FIGURES.csv [--reps N] [--seed S] [--geography NAME] [--out FILE.csv]
+                        [--rebase-start YEAR]
     carejourney compare CONFIG --against FIGURES.csv --backtest-until YEAR --params PARAMS.yaml [--report FILE.md]
 
 Unlike `check` (which only validates a config) this runs it. The report is printed and,
 with --out, saved as CSV; the exit code is 0 even when figures fall outside their
 intervals, and 2 for bad input (the config, the figures file, the geography, the params).
 With --backtest-until the free parameters in PARAMS.yaml are fitted on periods <= YEAR
-(see `carejourney fit`) and only the forecasts of later periods are compared.
+(see `carejourney fit`) and only the forecasts of later periods are compared. With
+--rebase-start YEAR (alone) the config is run from 1 April YEAR, starting from the published
+stock at 31 March YEAR, and compared in-sample from that year on.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def add_parser(subparsers):
                    help="fit PARAMS on periods <= YEAR, then compare only the forecasts of later periods")
     p.add_argument("--params", metavar="PARAMS.yaml", help="free parameters for --backtest-until (see `fit`)")
     p.add_argument("--rebase-start", type=int, metavar="YEAR",
-                   help="back-test: start the run on 1 April YEAR from the published stock (default: automatic "
-                        "when the config starts after the fitted years)")
+                   help="start the run on 1 April YEAR from the published stock at 31 March YEAR (the config's "
+                        "opening mix scaled to it); in a back-test the default is automatic when the config starts "
+                        "after the fitted years")
     p.add_argument("--report", metavar="FILE.md", help="back-test: also write the calibration report")
     p.set_defaults(func=bad_input_exits_2(_run))
     return p
@@ -53,9 +57,8 @@ def _run(args) -> int:
     if (args.backtest_until is None) != (args.params is None):
         raise ParamsError("--backtest-until and --params go together: the back-test fits PARAMS on periods "
                           "<= YEAR and compares the later ones")
-    for flag, value in (("--report", args.report), ("--rebase-start", args.rebase_start)):
-        if value is not None and args.backtest_until is None:
-            raise ParamsError(f"{flag} is for the back-test: give it with --backtest-until and --params")
+    if args.report is not None and args.backtest_until is None:
+        raise ParamsError("--report is for the back-test: give it with --backtest-until and --params")
     if args.reps < 1 or args.workers < 1:
         raise ParamsError("--reps and --workers must be at least 1")
     # outputs checked before simulating, not found unusable after it
@@ -66,6 +69,14 @@ def _run(args) -> int:
     if args.backtest_until is None:
         cfg = load_config(args.config)
         figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
+        if args.rebase_start is not None:
+            from ..calibrate.aggregate_rebase import rebase_start
+            from ..config.loader import parse_config, read_config_chain
+            data = read_config_chain(args.config)[0]
+            data, notes = rebase_start(data, figures, args.rebase_start)
+            cfg = parse_config(data, f"{args.config} (started on 1 April {args.rebase_start})")
+            for note in notes:
+                print(f"note: {note}")
         # The run stops at the last published year: arrivals are drawn a year at a time, so
         # these are exactly the first years `run` shows with the same seed, sooner.
         table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,

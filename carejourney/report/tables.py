@@ -44,9 +44,12 @@ EVIDENCE_TEXT = {
 }
 
 # measure in savings.parquet -> (plain description, unit, divisor)
+# (every measure experiment.paired_savings writes: tests/unit/test_report.py checks)
 SAVING_MEASURES = {
     "spend_gbp_saving": ("saving in spend (baseline minus scenario)", "£m", GBP_M),
+    "placements_spend_gbp_saving": ("saving in placement spend (baseline minus scenario)", "£m", GBP_M),
     "lac_reduction_children": ("fewer children looked after at 31 March", "children", 1.0),
+    "starts_reduction_children": ("fewer children starting to be looked after", "children", 1.0),
     "placements_52_week_reduction": ("fewer 52-week placements", "52-week placements", 1.0),
 }
 
@@ -261,7 +264,7 @@ def savings_sheet(res: Results) -> pd.DataFrame:
         rows.append({
             "scenario": r["scenario"], "label": res.label(r["scenario"]),
             "evidence for effect sizes": res.scenario(r["scenario"]).evidence,
-            "period": "all years" if r["period"] == TOTAL_PERIOD else r["period"],
+            "period": r["period"],  # "total": summed over the run, as in savings.csv
             "measure": r["measure"], "what it means": desc, "unit": unit,
             **{k: r[k] / div for k in ("mean", *QUANTILES)},
             "probability > 0 (share)": r["p_positive"],
@@ -275,7 +278,7 @@ def savings_sheet(res: Results) -> pd.DataFrame:
             continue
         rows.append({
             "scenario": name, "label": res.label(name), "evidence for effect sizes": res.scenario(name).evidence,
-            "period": "all years", "measure": "spend_gbp_saving",
+            "period": TOTAL_PERIOD, "measure": "spend_gbp_saving",
             "what it means": SAVING_MEASURES["spend_gbp_saving"][0], "unit": "£m",
             "mean": c["mean"] / GBP_M, "q05": c["q05"] / GBP_M, "q25": np.nan, "q50": np.nan,
             "q75": np.nan, "q95": c["q95"] / GBP_M, "probability > 0 (share)": np.nan,

@@ -284,7 +284,12 @@ def format_comparison(table: pd.DataFrame, width: int = 78) -> str:
                          f"{_fmt(r.sim_q05):>8} {_fmt(r.sim_median):>8} {_fmt(r.sim_q95):>8}  {mark}")
         inside, n = coverage(table)
         lines.append("")
-        lines.append(f"{inside} of {n} compared figures inside the 90% interval ({inside / n:.0%}).")
+        by_year = ""
+        periods = sorted(set(map(str, c["period"])))
+        if len(periods) > 1:
+            by_year = " By period: " + "; ".join(
+                "{}: {} of {}".format(p, *coverage(c[c["period"].astype(str) == p])) for p in periods) + "."
+        lines.append(f"{inside} of {n} compared figures inside the 90% interval ({inside / n:.0%}).{by_year}")
         notes = c[c["note"].fillna("") != ""].drop_duplicates("note")
         if len(notes):
             lines.append("Notes:")

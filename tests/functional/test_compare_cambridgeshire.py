@@ -111,3 +111,19 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert cli(broken, "--against", SHARED, "--reps", 1) == 2
     assert "male_share" in capsys.readouterr().err
     assert cli(DEFAULT_CONFIG, "--against", SHARED, "--backtest-until", 2015) == 2
+
+
+def test_rebase_start_compares_in_sample_from_the_published_stock(tmp_path, capsys):
+    """`--rebase-start 2014` without a back-test runs the config from 1 April 2014, starting
+    from the 501 published at 31 March 2014, and compares 2014-15 as well as 2015-16."""
+    out = tmp_path / "insample.csv"
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 2, "--seed", 3, "--rebase-start", 2014,
+               "--out", out) == 0
+    text = capsys.readouterr().out
+    assert "from the published stock of 501 at 31 March 2014" in text
+    assert "By period: 2015: " in text and "; 2016: " in text
+    t = pd.read_csv(out, dtype={"period": str})
+    stock = t[(t["quantity"] == "CLA at 31 March") & (t["status"] == "compared")]
+    assert set(stock["period"]) == {"2015", "2016"}
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--rebase-start", 2016) == 2  # only moves back
+    assert "only moves the start back" in capsys.readouterr().err

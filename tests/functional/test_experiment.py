@@ -163,6 +163,21 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
         pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
 
 
+def test_a_resumed_batch_says_how_much_was_done(finished, tmp_path, capsys):
+    path, serial = finished
+    out = tmp_path / "resumed"
+    shutil.copytree(serial, out)
+    exp = load_experiment(path)
+    # one scenario with its own simulation lost its chunks: everything else is done
+    lost = next(s.name for s in exp.scenarios[::-1]
+                if s.name != "baseline" and not prices_only(exp.spec.levers, exp.spec.lever_names(s)))
+    shutil.rmtree(out / "chunks" / lost)
+    run_experiment(path, reps=4, workers=1, out=out, progress=True)
+    total = 4 * len(exp.scenarios)
+    assert (f"resuming {out}: {total - 4} of {total} scenario-replications already done, 4 to compute"
+            in capsys.readouterr().err)
+
+
 def test_a_damaged_chunk_is_computed_again_on_resume(finished, tmp_path, capsys):
     """QA: a chunk cut short after it was written (a full disk, a copy) made every resume
     stop with a pyarrow traceback, and the folder could not be finished."""

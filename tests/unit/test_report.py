@@ -250,6 +250,25 @@ def test_workbook_has_sheets_with_numbers(report):
                 assert vals and all(isinstance(v, (int, float)) for v in vals), (ws.title, h)
 
 
+def test_every_saving_measure_has_a_description_and_a_unit():
+    # the savings sheet divides £ into £m by this table: a measure missing from it would
+    # sit in £ beside rows in £m, with a blank unit (QA)
+    from carejourney.experiment import PAIRED
+    written = set(PAIRED) | {"placements_52_week_reduction"}
+    assert written <= set(tables.SAVING_MEASURES)
+    for measure, (desc, unit, divisor) in tables.SAVING_MEASURES.items():
+        assert desc and unit
+        assert (divisor == tables.GBP_M) == ("_gbp_" in measure)
+
+
+def test_savings_sheet_names_the_whole_run_as_savings_csv_does(report):
+    results, _ = report
+    df = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="savings")
+    written = pd.read_parquet(results / "savings.parquet")
+    assert set(df["period"]) == set(written["period"])
+    assert "total" in set(df["period"])
+
+
 def test_spend_sheet_in_million_pounds(report):
     results, _ = report
     df = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="spend")
