@@ -404,6 +404,11 @@ def shift_weights(weights: dict, to_types: list[str], share: float) -> dict:
 MONTH_DAYS = 30.4  # a ramp moves in steps of a month: 365.25 / 12, rounded
 
 
+def towards(effect: float):
+    """A multiplier moving from 1 (strength 0) to `effect` (strength 1), as a function of strength."""
+    return lambda s: 1.0 + (effect - 1.0) * s
+
+
 def monthly_steps(lever: ActiveLever, t_end: float, value_at) -> list[tuple[float, float]]:
     """A ramped effect as monthly steps [(from_day, value), ...], the first from -inf:
     value_at(0) before the start and from the end date, value_at of the strength in the
@@ -453,8 +458,8 @@ class LeverModifiers(Modifiers):
     # above 5%, so a clock never stops); a time multiplier e moves from 1 to e.
     _duration_multiplier = {
         "placement_stability": lambda lv: (lambda s, e=lv.effect: 1.0 / max(1.0 - e * s, 0.05)),
-        "high_cost_review": lambda lv: (lambda s, e=lv.effect: 1.0 + (e - 1.0) * s),
-        "exit_speed": lambda lv: (lambda s, e=lv.effect: 1.0 + (e - 1.0) * s),
+        "high_cost_review": lambda lv: towards(lv.effect),
+        "exit_speed": lambda lv: towards(lv.effect),
     }
 
     def _kind(self, k):
@@ -599,11 +604,11 @@ class LeverModifiers(Modifiers):
         for lv in self._kind("unit_cost"):
             for t in (lv.spec.cohort.placement_types or PLACEMENT_TYPES):
                 unit.setdefault(PLACEMENT_TYPES.index(t), []).append(
-                    monthly_steps(lv, self.t_end, lambda s, e=lv.effect: 1.0 + (e - 1.0) * s))
+                    monthly_steps(lv, self.t_end, towards(lv.effect)))
         allowance = {}
         for lv in self._kind("allowance"):
             allowance.setdefault(lv.spec.allowance, []).append(
-                monthly_steps(lv, self.t_end, lambda s, e=lv.effect: 1.0 + (e - 1.0) * s))
+                monthly_steps(lv, self.t_end, towards(lv.effect)))
         contributions = [(lv.spec.share, monthly_steps(lv, self.t_end, lambda s, e=lv.effect: e * s))
                          for lv in self._kind("parental_contribution")]
         out = {}

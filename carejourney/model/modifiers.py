@@ -38,7 +38,7 @@ class Modifiers:
         return weights
 
     def exit_warp(self, t: float, child, route: str):
-        """The clock of a time to an exit route drawn at t, or None (faster = quicker exits)."""
+        """The clock of a time to an exit route starting at t, or None (faster = quicker exits)."""
         return None
 
     def entry_placement_weights(self, t: float, child, weights: dict) -> dict:
