@@ -72,8 +72,11 @@ def _run(args) -> int:
         if args.rebase_start is not None:
             from ..calibrate.aggregate_rebase import rebase_start
             from ..config.loader import parse_config, read_config_chain
+            from ..validate.figures import select_geography
             data = read_config_chain(args.config)[0]
-            data, notes = rebase_start(data, figures, args.rebase_start)
+            # the stock to start from is this council's (the figures file holds several)
+            own = select_geography(figures, args.geography or cfg.meta.geography, str(args.against))
+            data, notes = rebase_start(data, own, args.rebase_start)
             cfg = parse_config(data, f"{args.config} (started on 1 April {args.rebase_start})")
             for note in notes:
                 print(f"note: {note}")

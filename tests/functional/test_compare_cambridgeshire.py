@@ -127,3 +127,13 @@ def test_rebase_start_compares_in_sample_from_the_published_stock(tmp_path, caps
     assert set(stock["period"]) == {"2015", "2016"}
     assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--rebase-start", 2016) == 2  # only moves back
     assert "only moves the start back" in capsys.readouterr().err
+
+
+def test_rebase_start_starts_from_the_councils_own_stock(capsys):
+    """The figures file holds several councils: Buckinghamshire's run starts from its own 438
+    at 31 March 2014, not from another council's stock (QA: England started from 501)."""
+    bucks = ROOT / "configs" / "buckinghamshire-2015.yaml"
+    assert cli(bucks, "--against", SHARED, "--reps", 1, "--rebase-start", 2014) == 0
+    text = capsys.readouterr().out
+    assert "from the published stock of 438 at 31 March 2014" in text
+    assert "UASC at the start: 17 " in text
