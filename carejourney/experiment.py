@@ -352,6 +352,7 @@ class ChunkTask:
     a: int
     b: int
     scenarios: list[tuple[str, list[str], str]]  # (name, lever names, chunk path); first is simulated
+    code: str = ""  # code_fingerprint() of the batch: a Dask worker must run the same code
 
     @property
     def replications(self) -> int:
@@ -367,6 +368,10 @@ def _tidy(res) -> list[pd.DataFrame]:
 
 def run_chunk(task: ChunkTask) -> list[str]:
     """Simulate the task's replications, keep the tidy rows, write one chunk file per scenario."""
+    if task.code and task.code != code_fingerprint():
+        # a cluster worker with another install would mix its numbers into the batch unseen
+        raise ExperimentError(f"a worker runs different carejourney code (source hash {code_fingerprint()}, the batch's "
+                              f"{task.code}; version {__version__}): install the same carejourney on every Dask worker")
     frames = {name: [] for name, _, _ in task.scenarios}
     for r in range(task.a, task.b):
         mods = [activate(task.cfg, task.levers, names, task.seed, r) if names else NO_CHANGE
@@ -457,11 +462,12 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
         group = [(name, names)] + (repriced if name == BASELINE else [])
         for a in range(0, reps, CHUNK_REPS):
             b = min(a + CHUNK_REPS, reps)
-            scenarios = [(n, ln, str(chunk_path(out, n, a, b))) for n, ln in group]
+            # absolute: a Dask worker elsewhere has its own working directory
+            scenarios = [(n, ln, str(chunk_path(out.resolve(), n, a, b))) for n, ln in group]
             if all(_chunk_done(Path(p)) for _, _, p in scenarios):
                 done += (b - a) * len(scenarios)
                 continue
-            tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios))
+            tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios, code_fingerprint()))
     return tasks, done
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -239,6 +240,21 @@ def test_resume_on_edited_code_is_refused(finished, tmp_path):
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ExperimentError, match="cannot resume: carejourney's code changed"):
         run_experiment(path, reps=4, out=out, progress=False)
+
+
+def test_a_worker_running_other_code_refuses_its_chunk(finished, tmp_path):
+    """On a cluster each Dask worker has its own install: one with other code must not add
+    its numbers to the batch."""
+    path, _ = finished
+    exp = load_experiment(path)
+    tasks, _ = plan_tasks(exp, 2, 11, tmp_path / "out")
+    assert tasks and all(t.code == code_fingerprint() for t in tasks)
+    assert all(Path(p).is_absolute() for t in tasks for _, _, p in t.scenarios)  # workers have other cwds
+    stale = tasks[0]
+    stale.code = "0" * 16
+    with pytest.raises(ExperimentError, match="a worker runs different carejourney code"):
+        run_chunk(stale)
+    assert not (tmp_path / "out").exists()
 
 
 def test_common_random_numbers_shrink_the_variance_of_a_lever_effect(tmp_path):
