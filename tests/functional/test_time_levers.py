@@ -1,7 +1,8 @@
 """Time levers reach children already in care: the clock runs faster from the lever's
 start, whenever it was drawn (model/warp.py).
 
-A known answer with fixed durations, and the opening stock going home sooner.
+A known answer with fixed durations, the opening stock going home sooner, and nothing at
+all changing before a lever starts.
 """
 
 from __future__ import annotations
