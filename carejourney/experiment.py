@@ -574,9 +574,15 @@ def _run_dask(tasks, client, bar):
     from dask.distributed import as_completed
     futures = client.map(run_chunk, tasks, pure=False)
     sizes = {f.key: t.replications for f, t in zip(futures, tasks)}
-    for f in as_completed(futures):
-        f.result()
-        bar.update(sizes[f.key])
+    try:
+        for f in as_completed(futures):
+            f.result()
+            bar.update(sizes[f.key])
+    except BaseException:
+        # Ctrl-C or a failed chunk: chunks not yet started are not left queued on the cluster
+        # (a running one finishes and is written whole, by rename, so a resume keeps it)
+        client.cancel(futures)
+        raise
 
 
 # ================================================================ results

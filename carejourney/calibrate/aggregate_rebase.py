@@ -24,6 +24,8 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
     """
     d = copy.deepcopy(cfg_dict)
     start = as_date(d["horizon"]["start_date"])
+    if not 1900 <= year <= 2200:
+        raise FitError(f"--rebase-start {year}: not a year to start a run in")
     new_start = dt.date(year, 4, 1)
     if new_start >= start:
         raise FitError(f"--rebase-start {year}: the config already starts on {start}; a rebase only moves the start back")
@@ -48,6 +50,8 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
         notes.append(f"UASC at the start: {op['uasc_count']} (published, 31 March {year}).")
     else:
         op["uasc_count"] = int(round(op.get("uasc_count", 0) * stock / max(old_total, 1)))
+        notes.append(f"UASC at the start: {op['uasc_count']}, the config's share of its opening stock scaled to "
+                     f"{stock:.0f}: no UASC stock is published for 31 March {year} [ASSUME].")
     d["horizon"]["start_date"] = new_start
     periods = d.get("demand", {}).get("uasc", {}).get("periods") or []
     first = min((as_date(p["from_date"]) for p in periods), default=None)
@@ -55,10 +59,15 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
         last_day = first - dt.timedelta(days=1)
         stock_year = last_day.year if (last_day.month, last_day.day) >= (3, 31) else last_day.year - 1
         later = _published(figs, "lac_children", "uasc", ("uasc",), stock_year)
-        arrivals = max(0.0, (later or 0) - (uasc or 0)) if later is not None and uasc is not None else 0.0
+        known = later is not None and uasc is not None
+        arrivals = max(0.0, later - uasc) if known else 0.0
         d["demand"]["uasc"]["periods"] = [{"from_date": new_start, "to_date": first, "arrivals": float(arrivals)}] + periods
-        notes.append(f"UASC arrivals {new_start} to {first}: {arrivals:.0f}, the published rise in the UASC stock "
-                     "[ASSUME: a lower bound, as UASC who leave are not counted].")
+        if known:
+            notes.append(f"UASC arrivals {new_start} to {first}: {arrivals:.0f}, the published rise in the UASC stock "
+                         "[ASSUME: a lower bound, as UASC who leave are not counted].")
+        else:
+            notes.append(f"UASC arrivals {new_start} to {first}: none simulated, as no UASC stock is published for "
+                         f"31 March {year if uasc is None else stock_year} to take the rise from [ASSUME: an undercount].")
     notes.append("Referral rates and their trend apply from the new start date as written in the config [ASSUME].")
     return d, notes
 

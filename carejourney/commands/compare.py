@@ -77,9 +77,13 @@ def _run(args) -> int:
             # the stock to start from is this council's (the figures file holds several)
             own = select_geography(figures, args.geography or cfg.meta.geography, str(args.against))
             data, notes = rebase_start(data, own, args.rebase_start)
-            cfg = parse_config(data, f"{args.config} (started on 1 April {args.rebase_start})")
+            source = f"{args.config} (started on 1 April {args.rebase_start})"
+            cfg = parse_config(data, source)
             for note in notes:
                 print(f"note: {note}")
+            from ..config.loader import config_warnings
+            for msg in config_warnings(cfg):  # the rebased stock against the config's population, say
+                say(f"warning: {source}: {msg}")
         # The run stops at the last published year: arrivals are drawn a year at a time, so
         # these are exactly the first years `run` shows with the same seed, sooner.
         table = compare(cfg, figures, args.reps, args.seed, geography=args.geography, workers=args.workers,

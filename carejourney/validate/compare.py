@@ -254,6 +254,11 @@ def _fmt(x) -> str:
     return f"{math.floor(x + 0.5):,.0f}"  # halves up (format() rounds them to even)
 
 
+def _shown(text: str) -> float:
+    """The value a formatted number reads as (nan for a blank)."""
+    return float(text.replace(",", "")) if text else math.nan
+
+
 def _cut(s: str, n: int) -> str:
     """Shorten from the middle, keeping the end (where labels differ: '... (combined)')."""
     if len(s) <= n:
@@ -280,8 +285,12 @@ def format_comparison(table: pd.DataFrame, width: int = 78) -> str:
                      f"{'sim 95%':>8}  inside")
         for r in c.itertuples():
             mark = "yes" if r.inside else "NO"
+            lo, hi = _fmt(r.sim_q05), _fmt(r.sim_q95)
+            if not r.inside and _shown(lo) <= float(r.observed) <= _shown(hi):
+                # rounded, the ends would put an outside figure inside: show them as they are
+                lo, hi = f"{float(r.sim_q05):,.2f}", f"{float(r.sim_q95):,.2f}"
             lines.append(f"{_cut(r.quantity, width):<{width}} {str(r.period):>6} {_fmt(r.observed):>9} "
-                         f"{_fmt(r.sim_q05):>8} {_fmt(r.sim_median):>8} {_fmt(r.sim_q95):>8}  {mark}")
+                         f"{lo:>8} {_fmt(r.sim_median):>8} {hi:>8}  {mark}")
         inside, n = coverage(table)
         lines.append("")
         by_year = ""

@@ -137,3 +137,39 @@ def test_rebase_start_starts_from_the_councils_own_stock(capsys):
     text = capsys.readouterr().out
     assert "from the published stock of 438 at 31 March 2014" in text
     assert "UASC at the start: 17 " in text
+
+
+def test_rebase_start_says_what_it_assumes_when_no_uasc_stock_is_published():
+    """England publishes no UASC stock for 31 March 2013: the notes say the starting UASC were
+    scaled from the config and that no UASC arrive before the config's series begins, rather
+    than calling a fallback 'the published rise' (QA)."""
+    from carejourney.calibrate.aggregate_rebase import rebase_start
+    from carejourney.config.loader import read_config_chain
+    from carejourney.validate.figures import select_geography
+    data = read_config_chain(ROOT / "configs" / "england-2015.yaml")[0]
+    _, notes = rebase_start(data, select_geography(read_figures(SHARED), "England"), 2013)
+    text = "\n".join(notes)
+    assert "no UASC stock is published for 31 March 2013" in text
+    assert "none simulated" in text
+    assert "the published rise" not in text
+
+
+@pytest.mark.parametrize("year", [0, 10000])
+def test_rebase_start_outside_any_calendar_is_a_clear_error(year, capsys):
+    assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--rebase-start", year) == 2
+    assert capsys.readouterr().err.strip() == f"error: --rebase-start {year}: not a year to start a run in"
+
+
+def test_rebase_start_checks_the_rebased_config(monkeypatch, capsys):
+    """England's stock started on Cambridgeshire's population (a wrong --geography) gets the
+    plausibility warning the rebased config deserves (QA: it ran silently)."""
+    import importlib
+    vc = importlib.import_module("carejourney.validate.compare")  # the module, not the function
+
+    def no_run(cfg, figures, *a, **k):  # the warning is printed before anything is simulated
+        raise SystemExit(0)
+    monkeypatch.setattr(vc, "compare", no_run)
+    with pytest.raises(SystemExit):
+        cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--rebase-start", 2014, "--geography", "England")
+    err = capsys.readouterr().err
+    assert "warning: " in err and "the 68,810 looked after at the start" in err and "another council's" in err

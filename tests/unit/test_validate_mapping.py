@@ -151,3 +151,22 @@ def test_compare_shows_halves_and_rounds_the_rest_half_up(value, shown):
     from carejourney.validate.compare import _fmt
 
     assert _fmt(value) == shown
+
+
+def test_an_outside_figure_never_reads_as_inside():
+    """Rounded to whole children, 162.05 to 162.95 would show 162 to 163 around an observed 162
+    marked NO (QA): such ends are shown with two decimals; other rows keep the usual rounding."""
+    import pandas as pd
+
+    from carejourney.validate.compare import format_comparison
+    table = pd.DataFrame([
+        {"quantity": "ceased", "period": "2015", "observed": 162.0, "sim_q05": 162.05, "sim_median": 162.5,
+         "sim_q95": 162.95, "inside": False, "status": "compared", "note": ""},
+        {"quantity": "started", "period": "2015", "observed": 300.0, "sim_q05": 280.4, "sim_median": 301.0,
+         "sim_q95": 320.6, "inside": True, "status": "compared", "note": ""},
+    ])
+    text = format_comparison(table)
+    ceased = next(line for line in text.splitlines() if line.startswith("ceased"))
+    assert "162.05" in ceased and "162.95" in ceased and ceased.endswith("NO")
+    started = next(line for line in text.splitlines() if line.startswith("started"))
+    assert " 280 " in started and " 321 " in started
