@@ -370,8 +370,9 @@ def run_chunk(task: ChunkTask) -> list[str]:
     """Simulate the task's replications, keep the tidy rows, write one chunk file per scenario."""
     if task.code and task.code != code_fingerprint():
         # a cluster worker with another install would mix its numbers into the batch unseen
-        raise ExperimentError(f"a worker runs different carejourney code (source hash {code_fingerprint()}, the batch's "
-                              f"{task.code}; version {__version__}): install the same carejourney on every Dask worker")
+        raise ExperimentError(f"a worker runs different carejourney code (its source hash {code_fingerprint()} and "
+                              f"version {__version__}; the batch's source hash {task.code}): install the same "
+                              "carejourney on every Dask worker")
     frames = {name: [] for name, _, _ in task.scenarios}
     for r in range(task.a, task.b):
         mods = [activate(task.cfg, task.levers, names, task.seed, r) if names else NO_CHANGE
@@ -385,7 +386,7 @@ def run_chunk(task: ChunkTask) -> list[str]:
         df.insert(0, "scenario", name)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two writers of one chunk (a resume beside a cluster task) never share it
         df.to_parquet(tmp, index=False)
         os.replace(tmp, out)  # a chunk file exists only when it is complete
         written.append(str(out))
@@ -507,7 +508,9 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
         tasks, done = plan_tasks(exp, reps, seed, out)
         total = reps * len(exp.scenarios)
         if done and progress:
-            print(f"resuming {out}: {done} of {total} scenario-replications already done, "
+            print(f"resuming {out}: all {total} scenario-replications already done; summarising them again"
+                  if done == total else
+                  f"resuming {out}: {done} of {total} scenario-replications already done, "
                   f"{total - done} to compute", file=sys.stderr)
         bar = _bar(total, done, progress)
         try:

@@ -179,6 +179,16 @@ def test_a_resumed_batch_says_how_much_was_done(finished, tmp_path, capsys):
             in capsys.readouterr().err)
 
 
+def test_rerunning_a_finished_batch_says_it_only_summarises(finished, tmp_path, capsys):
+    path, serial = finished
+    out = tmp_path / "again"
+    shutil.copytree(serial, out)
+    run_experiment(path, reps=4, workers=1, out=out, progress=True)
+    total = 4 * len(load_experiment(path).scenarios)
+    assert f"resuming {out}: all {total} scenario-replications already done; summarising them again" in \
+        capsys.readouterr().err
+
+
 def test_a_damaged_chunk_is_computed_again_on_resume(finished, tmp_path, capsys):
     """QA: a chunk cut short after it was written (a full disk, a copy) made every resume
     stop with a pyarrow traceback, and the folder could not be finished."""
