@@ -533,7 +533,6 @@ def default_workers() -> int:
 
 def _bar(total, done, progress):
     from tqdm import tqdm
-    import sys
     return tqdm(total=total, initial=done, desc="replications", unit="rep", disable=not progress or None,
                 file=sys.stderr)
 
