@@ -7,6 +7,8 @@
 Unlike `check` (which only validates a config) this runs it. The report is printed and,
 with --out, saved as CSV; the exit code is 0 even when figures fall outside their
 intervals, and 2 for bad input (the config, the figures file, the geography, the params).
+The saved table ends with the run it compares: run_config, run_start and run_end (the
+simulated dates, so a --rebase-start run says where it started), run_reps and run_seed.
 With --backtest-until the free parameters in PARAMS.yaml are fitted on periods <= YEAR
 (see `carejourney fit`) and only the forecasts of later periods are compared. With
 --rebase-start YEAR (alone) the config is run from 1 April YEAR, starting from the published
@@ -133,9 +135,15 @@ def _nothing_compared(table, against) -> int:
     return 1
 
 
+# what the saved table cannot show otherwise: which run it compares (a --rebase-start run
+# starts later than its config says)
+PROVENANCE = {"config": "run_config", "start": "run_start", "end": "run_end", "reps": "run_reps", "seed": "run_seed"}
+
+
 def _save(table, out):
     if out:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        table.assign(**{col: table.attrs[key] for key, col in PROVENANCE.items() if key in table.attrs}).to_csv(
+            out, index=False)
         print(f"\nComparison table written to {out}")

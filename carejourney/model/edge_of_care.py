@@ -81,9 +81,10 @@ class Referral:
     intervention's timeout), like a child in care. `entry_at` is when the child would
     enter care without help (inf: never). Success means a child who would have entered
     stays home, so a service can only prevent entries, never cause them; a child can still
-    enter while waiting, and a success can still relapse. (Seed 002 counts "working with
-    60, 43% success" as 26 fewer, taking everyone worked with as a would-be entrant; here
-    only would-be entrants count: README, "What a lever does not do".)
+    enter while waiting, and a success can still relapse. A service referred from every
+    edge-of-care arrival also works with children who would have stayed home; a crisis
+    service (`would_be_entrants_only`) works only with would-be entrants, as seed 002 counts
+    Alternatives to Care ("working with 60, 43% success": 26 fewer).
     """
 
     __slots__ = ("system", "child", "service", "entry_at", "requested", "deadline", "req", "waiting")
@@ -144,8 +145,13 @@ class Referral:
         service.record_queue()
         ok = child.u() < service.success_probability(begun)
         log.services.append((child.id, service.index, self.requested, begun, env.now, SUCCESS if ok else FAILURE))
-        would_enter = self.entry_at < math.inf
+        would_enter = self.entry_at < child.t18 - 1  # as without a service (system._edge_decisions)
         if not ok:
-            system.edge_outcome(child, would_enter)
+            # a failed intervention holds a crisis that came while it ran until it ends, and
+            # never brings one forward: a child due to enter later enters when it would have
+            if would_enter and self.entry_at > env.now:
+                system.enter_later(child, self.entry_at - env.now)
+            else:
+                system.edge_outcome(child, would_enter)
         elif would_enter and child.u() < system.cfg.edge_of_care.relapse_probability:
             system.enter_later(child, system.edge_days_to_relapse(child.u()))

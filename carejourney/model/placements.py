@@ -94,8 +94,11 @@ class CapacityPool:
             self.pending_loss += 1
 
 
-def capacity_process(env, pool: CapacityPool, rng):
-    """The config's recruitment and attrition as Poisson events, from the shared capacity stream."""
+def capacity_process(env, pool: CapacityPool, rng, start: float):
+    """The config's recruitment and attrition as Poisson events, from the shared capacity
+    stream, from `start` (the run's start: `initial_places` are the places on that day)."""
+    if start > env.now:
+        yield env.timeout(start - env.now)
     cfg = pool.cfg
     recruit = cfg.recruited_places_per_year / 365.25
     attr = cfg.attrition_per_year / 365.25

@@ -96,7 +96,7 @@ class CareSystem(CareJourneys):
         cap_rng = self.streams.shared("capacity")
         for pool in self.pools.values():
             rng = np.random.Generator(np.random.PCG64(cap_rng.integers(2**63)))
-            self.processes.append(env.process(capacity_process(env, pool, rng)))
+            self.processes.append(env.process(capacity_process(env, pool, rng, self.t0)))
             extra = self.mods.capacity_recruitment(pool.name) if self.mods.active else []
             if extra:
                 rng = self.streams.shared_block("recruitment", pool.index)
@@ -246,12 +246,16 @@ class CareSystem(CareJourneys):
             [self.edge_days_to_entry(u) for u in rows[entering, U_ENTRY_DAYS].tolist()])
         # Referral shares partition the children eligible for each service, in the
         # config's order (lever-added services last): one uniform picks at most one service.
+        # A crisis service (would_be_entrants_only) takes only children who would enter.
         service = np.full(n, -1)
         age_days = coh.time - coh.dob
+        would_enter = entry_at < coh.t18 - 1
         u = rows[:, U_REFERRAL]
         taken = np.zeros(n)
         for i, s in enumerate(self.services):
             eligible = s.eligible_array(coh.time, age_days, coh.need)
+            if s.cfg.would_be_entrants_only:
+                eligible &= would_enter
             base = s.cfg.referral_share
             share = self.mods.service_referral_share(s.name, coh.time, base) if self.mods.active else base
             share = np.where(eligible, np.minimum(share, 1.0 - taken), 0.0)
@@ -259,7 +263,7 @@ class CareSystem(CareJourneys):
             service[pick] = i
             taken = taken + share
         referred = ~diverted & ~emergency & (service >= 0)
-        without = ~diverted & ~emergency & ~referred & (entry_at < coh.t18 - 1)
+        without = ~diverted & ~emergency & ~referred & would_enter
         outcome[diverted] = EDGE["diverted"]
         outcome[emergency] = EDGE["emergency_entry"]
         outcome[referred] = EDGE["referred_to_service"]
@@ -292,9 +296,12 @@ class CareSystem(CareJourneys):
             service.set_capacity(service.cfg.caseload_capacity)
 
     def _adopter_approvals(self):
+        """Approvals from the run's start (`initial_adopters` are those waiting that day; no
+        child is matched in the arrivals' lead-in before it)."""
         rate = self.cfg.exits.adoption.adopter_approvals_per_year / 365.25
         if rate <= 0:
             return
+        yield self.env.timeout(self.t0 - self.env.now)
         rng = self.streams.shared("adopters")
         while True:
             yield self.env.timeout(rng.exponential(1.0 / rate))

@@ -91,7 +91,7 @@ def build_outputs(results_dir: str | Path, actuals: str | Path | None = None,
     outside = tables.actuals_outside_run(res, plan, act)
     if outside:
         months = tables.month_ranges(tables.monitoring_frame(res, plan, None)["date"])
-        (warn or _warn)(f"{Path(actuals).name}: {len(outside)} actual count(s) dated outside the run's months "
+        (warn or _warn)(f"{actuals}: {len(outside)} actual count(s) dated outside the run's months "
                         f"({months}) are not compared with the plan: {tables.month_ranges(outside)}")
     mon = tables.monitoring_frame(res, plan, act)
     head = tables.headline(res)

@@ -332,7 +332,7 @@ def _first_bad(path: Path, raw: pd.Series, parsed: pd.Series, column: str, expec
     also = f" (and {more} more row(s) like it)" if more else ""
     value = str(raw[i]).strip()
     shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}... ({len(value):,} characters)"
-    raise ReportError(f"{path.name}: {_where(i, column)}: {shown} is not {expected}{also}")
+    raise ReportError(f"{path}: {_where(i, column)}: {shown} is not {expected}{also}")
 
 
 def _row(index: int) -> int:
@@ -357,20 +357,20 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
     header is row 1) and the field."""
     path = Path(path)
     if path.is_dir():
-        raise ReportError(f"{path.name}: is a folder, not an actuals CSV file ({path})")
+        raise ReportError(f"{path}: is a folder, not an actuals CSV file")
     if not path.is_file():
-        raise ReportError(f"{path.name}: actuals file is missing ({path})")
+        raise ReportError(f"{path}: actuals file is missing")
     df = _read_table(path)
     missing = [c for c in ("date", "lac_children") if c not in df.columns]
     if missing:
-        raise ReportError(f"{path.name}: missing column(s) {', '.join(missing)}")
+        raise ReportError(f"{path}: missing column(s) {', '.join(missing)}")
     df = df[["date", "lac_children"]].apply(lambda c: c.str.strip()).replace("", None).dropna(how="all")
     if df.empty:
-        raise ReportError(f"{path.name}: no rows (expected a header date,lac_children and one row per month)")
+        raise ReportError(f"{path}: no rows (expected a header date,lac_children and one row per month)")
     for column in ("date", "lac_children"):
         blank = df[column].isna()
         if blank.any():
-            raise ReportError(f"{path.name}: {_where(blank[blank].index[0], column)}: blank value")
+            raise ReportError(f"{path}: {_where(blank[blank].index[0], column)}: blank value")
     dates = df["date"].map(_parse_date)
     _first_bad(path, df["date"], dates, "date", "a date (expected YYYY-MM-DD or DD/MM/YYYY)")
     # '1,000' (a spreadsheet's thousands separator, the cell quoted) is a thousand; '1,0,00' is not
@@ -386,7 +386,7 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
     moved = month_end != given
     if moved.any():
         i = int(moved.argmax())
-        (warn or _warn)(f"{path.name}: {int(moved.sum())} date(s) are not month ends and were taken as the end "
+        (warn or _warn)(f"{path}: {int(moved.sum())} date(s) are not month ends and were taken as the end "
                         f"of their month, e.g. row {_row(df.index[i])}: {df['date'].iloc[i]} -> "
                         f"{month_end[i]:%Y-%m-%d} (the report's bands are month ends)")
     out = pd.DataFrame({"date": month_end, "lac_children": lac.to_numpy()}, index=df.index)
@@ -394,7 +394,7 @@ def load_actuals(path: str | Path, warn: Callable[[str], None] | None = None) ->
     if twice.any():
         d = out.loc[twice, "date"].iloc[0]
         first, second = out.index[twice & (out["date"] == d)][:2]
-        raise ReportError(f"{path.name}: rows {_row(first)} and {_row(second)}: more than one count for the "
+        raise ReportError(f"{path}: rows {_row(first)} and {_row(second)}: more than one count for the "
                           f"month ending {d:%Y-%m-%d}")
     return out.sort_values("date").reset_index(drop=True)
 
@@ -404,7 +404,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     is row 1). Read as the SSDA903 returns are (csvfile.read_csv_strings), not with pandas,
     which takes a trailing comma on every data row as an index column and a repeated column
     as two; a byte-order mark or Windows-1252 is read too."""
-    table, problems = read_csv_strings(path, path.name, kind="actuals files")
+    table, problems = read_csv_strings(path, str(path), kind="actuals files")
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise ReportError(f"{_problem_text(problems[0])}{more}")

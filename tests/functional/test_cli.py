@@ -147,7 +147,7 @@ def test_bad_date_in_actuals_names_file_row_and_field(tmp_path, capsys):
     actuals.write_text("date,lac_children\n2016-01-01,600\n\n2016-02-3x,601\n2016-03-01,602\n")
     assert main(["report", str(results), "--actuals", str(actuals)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "error: actuals.csv: row 4, field 'date': '2016-02-3x' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
+    assert err.strip() == f"error: {actuals}: row 4, field 'date': '2016-02-3x' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
     assert not (results / "report").exists()
 
 
@@ -159,7 +159,7 @@ def test_actuals_outside_the_run_are_listed_not_counted(tmp_path, capsys):
     actuals.write_text("date,lac_children\n2014-02-01,500\n2014-03-01,510\n2016-01-01,600\n2030-05-01,601\n")
     assert main(["report", str(results), "--actuals", str(actuals)]) == 0
     err = capsys.readouterr().err
-    assert "warning: actuals.csv: 3 actual count(s) dated outside the run's months (April 2015 to March 2021)" in err
+    assert f"warning: {actuals}: 3 actual count(s) dated outside the run's months (April 2015 to March 2021)" in err
     assert "February 2014 to March 2014, May 2030" in err
     text = (results / "report" / "report.html").read_text(encoding="utf-8")
     assert "Warning, not compared: 3 actual count(s)" in text and "February 2014 to March 2014, May 2030" in text

@@ -125,6 +125,9 @@ def test_rebase_start_compares_in_sample_from_the_published_stock(tmp_path, caps
     t = pd.read_csv(out, dtype={"period": str})
     stock = t[(t["quantity"] == "CLA at 31 March") & (t["status"] == "compared")]
     assert set(stock["period"]) == {"2015", "2016"}
+    # the saved table says which run it compares: the rebased start, not the config's
+    assert t[["run_config", "run_start", "run_end", "run_reps", "run_seed"]].drop_duplicates().values.tolist() == [
+        ["cambridgeshire-2015", "2014-04-01", "2016-03-31", 2, 3]]
     assert cli(DEFAULT_CONFIG, "--against", SHARED, "--reps", 1, "--rebase-start", 2016) == 2  # only moves back
     assert "only moves the start back" in capsys.readouterr().err
 

@@ -297,6 +297,104 @@ def test_a_service_never_brings_a_child_into_care():
     assert not set(referred) & set(ev["care_periods"]["child_id"])
 
 
+def _first_entries(res) -> pd.Series:
+    p = res.events["care_periods"]
+    return p[p["start_day"] > 0].groupby("child_id")["start_day"].min()
+
+
+def test_a_failed_intervention_never_brings_an_entry_forward():
+    """A child whose intervention fails enters care no sooner than without the service:
+    its crisis is held until the intervention ends, never brought forward. Same seed, so
+    each child has the same time to entry in both runs (common random numbers)."""
+    d = small_dict(3)
+    for s in d["edge_of_care"]["services"]:
+        s["success_probability"] = 0.0
+    _, with_service = run(d, seed=4)
+    for s in d["edge_of_care"]["services"]:
+        s["referral_share"] = 0.0
+    _, without = run(d, seed=4)
+    ev = with_service.events["edge_of_care"]
+    referred = set(ev[ev["outcome"].astype(str) == "referred_to_service"]["child_id"])
+    a, b = _first_entries(with_service), _first_entries(without)
+    both = sorted(referred & set(a.index) & set(b.index))
+    assert len(both) > 50
+    assert (a[both] >= b[both] - 1e-9).all()
+    assert (a[both] > b[both] + 1).any()  # some crises held until the intervention ended
+
+
+@pytest.mark.parametrize("success, relapse", [(0.0, 0.0), (1.0, 1.0)])
+def test_a_service_brings_into_care_only_children_who_would_have_entered(success, relapse):
+    """Failing or relapsing, a referred child enters care only if it would have entered
+    without the service: not a child whose crisis would have come after its 18th birthday."""
+    d = small_dict(3)
+    d["edge_of_care"]["relapse_probability"] = relapse
+    # crises come 400 days after referral: many 16-17 year olds would turn 18 first
+    d["edge_of_care"]["days_to_entry"] = {"kind": "fixed", "days": 400}
+    for s in d["edge_of_care"]["services"]:
+        s["success_probability"] = success
+    cfg, with_service = run(d, seed=4)
+    for s in d["edge_of_care"]["services"]:
+        s["referral_share"] = 0.0
+    _, without = run(d, seed=4)
+    end_day = (cfg.horizon.end_date - cfg.horizon.start_date).days
+    ev = with_service.events["edge_of_care"]
+    # referred after the start (a lead-in referral may have entered before it, in the opening
+    # stock) and early enough for a would-be entrant's crisis to come within the run
+    referred = set(ev[(ev["outcome"].astype(str) == "referred_to_service") & (ev["day"] > 0)
+                      & (ev["day"] < end_day - 401)]["child_id"])
+    entered = referred & set(_first_entries(with_service).index)
+    assert len(entered) > 20
+    assert entered <= set(_first_entries(without).index)
+
+
+def test_a_crisis_service_works_only_with_would_be_entrants():
+    """`would_be_entrants_only`: with no intervention succeeding every child referred long
+    enough before the end enters care; without the flag some referred children would have
+    stayed home anyway."""
+    def referred_entering(flag: bool) -> tuple[int, int]:
+        d = small_dict(3)
+        for s in d["edge_of_care"]["services"]:
+            s.update(success_probability=0.0, would_be_entrants_only=flag)
+        d["edge_of_care"]["relapse_probability"] = 0.0
+        cfg, res = run(d, seed=4)
+        end_day = (cfg.horizon.end_date - cfg.horizon.start_date).days
+        ev = res.events["edge_of_care"].merge(res.events["children"][["child_id", "dob_day"]], on="child_id")
+        # referred after the start, a year and more before the end, and before 17: would-be
+        # entrants enter within the run (waits, interventions and times to entry are weeks)
+        early = ev[(ev["outcome"].astype(str) == "referred_to_service") & (ev["day"] > 0)
+                   & (ev["day"] < end_day - 365) & (ev["day"] - ev["dob_day"] < 17 * 365.25)]
+        entered = set(_first_entries(res).index)
+        return len(early), int(early["child_id"].isin(entered).sum())
+
+    n, entering = referred_entering(True)
+    assert n > 50 and entering == n
+    n, entering = referred_entering(False)
+    assert n > 50 and entering < 0.8 * n
+
+
+def test_places_and_adopters_on_the_start_date_are_the_configs():
+    """Recruitment, attrition and adopter approvals start on the start date, not in the
+    arrivals' lead-in before it (which once grew 5 waiting adopters to ~24 by 1 April 2015)."""
+    from carejourney.config import parse_config
+    from carejourney.model.system import CareSystem
+
+    class Probe(CareSystem):
+        def _open_stock(self):
+            stock = super()._open_stock()
+            yield next(stock)  # the wait until the start date
+            self.at_start = (self.adopters.level, {n: p.places for n, p in self.pools.items()})
+            yield from stock
+
+    cfg = parse_config(small_dict(1), "test")
+    for seed in range(3):
+        system = Probe(cfg, seed, 0)
+        system.run()
+        adopters, places = system.at_start
+        assert adopters == cfg.exits.adoption.initial_adopters
+        assert places == {n: c.initial_places for n, c in cfg.placements.capacity.items()}
+        assert min(t for t, *_ in system.log.capacity) >= system.t0
+
+
 def test_exit_routes_follow_their_settings():
     """Independent living comes at 16 or later (its from_age_years); with every return home
     planned there is no unplanned one."""

@@ -34,7 +34,8 @@ def actuals(tmp_path, text):
 def test_bad_actuals_name_the_row_and_field(tmp_path, text, where):
     with pytest.raises(ReportError) as err:
         load_actuals(actuals(tmp_path, text), warn=lambda msg: None)
-    assert str(err.value).startswith(f"actuals.csv: {where}")
+    path = actuals(tmp_path, text)
+    assert str(err.value).startswith(f"{path}: {where}")  # the path as given, as config errors name it
     assert "line" not in str(err.value)
 
 
@@ -53,6 +54,6 @@ def test_report_prints_the_row_and_field_and_writes_nothing(tmp_path, capsys):
     results = make_results(tmp_path / "results")
     p = actuals(tmp_path, HEADER + "2016-01-31,600\n2016-02-29,60O\n")
     assert main(["report", str(results), "--actuals", str(p)]) == 2
-    assert capsys.readouterr().err.strip() == ("error: actuals.csv: row 3, field 'lac_children': '60O' is not "
+    assert capsys.readouterr().err.strip() == (f"error: {p}: row 3, field 'lac_children': '60O' is not "
                                                 "a number")
     assert not (results / "report").exists()

@@ -76,7 +76,7 @@ def test_recruitment_only_adds_places_and_attrition_only_removes_them(recruited,
     log = EventLog()
     pool = CapacityPool("inhouse_foster", 0, cfg, log)
     env = simpy.Environment()
-    env.process(capacity_process(env, pool, np.random.default_rng(3)))
+    env.process(capacity_process(env, pool, np.random.default_rng(3), 0.0))
     env.run(until=3 * 365.25)
     places = [50] + [p for *_, p in log.capacity]
     steps = np.diff(places)
