@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
 from contextlib import contextmanager
@@ -174,6 +175,7 @@ def main(argv=None) -> int:
     for name in ("out", "template", "params", "actuals", "scheduler"):
         if getattr(args, name, None) == "":
             parser.error(f"--{name} is empty")  # not silently the default
+    previous = signal.signal(signal.SIGTERM, _terminated)  # a batch system's kill stops as Ctrl-C does
     try:
         with _config_warnings_as_lines():
             return args.func(args)
@@ -189,6 +191,14 @@ def main(argv=None) -> int:
         else:
             print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame):
+    """SIGTERM (a batch system's time limit, `kill`): stop the workers and keep finished chunks,
+    as Ctrl-C does; the workers reset it to the default (runner._ignore_interrupts)."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

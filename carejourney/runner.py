@@ -124,6 +124,7 @@ def chunked(seq, n):
 
 def _ignore_interrupts():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() stops a worker, whatever its parent set
 
 
 @contextmanager

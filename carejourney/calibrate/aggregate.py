@@ -78,7 +78,7 @@ from .aggregate_params import (
     free_parameters,
     parse_params,
 )
-from .aggregate_rebase import as_date, rebase_start
+from .aggregate_rebase import as_date, published_stock, rebase_start
 from .aggregate_result import FitResult
 from .aggregate_targets import (
     check_names,
@@ -134,8 +134,10 @@ def fit_aggregate(cfg_dict: dict, figures: pd.DataFrame, params, geography: str 
     if not targets:
         hint = ""
         if until is not None and dt.date(until, 3, 31) < start:
-            hint = (f"; the run starts on {start}, after the fitted years: start it earlier with "
-                    f"--rebase-start {until - 1} (from the published stock at 31 March {until - 1})")
+            hint = f"; the run starts on {start}, after the fitted years"
+            hint += (f": start it earlier with --rebase-start {until - 1} (from the published stock at 31 March "
+                     f"{until - 1})" if published_stock(figs, until - 1) is not None else
+                     f", and no stock is published for 31 March {until - 1} to start an earlier run from")
         raise FitError(f"{source}: no published figure of {geography} to fit"
                        f"{' up to ' + str(until) if until else ''} inside the run{hint}")
     last_year = max(int(t["year"]) for t in targets)

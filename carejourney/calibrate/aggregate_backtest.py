@@ -12,7 +12,7 @@ from ..validate.compare import compare, coverage
 from ..validate.figures import FiguresError, ensure_figures, select_geography
 from .aggregate import fit_aggregate
 from .aggregate_params import FitError
-from .aggregate_rebase import as_date
+from .aggregate_rebase import as_date, published_stock
 from .aggregate_result import FitResult
 
 
@@ -50,6 +50,9 @@ def backtest(cfg_dict: dict, figures: pd.DataFrame, params, until: int, geograph
     notes = []
     if rebase == "auto":
         rebase = until - 1 if dt.date(until, 3, 31) < start else None
+        if rebase is not None and published_stock(figs, rebase) is None:
+            raise FitError(f"--backtest-until {until}: the config starts on {start}, after the years to fit, and "
+                           f"{geography} has no published 'CLA at 31 March' for {rebase} to start the back-test from")
         if rebase is not None:
             notes.append(f"The config starts on {start}, after the fitted years: the back-test starts the run on "
                          f"1 April {rebase} from the published stock at 31 March {rebase}.")

@@ -213,8 +213,9 @@ def fit_settings(spec: FitSpec, overrides: dict, params_source: str) -> dict:
     def where(key: str) -> str:  # the option that set it, or the params file's settings
         return f"--{key.replace('_', '-')}" if overrides.get(key) is not None else f"{params_source}: settings.{key}"
 
-    if st["max_evaluations"] < 1 or st["check_reps"] < 1:
-        raise ParamsError(f"{params_source}: settings: max_evaluations and check_reps must be at least 1")
+    for key in ("max_evaluations", "check_reps"):
+        if st[key] < 1:
+            raise ParamsError(f"{where(key)} must be at least 1")
     if st["bootstrap"] < len(spec.parameters) + 10:
         raise ParamsError(f"{where('bootstrap')} must be at least the number of parameters + 10 "
                           f"({len(spec.parameters) + 10}); 200 is a good default")

@@ -31,7 +31,7 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
         raise FitError(f"--rebase-start {year}: the config already starts on {start}; a rebase only moves the start back")
     if new_start >= as_date(d["horizon"]["end_date"]):
         raise FitError(f"--rebase-start {year}: after the config's end date")
-    stock = _published(figs, "lac_children", "total", ("all",), year)
+    stock = published_stock(figs, year)
     if stock is None:
         raise FitError(f"--rebase-start {year}: no published 'CLA at 31 March' for {year} to start from")
     op = d["opening"]
@@ -70,6 +70,11 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
                          f"31 March {year if uasc is None else stock_year} to take the rise from [ASSUME: an undercount].")
     notes.append("Referral rates and their trend apply from the new start date as written in the config [ASSUME].")
     return d, notes
+
+
+def published_stock(figs: pd.DataFrame, year: int) -> float | None:
+    """The published number looked after at 31 March `year` (revised series preferred), or None."""
+    return _published(figs, "lac_children", "total", ("all",), year) if 1900 <= year <= 2200 else None
 
 
 def as_date(v) -> dt.date:

@@ -31,9 +31,16 @@ class ConfigWarning(UserWarning):
     names the file and the field."""
 
 
+# pydantic names the member of a union it tried (`list[str]`, `literal['all']`, `date`):
+# not part of the file's path, so left out of the field's name
+_UNION_MEMBER = re.compile(r"^([a-z-]+\[.*\]|str|int|float|bool|date|datetime|none)$")
+
+
 def _field_path(loc) -> str:
     parts = []
     for p in loc:
+        if isinstance(p, str) and _UNION_MEMBER.match(p):
+            continue
         if isinstance(p, int):
             parts.append(f"[{p}]")
         elif p in ("fixed", "exponential", "lognormal", "gamma", "weibull", "empirical"):
@@ -46,7 +53,7 @@ def _field_path(loc) -> str:
 def format_validation_error(source: str, err: ValidationError, what: str = "config") -> str:
     """Every problem in `err`, one a line, under `<source>: N problem(s) in the <what>:`;
     `what` names the kind of file, e.g. "experiment file"."""
-    lines = [f"{source}: {err.error_count()} problem(s) in the {what}:"]
+    problems: dict[str, list[str]] = {}  # field -> messages: a union's members fail together
     for e in err.errors():
         loc = e["loc"]
         if e["type"] == NOT_A_NUMBER:
@@ -57,8 +64,22 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
             msg = "required field is missing"
         elif e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling and the unit in the name)"
-        lines.append(f"  - {field}: {msg}")
+        elif e["type"].startswith("date_"):  # 20150401 is read as a timestamp, 01/04/2015 as nothing
+            msg = f"should be a date written YYYY-MM-DD (e.g. 2015-04-01), not {e['input']!r}"
+        if msg not in problems.setdefault(field, []):
+            problems[field].append(msg)
+    lines = [f"{source}: {len(problems)} problem(s) in the {what}:"]
+    lines += [f"  - {field}: {_either(msgs)}" for field, msgs in problems.items()]
     return "\n".join(lines)
+
+
+def _either(msgs: list[str]) -> str:
+    """One message for a field whose every alternative failed: 'Input should be a valid list
+    or 'all'', not the two of pydantic's messages in full."""
+    lead = "Input should be "
+    if len(msgs) > 1 and all(m.startswith(lead) for m in msgs):
+        return lead + " or ".join(m.removeprefix(lead) for m in msgs)
+    return " or ".join(msgs)
 
 
 def parse_config(data: dict, source: str = "<config>") -> Config:

@@ -27,8 +27,8 @@ def _type_name(annotation) -> str:
     text = str(annotation).replace("typing.", "").replace("carejourney.", "")
     for junk in ("config.schema.", "distributions.", "uncertainty.", "datetime.", "<class '", "'>"):
         text = text.replace(junk, "")
-    if "Fixed" in text and "Weibull" in text:
-        text = text.replace(text[text.find("Annotated"):], "Distribution") if "Annotated" in text else "Distribution"
+    if "Fixed" in text and "Weibull" in text:  # the Distribution union, spelt out by typing
+        return "Distribution | None" if text.startswith("Optional") or "NoneType" in text else "Distribution"
     return text.replace("NoneType", "None")
 
 
@@ -45,7 +45,8 @@ def _section(model: type[BaseModel], path: str, out: list[str], seen: set):
     rows = []
     nested = []
     for name, field in model.model_fields.items():
-        required = "yes" if field.is_required() else f"no (default `{field.default!r}`)" if field.default is not None else "no"
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
+        required = "yes" if field.is_required() else f"no (default `{default!r}`)" if default is not None else "no"
         desc = (field.description or "").replace("|", "\\|")
         kind = _type_name(field.annotation).replace("|", "\\|")
         rows.append(f"| `{name}` | `{kind}` | {required} | {desc} |")

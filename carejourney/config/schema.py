@@ -45,6 +45,7 @@ MAX_PLACES = 100_000  # England pooled (configs/england-2015.yaml) has 31,500 in
 # same limit applies to a service in a config and to one a lever adds or resizes.
 MAX_CASELOAD = 10_000
 MAX_CHILDREN = 1_000_000  # England had ~70,000 looked after in 2015 (~84,000 in 2024)
+MAX_POPULATION = 50_000_000  # England has ~12 million children aged 0-17; the UK ~14 million
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
@@ -136,6 +137,10 @@ class Population(Strict):
         bad = [y for y, n in v.items() if n <= 0]
         if bad:
             raise ValueError(f"the child population must be positive (years {bad})")
+        huge = [y for y, n in v.items() if n > MAX_POPULATION]
+        if huge:
+            raise ValueError(f"more than {MAX_POPULATION:,} children (years {huge}): England has about 12 million "
+                             "aged 0-17; a typo or a unit slip?")
         return v
     growth_per_year: float = Field(0.0, ge=-0.5, le=0.5, description="beyond the last year")
 

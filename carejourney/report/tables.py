@@ -296,7 +296,7 @@ def savings_sheet(res: Results) -> pd.DataFrame:
 
 
 def _measure_unit(measure: str) -> str:
-    if measure.endswith("_gbp"):
+    if measure.endswith("_gbp") or "_gbp_" in measure:  # spend_gbp, spend_gbp_saving
         return "£"
     if measure.endswith("_children"):
         return "children"

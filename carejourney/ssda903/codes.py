@@ -413,7 +413,7 @@ def mapping_markdown() -> str:
     lines = [
         "# SSDA903 codes → carejourney vocabulary",
         "",
-        "Generated from `carejourney/ssda903/codes.py` by `python -m carejourney.ssda903`;",
+        "Generated from `carejourney/ssda903/codes.py` by `python -m carejourney.ssda903 > carejourney/ssda903/MAPPING.md`;",
         "edit the tables there, not this file.",
         "`valid_from` is the first collection year (from 2014-15, the first kept) in which",
         "the code is accepted.",
@@ -469,8 +469,3 @@ def _markdown_table(df: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in cells.columns) + "|"
     body = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
     return "\n".join([head, rule, *body])
-
-
-def write_mapping_markdown(path: Path = MAPPING_MD_PATH) -> Path:
-    path.write_text(mapping_markdown(), encoding="utf-8")
-    return path

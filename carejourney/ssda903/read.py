@@ -125,6 +125,11 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
         problems += file_problems
         checked[item.source.kind].append(_typed(item, dates))
     tables = {kind: _concat(frames, kind) for kind, frames in checked.items()}
+    episode_files = [item.source.label for item in loaded if item.source.kind == "episodes" and item.year is not None]
+    if episode_files and tables["episodes"].empty and not problems:
+        # every episodes file has only its column header: nothing to read a journey from
+        raise Ssda903Error([Problem(label, None, None, "no episodes (only the column header), and no other "
+                                    "return has any: nothing to read") for label in episode_files])
     header_years = {item.year for item in loaded if item.source.kind == "header"}
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)

@@ -116,8 +116,11 @@ def test_bad_params_and_nothing_to_fit(tmp_path):
         parse_params({"parameters": {PATH: [4000, 500]}})
     with pytest.raises(ParamsError, match="settings.speed"):
         parse_params({"parameters": {PATH: [500, 4000]}, "settings": {"speed": 3}})
-    with pytest.raises(FitError, match="rebase-start"):
+    # nothing to fit before the run starts: start earlier from a published stock, if one is
+    with pytest.raises(FitError, match="no stock is published for 31 March 2014"):
         fit_aggregate(d, figures, {PATH: [500, 4000]}, geography="Synthetic", until=2015)
+    with pytest.raises(FitError, match=r"start it earlier with --rebase-start 2014 \(from the published stock"):
+        fit_aggregate(d, read_figures(SHARED), {PATH: [500, 4000]}, until=2015)
 
 
 def test_fit_command_bad_input_exits_2(tmp_path, capsys):
@@ -199,3 +202,22 @@ def test_fit_recovers_a_share_of_a_mix_and_writes_it_with_its_rescaling():
     for rep in range(3):
         mix = with_parameter_draws(cfg, 5, rep).legal.entry_status_by_age_band["10_to_15"]
         assert sum(mix.values()) == pytest.approx(1.0) and mix["s20"] == pytest.approx(1 - mix["interim_care_order"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    # the option that set a bad value is named, not the params file that did not
+    (["fit", str(DEFAULT_CONFIG), "--against", str(SHARED), "--params", "PARAMS", "--out", "OUT",
+      "--max-evaluations", "0"], "error: --max-evaluations must be at least 1"),
+    # no advice to start from a stock that is not published
+    (["fit", str(DEFAULT_CONFIG), "--against", str(SHARED), "--params", "PARAMS", "--out", "OUT", "--until", "1900"],
+     "after the fitted years, and no stock is published for 31 March 1899 to start an earlier run from"),
+    (["compare", str(DEFAULT_CONFIG), "--against", str(SHARED), "--params", "PARAMS", "--backtest-until", "1850"],
+     "error: --backtest-until 1850: the config starts on 2015-04-01, after the years to fit, and Cambridgeshire "
+     "has no published 'CLA at 31 March' for 1849 to start the back-test from"),
+])
+def test_fit_and_backtest_options_are_named_in_their_errors(tmp_path, capsys, argv, message):
+    params = ROOT / "experiments" / "fit-params-cambridgeshire.yaml"
+    argv = [str(params) if a == "PARAMS" else str(tmp_path / "fitted.yaml") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "fitted.yaml").exists()

@@ -118,6 +118,11 @@ CASES = {
                                  "exits.adoption.adopter_approvals_per_year", "less than or equal to 100000"),
     "absurd UASC arrivals": ({"demand.uasc.periods.0.arrivals": 1e9}, "demand.uasc.periods[0]", "not plausible"),
     "absurd opening stock": ({"opening.age_band_counts.under_1": 10**9}, "opening", "not plausible"),
+    # an unquoted 20150401 is read as a timestamp: pydantic spoke of "zero time"
+    "date as a number": ({"horizon.start_date": 20150401}, "horizon.start_date",
+                         "should be a date written YYYY-MM-DD (e.g. 2015-04-01), not 20150401"),
+    "absurd population": ({"population.children_0_17_by_year.2015": 1e308}, "population.children_0_17_by_year",
+                          "more than 50,000,000 children (years [2015])"),
     "absurd step change": ({"demand.referrals.steps": [{"from_date": "2016-04-01", "multiplier": 1e6}]},
                            "demand.referrals.steps[0].multiplier", "less than or equal to 1000"),
     "absurd envelope": ({"demand.referrals.envelope_per_year_by_age_band": dict.fromkeys(

@@ -99,6 +99,16 @@ def test_a_baseline_with_levers_is_refused(tmp_path, levers):
     assert "scenarios[0] (baseline) must have no levers" in text
 
 
+def test_a_lever_name_where_a_list_belongs_reads_as_one_problem(tmp_path):
+    """QA: `levers: fewer_teens` (not a list) showed pydantic's union members as two fields
+    (`levers.list[str]`, `levers.literal['all']`)."""
+    text = _load_error(tmp_path, {"fewer_teens": LEVERS["fewer_teens"]},
+                       scenarios=[{"name": "baseline"}, {"name": "s", "levers": "fewer_teens"}])
+    assert "1 problem(s)" in text
+    assert "scenarios[1].levers: Input should be a valid list or 'all'" in text
+    assert "list[str]" not in text and "literal" not in text
+
+
 def test_a_new_service_named_like_a_config_service_is_refused(tmp_path):
     from carejourney.config import load_config
     from tests.conftest import DEFAULT_CONFIG

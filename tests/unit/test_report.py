@@ -278,6 +278,15 @@ def test_spend_sheet_in_million_pounds(report):
     assert row[mean_col].iloc[0] == pytest.approx(24.0)
 
 
+@pytest.mark.parametrize("measure, unit", [("spend_gbp_saving", "£"), ("spend_gbp", "£"),
+                                           ("lac_children", "children"), ("lac_reduction_children", "children")])
+def test_every_target_threshold_has_a_unit(measure, unit):
+    """The targets sheet gives a saving target's threshold in pounds (QA: it was blank)."""
+    from carejourney.report.tables import _measure_unit
+
+    assert _measure_unit(measure) == unit
+
+
 # --------------------------------------------------------------------------- errors and atomicity
 def test_missing_summary_raises_and_writes_nothing(tmp_path):
     results = make_results(tmp_path / "results")

@@ -73,5 +73,19 @@ def test_export_choices_read_back_through_the_mapping():
 
 def test_mapping_markdown_is_up_to_date():
     assert codes.MAPPING_MD_PATH.read_text(encoding="utf-8") == codes.mapping_markdown(), (
-        "regenerate with: python -m carejourney.ssda903"
+        "regenerate with: python -m carejourney.ssda903 > carejourney/ssda903/MAPPING.md"
     )
+
+
+def test_the_module_command_prints_and_never_writes(tmp_path):
+    """QA: `python -m carejourney.ssda903 --help` rewrote MAPPING.md inside the package; it
+    now prints the mapping (redirect it to regenerate) and `--help` only prints usage."""
+    import subprocess
+    import sys
+
+    before = codes.MAPPING_MD_PATH.stat().st_mtime_ns
+    run = subprocess.run([sys.executable, "-m", "carejourney.ssda903", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "usage: python -m carejourney.ssda903" in run.stdout
+    run = subprocess.run([sys.executable, "-m", "carejourney.ssda903"], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == codes.mapping_markdown()
+    assert codes.MAPPING_MD_PATH.stat().st_mtime_ns == before

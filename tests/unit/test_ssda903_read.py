@@ -497,3 +497,15 @@ def test_a_file_named_by_the_year_its_return_begins_gets_a_hint(tmp_path):
                  [episode_row("C001", "01/05/2015", "01/06/2015", "X1"), episode_row("C001", "01/06/2015", rne="P")])
     text = str(read_error(tmp_path))
     assert "2015/episodes.csv: most episodes fall in 2015-16, not in 2014-15 as the file or folder name says" in text
+
+
+def test_returns_with_no_episodes_at_all_are_refused_by_name(tmp_path):
+    """QA: an episodes file with only its column header (the only return) crashed cleaning
+    with a pandas traceback; a year with no episodes beside one with some is only left out."""
+    write_return(tmp_path, 2016, [header_row("C001")], [])
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv: no episodes (only the column header), and no other return has any" in str(err)
+    write_return(tmp_path, 2017, [header_row("C001")], [episode_row("C001", "01/05/2016")])
+    data = read_ssda903(tmp_path)
+    assert any("2016/episodes.csv: no episodes" in w for w in data.warnings)
+    assert len(clean(data).periods) == 1

@@ -72,3 +72,58 @@ def test_no_more_processes_than_there_is_work_for(monkeypatch):
     result = runner.run_replications(parse_config(small_dict(1)), reps=3, seed=1, workers=999)
     assert asked and max(asked) <= 3
     assert sorted(result.annual["replication"].unique()) == [0, 1, 2]
+
+
+def _sigterm_default(_):
+    return signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_workers_die_on_sigterm_whatever_their_parent_set():
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # as the command line sets it
+    try:
+        with worker_pool(2) as pool:
+            assert all(pool.map(_sigterm_default, range(2)))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads the process tree from /proc")
+def test_sigterm_stops_an_experiment_as_ctrl_c_does(tmp_path):
+    """QA: a batch system's kill (SIGTERM) left the two workers running with no parent. It
+    now stops the experiment as Ctrl-C does: exit 130, finished chunks kept, no workers left."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carejourney.cli", "experiment", str(root / "experiments" / "carers-and-alternatives-to-care.yaml"),
+         "--reps", "200", "--workers", "2", "--out", str(out), "--no-report"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    t0 = time.monotonic()
+    while len(workers) < 2 and time.monotonic() - t0 < 60:  # wait until both workers run
+        time.sleep(0.2)
+        try:
+            text = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+        except FileNotFoundError:
+            break
+        workers = [int(p) for p in text.split()]
+    if len(workers) >= 2:
+        time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)  # orphaned workers would hold its pipes open
+        deadline = time.monotonic() + 15
+        while any(_exists(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [p for p in workers if _exists(p)]
+    finally:
+        for pid in workers:  # whatever happened, leave no process behind
+            if _exists(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: finished chunks are kept" in err
+    assert len(workers) >= 2 and not left
