@@ -278,7 +278,7 @@ def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame, o
                          n0(r["q25"]) + " to " + n0(r["q75"]) if not _nan(r["q25"]) else "–",
                          n0(r["q05"]) + " to " + n0(r["q95"]) if not _nan(r["q05"]) else "–", r["status"]])
             cls.append("trigger" if is_trigger(r["status"]) else "watch" if r["status"].startswith("watch") else "")
-        out.append(_table(["month end", "actual children looked after", "plan median", "tolerance (25-75%)",
+        out.append(_table(["month end", "actual children looked after", "plan median", "on track (25-75%)",
                            "trigger limits (5-95%)", "status"], rows, numeric={1, 2, 3, 4}, row_class=cls))
     return "\n".join(out)
 

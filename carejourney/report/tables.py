@@ -405,9 +405,9 @@ def monitoring_sheet(mon: pd.DataFrame, res: Results) -> pd.DataFrame:
         "month end (date)": mon["date"], "scenario monitored": mon["scenario"],
         "label": mon["scenario"].map(res.label),
         "trigger: lower limit, plan 5th percentile (children)": mon["q05"],
-        "tolerance: lower, plan 25th percentile (children)": mon["q25"],
+        "on track from: plan 25th percentile (children)": mon["q25"],
         "plan median (children)": mon["q50"],
-        "tolerance: upper, plan 75th percentile (children)": mon["q75"],
+        "on track to: plan 75th percentile (children)": mon["q75"],
         "trigger: upper limit, plan 95th percentile (children)": mon["q95"],
         "baseline median, no plan (children)": mon["baseline_q50"],
     })

@@ -278,6 +278,17 @@ def test_spend_sheet_in_million_pounds(report):
     assert row[mean_col].iloc[0] == pytest.approx(24.0)
 
 
+def test_monitoring_words_mean_one_thing_everywhere(report):
+    """'On track' is the plan's 25-75% range, 'tolerance' between it and the 5-95% range and
+    'trigger' outside that, in the chart, the status and the workbook alike (QA: the workbook
+    called the 25th and 75th percentiles 'tolerance')."""
+    results, _ = report
+    df = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="monitoring")
+    cols = " ".join(df.columns)
+    assert "on track from: plan 25th percentile" in cols and "on track to: plan 75th percentile" in cols
+    assert "tolerance" not in cols and "trigger: lower limit, plan 5th percentile" in cols
+
+
 @pytest.mark.parametrize("measure, unit", [("spend_gbp_saving", "£"), ("spend_gbp", "£"),
                                            ("lac_children", "children"), ("lac_reduction_children", "children")])
 def test_every_target_threshold_has_a_unit(measure, unit):
