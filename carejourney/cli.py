@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,7 +176,9 @@ def main(argv=None) -> int:
     for name in ("out", "template", "params", "actuals", "scheduler"):
         if getattr(args, name, None) == "":
             parser.error(f"--{name} is empty")  # not silently the default
-    previous = signal.signal(signal.SIGTERM, _terminated)  # a batch system's kill stops as Ctrl-C does
+    # a batch system's kill stops as Ctrl-C does (only the main thread may set a handler)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         with _config_warnings_as_lines():
             return args.func(args)
@@ -192,7 +195,8 @@ def main(argv=None) -> int:
             print("interrupted: nothing was written", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _terminated(signum, frame):

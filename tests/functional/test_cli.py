@@ -184,3 +184,17 @@ def test_calibrate_warns_of_requested_years_missing_from_the_data(tmp_path, caps
     for path, mode in ((out, 0o640), (out.with_name("council.estimation.md"), 0o640),
                        (out.with_name("council.estimation"), 0o750)):
         assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
+
+
+def test_the_command_line_runs_from_a_thread(capsys):
+    """main() sets a SIGTERM handler (stop as Ctrl-C does) only where Python allows one: a
+    call from another thread (a notebook's worker, a web service) must not fail on it."""
+    import threading
+
+    from tests.conftest import DEFAULT_CONFIG
+
+    codes = []
+    t = threading.Thread(target=lambda: codes.append(main(["check", str(DEFAULT_CONFIG)])))
+    t.start()
+    t.join()
+    assert codes == [0] and "OK" in capsys.readouterr().out
