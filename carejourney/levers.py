@@ -37,7 +37,7 @@ KINDS = {
     "occupancy": "Cost: in-house places are matched more often (effect = match probability per vacancy)",
     "uasc_pathway": "Cost: a share (effect) of UASC go to the pathway placement instead of the usual mix",
     "parental_contribution": "Cost: parents contribute the effect (GBP a week) for a share of non-UASC children",
-    "exit_speed": "Time: from the start, time to an exit route runs at the effect times its length, also for children already in care",
+    "exit_speed": "Time: from the start, time to an exit route runs at the effect times its length, also for children already in care (adoption: family finding and placement to order)",
     "concurrency": "Time: a share (effect) of entering babies go to concurrent (foster-to-adopt) carers",
     "allowance": "Cost: a post-order allowance's weekly amount is multiplied by the effect",
     "staying_put": "Cost: the Staying Put share from foster care becomes the effect",

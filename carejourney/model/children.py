@@ -28,7 +28,7 @@ class Child:
         "u",
         "period", "period_start", "entry_status", "status", "status_start",
         "ptype", "pool", "p_start", "p_in_area", "t_move", "move_days",
-        "t_legal", "next_status", "t_exit", "order_days", "exit_route", "adopter_request", "match_deadline", "t_ready",
+        "t_legal", "next_status", "t_exit", "order_days", "exit_route", "adopter_request", "match_deadline", "t_ready", "ready_days",
         "t_next", "wake",
     )
 

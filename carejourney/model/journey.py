@@ -149,7 +149,8 @@ class CareJourneys:
         would hold back their exits for months. Take a uniform share of a fresh duration
         as what remains (a residual-life approximation)."""
         child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
-        child.t_ready = now + (child.t_ready - now) * child.u() if child.t_ready < INF else INF
+        if child.t_ready < INF:
+            child.t_ready = _due(now, child.ready_days, child.u(), self.exits.order_warp(child, now))
         if child.t_move < INF:
             child.t_move = _due(now, child.move_days, child.u(), self.policy.move_warp(child, now, child.ptype))
         if placed_for_adoption:
@@ -191,7 +192,9 @@ class CareJourneys:
                 # concurrent carers are approved adopters: matched already
                 self._placed_for_adoption(child, now)
             else:
-                child.t_ready = now + self.family_finding(child.u())
+                # family finding is a step to adoption: an adoption lever's clock runs it too
+                child.ready_days = d = self.family_finding(child.u())
+                child.t_ready = _due(now, d, warp=self.exits.order_warp(child, now))
                 # the plan changes to long-term care after max_days_to_match, or sooner if the
                 # child would otherwise outgrow placed_for_adoption's max_age_years while waiting
                 child.match_deadline = min(now + self.cfg.exits.adoption.max_days_to_match, too_old)

@@ -15,7 +15,8 @@ import pytest
 from carejourney.config import parse_config
 from carejourney.levers import ActiveLever, Lever, LeverModifiers
 from carejourney.model.system import CareSystem
-from carejourney.vocab import AGE_BANDS, EXIT_CODE
+from carejourney.model.legal import PO
+from carejourney.vocab import AGE_BANDS, EXIT_CODE, PLACEMENT_TYPES
 from tests.conftest import small_dict, with_changes
 from tests.functional.helpers import littles_law_dict, run
 
@@ -87,6 +88,7 @@ def _before(log, day: float) -> dict:
 
 @pytest.mark.parametrize("levers", [
     [("exit_speed", 0.3, {"route": "returned_home"})],
+    [("exit_speed", 0.3, {"route": "adopted"})],
     [("exit_speed", 0.5, {"route": "sgo"}), ("exit_speed", 2.0, {"route": "independent_living"})],
     [("placement_stability", 0.6, {}), ("high_cost_review", 0.4,
                                         {"cohort": {"placement_types": ["external_childrens_home"]}})],
@@ -103,3 +105,24 @@ def test_nothing_changes_before_a_time_lever_starts(levers):
         lever = CareSystem(cfg, 9, rep, mods=mods).run()
         assert _before(lever, day) == _before(base, day)
         assert _before(lever, day + 200) != _before(base, day + 200)  # and it does act after
+
+
+def test_an_adoption_lever_finds_families_sooner():
+    """QA: `exit_speed` on adoption (lever 5.2, "scorecard 14 then 12 months") shortened only
+    placement with adopters to the order, so the scorecard's time from a placement order to
+    placement with adopters never moved. Family finding now runs on the same lever clock."""
+    cfg = parse_config(small_dict(3), "small")
+    mods = LeverModifiers(cfg, [_lever(cfg, "exit_speed", 0.0, 0.5, route="adopted")])
+    pfa = PLACEMENT_TYPES.index("placed_for_adoption")
+    means = []
+    for m in (None, mods):
+        waits = []
+        for rep in range(3):
+            log = CareSystem(cfg, 2, rep, **({"mods": m} if m else {})).run()
+            po = {(c, p): start for c, p, start, _, status in log.legal if status == PO and start >= 0}
+            waits += [start - po[(c, p)] for c, p, start, _, ptype, *_ in log.placements
+                      if ptype == pfa and (c, p) in po]
+        assert len(waits) > 20
+        means.append(np.mean(waits))
+    base, lever = means
+    assert lever < 0.9 * base, means
