@@ -30,6 +30,16 @@ def _warning(msg: str):
 
 
 def cmd_check(args) -> int:
+    from .config.loader import read_yaml
+
+    data = read_yaml(args.config)
+    if isinstance(data, dict) and "experiment" in data and "scenarios" in data:  # an experiment file
+        from .experiment import load_experiment
+
+        exp = load_experiment(args.config)  # checks its config too
+        print(f"{args.config}: OK - experiment {exp.spec.experiment.name}, {len(exp.scenarios)} scenario(s), "
+              f"{len(exp.spec.levers)} lever(s), config {exp.config_path.name}")
+        return 0
     cfg = load_config(args.config)  # its warnings: `warning:` lines (_config_warnings_as_lines)
     opening = sum(cfg.opening.age_band_counts.values())
     print(f"{args.config}: OK - {cfg.meta.name}, {cfg.horizon.start_date} to {cfg.horizon.end_date}, "
@@ -102,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"carejourney {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("check", help="validate a config and explain every error")
-    c.add_argument("config")
+    c = sub.add_parser("check", help="validate a config (or an experiment file) and explain every error")
+    c.add_argument("config", help="a config, or an experiment file (which checks its config too)")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="run a config's baseline and write its tables")
@@ -137,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         except ImportError:
             continue
         module.add_parser(sub)
+    for command in sub.choices.values():  # a bad option's error shows its own command's usage
+        command.set_defaults(command_parser=command)
     return p
 
 
@@ -167,6 +179,7 @@ def _config_warnings_as_lines():
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    parser = getattr(args, "command_parser", parser)
     for name, most in (("reps", MAX_REPS), ("workers", MAX_WORKERS)):
         value = getattr(args, name, None)
         if value is not None and value < 1:

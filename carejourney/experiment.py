@@ -241,6 +241,10 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ExperimentError(str(err)) from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: the top level must be a mapping")
+    if "experiment" not in data and {"horizon", "opening"} <= set(data):
+        raise ExperimentError(f"{path}: this is a config (it has horizon: and opening:), not an experiment file: "
+                              f"run its baseline with `carejourney run {path}`, or name it in an experiment file's "
+                              "experiment.config")
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:

@@ -281,6 +281,9 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
     """load_config, plus the data it was validated from (`extends:` resolved) and the files
     it extends: for commands that go on to change the data (fit, the back-test)."""
     data, chain = read_config_chain(path)
+    if isinstance(data, dict) and "experiment" in data and "scenarios" in data and "horizon" not in data:
+        raise ConfigError(f"{path}: this is an experiment file (it has experiment: and scenarios:), not a config: "
+                          f"run it with `carejourney experiment {path}`")
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)

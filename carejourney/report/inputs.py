@@ -15,6 +15,7 @@ Files (all required; the tables may have no rows, e.g. no targets):
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -308,16 +309,22 @@ def load_results(results_dir: str | Path) -> Results:
                           "reads the folder `carejourney experiment` writes")
     for name in REQUIRED_FILES:  # report every absent file by name, before parsing any
         _need(folder / name)
-    m = _read_manifest(folder)
-    scenarios, baseline = _scenarios(m)
-    names = [s.name for s in scenarios]
-    return Results(
-        folder=folder, manifest=m, scenarios=scenarios, baseline=baseline,
-        summary=_read_summary(folder, names, baseline),
-        savings=_read_savings(folder, names, baseline),
-        targets=_read_targets(folder, names),
-        monthly_bands=_read_bands(folder, names),
-    )
+    try:
+        m = _read_manifest(folder)
+        scenarios, baseline = _scenarios(m)
+        names = [s.name for s in scenarios]
+        return Results(
+            folder=folder, manifest=m, scenarios=scenarios, baseline=baseline,
+            summary=_read_summary(folder, names, baseline),
+            savings=_read_savings(folder, names, baseline),
+            targets=_read_targets(folder, names),
+            monthly_bands=_read_bands(folder, names),
+        )
+    except ReportError as err:  # 'summary.parquet: ...' names the file; say in which folder (QA)
+        text = str(err)
+        if text.split(":", 1)[0] in REQUIRED_FILES:
+            raise ReportError(f"{folder}{os.sep}{text}") from None
+        raise
 
 
 # --------------------------------------------------------------------------- actuals

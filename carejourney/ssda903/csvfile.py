@@ -105,8 +105,10 @@ def read_csv_noting(
                 record = record + [""] * (len(columns) - len(record))  # a trailing comma on the header only
             else:
                 shifted = len(record) > len(columns) and not quirk
+                runaway = any("\n" in cell for cell in record)  # a quote left open swallows the lines after it
                 problems.append(Problem(label, number, None, f"has {len(record)} cells, the header has {len(columns)}"
-                                        + (": a comma inside a cell that is not in quotes?" if shifted else "")))
+                                        + (": a quote (\") that is not closed runs on into the next lines" if runaway
+                                           else ": a comma inside a cell that is not in quotes?" if shifted else "")))
                 continue
         cells = [cell.strip() for cell in record]
         if cells != record:  # cheap: strip returns the very same string when there is nothing to strip

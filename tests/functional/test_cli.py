@@ -198,3 +198,20 @@ def test_the_command_line_runs_from_a_thread(capsys):
     t.start()
     t.join()
     assert codes == [0] and "OK" in capsys.readouterr().out
+
+
+def test_a_config_and_an_experiment_file_are_told_apart(tmp_path, capsys):
+    """QA: a config given to `experiment` listed a dozen unknown fields; `check` now takes
+    either kind of file, and `run`/`experiment` say which command the other kind needs."""
+    from tests.conftest import DEFAULT_CONFIG, ROOT
+
+    plan = ROOT / "experiments" / "cambridgeshire-action-plan.yaml"
+    assert main(["check", str(plan)]) == 0
+    assert "OK - experiment cambridgeshire-action-plan, 28 scenario(s)" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["experiment", str(DEFAULT_CONFIG), "--reps", "1", "--out", str(out)]) == 2
+    assert f"this is a config (it has horizon: and opening:), not an experiment file: run its baseline with " \
+           f"`carejourney run {DEFAULT_CONFIG}`" in capsys.readouterr().err
+    assert main(["run", str(plan), "--reps", "1", "--out", str(out)]) == 2
+    assert f"run it with `carejourney experiment {plan}`" in capsys.readouterr().err
+    assert not out.exists()

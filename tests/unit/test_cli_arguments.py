@@ -25,7 +25,9 @@ def test_out_of_range_arguments_exit_2_before_any_work(tmp_path, monkeypatch, ca
     with pytest.raises(SystemExit) as done:
         main(argv)
     assert done.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert f"usage: carejourney {argv[0]} " in err  # the command's own usage, as argparse's errors give
     assert not any(tmp_path.iterdir())  # nothing written, not even results/
 
 

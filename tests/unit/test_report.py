@@ -325,6 +325,7 @@ def test_malformed_inputs_raise_naming_the_file(tmp_path, breakage, fname, fragm
     with pytest.raises(ReportError) as info:
         write_report(results)
     assert fname in str(info.value) and fragment in str(info.value)
+    assert str(results) in str(info.value)  # which results folder, not only the file's name (QA)
     assert isinstance(info.value, ValueError)
     assert not (results / "report").exists()
 

@@ -509,3 +509,16 @@ def test_returns_with_no_episodes_at_all_are_refused_by_name(tmp_path):
     data = read_ssda903(tmp_path)
     assert any("2016/episodes.csv: no episodes" in w for w in data.warnings)
     assert len(clean(data).periods) == 1
+
+
+def test_a_quote_left_open_is_named_as_the_cause(tmp_path):
+    """QA: a stray opening quote swallowed the rest of the file and the message spoke only of
+    a row with 1 cell."""
+    folder = write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                          [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    path = folder / "episodes.csv"
+    lines = path.read_text().splitlines()
+    lines[1] = '"' + lines[1]
+    path.write_text("\n".join(lines) + "\n")
+    err = read_error(tmp_path)
+    assert "2016/episodes.csv, row 2: has 1 cells, the header has 13: a quote (\") that is not closed" in str(err)
