@@ -201,21 +201,25 @@ def main(argv=None) -> int:
     except OSError as err:  # a path the checks did not foresee: still one line, not a traceback
         print(f"error: {os_error_text(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if args.command == "experiment":
             print("interrupted: finished chunks are kept; rerun the same command to resume", file=sys.stderr)
         else:
             print("interrupted: nothing was written", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop, Terminated) else 130  # 128 + the signal, as a shell reports it
     finally:
-        if main_thread:
+        if main_thread and previous is not None:  # None: a handler set outside Python, left as it is
             signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (the exit code tells them apart)."""
 
 
 def _terminated(signum, frame):
     """SIGTERM (a batch system's time limit, `kill`): stop the workers and keep finished chunks,
     as Ctrl-C does; the workers reset it to the default (runner._ignore_interrupts)."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 if __name__ == "__main__":

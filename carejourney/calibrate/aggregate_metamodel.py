@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..runner import chunked
+from ..runner import chunked, worker_pool
 from .aggregate_optimiser import Evaluator
 from .aggregate_params import FitError, FreeParameter
 
@@ -123,7 +122,7 @@ def _run_design(base, params, targets, Z, seed, workers):
     chunks = chunked(list(range(len(Z))), workers * 2)
     args = [(base, params, targets, [Z[i] for i in c], seed, c[0]) for c in chunks]
     out = []
-    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+    with worker_pool(min(workers, os.cpu_count() or 1)) as pool:  # Ctrl-C and SIGTERM stop it at once
         for part in pool.map(_design_chunk, args):
             out.extend(part)
     return out

@@ -33,7 +33,8 @@ class ConfigWarning(UserWarning):
 
 # pydantic names the member of a union it tried (`list[str]`, `literal['all']`, `date`):
 # not part of the file's path, so left out of the field's name
-_UNION_MEMBER = re.compile(r"^([a-z-]+\[.*\]|str|int|float|bool|date|datetime|none)$")
+_UNION_MEMBER = re.compile(r"^[a-z-]+\[.*\]$")  # bracketed only: a key the user chose (a lever
+# named `date`) is part of the path
 
 
 def _field_path(loc) -> str:

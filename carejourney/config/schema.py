@@ -298,7 +298,8 @@ class Service(Strict):
     referral_share: float = Field(1.0, ge=0, le=1, description="of eligible children, referred")
     would_be_entrants_only: bool = Field(
         False, description="a crisis service: only children who would enter care without help are eligible, "
-                           "so every case is a would-be entrant (as seed 002 counts Alternatives to Care)")
+                           "so every case is a would-be entrant (as seed 002 counts Alternatives to Care); "
+                           "referral_share is then a share of those would-be entrants")
     caseload_capacity: int = Field(ge=0, le=MAX_CASELOAD)
     intervention_days: Distribution
     success_probability: float = Field(ge=0, le=1)

@@ -262,7 +262,10 @@ class CareSystem(CareJourneys):
             pick = (service < 0) & eligible & (u >= taken) & (u < taken + share)
             service[pick] = i
             taken = taken + share
-        referred = ~diverted & ~emergency & (service >= 0)
+        # a lead-in arrival who would have entered before the start is in the opening stock
+        # already: not referred, so a service cannot bring it in (again) after the start
+        in_opening_stock = would_enter & (entry_at < self.t0)
+        referred = ~diverted & ~emergency & (service >= 0) & ~in_opening_stock
         without = ~diverted & ~emergency & ~referred & would_enter
         outcome[diverted] = EDGE["diverted"]
         outcome[emergency] = EDGE["emergency_entry"]

@@ -372,6 +372,22 @@ def test_a_crisis_service_works_only_with_would_be_entrants():
     assert n > 50 and entering < 0.8 * n
 
 
+def test_a_lead_in_arrival_already_in_care_at_the_start_is_not_brought_in_again():
+    """Arrivals begin 180 days before the start so the pipeline is full; one whose crisis came
+    before the start is in the opening stock already. QA: referred to a service that then
+    failed, such a child entered care again after the start (~4 a run: a double count)."""
+    d = small_dict(1)
+    d["edge_of_care"]["days_to_entry"] = {"kind": "fixed", "days": 30}
+    for s in d["edge_of_care"]["services"]:
+        s["success_probability"] = 0.0
+    _, res = run(d, seed=4)
+    ev = res.events["edge_of_care"]
+    early = ev[ev["day"] < -31]  # crisis due before the start
+    referred = early[early["outcome"].astype(str) == "referred_to_service"]
+    assert len(early) > 50 and len(referred) > 10  # those who would have stayed home are referred
+    assert not set(early["child_id"]) & set(res.events["care_periods"]["child_id"])
+
+
 def test_places_and_adopters_on_the_start_date_are_the_configs():
     """Recruitment, attrition and adopter approvals start on the start date, not in the
     arrivals' lead-in before it (which once grew 5 waiting adopters to ~24 by 1 April 2015)."""

@@ -109,6 +109,12 @@ def test_a_lever_name_where_a_list_belongs_reads_as_one_problem(tmp_path):
     assert "list[str]" not in text and "literal" not in text
 
 
+def test_a_lever_named_like_a_type_is_still_named_in_its_errors(tmp_path):
+    """QA: the filter that hides pydantic's union members dropped a lever the user named `date`."""
+    text = _load_error(tmp_path, {"date": {**LEVERS["fewer_teens"], "colour": "red"}})
+    assert "levers.date.colour: unknown field" in text
+
+
 def test_a_new_service_named_like_a_config_service_is_refused(tmp_path):
     from carejourney.config import load_config
     from tests.conftest import DEFAULT_CONFIG

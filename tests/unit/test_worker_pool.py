@@ -90,7 +90,7 @@ def test_workers_die_on_sigterm_whatever_their_parent_set():
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads the process tree from /proc")
 def test_sigterm_stops_an_experiment_as_ctrl_c_does(tmp_path):
     """QA: a batch system's kill (SIGTERM) left the two workers running with no parent. It
-    now stops the experiment as Ctrl-C does: exit 130, finished chunks kept, no workers left."""
+    now stops the experiment as Ctrl-C does: exit 143, finished chunks kept, no workers left."""
     import subprocess
     import sys
     from pathlib import Path
@@ -124,6 +124,6 @@ def test_sigterm_stops_an_experiment_as_ctrl_c_does(tmp_path):
             if _exists(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err  # 128 + SIGTERM
     assert "interrupted: finished chunks are kept" in err
     assert len(workers) >= 2 and not left
