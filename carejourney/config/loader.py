@@ -31,10 +31,10 @@ class ConfigWarning(UserWarning):
     names the file and the field."""
 
 
-# pydantic names the member of a union it tried (`list[str]`, `literal['all']`, `date`):
-# not part of the file's path, so left out of the field's name
-_UNION_MEMBER = re.compile(r"^[a-z-]+\[.*\]$")  # bracketed only: a key the user chose (a lever
-# named `date`) is part of the path
+# pydantic names the member of a union it tried (`list[str]`, `literal['all']`): not part of
+# the file's path, so left out of the field's name. Bracketed names only: a key the user chose
+# (a lever named `date`) is part of the path.
+_UNION_MEMBER = re.compile(r"^[a-z-]+\[.*\]$")
 
 
 def _field_path(loc) -> str:
