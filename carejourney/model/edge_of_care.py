@@ -80,11 +80,11 @@ class Referral:
     Driven by callbacks on SimPy events (the service's Request, a deadline timeout, the
     intervention's timeout), like a child in care. `entry_at` is when the child would
     enter care without help (inf: never). Success means a child who would have entered
-    stays home, so a service can only prevent entries, never cause them; a child can still
-    enter while waiting, and a success can still relapse. A service referred from every
-    edge-of-care arrival also works with children who would have stayed home; a crisis
-    service (`would_be_entrants_only`) works only with would-be entrants, as seed 002 counts
-    Alternatives to Care ("working with 60, 43% success": 26 fewer).
+    stays home, so a service can only prevent or delay entries, never cause or hasten them; a
+    child can still enter while waiting, and a success can still relapse. A service referred
+    from every edge-of-care arrival also works with children who would have stayed home; a
+    crisis service (`would_be_entrants_only`) works only with would-be entrants, as seed 002
+    counts Alternatives to Care ("working with 60, 43% success": 26 fewer).
     """
 
     __slots__ = ("system", "child", "service", "entry_at", "requested", "deadline", "req", "waiting")
@@ -154,4 +154,5 @@ class Referral:
             else:
                 system.edge_outcome(child, would_enter)
         elif would_enter and child.u() < system.cfg.edge_of_care.relapse_probability:
-            system.enter_later(child, system.edge_days_to_relapse(child.u()))
+            # a relapse, like a failure, never comes before the crisis the child would have had
+            system.enter_later(child, max(system.edge_days_to_relapse(child.u()), self.entry_at - env.now))
