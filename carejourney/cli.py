@@ -30,10 +30,9 @@ def _warning(msg: str):
 
 
 def cmd_check(args) -> int:
-    from .config.loader import read_yaml
+    from .config.loader import is_experiment_file, read_yaml
 
-    data = read_yaml(args.config)
-    if isinstance(data, dict) and "experiment" in data and "scenarios" in data:  # an experiment file
+    if is_experiment_file(read_yaml(args.config)):
         from .experiment import load_experiment
 
         exp = load_experiment(args.config)  # checks its config too

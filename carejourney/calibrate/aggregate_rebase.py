@@ -12,6 +12,9 @@ from ..validate.compare import match_figures
 from .aggregate_params import FitError
 
 
+START_YEARS = range(1900, 2201)  # years a run can start in; outside them a year is a typo
+
+
 def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, list[str]]:
     """Start the run on 1 April `year` from the published stock at 31 March `year`.
 
@@ -24,7 +27,7 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
     """
     d = copy.deepcopy(cfg_dict)
     start = as_date(d["horizon"]["start_date"])
-    if not 1900 <= year <= 2200:
+    if year not in START_YEARS:
         raise FitError(f"--rebase-start {year}: not a year to start a run in")
     new_start = dt.date(year, 4, 1)
     if new_start >= start:
@@ -74,7 +77,7 @@ def rebase_start(cfg_dict: dict, figs: pd.DataFrame, year: int) -> tuple[dict, l
 
 def published_stock(figs: pd.DataFrame, year: int) -> float | None:
     """The published number looked after at 31 March `year` (revised series preferred), or None."""
-    return _published(figs, "lac_children", "total", ("all",), year) if 1900 <= year <= 2200 else None
+    return _published(figs, "lac_children", "total", ("all",), year) if year in START_YEARS else None
 
 
 def as_date(v) -> dt.date:

@@ -73,7 +73,7 @@ def _run(args) -> int:
         figures = read_figures_of(args.against, args.geography or cfg.meta.geography)
         if args.rebase_start is not None:
             from ..calibrate.aggregate_rebase import rebase_start
-            from ..config.loader import parse_config, read_config_chain
+            from ..config.loader import config_warnings, parse_config, read_config_chain
             from ..validate.figures import select_geography
             data = read_config_chain(args.config)[0]
             # the stock to start from is this council's (the figures file holds several)
@@ -83,7 +83,6 @@ def _run(args) -> int:
             cfg = parse_config(data, source)
             for note in notes:
                 print(f"note: {note}")
-            from ..config.loader import config_warnings
             for msg in config_warnings(cfg):  # the rebased stock against the config's population, say
                 say(f"warning: {source}: {msg}")
         # The run stops at the last published year: arrivals are drawn a year at a time, so

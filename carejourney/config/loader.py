@@ -271,6 +271,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
     return out
 
 
+def is_experiment_file(data) -> bool:
+    """Whether YAML data is an experiment file (experiment: and scenarios:), not a config."""
+    return isinstance(data, dict) and "experiment" in data and "scenarios" in data
+
+
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:
     """Read and validate a council config from a YAML file. `warn` receives each warning
     (see `coverage_warnings`), already naming the file; default: `warnings.warn`."""
@@ -282,7 +287,7 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
     """load_config, plus the data it was validated from (`extends:` resolved) and the files
     it extends: for commands that go on to change the data (fit, the back-test)."""
     data, chain = read_config_chain(path)
-    if isinstance(data, dict) and "experiment" in data and "scenarios" in data and "horizon" not in data:
+    if is_experiment_file(data) and "horizon" not in data:
         raise ConfigError(f"{path}: this is an experiment file (it has experiment: and scenarios:), not a config: "
                           f"run it with `carejourney experiment {path}`")
     # a bad field may come from a file this one extends: name them all

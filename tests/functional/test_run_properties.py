@@ -302,6 +302,18 @@ def _first_entries(res) -> pd.Series:
     return p[p["start_day"] > 0].groupby("child_id")["start_day"].min()
 
 
+def _with_and_without_services(d: dict, success: float):
+    """The config run with its services at `success`, then with no child referred: same seed,
+    so each child has the same time to entry in both (common random numbers)."""
+    for s in d["edge_of_care"]["services"]:
+        s["success_probability"] = success
+    cfg, with_service = run(d, seed=4)
+    for s in d["edge_of_care"]["services"]:
+        s["referral_share"] = 0.0
+    _, without = run(d, seed=4)
+    return cfg, with_service, without
+
+
 @pytest.mark.parametrize("success, relapse, entry_days", [(0.0, 0.0, None), (1.0, 1.0, 400)])
 def test_a_service_never_brings_an_entry_forward(success, relapse, entry_days):
     """A child whose intervention fails, or succeeds and relapses, enters care no sooner than
@@ -313,12 +325,7 @@ def test_a_service_never_brings_an_entry_forward(success, relapse, entry_days):
     d["edge_of_care"]["days_to_relapse"] = {"kind": "fixed", "days": 1}
     if entry_days:
         d["edge_of_care"]["days_to_entry"] = {"kind": "fixed", "days": entry_days}
-    for s in d["edge_of_care"]["services"]:
-        s["success_probability"] = success
-    _, with_service = run(d, seed=4)
-    for s in d["edge_of_care"]["services"]:
-        s["referral_share"] = 0.0
-    _, without = run(d, seed=4)
+    _, with_service, without = _with_and_without_services(d, success)
     ev = with_service.events["edge_of_care"]
     referred = set(ev[ev["outcome"].astype(str) == "referred_to_service"]["child_id"])
     a, b = _first_entries(with_service), _first_entries(without)
@@ -337,12 +344,7 @@ def test_a_service_brings_into_care_only_children_who_would_have_entered(success
     d["edge_of_care"]["relapse_probability"] = relapse
     # crises come 400 days after referral: many 16-17 year olds would turn 18 first
     d["edge_of_care"]["days_to_entry"] = {"kind": "fixed", "days": 400}
-    for s in d["edge_of_care"]["services"]:
-        s["success_probability"] = success
-    cfg, with_service = run(d, seed=4)
-    for s in d["edge_of_care"]["services"]:
-        s["referral_share"] = 0.0
-    _, without = run(d, seed=4)
+    cfg, with_service, without = _with_and_without_services(d, success)
     end_day = (cfg.horizon.end_date - cfg.horizon.start_date).days
     ev = with_service.events["edge_of_care"]
     # referred after the start (a lead-in referral may have entered before it, in the opening
