@@ -85,14 +85,20 @@ def cmd_experiment(args) -> int:
     from .experiment import run_experiment
     from .experiment_summary import experiment_summary_text
 
-    from .report import report_dir, write_report
+    from .report import ACTUALS_COPY, report_dir, write_report
 
     out = run_experiment(args.experiment, reps=args.reps, seed=args.seed, workers=args.workers,
                          out=args.out, scheduler=args.scheduler, check_out=None if args.no_report else report_dir)
     print(experiment_summary_text(out))
     if not args.no_report:
-        html = write_report(out)
+        # a report made with `report --actuals` keeps its actuals when the batch is resumed or extended
+        kept = report_dir(out) / ACTUALS_COPY
+        actuals = kept if kept.is_file() else None
+        html = write_report(out, actuals=actuals, warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
         print(f"\nReport: {html} (charts and summary.xlsx beside it)")
+        if actuals is not None:
+            print(f"The report keeps checking the monthly counts of the report it replaced ({kept}); "
+                  "`carejourney report` without --actuals drops them.")
     print(f"Results: {out}/ (summary, savings, targets and monthly_bands as Parquet and CSV; "
           f"annual as Parquet only)")
     return 0

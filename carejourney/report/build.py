@@ -24,9 +24,12 @@ from .inputs import Results, load_actuals, load_results
 
 REPORT_HTML = "report.html"
 WORKBOOK = "summary.xlsx"
+# the monthly counts a report was given (--actuals), as it read them: rewriting the report
+# after an experiment is resumed or extended keeps checking them (cmd_experiment)
+ACTUALS_COPY = "actuals.csv"
 CHART_FILES = ("lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png")
 # everything a report writes: a folder holding anything else is not a report to replace
-REPORT_FILES = frozenset((REPORT_HTML, WORKBOOK, *CHART_FILES))
+REPORT_FILES = frozenset((REPORT_HTML, WORKBOOK, ACTUALS_COPY, *CHART_FILES))
 SHEETS = ("headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week", "monitoring")
 
 
@@ -105,6 +108,9 @@ def build_outputs(results_dir: str | Path, actuals: str | Path | None = None,
     files = dict(pngs)
     files[WORKBOOK] = workbook_bytes(build_sheets(res, plan, mon))
     files[REPORT_HTML] = html.render(res, plan, head, pngs, mon, outside).encode("utf-8")
+    if act is not None:
+        copy = act.assign(lac_children=act["lac_children"].astype("int64"))
+        files[ACTUALS_COPY] = copy.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
     return files
 
 

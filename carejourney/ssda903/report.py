@@ -24,7 +24,7 @@ RULE_UNITS = {"read_as_cp1252": "file", "spaces_removed": "column", "code_upper_
 RULE_LABELS = {
     "read_as_cp1252": "not UTF-8: read as cp1252, as Excel on Windows writes (check any accented letters)",
     "spaces_removed": "spaces around cells' values removed",
-    "code_upper_cased": "code in lower case, read in upper case (c2 as C2)",
+    "code_upper_cased": "code in lower case, read in upper case (e.g. c2 as C2)",
     "duplicate_header_row": "header row repeated exactly in the same file",
     "header_superseded": "header row differs from the child's latest return (latest kept)",
     "exact_duplicate": "episode repeated exactly in the same return",

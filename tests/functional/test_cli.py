@@ -215,3 +215,27 @@ def test_a_config_and_an_experiment_file_are_told_apart(tmp_path, capsys):
     assert main(["run", str(plan), "--reps", "1", "--out", str(out)]) == 2
     assert f"run it with `carejourney experiment {plan}`" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_rerunning_an_experiment_keeps_the_reports_actuals(tmp_path, capsys):
+    """QA: rerunning `experiment` (to resume or extend a batch) rewrote the report without the
+    monthly counts a `report --actuals` had checked, silently. `report` without --actuals drops them."""
+    from tests.functional.experiment_helpers import write_experiment
+
+    path = write_experiment(tmp_path / "e", levers={}, scenarios=[{"name": "baseline"}])
+    out = tmp_path / "res"
+    argv = ["experiment", str(path), "--reps", "1", "--out", str(out)]
+    assert main(argv) == 0
+    actuals = tmp_path / "counts.csv"
+    actuals.write_text("date,lac_children\n30/11/2015,577\n2016-03-31,607\n")
+    assert main(["report", str(out), "--actuals", str(actuals)]) == 0
+    report = out / "report"
+    assert (report / "actuals.csv").read_text() == "date,lac_children\n2015-11-30,577\n2016-03-31,607\n"
+    with_actuals = (report / "report.html").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "keeps checking the monthly counts of the report it replaced" in capsys.readouterr().out
+    assert (report / "report.html").read_text(encoding="utf-8") == with_actuals
+    assert main(["report", str(out)]) == 0
+    assert not (report / "actuals.csv").exists()
+    assert (report / "report.html").read_text(encoding="utf-8") != with_actuals

@@ -156,7 +156,7 @@ def test_all_files_are_written(report):
     assert html_path == out / "report.html"
     names = {p.name for p in out.iterdir()}
     assert names == {"report.html", "summary.xlsx", "lac_fan.png", "spend_fan.png", "lever_ranking.png",
-                     "placement_mix.png", "monitoring.png"}
+                     "placement_mix.png", "monitoring.png", "actuals.csv"}  # the fixture gives actuals
     for png in out.glob("*.png"):
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, png.name

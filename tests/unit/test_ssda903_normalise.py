@@ -71,7 +71,7 @@ def test_many_lower_case_codes_are_counted_per_field_in_the_summary(tmp_path):
     c = clean(read_ssda903(tmp_path, salt=SALT))
     assert len(rule_rows(c, "code_upper_cased")) == 34  # every one in the report
     summary = c.summary().splitlines()
-    at = summary.index("  - 34 codes changed: code in lower case, read in upper case (c2 as C2)")
+    at = summary.index("  - 34 codes changed: code in lower case, read in upper case (e.g. c2 as C2)")
     assert summary[at + 1 : at + 3] == ["      LS: 30", "      SEX: 4"]
     assert not any("read as 'C2'" in line for line in summary)  # not a line per code
 
