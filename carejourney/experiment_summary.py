@@ -35,5 +35,9 @@ def experiment_summary_text(out: Path) -> str:
         p = f"{final_target.loc[name, 'probability']:.0%}" if name in final_target.index else "-"
         flag = " *" if s["evidence"] in ("plan-implied", "mixed") else ""
         lines.append(f"  {name[:40]:40} {lac_txt:>22} {sav:>24} {p:>10}{flag}")
+    lines.append("  LAC: median [5%-95%] of the replications; saving: mean [5% to 95%] of the paired savings against "
+                 "the baseline, summed over the run's years")
+    if len(final_target):
+        lines.append(f"  P(target): the share of replications meeting {final_target['target'].iloc[0]}")
     lines.append("  * rests on plan-implied effect sizes (the plan's own targets, not evidence)")
     return "\n".join(lines)

@@ -45,7 +45,7 @@ def build_sheets(res: Results, plan: str | None, mon: pd.DataFrame) -> dict[str,
     }
 
 
-def _number_format(header: str) -> str | None:
+def _number_format(header: str) -> str | tuple[str, str] | None:
     h = header.lower()
     if "(date)" in h or h.endswith("date"):
         return "yyyy-mm-dd"
@@ -56,8 +56,17 @@ def _number_format(header: str) -> str | None:
     if "(children)" in h or "52-week placements" in h or "unit in column" in h:
         return "#,##0.0"
     if h == "threshold":
-        return "#,##0.##"
+        return THRESHOLD_FORMAT
     return None
+
+
+# a target's threshold as written: 535 or 4,596,000 (not "535."), or 0.55
+THRESHOLD_FORMAT = ("#,##0", "#,##0.######")
+
+
+def _whole_or_not(value, formats: tuple[str, str]) -> str:
+    whole, decimal = formats
+    return whole if isinstance(value, (int, float)) and float(value).is_integer() else decimal
 
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
@@ -77,7 +86,7 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
                 fmt = _number_format(str(header))
                 if fmt:
                     for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = fmt
+                        row[0].number_format = fmt if isinstance(fmt, str) else _whole_or_not(row[0].value, fmt)
             ws.row_dimensions[1].height = 48
     return buf.getvalue()
 

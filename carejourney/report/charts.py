@@ -295,16 +295,27 @@ def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
     if "actual" in mon.columns and mon["actual"].notna().any():
         act = mon.dropna(subset=["actual"])
         out = act["status"].map(is_trigger)
-        ax.plot([d.to_pydatetime() for d in act["date"]], act["actual"], color="black", linewidth=1.0,
+        # over every month of the run, so a month without a count breaks the line (NaN) rather
+        # than a line joining two counts months apart implying the months between
+        ax.plot([d.to_pydatetime() for d in mon["date"]], mon["actual"].astype(float), color="black", linewidth=1.0,
                 marker="o", markersize=3.5)
         handles.append(Line2D([], [], color="black", marker="o", markersize=3.5, label="Actual monthly count"))
         if out.any():
             a = act[out]
             ax.plot([d.to_pydatetime() for d in a["date"]], a["actual"], linestyle="none", marker="X",
                     markersize=11, color="#CC0000", markeredgecolor="black", zorder=6)
-            for d, v in zip(a["date"], a["actual"]):
-                ax.annotate(f"{d:%b %Y}", (d.to_pydatetime(), v), xytext=(6, 6), textcoords="offset points",
-                            fontsize=8, color="#CC0000")
+            # one label per run of consecutive trigger months ("Apr 2016 to Jun 2016"), at its first
+            months = [d.to_period("M") for d in a["date"]]
+            for i, (d, v) in enumerate(zip(a["date"], a["actual"])):
+                if i and months[i] == months[i - 1] + 1:
+                    continue
+                j = i
+                while j + 1 < len(months) and months[j + 1] == months[j] + 1:
+                    j += 1
+                label = f"{d:%b %Y}" if j == i else f"{d:%b %Y} to {a['date'].iloc[j]:%b %Y}"
+                ax.annotate(label, (d.to_pydatetime(), v), xytext=(6, 6), textcoords="offset points",
+                            fontsize=8, color="#CC0000", zorder=7,
+                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
             handles.append(Line2D([], [], linestyle="none", marker="X", markersize=10, color="#CC0000",
                                   markeredgecolor="black", label="Actual outside the 90% range: trigger"))
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(4, 10)))

@@ -8,6 +8,7 @@ import math
 
 import pandas as pd
 
+from ..summary import SPEND_TOTAL_ITEMS
 from .inputs import Results
 from .tables import (
     EVIDENCE_TEXT,
@@ -19,6 +20,7 @@ from .tables import (
     money_m,
     month_ranges,
     whole,
+    whole_children_between,
     years_label,
 )
 
@@ -101,7 +103,7 @@ def _what_was_run(res: Results) -> str:
         ["carejourney version", m("carejourney_version")], ["Prices", res.price_note],
         ["Baseline scenario", f"{res.label(res.baseline)} ({res.baseline})"],
     ]
-    scen_rows = [[s.label, s.name, s.description or "–", ", ".join(s.levers) or "–", EVIDENCE_TEXT[s.evidence]]
+    scen_rows = [[s.label, s.name, s.description or "–", lever_list(res, s.levers) or "–", EVIDENCE_TEXT[s.evidence]]
                  for s in res.scenarios]
     return (
         "<h2 id=\"run\">1. What was run</h2>"
@@ -114,13 +116,21 @@ def _what_was_run(res: Results) -> str:
     )
 
 
+def lever_list(res: Results, names: list[str]) -> str:
+    """A scenario's levers; one that is part of another lever in the list is counted inside
+    it, not again (levers.applied_levers), and says so."""
+    info = res.manifest.get("levers") or {}
+    part_of = {n: (info.get(n) or {}).get("part_of") for n in names}
+    return ", ".join(f"{n} (counted within {part_of[n]})" if part_of[n] in names else n for n in names)
+
+
 def _warning(res: Results) -> str:
     implied = [s for s in res.scenarios if s.evidence == "plan-implied"]
     mixed = [s for s in res.scenarios if s.evidence == "mixed"]
     if not implied and not mixed:
         return ""
     def item(s) -> str:
-        levers = ": " + e(", ".join(s.levers)) if s.levers else ""
+        levers = ": " + e(lever_list(res, s.levers)) if s.levers else ""
         return f"<li><b>{e(s.label)}</b> ({e(s.name)}){levers}</li>"
 
     items = "".join(item(s) for s in implied)
@@ -165,7 +175,8 @@ def _headline(res: Results, head: pd.DataFrame) -> str:
               "final target for children looked after", "chance of meeting it"]
     approx = any(str(b).startswith("sum") for b in head["saving_basis"])
     foot = ("<p class=\"small\">Savings are baseline spend minus scenario spend at "
-            f"{e(res.price_note)}, paired replication by replication. "
+            f"{e(res.price_note)}, paired replication by replication. \"Fewer children\" is likewise the mean of "
+            "the paired differences, so it need not equal the difference of the two medians beside it. "
             + ("“approx.”: the results folder had no all-years totals, so the 90% range is the sum of "
                "each year's 5th and 95th percentiles, which is usually wider than the true range. " if approx else "")
             + "A dash means not available.</p>")
@@ -193,7 +204,8 @@ def _lac_text(res: Results, plan: str | None) -> str:
 def _spend_text(res: Results, plan: str | None) -> str:
     fy = final_year(res)
     b = annual(res, res.baseline, "spend_gbp").set_index("period").loc[fy]
-    txt = (f"Total spend in each financial year, at {e(res.price_note)}. In {fy} the baseline's median is "
+    txt = (f"Total spend in each financial year ({e(SPEND_TOTAL_ITEMS)}), at {e(res.price_note)}. "
+           f"In {fy} the baseline's median is "
            f"{gbp_m(b['q50'] / GBP_M)} (90% range {gbp_m(b['q05'] / GBP_M)} to {gbp_m(b['q95'] / GBP_M)}).")
     if plan is not None:
         p = annual(res, plan, "spend_gbp").set_index("period").loc[fy]
@@ -275,11 +287,14 @@ def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame, o
         rows, cls = [], []
         for _, r in act.iterrows():
             rows.append([f"{r['date']:%Y-%m-%d}", n0(r["actual"]), n0(r["q50"]),
-                         n0(r["q25"]) + " to " + n0(r["q75"]) if not _nan(r["q25"]) else "–",
-                         n0(r["q05"]) + " to " + n0(r["q95"]) if not _nan(r["q05"]) else "–", r["status"]])
+                         whole_children_between(r["q25"], r["q75"]),
+                         whole_children_between(r["q05"], r["q95"]), r["status"]])
             cls.append("trigger" if is_trigger(r["status"]) else "watch" if r["status"].startswith("watch") else "")
         out.append(_table(["month end", "actual children looked after", "plan median", "on track (25-75%)",
-                           "trigger limits (5-95%)", "status"], rows, numeric={1, 2, 3, 4}, row_class=cls))
+                           "within the trigger limits (5-95%)", "status"], rows, numeric={1, 2, 3, 4},
+                          row_class=cls))
+        out.append('<p class="small">The ranges are the whole numbers of children inside the plan\'s percentiles '
+                   "(the workbook's monitoring sheet gives the percentiles themselves).</p>")
     return "\n".join(out)
 
 
@@ -292,15 +307,25 @@ def _targets(res: Results) -> str:
     keys = t.drop_duplicates(["target"]).sort_values(["date", "target"])
     rows = []
     for _, k in keys.iterrows():
-        row = [k["target"], f"{k['date']:%d %B %Y}", k["source"] or "–"]
+        # a count of children is at 31 March; spend, savings and other flows are the year's
+        stock = str(k["measure"]).startswith("lac_") and k["measure"] != "lac_days"
+        when = f"{k['date']:%d %B %Y}" if stock else f"financial year {k['period']}"
+        row = [k["target"], when, k["source"] or "–"]
         for n in names:
             p = t[(t["target"] == k["target"]) & (t["scenario"] == n)]["probability"]
             row.append(pct(p.iloc[0]) if len(p) else "–")
         rows.append(row)
-    header = ["target", "date", "source"] + [f"{res.label(n)}" for n in names]
-    return (head + "<p>The share of replications in which each target is met. 50% means the target is as likely "
-            "to be missed as met; a plan whose targets sit below 20% relies on things going better than "
-            "expected.</p>" + _table(header, rows, numeric=set(range(3, 3 + len(names)))))
+    header = ["target", "when", "source"] + [f"{res.label(n)}" for n in names]
+    money = ""
+    if t["measure"].astype(str).str.contains("gbp").any():
+        money = (f" A saving target is met by the scenario's saving against the baseline in that financial year, "
+                 f"paired replication by replication, in {e(res.price_note)}, compared with the target as the "
+                 "experiment file gives it: if the plan's figures are cash, or cumulative budget reductions, "
+                 "restate them before reading these chances.")
+    return (head + "<p>The share of replications in which each target is met (a result equal to the target "
+            "meets it). 50% means the target is as likely to be missed as met; a plan whose targets sit below "
+            "20% relies on things going better than expected." + money + "</p>"
+            + _table(header, rows, numeric=set(range(3, 3 + len(names)))))
 
 
 FAN_NOTE = """

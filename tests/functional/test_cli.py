@@ -226,6 +226,10 @@ def test_rerunning_an_experiment_keeps_the_reports_actuals(tmp_path, capsys):
     out = tmp_path / "res"
     argv = ["experiment", str(path), "--reps", "1", "--out", str(out)]
     assert main(argv) == 0
+    # QA: the console did not say which statistics its columns are
+    printed = capsys.readouterr().out
+    assert "LAC: median [5%-95%] of the replications; saving: mean [5% to 95%]" in printed
+    assert "P(target): the share of replications meeting LAC 2017 <= 600" in printed
     actuals = tmp_path / "counts.csv"
     actuals.write_text("date,lac_children\n30/11/2015,577\n2016-03-31,607\n")
     assert main(["report", str(out), "--actuals", str(actuals)]) == 0
