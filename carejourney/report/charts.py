@@ -145,16 +145,28 @@ def _targets_with_room(ax, res: Results, scenario: str, measure: str, scale: flo
 
 
 def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: str,
-              scale: float = 1.0, note: str = "") -> bytes:
+              scale: float = 1.0, note: str = "", opening: float | None = None) -> bytes:
+    """`opening`: the stock the run starts from, drawn at the 31 March before its first year."""
     fig = _figure(9.5, 6.0)
     ax = fig.add_axes([0.09, 0.34, 0.88, 0.57])
-    handles = _fan(ax, annual(res, res.baseline, measure), BASE_COLOUR, res.label(res.baseline), scale)
+    dates = list(annual(res, res.baseline, measure)["date"])
+    handles = []
+    if opening is not None and dates:
+        start = dates[0] - pd.DateOffset(years=1)
+        dates = [start] + dates
+        ax.plot([start.to_pydatetime()], [opening / scale], linestyle="none", marker="D", markersize=6,
+                color="black", zorder=5)
+        ax.annotate(f"{whole(opening)} at the start", (start.to_pydatetime(), opening / scale), xytext=(8, 0),
+                    textcoords="offset points", fontsize=8, ha="left", va="center")
+        handles.append(Line2D([], [], linestyle="none", marker="D", markersize=6, color="black",
+                              label="Looked after when the run starts"))
+    handles = _fan(ax, annual(res, res.baseline, measure), BASE_COLOUR, res.label(res.baseline), scale) + handles
     target_scen = res.baseline
     if plan is not None:
         handles += _fan(ax, annual(res, plan, measure), PLAN_COLOUR, res.label(plan), scale)
         target_scen = plan
     handles += _targets_with_room(ax, res, target_scen, measure, scale)
-    _march_axis(ax, list(annual(res, res.baseline, measure)["date"]))
+    _march_axis(ax, dates)
     ax.set_title(title, fontsize=13, loc="left")
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Date (31 March, end of each financial year)")
@@ -171,7 +183,8 @@ def lac_fan(res: Results, plan: str | None) -> bytes:
     return fan_chart(
         res, plan, "lac_children",
         "Children looked after at 31 March: range of simulated outcomes",
-        "Looked-after children at 31 March", note="Shaded bands show the spread across replications")
+        "Looked-after children at 31 March", note="Shaded bands show the spread across replications",
+        opening=res.opening_lac)
 
 
 def spend_fan(res: Results, plan: str | None) -> bytes:

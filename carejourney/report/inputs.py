@@ -117,6 +117,12 @@ class Results:
         return [s.name for s in self.scenarios if s.name != self.baseline]
 
     @property
+    def opening_lac(self) -> float | None:
+        """Children looked after when the run starts (None in results from before 0.1.0's last changes)."""
+        v = self.manifest.get("opening_lac_children")
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    @property
     def price_note(self) -> str:
         return str(self.manifest.get("price_note") or "prices not recorded")
 

@@ -76,3 +76,29 @@ def test_thresholds_show_as_written_in_the_workbook():
     assert _whole_or_not(535.0, THRESHOLD_FORMAT) == whole == "#,##0"  # not "535."
     assert _whole_or_not(4_596_000.0, THRESHOLD_FORMAT) == whole
     assert _whole_or_not(0.55, THRESHOLD_FORMAT) == decimal
+
+
+def test_the_lac_fan_starts_from_the_opening_stock_when_the_results_record_it(tmp_path):
+    """QA: the fan began at the first year's 31 March, so '787, up from 535' had no 535 on it."""
+    from carejourney.report.inputs import load_results
+
+    results = make_results(tmp_path / "r")
+    assert load_results(results).opening_lac is None  # results written before it was recorded
+    m = json.loads((results / "manifest.json").read_text())
+    (results / "manifest.json").write_text(json.dumps({**m, "opening_lac_children": 535}))
+    assert load_results(results).opening_lac == 535.0
+    write_report(results)  # draws it
+
+
+def test_the_manifest_records_the_opening_stock_unless_a_warm_up_simulates_it(tmp_path):
+    import yaml
+
+    from carejourney.experiment import _manifest, load_experiment
+    from tests.functional.experiment_helpers import write_experiment
+
+    path = write_experiment(tmp_path / "e", levers={}, scenarios=[{"name": "baseline"}])
+    assert _manifest(load_experiment(path), 1, 1)["opening_lac_children"] == 535  # configs/cambridgeshire-2015.yaml
+    cfg = tmp_path / "e" / "council.yaml"
+    cfg.write_text(yaml.safe_dump({**yaml.safe_load(cfg.read_text()), "horizon": {"end_date": "2017-03-31",
+                                                                                   "warmup_days": 365}}))
+    assert _manifest(load_experiment(path), 1, 1)["opening_lac_children"] is None
