@@ -305,9 +305,11 @@ class Lever(NumbersOnly):
         """Checks that need the council config: horizon, service and pool names."""
         h = cfg.horizon
         if self.start_date >= h.end_date:
-            raise ValueError(f"lever {name}: start_date {self.start_date} is after the run ends ({h.end_date})")
+            raise ValueError(f"lever {name}: start_date {self.start_date} is on or after the run's last day "
+                             f"({h.end_date}): the lever would never act")
         if self.end_date is not None and self.end_date <= h.start_date:
-            raise ValueError(f"lever {name}: end_date {self.end_date} is before the run starts ({h.start_date})")
+            raise ValueError(f"lever {name}: end_date {self.end_date} is on or before the run's first day "
+                             f"({h.start_date}): the lever would never act")
         ramp_end = self.start_date + dt.timedelta(days=self.ramp_up_days)
         if ramp_end > h.end_date + dt.timedelta(days=1):
             raise ValueError(f"lever {name}: ramp_up_days {self.ramp_up_days:g} runs past the horizon "

@@ -323,13 +323,16 @@ class Measures:
     def _adoption(self):
         pl, p = self.placements, self.periods
         pfa = PLACEMENT_TYPES.index("placed_for_adoption")
-        key = p.child * 1000 + p.period
+        # one integer per (child, period): periods counted in base (most periods + 1), so a child
+        # with 1,000 periods cannot collide with the next child (QA: a fixed 1000 did)
+        base = int(p.period.max()) + 1 if len(p.period) else 1
+        key = p.child.astype(np.int64) * base + p.period
         order = np.argsort(key)
         # the opening stock's placements begin when the run does: those children were placed
         # for adoption before it, at a date the run does not know (QA: counted as placed in
         # its first year, waiting until its first day)
         sel = (pl.type == pfa) & (pl.start > -float(self.cfg.horizon.warmup_days))
-        pos = order[np.searchsorted(key[order], pl.child[sel] * 1000 + pl.period[sel])]
+        pos = order[np.searchsorted(key[order], pl.child[sel].astype(np.int64) * base + pl.period[sel])]
         placed = pl.start[sel]
         wait = placed - p.start[pos]
         values = np.zeros((self.n_fy, 3))
@@ -364,10 +367,13 @@ class Measures:
             # a change at that instant belongs to the next month (and a run ending there never makes it)
             j = np.searchsorted(t, cal.month_times, side="left") - 1
             month_ends.append(np.stack([places[j], occupied[j]], axis=1))
+        values = np.reshape(annual, (len(self.pool_names), self.n_fy, 3))
+        # a pool with no places in a year has no occupancy: the row is left out, as other
+        # measures with nothing to measure are (QA: Wiltshire's 0 home places wrote empty cells)
         self.annual.add(cal.fy_labels, [[(m, "pool", name) for m in ("inhouse_place_days", "inhouse_occupied_days",
                                                                     "inhouse_occupancy_share")]
                                         for name in self.pool_names],
-                        np.reshape(annual, (len(self.pool_names), self.n_fy, 3)))
+                        values, keep=~np.isnan(values))
         if monthly:
             self.monthly.add(cal.month_labels, [[("inhouse_places", "pool", name), ("inhouse_occupied", "pool", name)]
                                                 for name in self.pool_names],

@@ -7,7 +7,7 @@ from . import non_negative_int, say
 
 def cmd_export_903(args) -> int:
     from .. import __version__
-    from ..config import load_config
+    from ..config import ConfigError, load_config
     from ..results import atomic_dir, check_out_dir, may_replace, write_manifest
     from ..runner import run_replication
     from ..ssda903 import export_903
@@ -16,8 +16,15 @@ def cmd_export_903(args) -> int:
     _check_years(cfg, args.config)
     out = check_out_dir(args.out, "export-903", "export")  # before simulating
     res = run_replication(cfg, args.seed, args.replication, keep_events=True)
+    if res.events["care_periods"].empty:
+        # (QA: a traceback) the config is valid, but there is no episode to write
+        raise ConfigError(f"{args.config}: no child is looked after in replication {args.replication} "
+                          f"(seed {args.seed}): no SSDA903 episodes to write")
     with atomic_dir(out, may_replace("export-903", "export", out)) as tmp:
         written = export_903(res.events, tmp)
+        if not written:
+            raise ConfigError(f"{args.config}: replication {args.replication} (seed {args.seed}) has no care "
+                              "episode in a collection year the code lists cover: no SSDA903 files to write")
         # marks the folder as an export, so a later export may replace it (and nothing else)
         write_manifest(tmp, command="export-903", config=str(args.config), config_name=cfg.meta.name,
                        seed=args.seed, replication=args.replication, carejourney_version=__version__)

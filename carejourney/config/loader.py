@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ..calendar import fy_label, fy_start_year, year_ending_31_march
 from ..strict import NOT_A_NUMBER
-from .placement_ages import placement_age_warnings
+from .placement_ages import opening_age_warnings, placement_age_warnings
 from .plausibility import demand_warnings
 from .schema import Config
 
@@ -256,6 +256,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"multiplies demand over the whole run by {step.multiplier:g}, as a change to "
                        "per_year_by_age_band would; a date in the run was probably meant")
     fy_first, fy_last = fy_start_year(first), fy_start_year(h.end_date)
+    if (h.start_date.month, h.start_date.day) != (4, 1):
+        fy0 = fy_start_year(h.start_date)
+        out.append(f"horizon.start_date: {h.start_date} is not a 1 April: the tables' first financial year, "
+                   f"{fy_label(fy0)}, is a part-year (its starts, ceased and spend cover {h.start_date} to "
+                   f"31 March {fy0 + 1} only)")
     if (h.end_date.month, h.end_date.day) != (3, 31):
         out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "
                    f"{fy_label(fy_last)}, is a part-year (its starts, ceased and spend cover 1 April to "
@@ -301,7 +306,7 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
 def config_warnings(cfg: Config) -> list[str]:
     """What is valid but probably not meant: inputs that miss the run, implausible demand,
     mixes naming placements the age limits rule out."""
-    return coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg)
+    return coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg) + opening_age_warnings(cfg)
 
 
 def _warn(msg: str):

@@ -40,3 +40,30 @@ def placement_age_warnings(cfg: Config) -> list[str]:
         check(f"placements.next_placement.{source}", mix, first, last,
               f"the children leaving {source} (aged {first}-{last})")
     return out
+
+
+def opening_age_warnings(cfg: Config) -> list[str]:
+    """The opening stock's placement types by age, as drawn: its two published margins (types,
+    age bands) and the types' age limits cannot always be met together (QA: weights asking for
+    255 IFA 16-17s among 110 put 4-15s in supported accommodation, 16+). One draw with a fixed
+    seed shows whether some child is left outside its type's ages."""
+    import numpy as np
+
+    from ..model.opening import draw_opening
+    from ..vocab import PLACEMENT_TYPES
+
+    o = draw_opening(cfg, np.random.default_rng(0))
+    types = cfg.placements.types
+    age = o["age_days"] / 365.25
+    outside: dict[str, int] = {}
+    for k, a in zip(o["placement"].tolist(), age.tolist()):
+        t = types[PLACEMENT_TYPES[k]]
+        if not t.min_age_years <= a < t.max_age_years + 1:
+            outside[PLACEMENT_TYPES[k]] = outside.get(PLACEMENT_TYPES[k], 0) + 1
+    if not outside:
+        return []
+    listed = ", ".join(f"{n} in {name} (ages {types[name].min_age_years}-{types[name].max_age_years})"
+                       for name, n in sorted(outside.items(), key=lambda x: -x[1]))
+    return [f"opening: the published counts by placement type and by age band cannot both be met within the types' "
+            f"ages (with placement_type_age_weights, if given): a draw puts {listed} at ages the type does not "
+            "take; check the counts, the types' min_age_years/max_age_years and the weights"]

@@ -9,7 +9,9 @@ with the council the config describes:
 - warnings (`demand_warnings`, printed by `load_config` as `warning:` lines): a referral
   rate per 10,000 children over IMPLAUSIBLE_MULTIPLE times the reference below; UASC
   arriving at rates that would put more of them in care than the whole looked-after stock
-  at the start; a population that changes by over a fifth a year between two given years.
+  at the start; a population that changes by over a fifth a year between two given years
+  or by its growth_per_year; a trend, step or shrinking population that makes more referrals
+  than children in a later year of the run.
 
 Children in an age band are the 0-17 population times the band's share of the 18 years of
 age (the single years of age are about equally many), in the run's first year ending 31 March.
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..calendar import year_ending_31_march
 from ..vocab import AGE_BAND_AGES, AGE_BAND_LABEL, YEARS_OF_AGE
@@ -85,6 +89,11 @@ def demand_warnings(cfg: Config) -> list[str]:
         out.append(f"population.children_0_17_by_year: the {stock:,} looked after at the start are {rate:,.0f} per "
                    f"10,000 children aged 0-17 in {year}, against England's {ENGLAND_LAC_PER_10000} (2015): is the "
                    "population another council's?")
+    out += later_demand_warnings(cfg)
+    growth = cfg.population.growth_per_year
+    if abs(growth) > POPULATION_JUMP_PER_YEAR:
+        out.append(f"population.growth_per_year: {growth:+.0%} a year: a child population changes by a few per "
+                   "cent a year (England's grew ~1%)")
     by_year = sorted(cfg.population.children_0_17_by_year.items())
     for (y0, n0), (y1, n1) in zip(by_year, by_year[1:]):
         change = (n1 / n0) ** (1 / (y1 - y0)) - 1 if n0 > 0 else 0.0
@@ -98,6 +107,32 @@ def demand_warnings(cfg: Config) -> list[str]:
         out.append(f"demand.uasc.periods[{i}]: {_uasc_text(cfg, count, day, i)}, more than the whole looked-after "
                    f"stock at the start ({stock:,}, opening.age_band_counts): more arrivals than meant?")
     return out
+
+
+def later_demand_warnings(cfg: Config) -> list[str]:
+    """Referrals the trend and steps make, against the children the population has, in each
+    later year of the run: the first year is checked as an error (demand_errors), but a trend
+    or a shrinking population can pass it years later (QA: 906,823 referrals a year in 2027
+    for ~150k children). One message, naming each age band at the first year it happens."""
+    from ..model.demand import demand_multiplier  # the model's own trend and steps
+
+    start, end = cfg.horizon.start_date, cfg.horizon.end_date
+    first: dict[str, str] = {}
+    for year in range(first_year(cfg) + 1, year_ending_31_march(end) + 1):
+        a = max((dt.date(year - 1, 4, 1) - start).days, 0)
+        b = (min(dt.date(year, 3, 31), end) - start).days
+        steps = [d for d in ((st.from_date - start).days for st in cfg.demand.referrals.steps) if a <= d <= b]
+        peak = float(np.max(demand_multiplier(cfg, start, np.array([a, b, *steps], dtype=float))))
+        children = children_of_bands(cfg.population.children_in(year))
+        for band, n in cfg.demand.referrals.per_year_by_age_band.items():
+            if band not in first and n * peak > children[band]:
+                first[band] = (f"aged {AGE_BAND_LABEL[band]} from the year ending 31 March {year} ({n * peak:,.0f} "
+                               f"referrals a year, {children[band]:,.0f} children)")
+    if not first:
+        return []
+    return [f"demand.referrals: trend_per_year and steps make more referrals a year than the population has "
+            f"children (population.children_0_17_by_year, growth_per_year), not possible: {'; '.join(first.values())}. "
+            "Is the trend, a step or the population's growth meant?"]
 
 
 def first_year(cfg: Config) -> int:

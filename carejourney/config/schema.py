@@ -477,6 +477,11 @@ class Placements(Strict):
         for name, pool in v.items():
             if pool.overflow_to == name:
                 raise ValueError(f"{name}.overflow_to is {name} itself: overflow must go to another placement type")
+            if pool.overflow_to in v:
+                # a child overflowed is placed without taking a place: the other pool would hold more
+                # children than it has places (QA)
+                raise ValueError(f"{name}.overflow_to is {pool.overflow_to}, itself capacity-limited: overflow goes "
+                                 "to provision without a capacity limit (e.g. ifa_foster, external_childrens_home)")
         return v
 
     @model_validator(mode="after")
@@ -653,7 +658,8 @@ class Costs(Strict):
 
 # ---------------------------------------------------------------- opening stock
 class Opening(Strict):
-    """Children already looked after on the day before start_date."""
+    """Children already looked after on the day before the first day simulated: start_date, or
+    with a warm-up, the warm-up's first day (the stock on start_date is then simulated)."""
 
     age_band_counts: dict[str, int]
     legal_status_counts: dict[str, int]

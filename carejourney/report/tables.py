@@ -97,7 +97,12 @@ def annual(res: Results, scenario: str, measure: str, breakdown: str = "total",
 
 
 def final_year(res: Results) -> str:
-    return res.fiscal_years[-1]
+    """The last financial year with a 31 March in the run: a run ending mid-year has flows
+    (spend, starts) for its part-year but no stock at its end (QA: the report crashed)."""
+    a = res.summary
+    stock = a[(a["table"] == "annual") & (a["measure"] == "lac_children")]["period"]
+    whole = [fy for fy in res.fiscal_years if fy in set(stock)]
+    return (whole or res.fiscal_years)[-1]
 
 
 def years_label(res: Results) -> str:

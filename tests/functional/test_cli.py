@@ -243,3 +243,24 @@ def test_rerunning_an_experiment_keeps_the_reports_actuals(tmp_path, capsys):
     assert main(["report", str(out)]) == 0
     assert not (report / "actuals.csv").exists()
     assert (report / "report.html").read_text(encoding="utf-8") != with_actuals
+
+
+def test_export_903_with_nobody_looked_after_says_so(tmp_path, capsys):
+    """QA: a valid config in which no child is ever looked after gave a traceback."""
+    import yaml
+
+    from tests.conftest import load_default_dict
+
+    d = load_default_dict()
+    d["demand"]["referrals"]["per_year_by_age_band"] = {b: 0 for b in d["demand"]["referrals"]["per_year_by_age_band"]}
+    d["demand"]["uasc"]["periods"] = []
+    for key in ("age_band_counts", "legal_status_counts", "placement_type_counts"):
+        d["opening"][key] = {k: 0 for k in d["opening"][key]}
+    d["opening"]["uasc_count"] = 0
+    cfg = tmp_path / "nobody.yaml"
+    cfg.write_text(yaml.safe_dump(d))
+    out = tmp_path / "903"
+    assert main(["export-903", str(cfg), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {cfg}: no child is looked after in replication 0 (seed 1): "
+                                               "no SSDA903 episodes to write")
+    assert not out.exists()

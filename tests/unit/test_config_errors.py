@@ -5,7 +5,7 @@ import yaml
 
 from carejourney.cli import main
 from carejourney.config import ConfigError, load_config, parse_config
-from tests.conftest import DELETE, load_default_dict, with_changes
+from tests.conftest import DELETE, ROOT, load_default_dict, with_changes
 
 def _prior(path: str, **prior) -> dict:
     """The change that gives the config one uncertainty entry."""
@@ -47,6 +47,9 @@ CASES = {
                                   "placements.types.supported_accommodation", "above max_age_years"),
     "overflow to itself": ({"placements.capacity.inhouse_foster.overflow_to": "inhouse_foster"},
                            "placements.capacity", "itself"),
+    # QA: the overflow was placed in the other pool without taking a place (occupancy above places)
+    "overflow to the other pool": ({"placements.capacity.inhouse_childrens_home.overflow_to": "inhouse_foster"},
+                                   "placements.capacity", "inhouse_foster, itself capacity-limited"),
     "true for a number": ({"placements.capacity.inhouse_foster.initial_places": True},
                           "placements.capacity.inhouse_foster.initial_places", "should be a number, not True"),
     "text for a number": ({"placements.types.ifa_foster.weekly_cost_gbp": "758"},
@@ -275,7 +278,6 @@ def test_cli_exits_non_zero_and_writes_nothing(tmp_path, capsys, command):
 
 
 def test_the_bundled_configs_are_valid():
-    from tests.conftest import ROOT
     for path in (ROOT / "configs").glob("*.yaml"):
         load_config(path)
 
@@ -456,6 +458,34 @@ def test_a_run_ending_mid_year_warns_that_its_last_year_is_a_part_year(tmp_path)
     load_config(path, warn=notes.append)
     assert any("horizon.end_date: 2016-10-15 is not a 31 March: the tables' last financial year, 2016-17, "
                "is a part-year" in n for n in notes)
+
+
+def test_a_run_starting_mid_year_warns_that_its_first_year_is_a_part_year(tmp_path):
+    """QA: only a part-year at the end was warned about; a 29 February start printed a 31-day 2015-16."""
+    path = tmp_path / "mid.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.start_date": "2016-02-29"})))
+    notes = []
+    load_config(path, warn=notes.append)
+    assert any("horizon.start_date: 2016-02-29 is not a 1 April: the tables' first financial year, 2015-16, is a "
+               "part-year (its starts, ceased and spend cover 2016-02-29 to 31 March 2016 only)" in n for n in notes)
+    default = []
+    load_config(ROOT / "configs" / "cambridgeshire-2015.yaml", warn=default.append)
+    assert not any("part-year" in n for n in default)
+
+
+def test_opening_weights_that_cannot_be_met_within_the_types_ages_are_warned_about(tmp_path):
+    """QA: weights asking for all 255 IFA children to be 16-17 (there are 110) put children of
+    4-15 in supported accommodation (16+), quietly."""
+    path = tmp_path / "w.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(),
+                                                {"opening.placement_type_age_weights": {"ifa_foster": [0, 0, 0, 0, 1]}})))
+    notes = []
+    load_config(path, warn=notes.append)
+    opening = [n for n in notes if n.startswith(f"{path}: opening: ")]
+    assert len(opening) == 1 and "in supported_accommodation (ages 16-17) at ages the type does not take" in opening[0]
+    default = []
+    load_config(ROOT / "configs" / "cambridgeshire-2015.yaml", warn=default.append)
+    assert default == []
 
 
 def test_probabilities_by_band_that_happen_to_sum_to_1_are_not_a_mix():

@@ -256,7 +256,14 @@ def test_a_chain_of_part_of_loads(tmp_path):
 def test_a_lever_that_ends_before_the_run_starts_is_refused(tmp_path, end_date):
     lever = {**LEVERS["fewer_teens"], "start_date": "2014-01-01", "ramp_up_days": 0, "end_date": end_date}
     text = _load_error(tmp_path, {"x": lever})
-    assert f"levers.x: lever x: end_date {end_date} is before the run starts (2015-04-01)" in text
+    assert f"levers.x: lever x: end_date {end_date} is on or before the run's first day (2015-04-01)" in text
+
+
+@pytest.mark.parametrize("start_date", ["2017-03-31", "2018-01-01"])
+def test_a_lever_that_starts_on_or_after_the_runs_last_day_is_refused(tmp_path, start_date):
+    """QA: a start on the last day (2017-03-31 in this two-year run) was said to be 'after' it."""
+    text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "start_date": start_date}})
+    assert f"levers.x: lever x: start_date {start_date} is on or after the run's last day (2017-03-31)" in text
 
 
 def test_a_lever_that_ends_the_day_after_the_run_starts_loads(tmp_path):

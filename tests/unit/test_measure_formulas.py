@@ -220,3 +220,41 @@ def test_social_work_and_uasc_grant_count_every_looked_after_day(cfg):
     assert _value(annual, "spend_gbp", "social_work", "social_work", FY1) == pytest.approx(
         210.0 * c.social_work_weekly_gbp_per_child / 7.0)
     assert _value(annual, "spend_gbp", "income", "parental_contribution", FY1) == 0.0
+
+
+def test_adoption_wait_pairs_each_placement_with_its_own_period_however_many_periods(cfg):
+    """QA: periods were keyed child * 1000 + period, so child 1's period 1001 and child 2's
+    period 1 had one key and the wait came out negative. Child 1 has 1,000 short periods
+    before the one in which it is placed for adoption; child 2 is placed in its first."""
+    pfa = PLACEMENT_CODE["placed_for_adoption"]
+    log = EventLog()
+    for c in (1, 2):
+        _child(log, c, age_years=1.0)
+    for k in range(1, 1001):
+        _period(log, 1, k, 0.01 * k, 0.01 * k + 0.005)
+    _period(log, 1, 1001, 20.0, math.nan, route="censored")  # entered day 20, placed day 120: 100 days
+    log.placements.append((1, 1001, 120.0, math.nan, pfa, False, True, 5))
+    _period(log, 2, 1, 50.0, math.nan, route="censored")  # entered day 50, placed day 80: 30 days
+    log.placements.append((2, 1, 80.0, math.nan, pfa, False, True, 5))
+    annual = _annual(cfg, log)
+    assert _value(annual, "placed_for_adoption_children", "total", "all", FY1) == 2
+    assert _value(annual, "adoption_entry_to_placed_days_mean", "total", "all", FY1) == pytest.approx(65.0)
+
+
+def test_a_pool_without_places_has_no_occupancy_row_rather_than_an_empty_value():
+    """QA: Wiltshire's in-house homes have no places, and each year's occupancy share was NaN
+    (an empty cell in the CSVs); a measure with nothing to measure is left out."""
+    from carejourney.runner import run_replication
+
+    d = with_changes(small_dict(), {"placements.capacity.inhouse_childrens_home.initial_places": 0,
+                                    "placements.capacity.inhouse_childrens_home.recruited_places_per_year": 0})
+    counts = d["opening"]["placement_type_counts"]  # the 12 in in-house homes at the start go to external ones
+    counts["external_childrens_home"] += counts["inhouse_childrens_home"]
+    counts["inhouse_childrens_home"] = 0
+    cfg = parse_config(d, "no homes")
+    annual = run_replication(cfg, 1, 0).annual
+    assert not annual["value"].isna().any()
+    share = annual[annual.measure == "inhouse_occupancy_share"]
+    assert set(share.category) == {"inhouse_foster"} and len(share) == 2  # two years
+    homes = annual[(annual.measure == "inhouse_place_days") & (annual.category == "inhouse_childrens_home")]
+    assert list(homes.value) == [0.0, 0.0]  # the place-days are still there: zero

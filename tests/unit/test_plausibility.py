@@ -55,6 +55,9 @@ def test_impossible_demand_is_refused_wherever_a_config_is_validated():
 @pytest.mark.parametrize("changes, field, message", [
     (IMPLAUSIBLE, f"{REFERRALS}.5_to_9", "14,000 a year is 3,819 per 10,000 children aged 5 to 9"),
     (MANY_UASC, "demand.uasc.periods[0]", "more than the whole looked-after stock at the start (535"),
+    # QA: only the first year was checked; a 50% trend makes more referrals than babies by 2019
+    ({"demand.referrals.trend_per_year": 0.5, "horizon.end_date": "2027-03-31"}, "demand.referrals",
+     "trend_per_year and steps make more referrals a year than the population has children"),
 ])
 def test_implausible_demand_is_a_warning_that_check_prints(tmp_path, capsys, changes, field, message):
     path = config_file(tmp_path, changes)
@@ -118,3 +121,13 @@ def test_uasc_arriving_outside_the_run_are_no_concern(tmp_path, capsys):
     path = config_file(tmp_path, later)
     assert main(["check", str(path)]) == 0
     assert "more than the whole looked-after stock" not in capsys.readouterr().err
+
+
+def test_a_shrinking_population_is_warned_about_and_so_are_the_referrals_it_cannot_supply(tmp_path):
+    """QA: growth_per_year -0.5 passed quietly; by 2021 there were 11,166 referrals a year for 4,124 children."""
+    path = config_file(tmp_path, {"population.growth_per_year": -0.5})
+    seen = []
+    load_config(path, warn=seen.append)
+    assert any(m.startswith(f"{path}: population.growth_per_year: -50% a year") for m in seen), seen
+    later = [m for m in seen if m.startswith(f"{path}: demand.referrals: ")]
+    assert len(later) == 1 and "aged under 1 from the year ending 31 March 2018" in later[0], later

@@ -102,3 +102,15 @@ def test_the_manifest_records_the_opening_stock_unless_a_warm_up_simulates_it(tm
     cfg.write_text(yaml.safe_dump({**yaml.safe_load(cfg.read_text()), "horizon": {"end_date": "2017-03-31",
                                                                                    "warmup_days": 365}}))
     assert _manifest(load_experiment(path), 1, 1)["opening_lac_children"] is None
+
+
+def test_a_run_ending_mid_year_is_reported_to_its_last_31_march(tmp_path):
+    """QA: a run ending on 30 September has flows for its part-year but no stock at its end;
+    the report failed with KeyError '2020-21' (as if the run ended on 31 March 2021)."""
+    results = make_results(tmp_path / "r")
+    s = pd.read_parquet(results / "summary.parquet")
+    part_year_stock = (s["table"] == "annual") & (s["period"] == "2020-21") & s["measure"].str.startswith("lac_")
+    s[~part_year_stock].to_parquet(results / "summary.parquet", index=False)
+    html = write_report(results).read_text(encoding="utf-8")
+    assert "children looked after at 31 March 2020: median" in html
+    assert "31 March 2021: median" not in html
