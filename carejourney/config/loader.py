@@ -225,6 +225,18 @@ def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
     return deep_merge(base, data), [base_path, *parents]
 
 
+# Memory of one replication, measured (QA round 13, peak RSS): England's ~69,550 looked after
+# took 1.48 GB over 6 years and 2.70 GB over 12, ~3.2 KB per child-year of the stock (the event
+# log and the children) above ~0.15 GB of libraries. 50 years of England would need ~12 GB.
+MEMORY_GB_BASE, MEMORY_BYTES_PER_CHILD_YEAR, MEMORY_WARNING_GB = 0.15, 3.5e3, 8.0
+
+
+def replication_memory_gb(cfg: Config) -> float:
+    """A rough estimate of one replication's peak memory, from the opening stock and the run's length."""
+    years = (cfg.horizon.end_date - cfg.horizon.simulated_from).days / 365.25
+    return MEMORY_GB_BASE + MEMORY_BYTES_PER_CHILD_YEAR * sum(cfg.opening.age_band_counts.values()) * years / 1e9
+
+
 def coverage_warnings(cfg: Config) -> list[str]:
     """What in a valid config probably does not match its horizon, one message a field.
 
@@ -265,6 +277,11 @@ def coverage_warnings(cfg: Config) -> list[str]:
         out.append(f"horizon.end_date: {h.end_date} is not a 31 March: the tables' last financial year, "
                    f"{fy_label(fy_last)}, is a part-year (its starts, ceased and spend cover 1 April to "
                    f"{h.end_date} only)")
+    gb = replication_memory_gb(cfg)
+    if gb > MEMORY_WARNING_GB:
+        out.append(f"horizon: about {gb:,.0f} GB of memory a replication ({sum(cfg.opening.age_band_counts.values()):,} "
+                   f"looked after over {(h.end_date - first).days / 365.25:,.0f} years; each --workers process holds "
+                   "one): more than most machines have; a shorter run or a smaller population needs less")
     # cash prices beyond the index are held at its nearest year (metrics._price_factor)
     c = cfg.costs
     idx = sorted(c.inflation_index_by_year)

@@ -37,7 +37,7 @@ MAX_WEEKLY_COST_GBP = 100_000.0  # secure places cost ~£6,000-£10,000 a week
 MAX_REFERRALS_PER_YEAR = 5_000_000.0  # England had ~650,000 referrals a year
 # Sizes the simulation loops over or allocates in proportion to: a typo here (an end date
 # in 3000, a million places) passes every other check and then exhausts memory or never ends.
-MAX_HORIZON_YEARS = 50  # a council plans 5-10 years ahead; 50 years of England is ~10 x configs/england-2015
+MAX_HORIZON_YEARS = 50  # a council plans 5-10 years ahead; 50 years of England (~12 GB a replication) is warned about (loader)
 MAX_HORIZON_DAYS = int(MAX_HORIZON_YEARS * 365.25)
 MAX_PLACES = 100_000  # England pooled (configs/england-2015.yaml) has 31,500 in-house foster places
 # England has ~80,000 children looked after in all; pooled England's services hold ~1,000 cases
@@ -453,7 +453,8 @@ class Capacity(Strict):
 
 class Placements(Strict):
     types: dict[str, PlacementType]
-    capacity: dict[str, Capacity] = {}
+    capacity: dict[str, Capacity] = Field({}, description="the capacity-limited types: inhouse_foster and "
+                                                          "inhouse_childrens_home only (others are bought as needed)")
     at_entry_by_age_band: dict[str, dict[str, float]]
     at_entry_disability: dict[str, float] | None = None
     days_to_move_multiplier_by_age_band: dict[str, float] = Field(default_factory=dict)

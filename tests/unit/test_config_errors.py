@@ -451,26 +451,20 @@ def test_cash_prices_beyond_the_inflation_index_are_warned_about(tmp_path):
     assert any("costs.inflation_index_by_year: no index for financial year(s) starting 2017-2020" in n for n in notes)
 
 
-def test_a_run_ending_mid_year_warns_that_its_last_year_is_a_part_year(tmp_path):
+@pytest.mark.parametrize("change, message", [
+    ({"horizon.end_date": "2016-10-15"},
+     "horizon.end_date: 2016-10-15 is not a 31 March: the tables' last financial year, 2016-17, is a part-year"),
+    # QA: only a part-year at the end was warned about; a 29 February start printed a 31-day 2015-16
+    ({"horizon.start_date": "2016-02-29"},
+     "horizon.start_date: 2016-02-29 is not a 1 April: the tables' first financial year, 2015-16, is a "
+     "part-year (its starts, ceased and spend cover 2016-02-29 to 31 March 2016 only)"),
+])
+def test_a_run_starting_or_ending_mid_year_warns_of_its_part_year(tmp_path, change, message):
     path = tmp_path / "mid.yaml"
-    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.end_date": "2016-10-15"})))
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), change)))
     notes = []
     load_config(path, warn=notes.append)
-    assert any("horizon.end_date: 2016-10-15 is not a 31 March: the tables' last financial year, 2016-17, "
-               "is a part-year" in n for n in notes)
-
-
-def test_a_run_starting_mid_year_warns_that_its_first_year_is_a_part_year(tmp_path):
-    """QA: only a part-year at the end was warned about; a 29 February start printed a 31-day 2015-16."""
-    path = tmp_path / "mid.yaml"
-    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"horizon.start_date": "2016-02-29"})))
-    notes = []
-    load_config(path, warn=notes.append)
-    assert any("horizon.start_date: 2016-02-29 is not a 1 April: the tables' first financial year, 2015-16, is a "
-               "part-year (its starts, ceased and spend cover 2016-02-29 to 31 March 2016 only)" in n for n in notes)
-    default = []
-    load_config(ROOT / "configs" / "cambridgeshire-2015.yaml", warn=default.append)
-    assert not any("part-year" in n for n in default)
+    assert any(message in n for n in notes), notes
 
 
 def test_opening_weights_that_cannot_be_met_within_the_types_ages_are_warned_about(tmp_path):
@@ -498,3 +492,16 @@ def test_probabilities_by_band_that_happen_to_sum_to_1_are_not_a_mix():
         **_prior(path + ".5_to_9", dist="beta", alpha=20.0, beta=1.0)})
     cfg = parse_config(d)
     assert cfg.uncertainty[0].path == path + ".5_to_9"
+
+
+def test_a_run_too_big_for_most_machines_is_warned_about(tmp_path):
+    """QA: 50 years of England (valid) passed 16.7 GB and was still growing; now check says so first."""
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump({"extends": str(ROOT / "configs" / "england-2015.yaml"),
+                                    "horizon": {"end_date": "2065-03-31"}}))
+    notes = []
+    load_config(path, warn=notes.append)
+    assert any("horizon: about 12 GB of memory a replication (69,550 looked after over 50 years" in n for n in notes)
+    notes = []
+    load_config(ROOT / "configs" / "england-2015.yaml", warn=notes.append)
+    assert not any("GB of memory" in n for n in notes)
