@@ -264,3 +264,18 @@ def test_export_903_with_nobody_looked_after_says_so(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (f"error: {cfg}: no child is looked after in replication 0 (seed 1): "
                                                "no SSDA903 episodes to write")
     assert not out.exists()
+
+
+def test_run_prints_the_medians_and_intervals_of_its_tables(tmp_path, capsys):
+    """Mutation QA: the run summary could print its interval the wrong way round unseen."""
+    import re
+
+    out = tmp_path / "res"
+    assert main(["run", str(DEFAULT_CONFIG), "--reps", "3", "--seed", "5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    q = pd.read_parquet(out / "annual_summary.parquet")
+    lac = q[(q.measure == "lac_children") & (q.breakdown == "total")].set_index("period")
+    for period, row in lac.iterrows():
+        m = re.search(rf"31 March {int(period[:4]) + 1}\s+([\d,]+) \[([\d,]+)-([\d,]+)\]", text)
+        printed = tuple(int(x.replace(",", "")) for x in m.groups())
+        assert printed == tuple(round(row[k]) for k in ("q50", "q05", "q95"))

@@ -24,14 +24,6 @@ def _tables(out):
     return {n: pd.read_parquet(out / f"{n}.parquet") for n in ("summary", "savings", "targets", "monthly_bands")}
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    root = tmp_path_factory.mktemp("exp")
-    path = write_experiment(root / "spec")
-    out = run_experiment(path, reps=4, workers=1, out=root / "serial", progress=False)
-    return path, out
-
-
 def test_zero_effect_lever_gives_exactly_the_baseline(finished):
     _, out = finished
     a = pd.read_parquet(out / "annual.parquet")

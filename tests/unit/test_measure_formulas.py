@@ -258,3 +258,27 @@ def test_a_pool_without_places_has_no_occupancy_row_rather_than_an_empty_value()
     assert set(share.category) == {"inhouse_foster"} and len(share) == 2  # two years
     homes = annual[(annual.measure == "inhouse_place_days") & (annual.category == "inhouse_childrens_home")]
     assert list(homes.value) == [0.0, 0.0]  # the place-days are still there: zero
+
+
+def test_median_time_in_care_of_an_even_count_is_the_mean_of_the_middle_two(cfg):
+    log = EventLog()
+    for c in (1, 2):
+        _child(log, c)
+    _period(log, 1, 1, 10.0, 20.0, route="adopted")  # 10 days
+    _period(log, 2, 1, 30.0, 50.0, route="adopted")  # 20 days
+    annual = _annual(cfg, log)
+    assert _value(annual, "duration_in_care_days_median", "exit_route", "adopted", FY1) == 15.0
+    assert _value(annual, "duration_in_care_days_mean", "exit_route", "adopted", FY1) == 15.0
+
+
+def test_placed_for_adoption_within_14_months_means_426_days_of_entering_care(cfg):
+    """The DfE's 14 months (426 days) from entry to placement with adopters: 400 days is inside, 430 is not."""
+    pfa = PLACEMENT_CODE["placed_for_adoption"]
+    log = EventLog()
+    for c, placed in ((1, 400.0), (2, 430.0)):
+        _child(log, c, age_years=1.0)
+        _period(log, c, 1, -300.0 + c, math.nan, route="censored")
+        log.placements.append((c, 1, -300.0 + c + placed, math.nan, pfa, False, True, 5))
+    annual = _annual(cfg, log)
+    assert _value(annual, "placed_for_adoption_children", "total", "all", FY1) == 2
+    assert _value(annual, "adoption_within_14_months_share", "total", "all", FY1) == 0.5

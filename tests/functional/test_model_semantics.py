@@ -1,0 +1,274 @@
+"""What model parameters mean, one parameter at a time, on small runs.
+
+Mutation testing (QA13) found behaviours that no test about meaning checked: only the
+stored back-test caught them (it fails on any change), or nothing did. Many sit on code
+paths the bundled Cambridgeshire config never reaches (no remand, equal emergency shares,
+no referral steps, UASC periods from the start date). Each test here sets one parameter
+to an extreme and checks what it must then mean in the event log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from carejourney.config import parse_config
+from carejourney.levers import ActiveLever, Lever, LeverModifiers
+from carejourney.model.children import eighteenth_birthdays
+from carejourney.model.demand import demand_multiplier, uasc_arrival_times
+from carejourney.model.system import CareSystem
+from carejourney.vocab import AGE_BANDS
+from tests.conftest import small_dict, with_changes
+from tests.functional.helpers import run
+
+DAY = 365.25
+
+
+def _t18(cfg, dob_day):
+    return eighteenth_birthdays(np.asarray(dob_day, dtype=float), cfg.horizon.start_date.toordinal())
+
+
+def _day(cfg, date: dt.date) -> float:
+    return float((date - cfg.horizon.start_date).days)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return run(small_dict(), seed=3)
+
+
+# ---------------------------------------------------------------- legal status
+def test_a_remand_that_ends_before_18_ends_care_as_remand_ended():
+    """QA13 L02: remand ending was logged as a planned return home and nothing noticed,
+    as no test config has remand."""
+    d = with_changes(small_dict(), {"legal.entry_status_by_age_band.16_to_17": {"remand": 1.0}})
+    cfg, res = run(d, seed=5)
+    periods, children = res.events["care_periods"], res.events["children"]
+    remand = periods[(periods.entry_status == "remand") & periods.end_day.notna()]
+    t18 = dict(zip(children.child_id, _t18(cfg, children.dob_day)))
+    before_18 = remand[remand.end_day < remand.child_id.map(t18)]
+    assert len(before_18) > 5
+    # remand opens no exit route: before the 18th birthday only the remand itself ends care
+    assert (before_18.exit_route == "remand_ended").all()
+    # and remand_ended ends only periods that began on remand
+    assert (periods[periods.exit_route == "remand_ended"].entry_status == "remand").all()
+
+
+def test_s20_with_no_chance_of_proceedings_never_becomes_an_interim_care_order():
+    """QA13 L01: the s20-to-proceedings probability could be inverted and only the
+    back-test noticed."""
+    d = with_changes(small_dict(), {"legal.s20_proceedings_probability_by_age_band": {b: 0.0 for b in AGE_BANDS}})
+    _, res = run(d, seed=5)
+    periods, legal = res.events["care_periods"], res.events["legal_statuses"]
+    s20 = periods[periods.entry_status == "s20"][["child_id", "period"]]
+    assert len(s20) > 100
+    spells = legal.merge(s20, on=["child_id", "period"])
+    assert len(spells) >= len(s20)
+    assert not (spells.legal_status == "interim_care_order").any()
+
+
+# ---------------------------------------------------------------- demand and the edge of care
+def test_emergency_share_is_by_age_band():
+    """QA13 S01: the first band's emergency share was used for every band and no test
+    noticed, as the bundled shares are equal in every band."""
+    d = with_changes(small_dict(), {"edge_of_care.emergency_share_by_age_band":
+                                    {b: (1.0 if b == "under_1" else 0.0) for b in AGE_BANDS}})
+    _, res = run(d, seed=5)
+    edge = res.events["edge_of_care"]
+    under_1 = AGE_BANDS.index("under_1")
+    emergency = edge[edge.outcome == "emergency_entry"]
+    assert len(emergency) > 10
+    assert (emergency.age_band == under_1).all()
+    babies = edge[(edge.age_band == under_1) & (edge.outcome != "diverted")]
+    assert (babies.outcome == "emergency_entry").all()
+
+
+def test_a_referral_step_acts_from_its_date_on():
+    """QA13 D01: a step multiplier applied before its from_date instead of after, and no
+    test config has a step."""
+    step = dt.date(2016, 4, 1)
+    d = with_changes(small_dict(), {"demand.referrals.steps": [{"from_date": step.isoformat(), "multiplier": 0.0}]})
+    cfg, res = run(d, seed=5)
+    at = _day(cfg, step)
+    days = res.events["edge_of_care"].day
+    assert not (days >= at).any()
+    assert (days < at).sum() > 100
+    # known values: the trend compounds daily, the step multiplies from its date
+    d2 = with_changes(small_dict(), {"demand.referrals.trend_per_year": 0.05,
+                                     "demand.referrals.steps": [{"from_date": step.isoformat(), "multiplier": 2.0}]})
+    cfg2 = parse_config(d2, "step")
+    t = np.array([-100.0, 0.0, at - 1, at, at + 100])
+    expected = 1.05 ** (t / DAY) * np.array([1, 1, 1, 2, 2])
+    assert np.allclose(demand_multiplier(cfg2, cfg2.horizon.start_date, t), expected, rtol=1e-12)
+
+
+def test_a_uasc_period_begun_before_the_run_is_pro_rated():
+    """QA13 D02: a UASC period that began before the run brought all its arrivals into
+    the part inside the run, and every test config starts its periods on the start date."""
+    d = with_changes(small_dict(), {"demand.uasc.periods": [
+        {"from_date": "2014-04-01", "to_date": "2016-04-01", "arrivals": 200}]})
+    cfg = parse_config(d, "uasc")
+    t_end = _day(cfg, cfg.horizon.end_date) + 1
+    in_run = _day(cfg, dt.date(2016, 4, 1))
+    expected = 200 * in_run / (in_run - _day(cfg, dt.date(2014, 4, 1)))  # ~100: half the period is in the run
+    counts = []
+    for s in range(400):
+        times = uasc_arrival_times(cfg, np.random.default_rng(s), 0.0, t_end)
+        assert ((times >= 0) & (times < in_run)).all()
+        counts.append(len(times))
+    # Poisson(~100): the mean of 400 has a standard error of 0.5
+    assert abs(np.mean(counts) - expected) < 3.0, (np.mean(counts), expected)
+
+
+def test_a_service_wait_never_outlasts_max_wait_days():
+    """QA13 E02: max_wait_days was ignored (a child waited until it entered care) and only
+    the back-test noticed."""
+    d = small_dict()
+    for i in range(len(d["edge_of_care"]["services"])):
+        d = with_changes(d, {f"edge_of_care.services.{i}.caseload_capacity": 1})
+    cfg, res = run(d, seed=5)
+    max_wait = {s.name: s.max_wait_days for s in cfg.edge_of_care.services}
+    sv = res.events["services"]
+    waited = sv[sv.outcome.isin(["entered_while_waiting", "gave_up_waiting"])]
+    limit = waited.service.astype(str).map(max_wait).astype(float)
+    assert (waited.end_day - waited.requested_day <= limit + 1e-9).all()
+    # queues formed: children entered care while waiting, and others gave up at the limit
+    assert (waited.outcome == "entered_while_waiting").sum() > 5
+    assert (waited.outcome == "gave_up_waiting").sum() > 5
+
+
+# ---------------------------------------------------------------- placements
+def test_no_vacancy_matches_when_the_match_probability_is_0():
+    """QA13 P01: match_probability_per_vacancy was ignored (any vacancy filled) and only the
+    back-test noticed."""
+    d = with_changes(small_dict(), {"placements.capacity.inhouse_foster.match_probability_per_vacancy": 0.0})
+    _, res = run(d, seed=5)
+    pl = res.events["placements"]
+    later = pl[pl.start_day > 0]
+    assert (later.placement_type == "ifa_foster").sum() > 100
+    assert not (later.in_house & (later.placement_type == "inhouse_foster")).any()
+    # the opening stock is still in its in-house places
+    opening = pl[pl.start_day <= 0]
+    assert (opening.in_house & (opening.placement_type == "inhouse_foster")).any()
+
+
+def test_a_sibling_match_factor_of_0_keeps_sibling_groups_out_of_in_house_places():
+    """QA13 P02: the sibling match factor was ignored and only the back-test noticed."""
+    d = with_changes(small_dict(), {f"placements.capacity.{p}.sibling_match_factor": 0.0
+                                    for p in ("inhouse_foster", "inhouse_childrens_home")})
+    _, res = run(d, seed=5)
+    children, pl = res.events["children"], res.events["placements"]
+    siblings = set(children[children.sibling_group].child_id)
+    assert len(siblings) > 50
+    placed = pl[pl.child_id.isin(siblings)]
+    assert len(placed) > 50
+    assert not placed.in_house.any()
+    # other children still take in-house places
+    assert pl[~pl.child_id.isin(siblings) & (pl.start_day > 0)].in_house.any()
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_in_area_probability_0_or_1_puts_every_placement_of_the_type_out_or_in(p):
+    """QA13 P03: the in-area probability could be inverted and only the back-test noticed."""
+    d = with_changes(small_dict(), {"placements.types.ifa_foster.in_area_probability": p})
+    _, res = run(d, seed=5)
+    pl = res.events["placements"]
+    ifa = pl[pl.placement_type == "ifa_foster"]
+    assert len(ifa) > 100
+    assert (ifa.in_area == bool(p)).all()
+
+
+def test_a_recruitment_lever_adds_places_only_until_its_end_date():
+    """QA13 P05: an inhouse_recruitment lever kept recruiting after its end_date, and no
+    test used a recruitment lever with an end date."""
+    d = with_changes(small_dict(), {"placements.capacity.inhouse_foster.recruited_places_per_year": 0,
+                                    "placements.capacity.inhouse_foster.attrition_per_year": 0})
+    cfg = parse_config(d, "recruitment")
+    start, end = dt.date(2015, 6, 1), dt.date(2016, 1, 1)
+    spec = Lever(kind="inhouse_recruitment", evidence="evidence", start_date=start, end_date=end,
+                 pool="inhouse_foster", effect={"dist": "fixed", "value": 50})
+    mods = LeverModifiers(cfg, [ActiveLever("recruit", spec, 50.0, cfg.horizon.start_date)])
+    log = CareSystem(cfg, 5, 0, mods).run()
+    pool = list(cfg.placements.capacity).index("inhouse_foster")
+    rows = [(t, places) for t, p, _, places in log.capacity if p == pool]
+    t = np.array([r[0] for r in rows])
+    places = np.array([r[1] for r in rows])
+    at_start = places[t <= _day(cfg, start)][-1]
+    at_end = places[t < _day(cfg, end)][-1]
+    # ~50 a year for 7 months: some places added while the lever runs, none after it
+    assert at_end - at_start >= 10
+    assert (places[t >= _day(cfg, end)] == at_end).all()
+    assert t.max() > _day(cfg, end) + 100
+
+
+# ---------------------------------------------------------------- leaving care
+def test_allowances_and_care_leaver_support_end_at_their_ages():
+    """QA13 J04/J07: care-leaver support ran 21 years from leaving instead of to age 21,
+    and SGO allowances to 21 instead of 18; no test read a post_care end."""
+    d = with_changes(small_dict(), {"costs.sgo_allowance.share": 1.0, "costs.adoption_allowance.share": 1.0})
+    cfg, res = run(d, seed=5)
+    post, children = res.events["post_care"], res.events["children"]
+    post = post.merge(children[["child_id", "dob_day"]], on="child_id")
+    to_age = cfg.costs.care_leaver_to_age_years
+    leaver = post[post.kind == "care_leaver"]
+    assert len(leaver) > 20
+    assert np.allclose(leaver.end_day, leaver.dob_day + to_age * DAY, rtol=0, atol=1e-6)
+    for kind in ("sgo_allowance", "adoption_allowance"):
+        rows = post[post.kind == kind]
+        assert len(rows) > 3, kind
+        assert np.allclose(rows.end_day, _t18(cfg, rows.dob_day), rtol=0, atol=1e-6), kind
+
+
+def test_adult_social_care_at_18_is_only_for_disabled_children(baseline):
+    """QA13 X02: adult social care at 18 was given to children who are not disabled, and
+    only the back-test noticed."""
+    d = with_changes(small_dict(3), {"exits.at_18.adult_social_care_share_disability": 1.0,
+                                     "exits.at_18.staying_put_share_from_foster": 0.0})
+    _, res = run(d, seed=5)
+    periods, children = res.events["care_periods"], res.events["children"]
+    need = dict(zip(children.child_id, children.need.astype(str)))
+    asc = periods[periods.exit_route == "adult_social_care"]
+    assert len(asc) > 0
+    assert (asc.child_id.map(need) == "N2_disability").all()
+    # and the baseline too (its share is below 1)
+    _, base = baseline
+    bp, bc = base.events["care_periods"], base.events["children"]
+    bneed = dict(zip(bc.child_id, bc.need.astype(str)))
+    assert (bp[bp.exit_route == "adult_social_care"].child_id.map(bneed) == "N2_disability").all()
+
+
+def test_a_supported_share_of_1_leaves_no_unsupported_independent_living():
+    """QA13 X04: supported and unsupported independent living could be swapped and only
+    the back-test noticed."""
+    d = with_changes(small_dict(), {"exits.independent_living_supported_share": 1.0})
+    _, res = run(d, seed=5)
+    routes = res.events["care_periods"].exit_route
+    assert (routes == "independent_living_supported").sum() > 5
+    assert not (routes == "independent_living_unsupported").any()
+
+
+# ---------------------------------------------------------------- the opening stock
+def test_opening_uasc_are_16_to_17_while_there_are_enough(baseline):
+    """QA13 O01: opening UASC were drawn from the 10-15s before the 16-17s and only the
+    back-test noticed."""
+    cfg, res = baseline
+    assert cfg.opening.uasc_count <= cfg.opening.age_band_counts["16_to_17"]
+    children = res.events["children"]
+    uasc = children[(children.source == "opening") & children.uasc]
+    assert len(uasc) == cfg.opening.uasc_count
+    # age on the start day (day 0) is -dob
+    assert (-uasc.dob_day >= 16 * DAY).all()
+
+
+def test_every_opening_child_was_born_before_its_care_began(baseline):
+    """QA13 O02: opening days in care were not capped by age, so babies had been in care
+    since before they were born; only the back-test noticed."""
+    _, res = baseline
+    children, periods = res.events["children"], res.events["care_periods"]
+    opening = children[children.source == "opening"].set_index("child_id")
+    first = periods[(periods.period == 1) & periods.child_id.isin(opening.index)].set_index("child_id")
+    assert len(first) == len(opening)
+    assert (first.start_day >= opening.loc[first.index, "dob_day"]).all()
+    assert (first.start_day < 0).all()
