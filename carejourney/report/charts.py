@@ -146,13 +146,14 @@ def _targets_with_room(ax, res: Results, scenario: str, measure: str, scale: flo
 
 def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: str,
               scale: float = 1.0, note: str = "", opening: float | None = None) -> bytes:
-    """`opening`: the stock the run starts from, drawn at the 31 March before its first year."""
+    """`opening`: the stock the run starts from, drawn on the day before the start date."""
     fig = _figure(9.5, 6.0)
     ax = fig.add_axes([0.09, 0.34, 0.88, 0.57])
     dates = list(annual(res, res.baseline, measure)["date"])
     handles = []
-    if opening is not None and dates:
-        start = dates[0] - pd.DateOffset(years=1)
+    start = pd.Timestamp(str(res.manifest.get("start_date", "NaT"))) - pd.Timedelta(days=1)
+    # drawn on the 31 March axis only when the run starts on 1 April, as the bundled configs do
+    if opening is not None and dates and (start.month, start.day) == (3, 31) and start < dates[0]:
         dates = [start] + dates
         ax.plot([start.to_pydatetime()], [opening / scale], linestyle="none", marker="D", markersize=6,
                 color="black", zorder=5)

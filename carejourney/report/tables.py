@@ -100,8 +100,8 @@ def final_year(res: Results) -> str:
     """The last financial year with a 31 March in the run: a run ending mid-year has flows
     (spend, starts) for its part-year but no stock at its end (QA: the report crashed)."""
     a = res.summary
-    stock = a[(a["table"] == "annual") & (a["measure"] == "lac_children")]["period"]
-    whole = [fy for fy in res.fiscal_years if fy in set(stock)]
+    stock = set(a[(a["table"] == "annual") & (a["measure"] == "lac_children")]["period"])
+    whole = [fy for fy in res.fiscal_years if fy in stock]
     return (whole or res.fiscal_years)[-1]
 
 
