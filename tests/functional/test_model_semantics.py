@@ -272,3 +272,49 @@ def test_every_opening_child_was_born_before_its_care_began(baseline):
     assert len(first) == len(opening)
     assert (first.start_day >= opening.loc[first.index, "dob_day"]).all()
     assert (first.start_day < 0).all()
+
+
+# ---------------------------------------------------------------- more from the same audit
+def test_referral_shares_partition_the_children_eligible_for_both_services():
+    """Mutation QA S02: two services' shares could overlap (the second getting no one), caught
+    only by the back-test. Shares 0.5 and 0.5 of children eligible for both: about half each."""
+    d = small_dict()
+    for s in d["edge_of_care"]["services"]:
+        s.update(eligible_age_years=[0, 17], referral_share=0.5, caseload_capacity=1000)
+    _, res = run(d, seed=5)
+    services = res.events["services"]
+    counts = services["service"].value_counts()
+    assert len(counts) == 2 and counts.sum() > 200
+    assert 0.4 < counts.iloc[0] / counts.sum() < 0.6
+    assert not services["child_id"].duplicated().any()  # one service a referral
+
+
+def test_an_exit_routes_age_multiplier_stretches_its_clock():
+    """Mutation QA X01: multiplier_by_age_band could be ignored (caught only by the back-test).
+    A multiplier of a million on every band leaves only the returns home that proceedings
+    decide (the legal pathway), a fraction of the baseline's."""
+    d = small_dict()
+    d["exits"]["returned_home"]["multiplier_by_age_band"] = {b: 1e6 for b in AGE_BANDS}
+    returns = []
+    for config in (d, small_dict()):
+        _, res = run(config, seed=5)
+        returns.append(res.events["care_periods"]["exit_route"].str.startswith("returned_home").sum())
+    stretched, base = returns
+    assert base > 100 and stretched < 0.4 * base
+
+
+def test_care_leaver_support_starts_only_for_those_leaving_at_16_or_over():
+    """Mutation QA J05: the 16+ condition was unreachable with independent living from 16.
+    From 14, children leave for independent living at 14-15; none of them gets care-leaver support."""
+    d = small_dict()
+    d["exits"]["independent_living"]["from_age_years"] = 14
+    cfg, res = run(d, seed=5)
+    ev = res.events
+    dob = dict(zip(ev["children"].child_id, ev["children"].dob_day))
+    periods = ev["care_periods"]
+    young = periods[periods.exit_route.str.startswith("independent_living")
+                    & (periods.end_day - periods.child_id.map(dob) < 16 * DAY)]
+    assert len(young) > 3
+    leavers = ev["post_care"][ev["post_care"].kind == "care_leaver"]
+    starts_at = leavers.start_day - leavers.child_id.map(dob)
+    assert (starts_at >= 16 * DAY - 1e-6).all()

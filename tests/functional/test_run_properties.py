@@ -592,3 +592,23 @@ def test_a_run_ending_mid_year_reproduces_the_longer_runs_months_exactly():
     assert len(both) == len(b)
     differ = both[both.value_short != both.value_full]
     assert differ.empty, differ
+
+
+def test_opening_proceedings_are_part_way_through():
+    """The legal twin of the test above (mutation QA: a fresh proceedings clock for the opening
+    stock was caught only by the back-test's exact numbers). With every set of proceedings
+    fixed at D days, an opening interim care order ends a uniform share of D into the run,
+    not D days in for all of them."""
+    d = small_dict(3)
+    D = 400.0
+    d["legal"]["proceedings_days"] = {"kind": "fixed", "days": D}
+    _, res = run(d, seed=4)
+    ev = res.events
+    opening = ev["children"].loc[ev["children"]["source"] == "opening", "child_id"]
+    legal = ev["legal_statuses"]
+    ico = legal[legal["child_id"].isin(opening) & (legal["period"] == 1) & (legal["start_day"] == 0)
+                & (legal["legal_status"] == "interim_care_order")]["end_day"].dropna()
+    assert len(ico) > 40
+    assert (ico <= D + 1e-9).all()
+    assert 0.3 * D < ico.mean() < 0.65 * D  # uniform on (0, D], thinned a little by exits
+    assert (ico < 0.25 * D).mean() > 0.12

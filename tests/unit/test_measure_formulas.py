@@ -282,3 +282,48 @@ def test_placed_for_adoption_within_14_months_means_426_days_of_entering_care(cf
     annual = _annual(cfg, log)
     assert _value(annual, "placed_for_adoption_children", "total", "all", FY1) == 2
     assert _value(annual, "adoption_within_14_months_share", "total", "all", FY1) == 0.5
+
+
+def _placement(log, child, period, start, end, ptype="ifa_foster", reason=5):
+    log.placements.append((child, period, float(start), float(end), PLACEMENT_CODE[ptype], False, True, reason))
+
+
+def test_placement_stability_counts_children_at_31_march_with_3_placements_in_the_year(cfg):
+    """The DfE measure: looked after at 31 March, with three or more placements during the
+    year, one begun the year before counting if it ran into the year (mutation QA: both
+    conditions could be loosened, caught only by the back-test)."""
+    log = EventLog()
+    for c in (1, 2, 3):
+        _child(log, c)
+    # child 1: three placements in 2015-16, but left on day 300: not counted
+    _period(log, 1, 1, 10, 300)
+    for a, b in ((10, 100), (100, 200), (200, 300)):
+        _placement(log, 1, 1, a, b)
+    # child 2: in care from the year before; a placement begun then runs into 2015-16, then two more
+    _period(log, 2, 1, -100, math.nan, route="censored")
+    for a, b in ((-100, 50), (50, 150), (150, math.nan)):
+        _placement(log, 2, 1, a, b)
+    # child 3: two placements in 2015-16 and one that ended before it began: not counted
+    _period(log, 3, 1, -200, math.nan, route="censored")
+    for a, b in ((-200, -10), (-10, 100), (100, math.nan)):
+        _placement(log, 3, 1, a, b)
+    annual = _annual(cfg, log)
+    assert _value(annual, "placement_stability_3plus_children", "total", "all", FY1) == 1  # child 2
+
+
+def test_ceased_children_by_age_band_take_the_age_at_leaving(cfg):
+    log = EventLog()
+    _child(log, 1, age_years=15.9)  # 15.9 on day 0: 16 by the day it leaves
+    _period(log, 1, 1, 0.0, 0.2 * DAY)
+    annual = _annual(cfg, log)
+    assert _value(annual, "ceased_children", "age_band", "16_to_17", FY1) == 1
+    assert _value(annual, "ceased_children", "age_band", "10_to_15", FY1) == 0
+
+
+def test_uasc_starts_count_a_child_once_a_year(cfg):
+    log = EventLog()
+    _child(log, 1, uasc=True)
+    _period(log, 1, 1, 10, 50)
+    _period(log, 1, 2, 100, 200)
+    annual = _annual(cfg, log)
+    assert _value(annual, "starts_children", "uasc", "uasc", FY1) == 1
