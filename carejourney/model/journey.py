@@ -237,7 +237,9 @@ class CareJourneys:
             if keep_bed:
                 alarm(self.env, staying_put_days, (lambda _a, p=pool: p.release(self.env.now),))
         if code in CARE_LEAVER_ROUTES and now - child.dob >= 16 * 365.25:
-            log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, child.dob + self.leaver_days))
+            # support to an age counted in 365.25-day years; leaving on the calendar 18th birthday with
+            # support "to 18" would otherwise end up to half a day before it starts (QA)
+            log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, max(now, child.dob + self.leaver_days)))
         elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:
             log.post_care.append((child.id, POST_CARE_CODE["sgo_allowance"], now, child.t18))
         elif route == "adopted" and child.u() < self.adoption_allowance_share:

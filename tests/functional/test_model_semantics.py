@@ -318,3 +318,14 @@ def test_care_leaver_support_starts_only_for_those_leaving_at_16_or_over():
     leavers = ev["post_care"][ev["post_care"].kind == "care_leaver"]
     starts_at = leavers.start_day - leavers.child_id.map(dob)
     assert (starts_at >= 16 * DAY - 1e-6).all()
+
+
+def test_care_leaver_support_to_18_never_ends_before_it_starts():
+    """QA13 fuzz: with support to age 18, a child leaving on its calendar 18th birthday got a
+    spell ending up to half a day before it began (18 x 365.25 days from birth)."""
+    d = with_changes(small_dict(3), {"costs.care_leaver_to_age_years": 18})
+    _, res = run(d, seed=5)
+    leaver = res.events["post_care"]
+    leaver = leaver[leaver.kind == "care_leaver"]
+    assert len(leaver) > 20
+    assert (leaver.end_day >= leaver.start_day).all()
