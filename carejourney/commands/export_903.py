@@ -21,7 +21,7 @@ def cmd_export_903(args) -> int:
         raise ConfigError(f"{args.config}: no child is looked after in replication {args.replication} "
                           f"(seed {args.seed}): no SSDA903 episodes to write")
     with atomic_dir(out, may_replace("export-903", "export", out)) as tmp:
-        written = export_903(res.events, tmp)
+        written = export_903(res.events, tmp, years=_run_years(cfg, res.events))
         if not written:
             raise ConfigError(f"{args.config}: replication {args.replication} (seed {args.seed}) has no care "
                               "episode in a collection year the code lists cover: no SSDA903 files to write")
@@ -32,6 +32,18 @@ def cmd_export_903(args) -> int:
     print(f"SSDA903 header, episodes and UASC files for collection years {years} written to {args.out}/ "
           f"(replication {args.replication}, seed {args.seed}; synthetic children, not personal data)")
     return 0
+
+
+def _run_years(cfg, events) -> list[int] | None:
+    """With a warm-up, the collection years from the start date's: the warm-up is simulated
+    and discarded, so its years are not exported (QA). Without one, export_903's own years."""
+    if not cfg.horizon.warmup_days:
+        return None
+    from ..ssda903.codes import FIRST_YEAR
+    from ..ssda903.validate import collection_year
+
+    first = max(collection_year(cfg.horizon.start_date), FIRST_YEAR)
+    return list(range(first, collection_year(cfg.horizon.end_date) + 1))
 
 
 def _check_years(cfg, path):

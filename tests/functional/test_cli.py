@@ -279,3 +279,16 @@ def test_run_prints_the_medians_and_intervals_of_its_tables(tmp_path, capsys):
         m = re.search(rf"31 March {int(period[:4]) + 1}\s+([\d,]+) \[([\d,]+)-([\d,]+)\]", text)
         printed = tuple(int(x.replace(",", "")) for x in m.groups())
         assert printed == tuple(round(row[k]) for k in ("q50", "q05", "q95"))
+
+
+def test_export_903_leaves_out_the_warm_ups_collection_years(tmp_path, capsys):
+    """QA: with a warm-up (simulated, then discarded), export-903 wrote its years too."""
+    import yaml
+
+    cfg = tmp_path / "warm.yaml"
+    cfg.write_text(yaml.safe_dump({"extends": str(DEFAULT_CONFIG),
+                                   "horizon": {"end_date": "2017-03-31", "warmup_days": 400}}))
+    out = tmp_path / "903"
+    assert main(["export-903", str(cfg), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["2016", "2017"]
+    assert "collection years 2016, 2017 written" in capsys.readouterr().out
