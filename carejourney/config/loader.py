@@ -51,6 +51,10 @@ def _field_path(loc) -> str:
     return "".join(parts)
 
 
+# "demand.uasc.periods[0]: ..." - a dotted field path, then the message
+_NAMED_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)+): (.+)$", re.DOTALL)
+
+
 def format_validation_error(source: str, err: ValidationError, what: str = "config") -> str:
     """Every problem in `err`, one a line, under `<source>: N problem(s) in the <what>:`;
     `what` names the kind of file, e.g. "experiment file"."""
@@ -61,6 +65,9 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
             loc = (*loc, *e["ctx"]["at"])
         field = _field_path(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
+        named = _NAMED_FIELD.match(msg) if field == "(top level)" else None
+        if named:  # a whole-config check (plausibility.demand_errors) names its field first
+            field, msg = named.group(1), named.group(2)
         if e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] == "extra_forbidden":

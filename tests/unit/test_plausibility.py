@@ -43,7 +43,7 @@ def test_impossible_demand_is_an_error_naming_file_and_field(tmp_path, capsys, c
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: 1 problem(s) in the config:")
-    assert f"{field}: " in err and message in err and "not possible" in err
+    assert f"\n  - {field}: " in err and message in err and "not possible" in err  # QA: was "(top level): {field}"
 
 
 def test_impossible_demand_is_refused_wherever_a_config_is_validated():
