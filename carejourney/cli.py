@@ -40,7 +40,7 @@ def cmd_check(args) -> int:
               f"{len(exp.spec.levers)} lever(s), config {exp.config_path.name}")
         return 0
     cfg = load_config(args.config)  # its warnings: `warning:` lines (_config_warnings_as_lines)
-    opening = sum(cfg.opening.age_band_counts.values())
+    opening = cfg.opening.children
     print(f"{args.config}: OK - {cfg.meta.name}, {cfg.horizon.start_date} to {cfg.horizon.end_date}, "
           f"{opening} looked after at the start{' of the warm-up' if cfg.horizon.warmup_days else ''}, "
           f"{len(cfg.edge_of_care.services)} edge-of-care service(s)")

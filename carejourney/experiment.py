@@ -414,8 +414,7 @@ def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
         "end_date": str(exp.cfg.horizon.end_date),
         "price_note": _price_note(exp.cfg),
         # the stock on the start date (the LAC fan's first point); with a warm-up it is simulated, not given
-        "opening_lac_children": (sum(exp.cfg.opening.age_band_counts.values())
-                                 if exp.cfg.horizon.warmup_days == 0 else None),
+        "opening_lac_children": exp.cfg.opening.children if exp.cfg.horizon.warmup_days == 0 else None,
         "scenarios": [
             {"name": s.name, "label": s.label or s.name, "description": s.description,
              "levers": exp.spec.lever_names(s), "evidence": exp.spec.evidence(s)}

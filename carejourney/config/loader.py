@@ -241,7 +241,7 @@ MEMORY_GB_BASE, MEMORY_BYTES_PER_CHILD_YEAR, MEMORY_WARNING_GB = 0.15, 3.5e3, 8.
 def replication_memory_gb(cfg: Config) -> float:
     """A rough estimate of one replication's peak memory, from the opening stock and the run's length."""
     years = (cfg.horizon.end_date - cfg.horizon.simulated_from).days / 365.25
-    return MEMORY_GB_BASE + MEMORY_BYTES_PER_CHILD_YEAR * sum(cfg.opening.age_band_counts.values()) * years / 1e9
+    return MEMORY_GB_BASE + MEMORY_BYTES_PER_CHILD_YEAR * cfg.opening.children * years / 1e9
 
 
 def coverage_warnings(cfg: Config) -> list[str]:
@@ -286,7 +286,7 @@ def coverage_warnings(cfg: Config) -> list[str]:
                    f"{h.end_date} only)")
     gb = replication_memory_gb(cfg)
     if gb > MEMORY_WARNING_GB:
-        out.append(f"horizon: about {gb:,.0f} GB of memory a replication ({sum(cfg.opening.age_band_counts.values()):,} "
+        out.append(f"horizon: about {gb:,.0f} GB of memory a replication ({cfg.opening.children:,} "
                    f"looked after over {(h.end_date - first).days / 365.25:,.0f} years; each --workers process holds "
                    "one): more than most machines have; a shorter run or a smaller population needs less")
     # cash prices beyond the index are held at its nearest year (metrics._price_factor)

@@ -83,7 +83,7 @@ def demand_warnings(cfg: Config) -> list[str]:
                        f"children aged {AGE_BAND_LABEL[band]} ({_share(band)} of population.children_0_17_by_year "
                        f"in {year}), over {IMPLAUSIBLE_MULTIPLE:g} times the {reference:,} of "
                        "configs/england-2015.yaml: an extra zero?")
-    stock = sum(cfg.opening.age_band_counts.values())
+    stock = cfg.opening.children
     rate, england = stock / cfg.population.children_in(year) * 1e4, ENGLAND_LAC_PER_10000
     if stock and not england / IMPLAUSIBLE_MULTIPLE <= rate <= england * IMPLAUSIBLE_MULTIPLE:
         out.append(f"population.children_0_17_by_year: the {stock:,} looked after at the start are {rate:,.0f} per "

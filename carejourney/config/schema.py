@@ -676,6 +676,11 @@ class Opening(Strict):
     placement_type_age_weights: dict[str, list[float]] = Field({}, description=(
         "as legal_status_age_weights, for placement types; multiplied by what the types' age limits allow"))
 
+    @property
+    def children(self) -> int:
+        """How many are looked after at the start (the age bands' sum; the other margins match it)."""
+        return sum(self.age_band_counts.values())
+
     @field_validator("legal_status_age_weights", "placement_type_age_weights")
     @classmethod
     def _age_weights(cls, v, info):

@@ -168,7 +168,7 @@ def _by_count(left: list[float], u: float) -> int:
     return k
 
 
-def _age_limits(cfg) -> tuple[np.ndarray, np.ndarray]:
+def placement_age_limits(cfg) -> tuple[np.ndarray, np.ndarray]:
     """Each placement type's youngest and oldest age (years, upper bound exclusive) in the config."""
     types = [cfg.placements.types[name] for name in PLACEMENT_TYPES]
     return (np.array([t.min_age_years for t in types], dtype=float),
@@ -188,7 +188,7 @@ def draw_opening(cfg, rng: np.random.Generator):
     rng.shuffle(bands)
     n = len(bands)
     u_age = rng.random(n)
-    type_lo, type_hi = _age_limits(cfg)
+    type_lo, type_hi = placement_age_limits(cfg)
     placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES,
                      age_weights(PLACEMENT_TYPES, op.placement_type_age_weights), _allowed_by_age(type_lo, type_hi))
     # within its band, an age the placement's type takes (a children's home from 8: a 5-9 is 8 or 9)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 
 import pandas as pd
 
@@ -16,6 +15,7 @@ from .tables import (
     RESIDENTIAL_TYPES,
     annual,
     final_year,
+    is_missing,
     is_trigger,
     money_m,
     month_ranges,
@@ -54,24 +54,20 @@ def e(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _nan(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-
-
 def n0(v) -> str:
-    return "–" if _nan(v) else whole(v)
+    return "–" if is_missing(v) else whole(v)
 
 
 def gbp_m(v) -> str:
-    return "–" if _nan(v) else money_m(v)
+    return "–" if is_missing(v) else money_m(v)
 
 
 def pct(v) -> str:
-    return "–" if _nan(v) else f"{v:.0%}"
+    return "–" if is_missing(v) else f"{v:.0%}"
 
 
 def _range(lo, hi, fmt) -> str:
-    return "" if _nan(lo) or _nan(hi) else f" [{fmt(lo)} to {fmt(hi)}]"
+    return "" if is_missing(lo) or is_missing(hi) else f" [{fmt(lo)} to {fmt(hi)}]"
 
 
 def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),

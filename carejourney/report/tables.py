@@ -351,14 +351,15 @@ def whole_children_between(low: float, high: float) -> str:
     """The whole numbers of children inside a band of fractional quantiles, as the status
     counts them (a count of 598 is above a 75th percentile of 597.75): rounded inwards, so a
     printed limit is never rated the other way (QA)."""
-    if _is_nan(low) or _is_nan(high):
+    if is_missing(low) or is_missing(high):
         return "–"
     lo, hi = math.ceil(low), math.floor(high)
     return f"{lo:,} to {hi:,}" if lo <= hi else f"none (between {low:,.2f} and {high:,.2f})"
 
 
-def _is_nan(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+def is_missing(v) -> bool:
+    """None, NaN or pandas' NA: a value the tables print as a dash."""
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
 
 def is_trigger(status: str) -> bool:
