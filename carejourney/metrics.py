@@ -65,7 +65,9 @@ def _row_sums_by(x, groups, n_groups) -> np.ndarray:
 
 
 def merge_steps(step_lists) -> list[tuple[float, float]]:
-    """Product of several step functions [(from_day, value), ...] (first from_day = -inf)."""
+    """Product of several step functions [(from_day, value), ...] (first from_day = -inf),
+    each step a change of value; [] when the product is 1 throughout, so a lever with no
+    effect prices exactly as no lever does (splitting days at its steps moved the sums by ~1e-15)."""
     points = sorted({b for steps in step_lists for b, _ in steps})
     out = []
     for b in points:
@@ -76,8 +78,9 @@ def merge_steps(step_lists) -> list[tuple[float, float]]:
                 if start <= b:
                     cur = val
             v *= cur
-        out.append((b, v))
-    return out
+        if not out or v != out[-1][1]:
+            out.append((b, v))
+    return [] if out == [(-np.inf, 1.0)] else out
 
 
 def stepped_days(starts, ends, windows, steps) -> np.ndarray:
@@ -281,10 +284,10 @@ class Measures:
         type_days = _row_sums_by(days, pl.type, len(PLACEMENT_TYPES))
         spend = np.zeros((len(PLACEMENT_TYPES), self.n_fy))
         for i in range(len(PLACEMENT_TYPES)):
-            steps = (unit_cost_steps or {}).get(i)
+            steps = merge_steps((unit_cost_steps or {}).get(i, []))
             if steps:
                 sel = pl.type == i
-                priced = stepped_days(pl.start[sel], pl.end[sel], windows, merge_steps(steps))
+                priced = stepped_days(pl.start[sel], pl.end[sel], windows, steps)
                 spend[i] = priced * unit_costs[i] / 7.0
             else:
                 spend[i] = type_days[i] * unit_costs[i] / 7.0
@@ -433,10 +436,10 @@ class Measures:
                   "care_leaver": costs.care_leaver_weekly_gbp, "staying_put": costs.staying_put_weekly_gbp}
         kind_days = _row_sums_by(days_in_windows(post.start, post.end, windows), post.kind, len(POST_CARE_KINDS))
         for i, kind in enumerate(POST_CARE_KINDS):
-            steps = (allowance_steps or {}).get(kind)
+            steps = merge_steps((allowance_steps or {}).get(kind, []))
             if steps:
                 sel = post.kind == i
-                priced = stepped_days(post.start[sel], post.end[sel], windows, merge_steps(steps))
+                priced = stepped_days(post.start[sel], post.end[sel], windows, steps)
             else:
                 priced = kind_days[i]
             comps[f"post_care:{kind}"] = priced * weekly[kind] / 7.0

@@ -49,6 +49,21 @@ def test_recruitment_with_no_effect_is_exactly_the_baseline(tmp_path, lever):
         pd.testing.assert_frame_equal(with_lever.annual, base.annual, check_exact=True)
 
 
+@pytest.mark.parametrize("lever", [
+    {"kind": "unit_cost", "cohort": {"placement_types": ["ifa_foster"]}, "effect": {"dist": "fixed", "value": 1.0}},
+    {"kind": "allowance", "allowance": "sgo_allowance", "effect": {"dist": "fixed", "value": 1.0}},
+    {"kind": "parental_contribution", "share": 0.2, "effect": {"dist": "fixed", "value": 0.0}},
+])
+def test_a_price_lever_with_no_effect_is_exactly_the_baseline_through_its_ramp(tmp_path, lever):
+    """A ramp prices by monthly steps; steps that all leave the price as it is moved spend by ~1e-15."""
+    spec = {**lever, "evidence": "plan-implied", "start_date": "2015-10-01", "ramp_up_days": 200}
+    exp = load_experiment(write_experiment(tmp_path, levers={"none": spec}))
+    for r in range(2):
+        mods = activate(exp.cfg, exp.spec.levers, ["none"], 11, r)
+        pd.testing.assert_frame_equal(run_replication(exp.cfg, 11, r, mods).annual,
+                                      run_replication(exp.cfg, 11, r).annual, check_exact=True)
+
+
 def test_a_price_only_scenario_priced_on_the_baseline_equals_its_own_simulation(finished):
     path, _ = finished
     exp = load_experiment(path)
