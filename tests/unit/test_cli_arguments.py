@@ -66,3 +66,15 @@ def test_fit_names_the_option_that_set_a_bad_setting(tmp_path, capsys):
     assert main(["fit", CONFIG, "--against", str(figures), "--params", str(params), "--out",
                  str(tmp_path / "f.yaml"), "--bootstrap", "2"]) == 2
     assert "error: --bootstrap must be at least" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_same_command_line(tmp_path):
+    """`python -m carejourney` for an environment whose scripts folder is not on PATH:
+    the same program name, output and exit codes as `carejourney`."""
+    import subprocess
+    import sys
+    ok = subprocess.run([sys.executable, "-m", "carejourney", "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"carejourney {carejourney.__version__}"
+    bad = subprocess.run([sys.executable, "-m", "carejourney", "run", CONFIG, "--reps", "0"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "usage: carejourney run " in bad.stderr and not any(tmp_path.iterdir())

@@ -346,10 +346,14 @@ def test_a_ramp_beyond_any_horizon_is_refused_not_an_overflow(tmp_path):
                                                           "the run's first day as if already in place"),
     ({"ramp_up_days": 365, "end_date": "2015-09-09"}, "levers.x.ramp_up_days",
      "longer than the lever runs (2015-06-01 to 2015-09-09): the effect reaches only 27% of its size"),
+    ({"kind": "early_help", "cohort": {}, "effect": {"dist": "uniform", "low": 0.1, "high": 0.6}}, "levers.x.effect",
+     "can draw a Family CAF share of 0.1, below the config's early_help_share 0.3: such a draw gives fewer "
+     "referrals a Family CAF and raises entries"),
 ])
-def test_a_lever_timed_oddly_for_the_run_is_warned_about(tmp_path, capsys, change, field, message):
+def test_a_lever_set_oddly_for_the_run_is_warned_about(tmp_path, capsys, change, field, message):
     """QA: a lever starting in 1990 acted at full strength from the first day (its saving nearly
-    doubled), and a ramp longer than the lever's life never reached its effect, without a word."""
+    doubled), a ramp longer than the lever's life never reached its effect, and an early-help share
+    below the config's raised entries, without a word."""
     path = write_experiment(tmp_path, levers={"x": {**LEVERS["fewer_teens"], **change}},
                             scenarios=[{"name": "baseline"}, {"name": "x", "levers": ["x"]}])
     with pytest.warns(experiment.ConfigWarning) as record:

@@ -1,0 +1,8 @@
+"""`python -m carejourney ...` runs the same command line as `carejourney ...`, for an
+environment whose scripts folder is not on PATH (a cluster node, a notebook's kernel)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
