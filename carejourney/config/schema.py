@@ -440,8 +440,9 @@ class Capacity(Strict):
     recruited_places_per_year: float = Field(0, ge=0, le=MAX_PLACES)
     attrition_per_year: float = Field(0, ge=0, le=1, description="share of places lost a year")
     fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="paid occupied or not")
-    match_probability_per_vacancy: float = Field(ge=0, le=1)
-    sibling_match_factor: float = Field(1.0, ge=0, le=1)
+    match_probability_per_vacancy: float = Field(ge=0, le=1, description="a child is matched with 1 - (1 - p) ** vacancies")
+    sibling_match_factor: float = Field(1.0, ge=0, le=1, description="a sibling group's chance of a match is this "
+                                        "times a single child's, so at most this however many places are free")
     overflow_to: str
 
     @field_validator("overflow_to")
@@ -609,7 +610,7 @@ class Exits(Strict):
     returned_home_planned_share: float = Field(ge=0, le=1)
     lives_with_relatives_no_pr_share: float = Field(0, ge=0, le=1)
     sgo: ExitRoute
-    sgo_former_foster_carer_share: float = Field(ge=0, le=1)
+    sgo_former_foster_carer_share: float = Field(ge=0, le=1, description="share of SGOs from a foster placement made to the former foster carers; SGOs from other placements go to other carers")
     child_arrangements_order: ExitRoute
     independent_living: ExitRoute
     independent_living_supported_share: float = Field(ge=0, le=1)

@@ -120,9 +120,12 @@ class ExitRisks:
             share = self.mods.staying_put_share(child.t18, share)
         if child.ptype in FOSTER and u1 < share:
             return "staying_put_18", min(self.staying_put_days(u2), 3 * 365.25)
-        if child.disabled and u3 < a.adult_social_care_share_disability:
+        asc = a.adult_social_care_share_disability if child.disabled else 0.0
+        if u3 < asc:
             return "adult_social_care", 0.0
-        if u3 < a.supported_living_share:
+        # what is left of the draw, rescaled: a disabled child who missed adult social care
+        # (a draw of asc or more) would otherwise never get supported living (QA14)
+        if (u3 - asc) / (1.0 - asc) < a.supported_living_share:
             return "independent_living_supported", 0.0
         return "turned_18_other", 0.0
 

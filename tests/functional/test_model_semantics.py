@@ -239,6 +239,26 @@ def test_adult_social_care_at_18_is_only_for_disabled_children(baseline):
     assert (bp[bp.exit_route == "adult_social_care"].child_id.map(bneed) == "N2_disability").all()
 
 
+def test_disabled_children_not_going_to_adult_social_care_get_supported_living_at_its_share():
+    """QA14: one draw decided adult social care and then supported living, so a disabled
+    child who missed the first (a draw above its share) could never get the second."""
+    d = small_dict(3)
+    disabled = {k: 0.0 for k in d["demand"]["children"]["need_by_age_band"]["under_1"]} | {"N2_disability": 1.0}
+    d = with_changes(d, {"demand.children.need_by_age_band": {b: disabled for b in AGE_BANDS},
+                         "exits.at_18.adult_social_care_share_disability": 0.5,
+                         "exits.at_18.supported_living_share": 0.5,
+                         "exits.at_18.staying_put_share_from_foster": 0.0})
+    _, res = run(d, seed=5)
+    periods, children = res.events["care_periods"], res.events["children"]
+    need = dict(zip(children.child_id, children.need.astype(str)))
+    dob = dict(zip(children.child_id, children.dob_day))
+    at_18 = periods[(periods.child_id.map(need) == "N2_disability")
+                    & (periods.end_day - periods.child_id.map(dob) > 17.99 * DAY)  # not independent living at 16-17
+                    & periods.exit_route.isin(["independent_living_supported", "turned_18_other"])]
+    assert len(at_18) >= 40
+    assert 0.3 < (at_18.exit_route == "independent_living_supported").mean() < 0.7
+
+
 def test_a_supported_share_of_1_leaves_no_unsupported_independent_living():
     """QA13 X04: supported and unsupported independent living could be swapped and only
     the back-test noticed."""
