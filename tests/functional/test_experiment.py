@@ -32,6 +32,20 @@ def test_zero_effect_lever_gives_exactly_the_baseline(finished):
     pd.testing.assert_frame_equal(base, none)
 
 
+def test_results_read_back_as_text_and_numbers_not_categories(finished):
+    """Aggregation holds labels as categories (memory); the files hold them as text, so a
+    reader gets the same tables as before, and the CSV the same labels."""
+    _, out = finished
+    for name in ("annual", "summary", "savings", "targets", "monthly_bands"):
+        df = pd.read_parquet(out / f"{name}.parquet")
+        assert not any(isinstance(t, pd.CategoricalDtype) for t in df.dtypes), name
+        assert pd.api.types.is_string_dtype(df["scenario"]), name
+        assert all(pd.api.types.is_string_dtype(t) or pd.api.types.is_numeric_dtype(t) for t in df.dtypes), name
+        if name != "annual":
+            csv = pd.read_csv(out / f"{name}.csv")
+            assert list(csv.columns) == list(df.columns) and (csv["scenario"] == df["scenario"]).all(), name
+
+
 @pytest.mark.parametrize("lever", [
     {"kind": "inhouse_recruitment", "pool": "inhouse_foster"},
     {"kind": "recruitment_funnel", "pool": "inhouse_foster", "enquiries_per_year": 200, "places_per_household": 1.5},
