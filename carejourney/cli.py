@@ -17,11 +17,12 @@ from .config.loader import ConfigWarning
 from .experiment import ExperimentError
 from .report import ReportError
 from .results import PathError
+from .runner import MAX_REPS
 
 
 def _progress(total: int, desc: str):
-    from tqdm import tqdm
-    bar = tqdm(total=total, desc=desc, unit="rep", disable=None, file=sys.stderr)
+    from .progress import progress_bar
+    bar = progress_bar(total, desc)
     return bar, bar.update
 
 
@@ -158,9 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# A million replications of one scenario is about a day on two cores; more is a typo
-# (and the list of replications alone would exhaust memory long before it ran).
-MAX_REPS = 1_000_000
 MAX_WORKERS = 1024
 
 

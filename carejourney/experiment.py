@@ -18,7 +18,7 @@ import sys
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -33,11 +33,11 @@ from .config import ConfigError, load_config
 from .calendar import financial_years
 from .config.loader import ConfigWarning, format_validation_error, read_yaml
 from .config.schema import is_plain_name
-from .levers import Lever, activate, applied_levers, prices_only
+from .levers import PRICE_ONLY_KINDS, Lever, activate, applied_levers, prices_only, with_article
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
 from .results import atomic_dir, write_table
-from .runner import run_repriced, worker_pool
+from .runner import MAX_REPS, run_repriced, worker_pool
 
 CHUNK_REPS = 10
 CONNECT_TIMEOUT_S = 10  # seconds to reach a --scheduler before giving up
@@ -106,7 +106,7 @@ class ExperimentHeader(NumbersOnly):
     name: str
     config: str = Field(description="path to the council config, relative to this file")
     description: str = ""
-    replications: int = Field(40, ge=1)
+    replications: int = Field(40, ge=1, le=MAX_REPS)
     seed: int = Field(1, ge=0)
 
     @field_validator("name")
@@ -134,53 +134,63 @@ class ExperimentSpec(NumbersOnly):
 
     @model_validator(mode="after")
     def _refs(self):
+        # every problem at once, one "field: message" a line (QA14: one fix at a time);
+        # format_validation_error lists each under its field
+        problems = []
         names = [s.name for s in self.scenarios]
         if BASELINE not in names:
-            raise ValueError(f"scenarios must include one named {BASELINE!r}")
+            problems.append(f"scenarios: must include one named {BASELINE!r}")
         if len(names) != len(set(names)):
-            raise ValueError(f"scenario names must be unique: {names}")
+            problems.append(f"scenarios: scenario names must be unique: {names}")
         for i, s in enumerate(self.scenarios):
+            where = f"scenarios[{i}].levers"
             if s.name == BASELINE and s.levers:
-                raise ValueError(f"scenarios[{i}] ({BASELINE}) must have no levers: every saving is measured "
-                                 f"against it; put the levers in a scenario of their own")
+                problems.append(f"{where}: the {BASELINE} must have no levers: every saving is measured against it; "
+                                "put the levers in a scenario of their own")
             if s.levers != "all":
                 unknown = [n for n in s.levers if n not in self.levers]
                 if unknown:
-                    raise ValueError(f"scenarios[{i}] ({s.name}) names unknown lever(s) {unknown}")
+                    problems.append(f"{where}: scenario {s.name} names unknown lever(s) {unknown}")
+                    continue
                 twice = sorted({n for n in s.levers if s.levers.count(n) > 1})
                 if twice:
-                    raise ValueError(f"scenarios[{i}] ({s.name}) lists lever(s) {twice} more than once; "
-                                     f"a lever is applied once, so list it once")
+                    problems.append(f"{where}: scenario {s.name} lists lever(s) {twice} more than once; a lever is "
+                                    "applied once, so list it once")
+            if any(lv.part_of is not None and lv.part_of not in self.levers for lv in self.levers.values()):
+                continue  # which levers apply is not known yet
             resized: dict[str, str] = {}
             for n in applied_levers(self.levers, self.lever_names(s)):
                 lv = self.levers[n]
                 if lv.kind == "edge_service" and lv.service and lv.caseload_capacity is not None:
                     other = resized.setdefault(lv.service, n)
                     if other != n:
-                        raise ValueError(f"scenarios[{i}] ({s.name}): levers {other} and {n} both set the caseload of "
-                                         f"service {lv.service!r}; give one lever the caseload the scenario should have")
+                        problems.append(f"{where}: in scenario {s.name}, levers {other} and {n} both set the "
+                                        f"caseload of service {lv.service!r}; give one lever the caseload the "
+                                        "scenario should have")
         targets = [t.name for t in self.targets]
         twice = sorted({n for n in targets if targets.count(n) > 1})
         if twice:
-            raise ValueError(f"target names must be unique: {twice} named more than once")
-        for name, lv in self.levers.items():
-            if lv.part_of is not None and lv.part_of not in self.levers:
-                raise ValueError(f"levers.{name}.part_of names unknown lever {lv.part_of!r}")
+            problems.append(f"targets: target names must be unique: {twice} named more than once")
         new_services = {}
         for name, lv in self.levers.items():
-            if lv.part_of == name:
-                raise ValueError(f"levers.{name}.part_of names {name} itself: a lever is part of another lever")
-            chain = [name]
-            while self.levers[chain[-1]].part_of is not None and chain[-1] not in chain[:-1]:
-                chain.append(self.levers[chain[-1]].part_of)
-            if chain[-1] == name and len(chain) > 1:
-                raise ValueError(f"levers.{name}.part_of makes a cycle {' -> '.join(chain)}: each lever would be "
-                                 f"counted inside another, so none of them would run; break the cycle")
+            if lv.part_of is not None and lv.part_of not in self.levers:
+                problems.append(f"levers.{name}.part_of: names unknown lever {lv.part_of!r}")
+            elif lv.part_of == name:
+                problems.append(f"levers.{name}.part_of: names {name} itself: a lever is part of another lever")
+            elif lv.part_of is not None:
+                chain = [name]
+                while (self.levers[chain[-1]].part_of in self.levers and chain[-1] not in chain[:-1]):
+                    chain.append(self.levers[chain[-1]].part_of)
+                if chain[-1] == name and len(chain) > 1:
+                    problems.append(f"levers.{name}.part_of: makes a cycle {' -> '.join(chain)}: each lever would "
+                                    "be counted inside another, so none of them would run; break the cycle")
             if lv.new_service is not None:
                 other = new_services.setdefault(lv.new_service.name, name)
                 if other != name:
-                    raise ValueError(f"levers.{name}.new_service.name: service {lv.new_service.name!r} is already "
-                                     f"added by lever {other}; give each new service its own name")
+                    problems.append(f"levers.{name}.new_service.name: service {lv.new_service.name!r} is already "
+                                    f"added by lever {other}; give each new service its own name")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def lever_names(self, scenario: Scenario) -> list[str]:
@@ -200,6 +210,7 @@ class Experiment:
     config_path: Path
     cfg: object
     fingerprint: str  # hash of the experiment file and every config file it reads
+    file_hashes: list = field(default_factory=list)  # each of those files' own hash, to say which changed
 
     @property
     def scenarios(self):
@@ -211,6 +222,11 @@ def _file_hashes(paths) -> str:
     for p in paths:
         h.update(Path(p).read_bytes())
     return h.hexdigest()[:16]
+
+
+def _each_file_hash(paths) -> list[list[str]]:
+    """[path, hash] of the experiment file, its config, and the configs that extends, in turn."""
+    return [[str(Path(p).resolve()), hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]] for p in paths]
 
 
 @functools.cache
@@ -255,17 +271,29 @@ def load_experiment(path: str | Path) -> Experiment:
     if not config_path.is_file():
         raise ExperimentError(f"{path}: experiment.config: {config_path} is a folder, not a config file")
     cfg = load_config(config_path)
+    problems = []  # every one at once (QA14: they came one fix at a time)
     for name, lever in spec.levers.items():
         try:
-            lever.check_against(cfg, name)
+            lever.check_against(cfg)
         except ValueError as err:
-            raise ExperimentError(f"{path}: levers.{name}: {err}") from None
+            problems.append(f"levers.{name}.{err}")
         for msg in lever.warnings_against(cfg):
             warnings.warn(f"{path}: levers.{name}.{msg}", ConfigWarning, stacklevel=2)
+        whole = spec.levers.get(lever.part_of) if lever.part_of else None
+        if whole is not None and (lever.kind in PRICE_ONLY_KINDS) != (whole.kind in PRICE_ONLY_KINDS):
+            # a change of price cannot be inside a change of journeys, or the reverse (QA14)
+            warnings.warn(f"{path}: levers.{name}.part_of: {lever.part_of} is {with_article(whole.kind)} lever "
+                          f"and {name} {with_article(lever.kind)} lever: a scenario with both leaves {name} out, so "
+                          f"its effect is counted only if {lever.part_of}'s effect already includes it",
+                          ConfigWarning, stacklevel=2)
     services = [sv.name for sv in cfg.edge_of_care.services] + [lv.new_service.name for lv in spec.levers.values()
                                                                  if lv.new_service is not None]
-    _check_targets(spec.targets, cfg, path, services)
-    return Experiment(path, spec, config_path, cfg, _file_hashes([path, *_config_files(config_path)]))
+    problems += _target_problems(spec.targets, cfg, services)
+    if problems:
+        raise ExperimentError("\n".join([f"{path}: {len(problems)} problem(s) in the experiment file, against its "
+                                         f"config {config_path.name}:"] + [f"  - {p}" for p in problems]))
+    files = [path, *_config_files(config_path)]
+    return Experiment(path, spec, config_path, cfg, _file_hashes(files), _each_file_hash(files))
 
 
 # Paired measures (baseline minus scenario, replication by replication) and the annual
@@ -293,47 +321,53 @@ def _categories(measure: str, breakdown: str, cfg, services: list[str]) -> set[s
             "pool": pools, "service": set(services)}.get(breakdown)
 
 
-def _check_targets(targets, cfg, path: Path, services: list[str] = ()):
+def _target_problems(targets, cfg, services: list[str] = ()) -> list[str]:
     """Before anything runs: each target names a measure, breakdown and category the results
     keep, a financial year of the run (or "total" for a saving), and a finite threshold (a
-    target found wrong only after the run would lose the run: a fixed file cannot resume it)."""
-    years = [label for label, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date)]
+    target found wrong only after the run would lose the run: a fixed file cannot resume it).
+    The first problem of each target, as "targets[i] (name).field: message"."""
+    problems = []
     for i, t in enumerate(targets):
-        where = f"{path}: targets[{i}] ({t.name})"
-        threshold = t.at_most if t.at_most is not None else t.at_least
-        side = "at_most" if t.at_most is not None else "at_least"
-        if not np.isfinite(threshold):
-            raise ExperimentError(f"{where}.{side}: {threshold} is not a finite number")
-        if t.measure in PAIRED:
-            if t.period not in years and t.period != "total":
-                raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
-                                      f"({years[0]} to {years[-1]}) or 'total'")
-            if "breakdown" in t.model_fields_set or "category" in t.model_fields_set:
-                raise ExperimentError(f"{where}: breakdown and category are not used by {t.measure} "
-                                      f"(it is taken from {'/'.join(PAIRED[t.measure])}): remove them")
-            continue
-        if t.measure not in KEEP:
-            raise ExperimentError(f"{where}.measure: unknown measure {t.measure!r}; expected one of "
-                                  f"{sorted(KEEP) + list(PAIRED)}")
-        if KEEP[t.measure] is not None and t.breakdown not in KEEP[t.measure]:
-            raise ExperimentError(f"{where}.breakdown: {t.breakdown!r} is not kept for {t.measure}; expected one of "
-                                  f"{sorted(KEEP[t.measure])}")
-        allowed = _categories(t.measure, t.breakdown, cfg, list(services))
-        if allowed is not None and t.category not in allowed:
-            what = f"for {t.measure} by {t.breakdown}" if allowed else f"(no breakdown {t.breakdown!r} of {t.measure})"
-            raise ExperimentError(f"{where}.category: {t.category!r} is not a category {what}"
-                                  + (f"; expected one of {sorted(allowed)}" if allowed else ""))
-        if t.measure.endswith("_share") and not 0 <= threshold <= 1:
-            raise ExperimentError(f"{where}.{side}: {threshold:g} is not a share between 0 and 1")
-        if t.period not in years:
-            raise ExperimentError(f"{where}.period: {t.period!r} is not a financial year of the run "
-                                  f"({years[0]} to {years[-1]})")
-        # a count or a spend is never negative: such a target could never be met (a typo);
-        # savings and reductions (PAIRED, above) may be
-        for side in ("at_most", "at_least"):
-            value = getattr(t, side, None)
-            if value is not None and value < 0:
-                raise ExperimentError(f"{where}.{side}: {value:g} is negative, but {t.measure} never is")
+        problem = _target_problem(t, cfg, services)
+        if problem:
+            problems.append(f"targets[{i}] ({t.name}){problem}")
+    return problems
+
+
+def _target_problem(t, cfg, services) -> str | None:
+    """What is wrong with one target (".field: message"), or None."""
+    years = [label for label, *_ in financial_years(cfg.horizon.start_date, cfg.horizon.end_date)]
+    threshold = t.at_most if t.at_most is not None else t.at_least
+    side = "at_most" if t.at_most is not None else "at_least"
+    if not np.isfinite(threshold):
+        return f".{side}: {threshold} is not a finite number"
+    if t.measure in PAIRED:
+        if t.period not in years and t.period != "total":
+            return f".period: {t.period!r} is not a financial year of the run ({years[0]} to {years[-1]}) or 'total'"
+        if "breakdown" in t.model_fields_set or "category" in t.model_fields_set:
+            return (f": breakdown and category are not used by {t.measure} (it is taken from "
+                    f"{'/'.join(PAIRED[t.measure])}): remove them")
+        return None
+    if t.measure not in KEEP:
+        return f".measure: unknown measure {t.measure!r}; expected one of {sorted(KEEP) + list(PAIRED)}"
+    if KEEP[t.measure] is not None and t.breakdown not in KEEP[t.measure]:
+        return f".breakdown: {t.breakdown!r} is not kept for {t.measure}; expected one of {sorted(KEEP[t.measure])}"
+    allowed = _categories(t.measure, t.breakdown, cfg, list(services))
+    if allowed is not None and t.category not in allowed:
+        what = f"for {t.measure} by {t.breakdown}" if allowed else f"(no breakdown {t.breakdown!r} of {t.measure})"
+        return (f".category: {t.category!r} is not a category {what}"
+                + (f"; expected one of {sorted(allowed)}" if allowed else ""))
+    if t.measure.endswith("_share") and not 0 <= threshold <= 1:
+        return f".{side}: {threshold:g} is not a share between 0 and 1"
+    if t.period not in years:
+        return f".period: {t.period!r} is not a financial year of the run ({years[0]} to {years[-1]})"
+    # a count or a spend is never negative: such a target could never be met (a typo);
+    # savings and reductions (PAIRED, above) may be
+    for side in ("at_most", "at_least"):
+        value = getattr(t, side, None)
+        if value is not None and value < 0:
+            return f".{side}: {value:g} is negative, but {t.measure} never is"
+    return None
 
 
 # ================================================================ running
@@ -404,6 +438,7 @@ def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
         "config": str(exp.config_path),
         "config_name": exp.cfg.meta.name,
         "fingerprint": exp.fingerprint,
+        "file_hashes": exp.file_hashes,
         "carejourney_version": __version__,
         "code_fingerprint": code_fingerprint(),
         "seed": seed,
@@ -440,10 +475,30 @@ def check_resume(out: Path, manifest: dict):
         if out.exists() and any(out.iterdir()):
             raise ExperimentError(f"{out}: exists and holds something other than experiment results; choose another --out")
         return
-    old = json.loads(path.read_text())
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:  # cut short or not text: say so, as `report` does (QA14: a traceback)
+        raise ExperimentError(f"{path}: not valid JSON ({err}): not results this command can resume; "
+                              "choose another --out, or delete the folder") from None
     if not isinstance(old, dict) or old.get("command", "experiment") != "experiment" or "fingerprint" not in old:
         raise ExperimentError(f"{out}: holds results of another command (its manifest.json is not an experiment's); "
                               "choose another --out")
+    if old.get("experiment") != manifest["experiment"]:
+        raise ExperimentError(f"{out}: holds results of experiment {old.get('experiment')!r} "
+                              f"({old.get('experiment_file')}), not {manifest['experiment']!r}; use a new --out")
+    if old["fingerprint"] != manifest["fingerprint"] and isinstance(old.get("file_hashes"), list):
+        # compared in turn (experiment file, config, what it extends), wherever the files now are
+        before, now = old["file_hashes"], manifest["file_hashes"]
+        try:
+            changed = [(now[i] if i < len(now) else before[i])[0] for i in range(max(len(before), len(now)))
+                       if i >= len(before) or i >= len(now) or list(before[i])[1:] != now[i][1:]]
+        except (TypeError, IndexError, KeyError):  # a manifest edited by hand: the general message below
+            changed = []
+        if changed:  # name the files (QA14: "the experiment or config file" did not say which)
+            raise ExperimentError(
+                f"{out}: cannot resume: the experiment or config file changed since these results were started "
+                f"({', '.join(changed)}; even a comment counts, since the files are compared whole). "
+                f"Use a new --out, or delete {out}.")
     for key, what in (("fingerprint", "the experiment or config file"), ("carejourney_version", "the carejourney version"),
                       ("code_fingerprint", "carejourney's code"), ("seed", "the seed"),
                       ("chunk_replications", "the chunk size")):
@@ -538,9 +593,8 @@ def default_workers() -> int:
 
 
 def _bar(total, done, progress):
-    from tqdm import tqdm
-    return tqdm(total=total, initial=done, desc="replications", unit="rep", disable=not progress or None,
-                file=sys.stderr)
+    from .progress import progress_bar
+    return progress_bar(total, "replications", initial=done, enabled=bool(progress))
 
 
 def _run_local(tasks, workers, bar):
@@ -604,6 +658,18 @@ def _quantiles(g) -> pd.DataFrame:
     return out
 
 
+def _chunk_mismatch(t: pa.Table, scenario: str, a: int, b: int) -> str | None:
+    """Why a chunk's rows are not those its name promises (a file copied or merged by hand
+    under another name was summarised unseen: QA14), or None."""
+    names = t.column("scenario").unique().to_pylist()
+    if names != [scenario]:
+        return f"holds rows of scenario(s) {names}"
+    reps = set(t.column("replication").unique().to_pylist())
+    if reps != set(range(a, b)):
+        return f"holds replications {min(reps, default=None)}-{max(reps, default=None)}, not {a}-{b - 1}"
+    return None
+
+
 def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
     """Every chunk as one table, its text columns as categories: 1,000 replications of each
     action-plan scenario are 18 million rows repeating a few hundred labels, which as text
@@ -616,12 +682,18 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
                 raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
             try:
                 t = pq.read_table(p)
-                tables.append(t.from_arrays([c.dictionary_encode() if pa.types.is_string(c.type)
-                                             or pa.types.is_large_string(c.type) else c for c in t.columns],
-                                            names=t.column_names))
-            except (OSError, pa.ArrowException) as err:
-                raise ExperimentError(f"{p}: chunk of scenario {s.name} cannot be read ({err}); rerun the "
-                                      "experiment to compute it again") from None
+                wrong = _chunk_mismatch(t, s.name, a, min(a + CHUNK_REPS, reps))
+            except (OSError, pa.ArrowException, KeyError) as err:
+                wrong = f"cannot be read ({' '.join(str(err).split())})"  # Arrow's messages run over lines
+            if wrong:
+                # removed, so that rerunning computes it again: its footer passed the resume's
+                # check, and rerunning used to meet the same error for ever (QA14)
+                p.unlink()
+                raise ExperimentError(f"{p}: chunk of scenario {s.name} {wrong}; it was removed: rerun the "
+                                      "same command to compute it again")
+            tables.append(t.from_arrays([c.dictionary_encode() if pa.types.is_string(c.type)
+                                         or pa.types.is_large_string(c.type) else c for c in t.columns],
+                                        names=t.column_names))
     df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     for c in df.columns:  # in text order, as text sorts: tables sorted by label come out as before
         if isinstance(df[c].dtype, pd.CategoricalDtype):

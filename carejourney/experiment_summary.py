@@ -20,9 +20,13 @@ def experiment_summary_text(out: Path) -> str:
     tot = savings[(savings.measure == "spend_gbp_saving") & (savings.period == "total")].set_index("scenario")
     final_target = targets[targets.period == last]
     final_target = final_target[final_target.measure == "lac_children"].set_index("scenario")
+    # names in full (QA14: cut at 40 characters, two long names alike could not be told apart)
+    width = max([40] + [len(s["name"]) for s in man["scenarios"]])
     lines = [f"{man['experiment']}: {len(man['scenarios'])} scenarios x {man['replications']} replications, "
              f"seed {man['seed']} ({man['price_note']})", "",
-             f"  {'scenario':40} {'LAC 31 March ' + str(int(last[:4]) + 1):>22} {'saving over run £m':>24} {'P(target)':>10}"]
+             f"  {'scenario':{width}} {'LAC 31 March ' + str(int(last[:4]) + 1):>22} {'saving over run £m':>24} "
+             f"{'P(target)':>10}"]
+    starred = False
     for s in man["scenarios"]:
         name = s["name"]
         row = lac.loc[name]
@@ -34,10 +38,12 @@ def experiment_summary_text(out: Path) -> str:
             sav = "-"
         p = f"{final_target.loc[name, 'probability']:.0%}" if name in final_target.index else "-"
         flag = " *" if s["evidence"] in ("plan-implied", "mixed") else ""
-        lines.append(f"  {name[:40]:40} {lac_txt:>22} {sav:>24} {p:>10}{flag}")
+        starred = starred or bool(flag)
+        lines.append(f"  {name:{width}} {lac_txt:>22} {sav:>24} {p:>10}{flag}")
     lines.append("  LAC: median [5%-95%] of the replications; saving: mean [5% to 95%] of the paired savings against "
                  "the baseline, summed over the run's years")
     if len(final_target):
         lines.append(f"  P(target): the share of replications meeting {final_target['target'].iloc[0]}")
-    lines.append("  * rests on plan-implied effect sizes (the plan's own targets, not evidence)")
+    if starred:
+        lines.append("  * rests on plan-implied effect sizes (the plan's own targets, not evidence)")
     return "\n".join(lines)

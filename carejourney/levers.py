@@ -193,7 +193,7 @@ COHORT_FIELDS = {
 assert KIND_FIELDS.keys() == COHORT_FIELDS.keys() == KINDS.keys()
 
 
-def _a(kind: str) -> str:
+def with_article(kind: str) -> str:
     return ("an " if kind[0] in "aeio" else "a ") + kind  # a unit_cost, an exit_speed
 
 
@@ -264,13 +264,13 @@ class Lever(NumbersOnly):
             raise ValueError(f"a {k} lever needs {fields}")
         unused = sorted((self.model_fields_set & SPECIFIC_FIELDS) - set(KIND_FIELDS[k]))
         if unused:
-            raise ValueError(f"{', '.join(unused)}: not used by {_a(k)} lever (it reads "
+            raise ValueError(f"{', '.join(unused)}: not used by {with_article(k)} lever (it reads "
                              f"{', '.join(KIND_FIELDS[k]) or 'no kind-specific setting'}); remove "
                              f"{'them' if len(unused) > 1 else 'it'}")
         cohort_unused = sorted(self.cohort.model_fields_set - set(COHORT_FIELDS[k]))
         if cohort_unused:
             reads = COHORT_FIELDS[k]
-            raise ValueError(f"cohort.{', cohort.'.join(cohort_unused)}: not used by {_a(k)} lever "
+            raise ValueError(f"cohort.{', cohort.'.join(cohort_unused)}: not used by {with_article(k)} lever "
                              + (f"(its cohort is {', '.join(reads)})" if reads else "(it acts on everyone)")
                              + ": remove it, or the lever would act on more children than its cohort says")
         if self.service is not None and self.new_service is not None:
@@ -301,27 +301,28 @@ class Lever(NumbersOnly):
                                  f"year; must be at most {MAX_PLACES_A_YEAR}")
         return self
 
-    def check_against(self, cfg, name: str):
-        """Checks that need the council config: horizon, service and pool names."""
+    def check_against(self, cfg):
+        """Checks that need the council config: horizon, service and pool names. A problem is
+        a ValueError "field: message", the field named from the lever."""
         h = cfg.horizon
         if self.start_date >= h.end_date:
-            raise ValueError(f"lever {name}: start_date {self.start_date} is on or after the run's last day "
+            raise ValueError(f"start_date: {self.start_date} is on or after the run's last day "
                              f"({h.end_date}): the lever would never act")
         if self.end_date is not None and self.end_date <= h.start_date:
-            raise ValueError(f"lever {name}: end_date {self.end_date} is on or before the run's first day "
+            raise ValueError(f"end_date: {self.end_date} is on or before the run's first day "
                              f"({h.start_date}): the lever would never act")
         ramp_end = self.start_date + dt.timedelta(days=self.ramp_up_days)
         if ramp_end > h.end_date + dt.timedelta(days=1):
-            raise ValueError(f"lever {name}: ramp_up_days {self.ramp_up_days:g} runs past the horizon "
+            raise ValueError(f"ramp_up_days: {self.ramp_up_days:g} runs past the horizon "
                              f"(ramp ends {ramp_end}, run ends {h.end_date})")
         names = [s.name for s in cfg.edge_of_care.services]
         if self.kind == "edge_service" and self.service and self.service not in names:
-            raise ValueError(f"lever {name}: service {self.service!r} is not in the config; services are {names}")
+            raise ValueError(f"service: {self.service!r} is not in the config; services are {names}")
         if self.new_service is not None and self.new_service.name in names:
-            raise ValueError(f"lever {name}: new_service.name {self.new_service.name!r} is already a service in "
+            raise ValueError(f"new_service.name: {self.new_service.name!r} is already a service in "
                              f"the config; name the new service differently, or use service: to change that one")
         if self.pool and self.pool not in cfg.placements.capacity:
-            raise ValueError(f"lever {name}: pool {self.pool!r} has no capacity in the config")
+            raise ValueError(f"pool: {self.pool!r} has no capacity in the config")
 
 
     def warnings_against(self, cfg) -> list[str]:

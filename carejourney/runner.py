@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -122,9 +124,25 @@ def chunked(seq, n):
     return out
 
 
+# A million replications of one scenario is about a day on two cores; more is a typo
+# (and the list of replications alone would exhaust memory long before it ran).
+MAX_REPS = 1_000_000
+PARENT_CHECK_S = 1.0  # how often a worker looks for its parent
+
+
 def _ignore_interrupts():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() stops a worker, whatever its parent set
+    # A parent killed outright (kill -9, the out-of-memory killer) cannot terminate its
+    # workers: each leaves by itself once it is orphaned (QA14: they slept on for ever).
+    parent = os.getppid()
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int):
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)  # a chunk being written is lost whole (chunk files appear by rename)
 
 
 @contextmanager

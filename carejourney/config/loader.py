@@ -52,7 +52,7 @@ def _field_path(loc) -> str:
 
 
 # "demand.uasc.periods[0]: ..." - a dotted field path, then the message
-_NAMED_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)+): (.+)$", re.DOTALL)
+_NAMED_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*): (.+)$", re.DOTALL)
 
 
 def format_validation_error(source: str, err: ValidationError, what: str = "config") -> str:
@@ -65,6 +65,15 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
             loc = (*loc, *e["ctx"]["at"])
         field = _field_path(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
+        if field == "(top level)" and "\n" in msg and all(_NAMED_FIELD.match(m) for m in msg.split("\n")):
+            for line in msg.split("\n"):  # a whole-file check's problems, one "field: message" a line
+                named = _NAMED_FIELD.match(line)
+                msgs = problems.setdefault(named.group(1), [])
+                if msgs:  # two problems of one field, not alternatives ("or")
+                    msgs[-1] += "; " + named.group(2)
+                else:
+                    msgs.append(named.group(2))
+            continue
         named = _NAMED_FIELD.match(msg) if field == "(top level)" else None
         if named:  # a whole-config check (plausibility.demand_errors) names its field first
             field, msg = named.group(1), named.group(2)
@@ -330,7 +339,18 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
 def config_warnings(cfg: Config) -> list[str]:
     """What is valid but probably not meant: inputs that miss the run, implausible demand,
     mixes naming placements the age limits rule out."""
-    return coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg) + opening_age_warnings(cfg)
+    return (coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg) + opening_age_warnings(cfg)
+            + unused_field_warnings(cfg))
+
+
+def unused_field_warnings(cfg: Config) -> list[str]:
+    """Fields kept so that older configs load, which the model does not read (QA14: one set
+    to 1 changed nothing, without a word)."""
+    if cfg.exits.adoption.concurrent_share:
+        return [f"exits.adoption.concurrent_share: {cfg.exits.adoption.concurrent_share:g} is not used: concurrent "
+                "placements come from the entry placement mix (placements.at_entry_by_age_band, concurrent_foster_to_adopt) "
+                "and the concurrency lever; set it there"]
+    return []
 
 
 def _warn(msg: str):

@@ -595,7 +595,8 @@ class Adoption(Strict):
     days_family_finding: Distribution = Field(description="placement order to ready for matching")
     max_days_to_match: float = Field(gt=0, description="then the plan changes to long-term care")
     days_placed_to_order: Distribution
-    concurrent_share: float = Field(0, ge=0, le=1, description="already with approved adopters")
+    concurrent_share: float = Field(0, ge=0, le=1, description="not used (older configs load): concurrency is the "
+                                    "entry placement mix's concurrent_foster_to_adopt share")
 
 
 class AtEighteen(Strict):

@@ -25,7 +25,14 @@ class ResizableResource(simpy.Resource):
 
     def set_capacity(self, capacity: int):
         self._capacity = capacity
-        self._trigger_put(None)  # a larger caseload admits whoever is waiting
+        # a larger caseload admits whoever is waiting, as far as it has room. SimPy admits one
+        # queued request a call (Resource._do_put ends its loop): QA14 found one child let in,
+        # the rest waiting beside free places until their wait ran out
+        while self.put_queue and len(self.users) < capacity:
+            waiting = len(self.put_queue)
+            self._trigger_put(None)
+            if len(self.put_queue) == waiting:
+                break
 
 
 class Service:
@@ -119,8 +126,12 @@ class Referral:
         self.req = None  # the cancelled request and this referral would otherwise hold each other
         service.record_queue()
         if self.entry_at <= self.deadline:
-            log.services.append((child.id, service.index, self.requested, math.nan, env.now, ENTERED_WAITING))
-            system.edge_outcome(child, True)
+            # a crisis while waiting brings the child in, unless it came at 18: then the wait just
+            # ends (QA14: logged as entering, with no care period)
+            entering = system.can_enter_now(child)
+            log.services.append((child.id, service.index, self.requested, math.nan, env.now,
+                                 ENTERED_WAITING if entering else GAVE_UP))
+            system.edge_outcome(child, entering)
             return
         log.services.append((child.id, service.index, self.requested, math.nan, env.now, GAVE_UP))
         if self.entry_at < math.inf:  # no place in time: as without a service

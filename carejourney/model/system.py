@@ -311,9 +311,13 @@ class CareSystem(CareJourneys):
             yield self.adopters.put(1)
 
     # ================================================================ edge of care
+    def can_enter_now(self, child) -> bool:
+        """Whether care can begin now: not in the child's last day before 18."""
+        return self.env.now < child.t18 - 1
+
     def edge_outcome(self, child, enters: bool):
         """After an intervention or a wait: into care now (before the 18th birthday)."""
-        if enters and self.env.now < child.t18 - 1:
+        if enters and self.can_enter_now(child):
             self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
 
     def enter_later(self, child, delay: float):

@@ -8,7 +8,7 @@ import html
 import pandas as pd
 
 from ..summary import SPEND_TOTAL_ITEMS
-from .inputs import Results
+from .inputs import TOTAL_PERIOD, Results
 from .tables import (
     EVIDENCE_TEXT,
     GBP_M,
@@ -305,7 +305,8 @@ def _targets(res: Results) -> str:
     for _, k in keys.iterrows():
         # a count of children is at 31 March; spend, savings and other flows are the year's
         stock = str(k["measure"]).startswith("lac_") and k["measure"] != "lac_days"
-        when = f"{k['date']:%d %B %Y}" if stock else f"financial year {k['period']}"
+        when = (f"{k['date']:%d %B %Y}" if stock else "over the whole run" if k["period"] == TOTAL_PERIOD
+                else f"financial year {k['period']}")
         row = [k["target"], when, k["source"] or "–"]
         for n in names:
             p = t[(t["target"] == k["target"]) & (t["scenario"] == n)]["probability"]

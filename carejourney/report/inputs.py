@@ -284,7 +284,8 @@ def _read_targets(folder: Path, names: list[str]) -> pd.DataFrame:
     if ((df["probability"] < 0) | (df["probability"] > 1)).any():
         raise ReportError(f"{TARGETS}: probability must lie between 0 and 1")
     try:
-        df["date"] = df["period"].map(period_date)
+        # a saving target may be over the whole run ("total"), which has no one date (QA14: it broke the report)
+        df["date"] = df["period"].map(lambda p: pd.NaT if p == TOTAL_PERIOD else period_date(p))
     except ValueError as e:
         raise ReportError(f"{TARGETS}: {e}") from e
     return df

@@ -238,6 +238,44 @@ def test_a_chunk_damaged_after_planning_is_named_not_a_traceback(finished, tmp_p
         read_chunks(out, load_experiment(path).scenarios, 4)
 
 
+def _corrupt_inside(chunk: Path):
+    """Damage a chunk's data but not its footer, so the resume's check passes it."""
+    data = bytearray(chunk.read_bytes())
+    for i in range(200, 400):
+        data[i] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["data", "another_scenario"])
+def test_a_chunk_found_bad_when_summarising_is_removed_and_a_rerun_recomputes_it(finished, tmp_path, damage):
+    """QA14: a chunk with a sound footer but corrupt data passed the resume's check, and
+    every rerun met the same error; a chunk copied from another scenario was summarised unseen."""
+    path, serial = finished
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    chunk = next((out / "chunks" / "fewer_teens").glob("*.parquet"))
+    if damage == "data":
+        _corrupt_inside(chunk)
+    else:
+        shutil.copy(out / "chunks" / "baseline" / chunk.name, chunk)
+    with pytest.raises(ExperimentError, match=f"{chunk}: chunk of scenario fewer_teens .*; it was removed: rerun"):
+        run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    assert not chunk.exists()
+    resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    for name, df in _tables(serial).items():
+        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+
+
+def test_a_cut_short_manifest_is_refused_with_a_message(finished, tmp_path):
+    """QA14: a truncated manifest.json in --out gave a traceback (exit 1)."""
+    path, serial = finished
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    (out / "manifest.json").write_text((out / "manifest.json").read_text()[:100])
+    with pytest.raises(ExperimentError, match="manifest.json: not valid JSON"):
+        run_experiment(path, reps=4, workers=1, out=out, progress=False)
+
+
 def test_an_out_folder_of_another_command_is_refused(finished, tmp_path):
     """QA: --out into a `run` folder said 'cannot resume: fingerprint None -> ...'."""
     path, _ = finished
@@ -255,8 +293,27 @@ def test_resume_with_a_changed_experiment_is_refused(finished, tmp_path):
     changed = write_experiment(tmp_path / "changed", extra={"experiment": {"name": "small", "config": "council.yaml",
                                                                             "replications": 4, "seed": 11,
                                                                             "description": "edited"}})
-    with pytest.raises(ExperimentError, match="cannot resume: the experiment or config file changed"):
+    with pytest.raises(ExperimentError, match="cannot resume: the experiment or config file changed") as err:
         run_experiment(changed, reps=4, out=out, progress=False)
+    # QA14: which file, not "the experiment or config file"
+    assert str(changed.resolve()) in str(err.value) and "council.yaml" not in str(err.value)
+
+
+def test_resume_names_a_changed_config_and_another_experiment(finished, tmp_path):
+    path, serial = finished
+    copy = tmp_path / "spec"
+    shutil.copytree(path.parent, copy)
+    out = tmp_path / "copy"
+    shutil.copytree(serial, out)
+    council = copy / "council.yaml"
+    council.write_text(council.read_text() + "# a comment\n")
+    with pytest.raises(ExperimentError, match="cannot resume") as err:
+        run_experiment(copy / "experiment.yaml", reps=4, out=out, progress=False)
+    assert f"({council.resolve()}; even a comment counts" in str(err.value)
+    other = write_experiment(tmp_path / "other", extra={"experiment": {"name": "other", "config": "council.yaml",
+                                                                       "replications": 4, "seed": 11}})
+    with pytest.raises(ExperimentError, match=r"holds results of experiment 'small' \(.*experiment.yaml\), not 'other'"):
+        run_experiment(other, reps=4, out=out, progress=False)
 
 
 def test_resume_on_edited_code_is_refused(finished, tmp_path):
@@ -326,7 +383,7 @@ def test_invalid_experiment_files_name_the_field(tmp_path, change, field, messag
 
 def test_scenario_naming_an_unknown_lever_is_refused(tmp_path):
     path = write_experiment(tmp_path, levers={}, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["ghost"]}])
-    with pytest.raises(ExperimentError, match=r"scenarios\[1\] \(s\) names unknown lever"):
+    with pytest.raises(ExperimentError, match=r"scenarios\[1\]\.levers: scenario s names unknown lever"):
         load_experiment(path)
 
 

@@ -90,3 +90,25 @@ def test_the_console_lines_print_the_tables_numbers(finished):
         m = re.search(r"(\d+) \[(\d+)-(\d+)\]", line)
         assert m and tuple(map(int, m.groups())) == tuple(round(lac.loc[name, q]) for q in ("q50", "q05", "q95"))
         assert line.replace("*", "").split()[-1] == f"{p[name]:.0%}"
+
+
+def test_a_saving_target_over_the_run_is_reported_and_the_console_stars_only_what_it_explains(tmp_path, capsys):
+    """QA14: a target over the whole run (`period: total`, which the loader accepts for a
+    saving) passed `check`, then broke the report after the run; the console footnote on
+    plan-implied effects came with no row starred; names were cut at 40 characters."""
+    from carejourney.cli import main
+    from tests.functional.experiment_helpers import LEVERS
+    long_name = "a_scenario_name_longer_than_forty_characters_" + "x" * 10
+    atc = {**LEVERS["atc"], "evidence": "evidence"}
+    path = write_experiment(tmp_path, levers={"atc": atc},
+                            scenarios=[{"name": "baseline"}, {"name": long_name, "levers": ["atc"]}],
+                            extra={"targets": [{"name": "saving over the run", "measure": "spend_gbp_saving",
+                                                "period": "total", "at_least": 1}]})
+    out = tmp_path / "out"
+    assert main(["experiment", str(path), "--reps", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"  {long_name} " in printed and "rests on plan-implied" not in printed
+    html = (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert "saving over the run" in html and "over the whole run" in html
+    targets = pd.read_excel(out / "report" / "summary.xlsx", sheet_name="targets")
+    assert list(targets["period"]) == ["total"]

@@ -203,6 +203,42 @@ def test_a_recruitment_lever_adds_places_only_until_its_end_date():
     assert t.max() > _day(cfg, end) + 100
 
 
+def test_a_larger_caseload_admits_everyone_waiting_it_has_room_for():
+    """QA14: raising a full service's caseload let one waiting child in; the rest waited
+    beside free places until their wait ran out (SimPy admits one queued request a call)."""
+    service = {"name": "svc", "eligible_age_years": [0, 17], "referral_share": 1.0, "caseload_capacity": 2,
+               "intervention_days": {"kind": "fixed", "days": 120}, "success_probability": 0.3,
+               "cost_per_case_gbp": 1000, "max_wait_days": 60}
+    cfg = parse_config(with_changes(small_dict(), {"edge_of_care.services": [service]}), "resize")
+    start = dt.date(2016, 4, 1)
+    spec = Lever(kind="edge_service", evidence="evidence", start_date=start, service="svc", caseload_capacity=40,
+                 effect={"dist": "fixed", "value": 0.3})
+    log = CareSystem(cfg, 7, 0, LeverModifiers(cfg, [ActiveLever("grow", spec, 0.3, cfg.horizon.start_date)])).run()
+    day = _day(cfg, start)
+    before = [(w, n) for t, _, w, n in log.queues if t < day][-1]
+    at_resize = [(w, n) for t, _, w, n in log.queues if t == day][-1]
+    assert before[0] > 10 and before[1] == 2  # a queue, and the service full, just before
+    admitted = min(40 - 2, before[0])
+    assert at_resize[1] >= 2 + admitted - 1  # (one may have ended or arrived at that moment)
+    assert at_resize[0] <= before[0] - admitted + 1
+
+
+def test_a_child_logged_as_entering_while_waiting_enters_care_then():
+    """QA14: a crisis after the 18th birthday, while still in a service's queue, was logged
+    as `entered_while_waiting` with no care period."""
+    service = {"name": "svc", "eligible_age_years": [0, 17], "referral_share": 1.0, "caseload_capacity": 1,
+               "intervention_days": {"kind": "fixed", "days": 365}, "success_probability": 0.4,
+               "cost_per_case_gbp": 1000, "max_wait_days": 365}
+    d = with_changes(small_dict(3), {"edge_of_care.services": [service],
+                                     "edge_of_care.emergency_share_by_age_band": {b: 0.0 for b in AGE_BANDS}})
+    _, res = run(d, seed=3)
+    services, periods = res.events["services"], res.events["care_periods"]
+    entered = services[services.outcome == "entered_while_waiting"]
+    assert len(entered) > 100
+    starts = set(zip(periods.child_id, periods.start_day))
+    assert all((c, t) in starts for c, t in zip(entered.child_id, entered.end_day))
+
+
 # ---------------------------------------------------------------- leaving care
 def test_allowances_and_care_leaver_support_end_at_their_ages():
     """QA13 J04/J07: care-leaver support ran 21 years from leaving instead of to age 21,

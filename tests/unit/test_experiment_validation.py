@@ -89,14 +89,14 @@ def test_every_lever_kind_has_an_effect_range():
 def test_a_lever_listed_twice_in_a_scenario_is_refused(tmp_path):
     text = _load_error(tmp_path, {"fewer_teens": LEVERS["fewer_teens"]},
                        scenarios=[{"name": "baseline"}, {"name": "twice", "levers": ["fewer_teens", "fewer_teens"]}])
-    assert "scenarios[1] (twice)" in text and "more than once" in text and "fewer_teens" in text
+    assert "scenarios[1].levers: scenario twice lists" in text and "more than once" in text and "fewer_teens" in text
 
 
 @pytest.mark.parametrize("levers", [["fewer_teens"], "all"])
 def test_a_baseline_with_levers_is_refused(tmp_path, levers):
     text = _load_error(tmp_path, {"fewer_teens": LEVERS["fewer_teens"]},
                        scenarios=[{"name": "baseline", "levers": levers}, {"name": "s", "levers": ["fewer_teens"]}])
-    assert "scenarios[0] (baseline) must have no levers" in text
+    assert "  - scenarios[0].levers: the baseline must have no levers" in text
 
 
 def test_a_lever_name_where_a_list_belongs_reads_as_one_problem(tmp_path):
@@ -209,6 +209,49 @@ def test_an_experiment_name_that_is_not_a_plain_name_is_refused(tmp_path):
         load_experiment(path)
 
 
+def test_a_price_lever_part_of_a_journey_lever_is_warned_about(tmp_path):
+    """QA14: a unit-cost lever `part_of` an entry reduction was dropped from the combined plan
+    (its saving went from -£3.3m to +£3.1m) without a word; a price cannot be inside a change
+    of journeys. Levers of two journey kinds (the plan's 1.2 within 1.1) are not warned about."""
+    levers = {"fewer_teens": LEVERS["fewer_teens"], "cheaper_ifa": {**LEVERS["cheaper_ifa"], "part_of": "fewer_teens"},
+              "atc": {**LEVERS["atc"], "part_of": "fewer_teens"}}
+    path = write_experiment(tmp_path, levers=levers)
+    with pytest.warns(experiment.ConfigWarning) as record:
+        load_experiment(path)
+    seen = [str(w.message) for w in record if ".part_of:" in str(w.message)]
+    assert seen == [f"{path}: levers.cheaper_ifa.part_of: fewer_teens is an entry_reduction lever and cheaper_ifa "
+                    "a unit_cost lever: a scenario with both leaves cheaper_ifa out, so its effect is counted only "
+                    "if fewer_teens's effect already includes it"]
+
+
+def test_every_problem_of_an_experiment_file_is_listed_under_its_field_at_once(tmp_path):
+    """QA14: problems came one fix at a time, and whole-file ones under '(top level)'."""
+    levers = {"a": {**LEVERS["fewer_teens"], "part_of": "ghost"}, "b": {**LEVERS["fewer_teens"], "ramp_up_days": 5000},
+              "c": {**LEVERS["fewer_teens"], "start_date": "2030-01-01"}}
+    text = _load_error(tmp_path, levers, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a", "nope"]},
+                                                    {"name": "s", "levers": ["b"]}])
+    assert "(top level)" not in text
+    for line in ["  - scenarios: scenario names must be unique", "  - scenarios[1].levers: scenario s names unknown "
+                 "lever(s) ['nope']", "  - levers.a.part_of: names unknown lever 'ghost'"]:
+        assert line in text
+    # the file's structure first; what needs the config, all at once, once that is sound
+    fixed = _load_error(tmp_path / "2", {**levers, "a": LEVERS["fewer_teens"]},
+                        scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a", "b", "c"]}])
+    assert "2 problem(s) in the experiment file, against its config council.yaml" in fixed
+    assert "  - levers.b.ramp_up_days: 5000 runs past the horizon" in fixed
+    assert "  - levers.c.start_date: 2030-01-01 is on or after the run's last day" in fixed
+
+
+def test_replications_in_the_file_have_the_command_lines_bound(tmp_path):
+    """QA14: `replications: 1e9` passed `check` (--reps 1e9 is refused) and the run sat
+    building its list of work."""
+    from carejourney.runner import MAX_REPS
+    path = write_experiment(tmp_path, extra={"experiment": {"name": "small", "config": "council.yaml",
+                                                            "replications": MAX_REPS + 1}})
+    with pytest.raises(ExperimentError, match=r"experiment\.replications: .*less than or equal to 1000000"):
+        load_experiment(path)
+
+
 def test_plain_names_still_load(tmp_path):
     load_experiment(write_experiment(tmp_path, levers={"fewer-teens.v2": LEVERS["fewer_teens"]},
                                      scenarios=[{"name": "baseline"}, {"name": "Plan_2.0-a", "levers": ["fewer-teens.v2"]}]))
@@ -234,7 +277,7 @@ def test_a_lever_part_of_itself_is_refused(tmp_path):
 
 def test_a_lever_part_of_an_unknown_lever_is_refused(tmp_path):
     text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "part_of": "ghost"}})
-    assert "levers.x.part_of names unknown lever 'ghost'" in text
+    assert "  - levers.x.part_of: names unknown lever 'ghost'" in text
 
 
 @pytest.mark.parametrize("chain", [{"a": "b", "b": "a"}, {"a": "b", "b": "c", "c": "a"}])
@@ -256,14 +299,14 @@ def test_a_chain_of_part_of_loads(tmp_path):
 def test_a_lever_that_ends_before_the_run_starts_is_refused(tmp_path, end_date):
     lever = {**LEVERS["fewer_teens"], "start_date": "2014-01-01", "ramp_up_days": 0, "end_date": end_date}
     text = _load_error(tmp_path, {"x": lever})
-    assert f"levers.x: lever x: end_date {end_date} is on or before the run's first day (2015-04-01)" in text
+    assert f"  - levers.x.end_date: {end_date} is on or before the run's first day (2015-04-01)" in text
 
 
 @pytest.mark.parametrize("start_date", ["2017-03-31", "2018-01-01"])
 def test_a_lever_that_starts_on_or_after_the_runs_last_day_is_refused(tmp_path, start_date):
     """QA: a start on the last day (2017-03-31 in this two-year run) was said to be 'after' it."""
     text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "start_date": start_date}})
-    assert f"levers.x: lever x: start_date {start_date} is on or after the run's last day (2017-03-31)" in text
+    assert f"  - levers.x.start_date: {start_date} is on or after the run's last day (2017-03-31)" in text
 
 
 def test_a_lever_that_ends_the_day_after_the_run_starts_loads(tmp_path):

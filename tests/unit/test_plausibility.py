@@ -13,7 +13,7 @@ import yaml
 
 from carejourney.cli import main
 from carejourney.config import ConfigError, load_config, parse_config
-from tests.conftest import ROOT, load_default_dict, with_changes
+from tests.conftest import ROOT, load_default_dict, small_dict, with_changes
 
 REFERRALS = "demand.referrals.per_year_by_age_band"
 # Cambridgeshire's 2016 population: 131,957 children, so 7,331 under 1 and 36,655 aged 5 to 9
@@ -131,3 +131,12 @@ def test_a_shrinking_population_is_warned_about_and_so_are_the_referrals_it_cann
     assert any(m.startswith(f"{path}: population.growth_per_year: -50% a year") for m in seen), seen
     later = [m for m in seen if m.startswith(f"{path}: demand.referrals: ")]
     assert len(later) == 1 and "aged under 1 from the year ending 31 March 2018" in later[0], later
+
+
+def test_a_field_the_model_does_not_read_is_warned_about():
+    """QA14: exits.adoption.concurrent_share was accepted and written by calibrate, but nothing
+    read it: 0 and 1 gave identical runs."""
+    from carejourney.config.loader import config_warnings
+    assert not [w for w in config_warnings(parse_config(small_dict(), "x")) if "concurrent_share" in w]
+    cfg = parse_config(with_changes(small_dict(), {"exits.adoption.concurrent_share": 0.4}), "x")
+    assert [w for w in config_warnings(cfg) if w.startswith("exits.adoption.concurrent_share: 0.4 is not used")]

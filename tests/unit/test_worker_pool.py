@@ -127,3 +127,35 @@ def test_sigterm_stops_an_experiment_as_ctrl_c_does(tmp_path):
     assert proc.returncode == 143, err  # 128 + SIGTERM
     assert "interrupted: finished chunks are kept" in err
     assert len(workers) >= 2 and not left
+
+
+PARENT = """
+import sys, time
+from carejourney.runner import worker_pool
+from tests.unit.test_worker_pool import _sleep
+with worker_pool(2) as pool:
+    futures = [pool.submit(_sleep, 60) for _ in range(2)]
+    time.sleep(1.0)
+    print(*[p.pid for p in pool._processes.values()], flush=True)
+    time.sleep(60)
+"""
+
+
+def test_workers_leave_when_their_parent_is_killed_outright():
+    """QA14: kill -9 of the main process (or the out-of-memory killer) left its workers
+    asleep for ever; nothing can terminate them then, so they notice by themselves."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=root)
+    try:
+        workers = [int(x) for x in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_exists(w) for w in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+    t0 = time.monotonic()
+    while any(_exists(w) for w in workers) and time.monotonic() - t0 < 15:
+        time.sleep(0.1)
+    assert not any(_exists(w) for w in workers)
