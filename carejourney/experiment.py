@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -472,7 +472,7 @@ def check_resume(out: Path, manifest: dict):
     """Refuse to mix results from a different experiment, config, seed, version or code."""
     path = out / "manifest.json"
     if not path.exists():
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and any(f.name != LOCK for f in out.iterdir()):  # a lock: a run stopped before its manifest
             raise ExperimentError(f"{out}: exists and holds something other than experiment results; choose another --out")
         return
     try:
@@ -563,8 +563,7 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
     check_resume(out, manifest)
     if check_out is not None:
         check_out(out)
-    with (connect(scheduler) if scheduler else nullcontext()) as client:  # before anything is written
-        out.mkdir(parents=True, exist_ok=True)
+    with (connect(scheduler) if scheduler else nullcontext()) as client, _sole_writer(out):  # before any writing
         (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
         tasks, done = plan_tasks(exp, reps, seed, out)
         total = reps * len(exp.scenarios)
@@ -581,11 +580,34 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
                 _run_local(tasks, workers or default_workers(), bar)
         finally:
             bar.close()
-    aggregate(out, exp, reps)
-    (out / "manifest.json").write_text(json.dumps({**manifest, "complete": True,
-                                                   "finished": dt.datetime.now().isoformat(timespec="seconds")},
-                                                  indent=2))
+        aggregate(out, exp, reps)
+        (out / "manifest.json").write_text(json.dumps({**manifest, "complete": True,
+                                                       "finished": dt.datetime.now().isoformat(timespec="seconds")},
+                                                      indent=2))
     return out
+
+
+LOCK = ".lock"
+
+
+@contextmanager
+def _sole_writer(out: Path):
+    """The results folder, made if need be, written by this command alone while it runs (QA14:
+    two at once both computed nearly everything, and both wrote the report). An advisory
+    lock, released when the process ends however it ends; none where the system has none."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(out / LOCK, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ExperimentError(f"{out}: another experiment command is writing these results now; let it finish "
+                                  "(or stop it), then rerun to resume") from None
+        yield
 
 
 def default_workers() -> int:

@@ -24,6 +24,17 @@ def _tables(out):
     return {n: pd.read_parquet(out / f"{n}.parquet") for n in ("summary", "savings", "targets", "monthly_bands")}
 
 
+def _copy(results, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(results, out)
+    return out
+
+
+def _assert_same_tables(a, b):
+    for name, df in _tables(a).items():
+        pd.testing.assert_frame_equal(df, _tables(b)[name], check_exact=True)
+
+
 def test_zero_effect_lever_gives_exactly_the_baseline(finished):
     _, out = finished
     a = pd.read_parquet(out / "annual.parquet")
@@ -168,8 +179,7 @@ def test_two_workers_and_dask_give_identical_results(finished, tmp_path):
         dask_out = run_experiment(path, reps=4, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
                                   progress=False)
     for other in (parallel, dask_out):
-        for name, df in _tables(serial).items():
-            pd.testing.assert_frame_equal(df, _tables(other)[name], check_exact=True)
+        _assert_same_tables(serial, other)
 
 
 def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
@@ -181,8 +191,7 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
                         [("baseline", [], str(out / "chunks" / "baseline" / "reps_000000_000004.parquet"))]))
     (out / "manifest.json").write_text((serial / "manifest.json").read_text().replace('"complete": true', '"complete": false'))
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
-    for name, df in _tables(serial).items():
-        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+    _assert_same_tables(serial, resumed)
 
 
 def test_a_resumed_batch_says_how_much_was_done(finished, tmp_path, capsys):
@@ -222,8 +231,7 @@ def test_a_damaged_chunk_is_computed_again_on_resume(finished, tmp_path, capsys)
     manifest.write_text(manifest.read_text().replace('"complete": true', '"complete": false'))
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
     assert f"note: {chunk}: damaged" in capsys.readouterr().err
-    for name, df in _tables(serial).items():
-        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+    _assert_same_tables(serial, resumed)
 
 
 def test_a_chunk_damaged_after_planning_is_named_not_a_traceback(finished, tmp_path):
@@ -251,8 +259,7 @@ def test_a_chunk_found_bad_when_summarising_is_removed_and_a_rerun_recomputes_it
     """QA14: a chunk with a sound footer but corrupt data passed the resume's check, and
     every rerun met the same error; a chunk copied from another scenario was summarised unseen."""
     path, serial = finished
-    out = tmp_path / "copy"
-    shutil.copytree(serial, out)
+    out = _copy(serial, tmp_path)
     chunk = next((out / "chunks" / "fewer_teens").glob("*.parquet"))
     if damage == "data":
         _corrupt_inside(chunk)
@@ -262,18 +269,36 @@ def test_a_chunk_found_bad_when_summarising_is_removed_and_a_rerun_recomputes_it
         run_experiment(path, reps=4, workers=1, out=out, progress=False)
     assert not chunk.exists()
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
-    for name, df in _tables(serial).items():
-        pd.testing.assert_frame_equal(df, _tables(resumed)[name], check_exact=True)
+    _assert_same_tables(serial, resumed)
 
 
 def test_a_cut_short_manifest_is_refused_with_a_message(finished, tmp_path):
     """QA14: a truncated manifest.json in --out gave a traceback (exit 1)."""
     path, serial = finished
-    out = tmp_path / "copy"
-    shutil.copytree(serial, out)
+    out = _copy(serial, tmp_path)
     (out / "manifest.json").write_text((out / "manifest.json").read_text()[:100])
     with pytest.raises(ExperimentError, match="manifest.json: not valid JSON"):
         run_experiment(path, reps=4, workers=1, out=out, progress=False)
+
+
+def test_a_second_command_writing_the_same_results_at_once_is_refused(finished, tmp_path):
+    """QA14: two runs into one --out at once both computed nearly everything."""
+    fcntl = pytest.importorskip("fcntl")
+    path, serial = finished
+    out = _copy(serial, tmp_path)
+    before = (out / "manifest.json").read_text()
+    with open(out / ".lock", "a") as held:  # as the first command holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ExperimentError, match="another experiment command is writing these results now"):
+            run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    assert (out / "manifest.json").read_text() == before
+    # released (here, as when a process ends however it ends): the folder resumes
+    _assert_same_tables(serial, run_experiment(path, reps=4, workers=1, out=out, progress=False))
+    # and a folder left holding only the lock (stopped before its manifest) is taken
+    only_lock = tmp_path / "only_lock"
+    only_lock.mkdir()
+    (only_lock / ".lock").touch()
+    _assert_same_tables(serial, run_experiment(path, reps=4, workers=1, out=only_lock, progress=False))
 
 
 def test_an_out_folder_of_another_command_is_refused(finished, tmp_path):
