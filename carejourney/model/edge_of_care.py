@@ -24,7 +24,7 @@ class ResizableResource(simpy.Resource):
     """A SimPy resource whose capacity a lever can change during the run."""
 
     def set_capacity(self, capacity: int):
-        self._capacity = capacity
+        self._capacity = capacity  # 0 too: SimPy refuses it only when the resource is made
         # a larger caseload admits whoever is waiting, as far as it has room. SimPy admits one
         # queued request a call (Resource._do_put ends its loop): QA14 found one child let in,
         # the rest waiting beside free places until their wait ran out
@@ -54,8 +54,9 @@ class Service:
         self.resizes.append((from_day, to_day, caseload))
 
     def set_capacity(self, caseload: int):
-        """Resize the caseload now (at a planned resize); a caseload of 0 admits no one new."""
-        self.resource.set_capacity(max(caseload, 1))
+        """Resize the caseload now (at a planned resize); a caseload of 0 admits no one new,
+        not even those already waiting (QA14: it was 1, so they could be let in one by one)."""
+        self.resource.set_capacity(caseload)
 
     def open_array(self, times) -> np.ndarray:
         """Whether the service takes referrals at each of `times` (its caseload is above 0)."""

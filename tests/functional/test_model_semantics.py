@@ -223,6 +223,24 @@ def test_a_larger_caseload_admits_everyone_waiting_it_has_room_for():
     assert at_resize[0] <= before[0] - admitted + 1
 
 
+def test_a_caseload_of_0_starts_no_case_while_it_lasts():
+    """QA14: a closed service was given a caseload of 1 inside SimPy, so children already
+    waiting when it closed could be let in one by one."""
+    service = {"name": "svc", "eligible_age_years": [0, 17], "referral_share": 1.0, "caseload_capacity": 2,
+               "intervention_days": {"kind": "fixed", "days": 20}, "success_probability": 0.3,
+               "cost_per_case_gbp": 1000, "max_wait_days": 365}
+    cfg = parse_config(with_changes(small_dict(), {"edge_of_care.services": [service]}), "closed")
+    start, end = dt.date(2016, 1, 1), dt.date(2016, 6, 1)
+    spec = Lever(kind="edge_service", evidence="evidence", start_date=start, end_date=end, service="svc",
+                 caseload_capacity=0, effect={"dist": "fixed", "value": 0.3})
+    log = CareSystem(cfg, 7, 0, LeverModifiers(cfg, [ActiveLever("close", spec, 0.3, cfg.horizon.start_date)])).run()
+    begun = np.array([b for _, _, _, b, _, _ in log.services if b == b])  # cases started (not NaN)
+    lo, hi = _day(cfg, start), _day(cfg, end)
+    assert ((begun > lo - 60) & (begun < lo)).sum() > 5  # open before: cases start
+    assert not ((begun >= lo) & (begun < hi)).any()
+    assert (begun >= hi).sum() > 5  # and again after it
+
+
 def test_a_child_logged_as_entering_while_waiting_enters_care_then():
     """QA14: a crisis after the 18th birthday, while still in a service's queue, was logged
     as `entered_while_waiting` with no care period."""
