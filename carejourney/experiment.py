@@ -94,6 +94,13 @@ class Target(NumbersOnly):
     at_least: float | None = None
     source: str = ""
 
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_text(cls, v):
+        if not isinstance(v, str):  # 2016 read as a number: say what is wanted (QA14: "a valid string")
+            raise ValueError(f"{v!r} is not a financial year: write it like 2016-17 (or 'total' for a saving)")
+        return v
+
     @model_validator(mode="after")
     def _one(self):
         if (self.at_most is None) == (self.at_least is None):

@@ -86,7 +86,8 @@ class TriangularPrior(_Prior):
     @model_validator(mode="after")
     def _order(self):
         if not self.low <= self.mode <= self.high or self.low == self.high:
-            raise ValueError("need low <= mode <= high and low < high")
+            raise ValueError(f"need low <= mode <= high and low < high (got low {self.low:g}, mode {self.mode:g}, "
+                             f"high {self.high:g})")
         return self
 
     def draw(self, rng):

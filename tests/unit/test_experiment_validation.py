@@ -428,6 +428,8 @@ def test_a_normal_prior_truncated_to_nothing_is_refused(tmp_path, effect, messag
      "breakdown and category are not used by spend_gbp_saving"),
     ({"measure": "inhouse_occupancy_share", "breakdown": "pool", "category": "inhouse_foster", "period": "2016-17",
       "at_least": 90}, "90 is not a share between 0 and 1"),
+    ({"measure": "lac_children", "period": 2016, "at_most": 10},  # QA14: "Input should be a valid string"
+     "targets[0].period: 2016 is not a financial year: write it like 2016-17"),
 ])
 def test_a_target_the_results_cannot_answer_is_refused_before_running(tmp_path, target, message):
     """QA: a bad category stopped the experiment only after every replication had run (and the
