@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
+from .commands import os_error_text
 from .config import ConfigError, load_config
 from .calendar import financial_years
 from .config.loader import ConfigWarning, format_validation_error, read_yaml
@@ -477,6 +478,8 @@ def _price_note(cfg) -> str:
 
 def check_resume(out: Path, manifest: dict):
     """Refuse to mix results from a different experiment, config, seed, version or code."""
+    if out.exists() and not out.is_dir():
+        raise ExperimentError(f"{out}: exists and is not a folder; choose another --out")
     path = out / "manifest.json"
     if not path.exists():
         if out.exists() and any(f.name != LOCK for f in out.iterdir()):  # a lock: a run stopped before its manifest
@@ -602,7 +605,10 @@ def _sole_writer(out: Path):
     """The results folder, made if need be, written by this command alone while it runs (QA14:
     two at once both computed nearly everything, and both wrote the report). An advisory
     lock, released when the process ends however it ends; none where the system has none."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # QA14: the message did not say it was the results folder
+        raise ExperimentError(f"{out}: the results folder (--out) cannot be made: {os_error_text(err)}") from None
     try:
         import fcntl
     except ImportError:  # Windows

@@ -107,6 +107,21 @@ def test_out_folder_that_is_a_file_is_refused(tmp_path, config, capsys, no_simul
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "small.yaml"]
 
 
+def test_an_experiment_out_that_is_a_file_or_cannot_be_made_says_so(tmp_path, capsys):
+    """QA14: `--out afile` said 'afile: not a directory', and an --out under a path that cannot
+    exist did not say it was the results folder."""
+    from tests.functional.experiment_helpers import write_experiment
+    path = write_experiment(tmp_path / "spec")
+    out = tmp_path / "out.txt"
+    out.write_text("keep me")
+    assert main(["experiment", str(path), "--reps", "1", "--out", str(out)]) == 2
+    assert _error(capsys) == f"error: {out}: exists and is not a folder; choose another --out"
+    assert out.read_text() == "keep me"
+    under_a_file = out / "results"
+    assert main(["experiment", str(path), "--reps", "1", "--out", str(under_a_file)]) == 2
+    assert _error(capsys).startswith(f"error: {under_a_file}: the results folder (--out) cannot be made: ")
+
+
 def test_atomic_dir_never_replaces_a_file(tmp_path):
     target = tmp_path / "f"
     target.write_text("keep me")
