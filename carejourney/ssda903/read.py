@@ -134,6 +134,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
     problems += _check_uasc_against_header(tables)
+    problems += _check_leading_zeros_kept(tables["header"])
     if problems:
         raise Ssda903Error(problems)
     salt = salt if salt is not None else privacy.salt_from_contents(contents)
@@ -291,6 +292,32 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
             problems.append(
                 Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")
             )
+    return problems
+
+
+MIN_ZEROS_LOST = 5  # ids matching only once their leading zeros go: fewer could be chance
+
+
+def _check_leading_zeros_kept(header: pd.DataFrame) -> list[Problem]:
+    """CHILD ids of one return that are the previous return's with leading zeros removed (or
+    the reverse): a spreadsheet read them as numbers. Cleaning would count each such child
+    twice, leaving on 1 April and already in care (QA14: the opening stock came out doubled)."""
+    problems = []
+    ids = {int(y): set(g["CHILD"].astype(str)) for y, g in header.groupby("year")}
+    for year in sorted(ids):
+        if year - 1 not in ids:
+            continue
+        before, now = ids[year - 1], ids[year]
+        for lost, kept, where in ((now - before, before - now, year), (before - now, now - before, year - 1)):
+            stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
+            pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]
+            if len(pairs) >= MIN_ZEROS_LOST and len(pairs) >= len(stripped) / 2:
+                label = header.loc[header["year"].astype(int) == where, "source_file"].iloc[0]
+                problems.append(Problem(label, None, "CHILD", (
+                    f"{len(pairs)} CHILD ids are the {year - 1 if where == year else year} return's with their "
+                    f"leading zeros removed (e.g. {pairs[0][0]} written {pairs[0][1]}): a spreadsheet read them as "
+                    "numbers. Restore them (open the file with CHILD as text, or re-export it): read as they are, "
+                    "each child would be counted twice, as leaving and as already in care")))
     return problems
 
 
