@@ -23,7 +23,10 @@ class Problem:
             where.append(f"row {self.row}")
         if self.field is not None:
             where.append(f"field {self.field}")
-        return f"{', '.join(where)}: {self.message}"
+        # a value echoed with a NUL or other control character in it shows it escaped (\x00):
+        # printed raw, '\x00N1' looked like the valid 'N1' (QA14)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.message)
+        return f"{', '.join(where)}: {message}"
 
 
 class Ssda903Error(ValueError):

@@ -87,6 +87,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     sources, problems = find_files(root)
     loaded: list[_Loaded] = []
     contents: list[bytes] = []
+    empty_uasc: list[str] = []
     for source in sources:
         try:
             raw = source.path.read_bytes()
@@ -94,6 +95,10 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             problems.append(Problem(source.label, None, None, f"cannot be read ({err.strerror or err})"))
             continue
         contents.append(raw)
+        if source.kind == "uasc" and not raw.strip():
+            # systems export a year with no UASC children so; read as no UASC file (QA14: it stopped the run)
+            empty_uasc.append(f"{source.label}: empty: read as a return with no UASC children")
+            continue
         table, file_problems, notes = read_csv_noting(source.path, source.label, raw)
         problems += file_problems
         if table is not None:
@@ -146,7 +151,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
         f"{item.source.label}: no episodes (only the column header): collection year {item.year} is left out"
         for item in loaded
         if item.source.kind == "episodes" and item.year is not None and item.table.empty
-    ) + _missing_uasc_files(loaded)
+    ) + tuple(empty_uasc) + _missing_uasc_files(loaded)
     return data
 
 

@@ -522,3 +522,24 @@ def test_a_quote_left_open_is_named_as_the_cause(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     err = read_error(tmp_path)
     assert "2016/episodes.csv, row 2: has 1 cells, the header has 13: a quote (\") that is not closed" in str(err)
+
+
+def test_a_zero_byte_uasc_file_reads_as_no_uasc_children(tmp_path):
+    """QA14: systems export a year with no UASC children as an empty file; it stopped the run,
+    while a missing or header-only UASC file was read."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (folder / "uasc.csv").write_bytes(b"")
+    data = read_ssda903(tmp_path)
+    assert data.uasc.empty and len(data.episodes) == 1
+    assert "2016/uasc.csv: empty: read as a return with no UASC children" in data.warnings
+    (folder / "episodes.csv").write_bytes(b"")  # an empty episodes file is still refused
+    assert "2016/episodes.csv" in str(read_error(tmp_path))
+
+
+def test_a_control_character_in_a_value_is_shown_escaped():
+    """QA14: a NUL before a code (deep in a file, past where binary files are detected) was
+    printed raw, so '\x00N1' looked like the valid 'N1'."""
+    from carejourney.ssda903.errors import Problem
+    text = str(Problem("2018/episodes.csv", 105, "CIN", "'\x00N1' is not a valid CIN code in 2017-18"))
+    assert text == "2018/episodes.csv, row 105, field CIN: '\\x00N1' is not a valid CIN code in 2017-18"
+    assert str(Problem("a.csv", 2, "ETHNIC", "'Évora' ok")) == "a.csv, row 2, field ETHNIC: 'Évora' ok"
