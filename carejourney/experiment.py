@@ -19,6 +19,7 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Literal
 
@@ -225,16 +226,14 @@ class Experiment:
         return self.spec.scenarios
 
 
-def _file_hashes(paths) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _each_file_hash(paths) -> list[list[str]]:
+def _file_hashes(paths) -> list[list[str]]:
     """[path, hash] of the experiment file, its config, and the configs that extends, in turn."""
     return [[str(Path(p).resolve()), hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]] for p in paths]
+
+
+def _fingerprint(file_hashes: list[list[str]]) -> str:
+    """One hash of the files' contents, in turn (their paths left out: a moved batch resumes)."""
+    return hashlib.sha256("".join(h for _, h in file_hashes).encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -300,8 +299,8 @@ def load_experiment(path: str | Path) -> Experiment:
     if problems:
         raise ExperimentError("\n".join([f"{path}: {len(problems)} problem(s) in the experiment file, against its "
                                          f"config {config_path.name}:"] + [f"  - {p}" for p in problems]))
-    files = [path, *_config_files(config_path)]
-    return Experiment(path, spec, config_path, cfg, _file_hashes(files), _each_file_hash(files))
+    hashes = _file_hashes([path, *_config_files(config_path)])
+    return Experiment(path, spec, config_path, cfg, _fingerprint(hashes), hashes)
 
 
 # Paired measures (baseline minus scenario, replication by replication) and the annual
@@ -498,10 +497,9 @@ def check_resume(out: Path, manifest: dict):
                               f"({old.get('experiment_file')}), not {manifest['experiment']!r}; use a new --out")
     if old["fingerprint"] != manifest["fingerprint"] and isinstance(old.get("file_hashes"), list):
         # compared in turn (experiment file, config, what it extends), wherever the files now are
-        before, now = old["file_hashes"], manifest["file_hashes"]
         try:
-            changed = [(now[i] if i < len(now) else before[i])[0] for i in range(max(len(before), len(now)))
-                       if i >= len(before) or i >= len(now) or list(before[i])[1:] != now[i][1:]]
+            changed = [(n or b)[0] for b, n in zip_longest(old["file_hashes"], manifest["file_hashes"])
+                       if b is None or n is None or b[1] != n[1]]
         except (TypeError, IndexError, KeyError):  # a manifest edited by hand: the general message below
             changed = []
         if changed:  # name the files (QA14: "the experiment or config file" did not say which)
@@ -693,6 +691,9 @@ def _quantiles(g) -> pd.DataFrame:
     return out
 
 
+CHUNK_LABELS = ["scenario", "period", "measure", "breakdown", "category", "table"]  # read as categories
+
+
 def _chunk_mismatch(t: pa.Table, scenario: str, a: int, b: int) -> str | None:
     """Why a chunk's rows are not those its name promises (a file copied or merged by hand
     under another name was summarised unseen: QA14), or None."""
@@ -716,7 +717,7 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
             if not p.exists():
                 raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
             try:
-                t = pq.read_table(p)
+                t = pq.read_table(p, read_dictionary=CHUNK_LABELS)
                 wrong = _chunk_mismatch(t, s.name, a, min(a + CHUNK_REPS, reps))
             except (OSError, pa.ArrowException, KeyError) as err:
                 wrong = f"cannot be read ({' '.join(str(err).split())})"  # Arrow's messages run over lines
@@ -726,9 +727,7 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
                 p.unlink()
                 raise ExperimentError(f"{p}: chunk of scenario {s.name} {wrong}; it was removed: rerun the "
                                       "same command to compute it again")
-            tables.append(t.from_arrays([c.dictionary_encode() if pa.types.is_string(c.type)
-                                         or pa.types.is_large_string(c.type) else c for c in t.columns],
-                                        names=t.column_names))
+            tables.append(t)
     df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     for c in df.columns:  # in text order, as text sorts: tables sorted by label come out as before
         if isinstance(df[c].dtype, pd.CategoricalDtype):

@@ -338,8 +338,7 @@ class Lever(NumbersOnly):
             out.append(f"ramp_up_days: {self.ramp_up_days:g} days, longer than the lever runs ({self.start_date} to "
                        f"{self.end_date}): the effect reaches only {reached:.0%} of its size before it ends")
         base = cfg.demand.referrals.early_help_share
-        low = prior_support(self.effect)[0]
-        if self.kind == "early_help" and low < base:
+        if self.kind == "early_help" and (low := prior_support(self.effect)[0]) < base:
             # the effect is the share the lever brings referrals to, not a change in it
             out.append(f"effect: can draw a Family CAF share of {low:g}, below the config's early_help_share "
                        f"{base:g}: such a draw gives fewer referrals a Family CAF and raises entries")

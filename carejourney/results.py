@@ -262,8 +262,8 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool = True):
         table = pa.Table.from_pandas(df, preserve_index=False)
         plain = pa.schema([pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
                            for f in table.schema])
-        # without pandas' metadata, which would say "categorical" and bring the categories back
-        pq.write_table(table.cast(plain).replace_schema_metadata(None), folder / f"{name}.parquet")
+        # the plain schema has none of pandas' metadata, which would bring the categories back
+        pq.write_table(table.cast(plain), folder / f"{name}.parquet")
     else:
         df.to_parquet(folder / f"{name}.parquet", index=False)
     if csv:

@@ -65,18 +65,15 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
             loc = (*loc, *e["ctx"]["at"])
         field = _field_path(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
-        if field == "(top level)" and "\n" in msg and all(_NAMED_FIELD.match(m) for m in msg.split("\n")):
-            for line in msg.split("\n"):  # a whole-file check's problems, one "field: message" a line
-                named = _NAMED_FIELD.match(line)
-                msgs = problems.setdefault(named.group(1), [])
-                if msgs:  # two problems of one field, not alternatives ("or")
-                    msgs[-1] += "; " + named.group(2)
-                else:
-                    msgs.append(named.group(2))
+        named = [_NAMED_FIELD.match(line) for line in msg.split("\n")] if field == "(top level)" else [None]
+        if all(named):  # a whole-file check's problems, one "field: message" a line (plausibility.demand_errors)
+            for m in named:
+                msgs = problems.setdefault(m.group(1), [])
+                if not msgs:
+                    msgs.append(m.group(2))
+                elif m.group(2) not in msgs[-1]:  # two problems of one field, not alternatives ("or")
+                    msgs[-1] += "; " + m.group(2)
             continue
-        named = _NAMED_FIELD.match(msg) if field == "(top level)" else None
-        if named:  # a whole-config check (plausibility.demand_errors) names its field first
-            field, msg = named.group(1), named.group(2)
         if e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] == "extra_forbidden":

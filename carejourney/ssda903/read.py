@@ -96,9 +96,10 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             continue
         contents.append(raw)
         if source.kind == "uasc" and not raw.strip():
-            # systems export a year with no UASC children so; read as no UASC file (QA14: it stopped the run)
+            # systems export a year with no UASC children so: read as its column header alone,
+            # as such a file is (QA14: it stopped the run)
             empty_uasc.append(f"{source.label}: empty: read as a return with no UASC children")
-            continue
+            raw = (",".join(REQUIRED_COLUMNS["uasc"]) + "\n").encode()
         table, file_problems, notes = read_csv_noting(source.path, source.label, raw)
         problems += file_problems
         if table is not None:
