@@ -455,6 +455,7 @@ def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
         "start_date": str(exp.cfg.horizon.start_date),
         "end_date": str(exp.cfg.horizon.end_date),
         "price_note": _price_note(exp.cfg),
+        "spend_scope": exp.cfg.costs.spend_scope,  # what the spend totals cover, as the report says
         # the stock on the start date (the LAC fan's first point); with a warm-up it is simulated, not given
         "opening_lac_children": exp.cfg.opening.children if exp.cfg.horizon.warmup_days == 0 else None,
         "scenarios": [

@@ -267,7 +267,9 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool = True):
     else:
         df.to_parquet(folder / f"{name}.parquet", index=False)
     if csv:
-        df.to_csv(folder / f"{name}.csv", index=False)
+        # 15 significant digits: exact to what float arithmetic holds, without the noise of the
+        # last ("684.6999999999999": QA15); the Parquet file keeps every bit
+        df.to_csv(folder / f"{name}.csv", index=False, float_format="%.15g")
 
 
 def write_manifest(folder: Path, **fields):

@@ -7,9 +7,15 @@ import pandas as pd
 # what a config's costs.spend_scope covers, as the summary says it
 SPEND_SCOPE_TEXT = {"placements": "the placements budget only", "all_lac": "all spend on looked-after children"}
 # what a spend total adds up (metrics: spend_gbp by item), for every reader of one
-SPEND_TOTAL_ITEMS = ("placements and in-house carers and homes, edge-of-care services, post-order allowances and "
-                     "care leavers (and social work in the all_lac scope), net of income (UASC grant, parental "
-                     "contributions)")
+
+
+def spend_total_items(scope: str | None) -> str:
+    """What a spend total adds up, in plain words for a config's spend scope (None: not
+    recorded, as in results from before it was)."""
+    social = {"all_lac": ", social work", "placements": ""}.get(
+        scope, " (and social work, where the spend covers all looked-after children)")
+    return ("placements and in-house carers and homes, edge-of-care services, post-order allowances, care leavers"
+            f"{social}, net of income (UASC grant, parental contributions)")
 
 
 def _fmt(row, scale=1.0, digits=0, reps=1):
@@ -43,5 +49,5 @@ def summary_text(q: pd.DataFrame, cfg, reps: int, seed: int) -> str:
         lines.append(f"  {period:8} {_fmt(starts.loc[period], reps=reps):>18} {_fmt(ceased.loc[period], reps=reps):>18} "
                      f"{_fmt(spend.loc[period], 1e6, 1, reps):>22} {_fmt(place.loc[period], 1e6, 1, reps):>22}")
     lines.append(f"  Spend covers {SPEND_SCOPE_TEXT[c.spend_scope]}, at {prices}.")
-    lines.append(f"  Spend £m is {SPEND_TOTAL_ITEMS}; placements £m is placements and in-house carers and homes alone.")
+    lines.append(f"  Spend £m is {spend_total_items(c.spend_scope)}; placements £m is placements and in-house carers and homes alone.")
     return "\n".join(lines)

@@ -30,11 +30,12 @@ ACTUALS_COPY = "actuals.csv"
 CHART_FILES = ("lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png")
 # everything a report writes: a folder holding anything else is not a report to replace
 REPORT_FILES = frozenset((REPORT_HTML, WORKBOOK, ACTUALS_COPY, *CHART_FILES))
-SHEETS = ("headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week", "monitoring")
+SHEETS = ("about", "headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week", "monitoring")
 
 
 def build_sheets(res: Results, plan: str | None, mon: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {
+        "about": tables.about_sheet(res, plan),
         "headline": tables.headline_sheet(res),
         "lac_31_march": tables.lac_31_march_sheet(res),
         "spend": tables.spend_sheet(res),
@@ -53,11 +54,20 @@ def _number_format(header: str) -> str | tuple[str, str] | None:
         return "0.0%"
     if "(£m" in h:
         return "#,##0.00"
-    if "(children)" in h or "52-week placements" in h or "unit in column" in h:
+    if "unit in column" in h:
+        return UNIT_COLUMN
+    if "(children)" in h or "52-week placements" in h:
         return "#,##0.0"
     if h == "threshold":
         return THRESHOLD_FORMAT
     return None
+
+
+UNIT_COLUMN = "by the row's unit"  # money to the £10k, as elsewhere; counts to a tenth
+
+
+def _unit_format(unit) -> str:
+    return "#,##0.00" if str(unit).startswith("£m") else "#,##0.0"
 
 
 # a target's threshold as written: 535 or 4,596,000 (not "535."), or 0.55
@@ -77,14 +87,19 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             df.to_excel(xw, sheet_name=name, index=False)
             ws = xw.sheets[name]
             ws.freeze_panes = "A2"
+            units = list(df["unit"]) if "unit" in df.columns else None
             for j, header in enumerate(df.columns, start=1):
                 cell = ws.cell(row=1, column=j)
                 cell.font = Font(bold=True)
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-                width = max([min(len(str(header)), 28)] + [len(str(v)) for v in df.iloc[:200, j - 1]])
-                ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 10), 60)
+                # over every row: a long id or label further down was cut off (QA15)
+                width = max([min(len(str(header)), 28)] + [len(str(v)) for v in df.iloc[:, j - 1]])
+                ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 10), 80)
                 fmt = _number_format(str(header))
-                if fmt:
+                if fmt == UNIT_COLUMN:
+                    for row, unit in zip(ws.iter_rows(min_row=2, min_col=j, max_col=j), units or []):
+                        row[0].number_format = _unit_format(unit)
+                elif fmt:
                     for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                         row[0].number_format = fmt if isinstance(fmt, str) else _whole_or_not(row[0].value, fmt)
             ws.row_dimensions[1].height = 48

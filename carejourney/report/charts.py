@@ -21,6 +21,8 @@ from matplotlib.patches import Patch
 from .inputs import Results
 from .tables import (
     GBP_M,
+    TRIGGER_HIGH,
+    WATCH,
     annual,
     cumulative_savings,
     is_trigger,
@@ -35,6 +37,7 @@ DPI = 110
 BASE_COLOUR = "#6e6e6e"
 PLAN_COLOUR = "#0072B2"
 TARGET_COLOUR = "#D55E00"
+WATCH_COLOUR = "#E6B800"  # yellow, as the HTML table's "watch" rows
 EVIDENCE_STYLE = {  # colour, hatch, legend text
     "evidence": ("#0072B2", "", "Effect size from evidence"),
     "mixed": ("#56B4E9", "..", "Mixed: some effect sizes plan-implied"),
@@ -90,9 +93,11 @@ def _empty(fig: Figure, ax, message: str):
             wrap=True)
 
 
-def _march_axis(ax, dates: list[pd.Timestamp]):
+def _march_axis(ax, dates: list[pd.Timestamp], flows: bool = False):
+    """Ticks at each 31 March; for a year's flows (spend), labelled with the financial year
+    that ends there, so "2016" is never read as 2016-17 (QA15)."""
     ax.set_xticks([d.to_pydatetime() for d in dates])
-    ax.set_xticklabels([f"31 Mar\n{d.year}" for d in dates])
+    ax.set_xticklabels([f"{d.year - 1}-{d.year % 100:02d}" if flows else f"31 Mar\n{d.year}" for d in dates])
     pad = pd.Timedelta(days=100)
     ax.set_xlim((min(dates) - pad).to_pydatetime(), (max(dates) + pad).to_pydatetime())
 
@@ -130,8 +135,9 @@ def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float 
                     textcoords="offset points", fontsize=8, color=TARGET_COLOUR, va="top",
                     ha="right" if last else "center", zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
-    return [Line2D([], [], linestyle="none", marker="v", markersize=9, color=TARGET_COLOUR,
-                   markeredgecolor="black", label="Plan target (▼ at most, ▲ at least), with chance of meeting it")]
+    # whose chance it is: the chart shows two scenarios (QA15)
+    return [Line2D([], [], linestyle="none", marker="v", markersize=9, color=TARGET_COLOUR, markeredgecolor="black",
+                   label=f"Plan target (▼ at most, ▲ at least), with the chance {res.label(scenario)} meets it")]
 
 
 def _targets_with_room(ax, res: Results, scenario: str, measure: str, scale: float = 1.0) -> list:
@@ -145,8 +151,9 @@ def _targets_with_room(ax, res: Results, scenario: str, measure: str, scale: flo
 
 
 def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: str,
-              scale: float = 1.0, note: str = "", opening: float | None = None) -> bytes:
-    """`opening`: the stock the run starts from, drawn on the day before the start date."""
+              scale: float = 1.0, note: str = "", opening: float | None = None, flows: bool = False) -> bytes:
+    """`opening`: the stock the run starts from, drawn on the day before the start date.
+    `flows`: the measure is a financial year's total, plotted at the 31 March ending it."""
     fig = _figure(9.5, 6.0)
     ax = fig.add_axes([0.09, 0.34, 0.88, 0.57])
     dates = list(annual(res, res.baseline, measure)["date"])
@@ -167,10 +174,10 @@ def fan_chart(res: Results, plan: str | None, measure: str, title: str, ylabel: 
         handles += _fan(ax, annual(res, plan, measure), PLAN_COLOUR, res.label(plan), scale)
         target_scen = plan
     handles += _targets_with_room(ax, res, target_scen, measure, scale)
-    _march_axis(ax, dates)
+    _march_axis(ax, dates, flows)
     ax.set_title(title, fontsize=13, loc="left")
     ax.set_ylabel(ylabel)
-    ax.set_xlabel("Date (31 March, end of each financial year)")
+    ax.set_xlabel("Financial year" if flows else "Date (31 March, end of each financial year)")
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(
         (lambda v, _: f"£{v:,.0f}m") if scale != 1.0 else (lambda v, _: f"{v:,.0f}")))
     ax.grid(axis="y", color="#dddddd")
@@ -193,7 +200,7 @@ def spend_fan(res: Results, plan: str | None) -> bytes:
         res, plan, "spend_gbp",
         "Spending per financial year: range of simulated outcomes",
         f"Spend in the financial year (£m, {res.price_note})", scale=GBP_M,
-        note=f"Spend at {res.price_note}; plotted at the 31 March ending each year")
+        note=f"Spend at {res.price_note}", flows=True)
 
 
 def lever_ranking(res: Results) -> bytes:
@@ -218,9 +225,10 @@ def lever_ranking(res: Results) -> bytes:
             ax.errorbar(r["m"], i, xerr=[[max(r["m"] - lo, 0)], [max(hi - r["m"], 0)]], color="black",
                         capsize=4, linewidth=1.2)
             approx = approx or not r["basis"].startswith("paired")
-        # beyond the bar's end, away from the zero line and the labels left of it
-        ax.annotate(money_m(r["m"]), (r["m"], i), xytext=(4 if r["m"] >= 0 else -4, 7),
-                    textcoords="offset points", fontsize=8.5, ha="left" if r["m"] >= 0 else "right")
+        # a saving beyond its bar's end; a loss just right of the zero line, as left of its bar
+        # the label would run into the axis and the scenario names (QA15)
+        ax.annotate(money_m(r["m"]), (max(r["m"], 0.0), i), xytext=(4, 7), textcoords="offset points",
+                    fontsize=8.5, ha="left")
     ax.set_yticks(y)
     # two lines, not one cut at 48 characters ('1.1 Family CAF (also 1.5-1.8, 2.2, 3.2-3.3:...')
     ax.set_yticklabels(["\n".join(textwrap.wrap(res.label(n), 40, max_lines=2, placeholder="...")) for n in cum.index],
@@ -287,6 +295,20 @@ def placement_mix(res: Results, plan: str | None) -> bytes:
     return _png(fig)
 
 
+def _runs(trig: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, float, bool]]:
+    """Runs of consecutive trigger months on the same side of the band: (first month, last
+    month, first actual, above). A month above followed by one below is two signals, not one
+    run (QA15)."""
+    runs = []
+    for d, v, status in zip(trig["date"], trig["actual"], trig["status"]):
+        above = status == TRIGGER_HIGH
+        if runs and runs[-1][3] == above and d.to_period("M") == runs[-1][1].to_period("M") + 1:
+            runs[-1] = (runs[-1][0], d, runs[-1][2], above)
+        else:
+            runs.append((d, d, v, above))
+    return runs
+
+
 def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
     fig = _figure(11, 6.2)
     ax = fig.add_axes([0.08, 0.30, 0.89, 0.60])
@@ -314,21 +336,23 @@ def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
         ax.plot([d.to_pydatetime() for d in mon["date"]], mon["actual"].astype(float), color="black", linewidth=1.0,
                 marker="o", markersize=3.5)
         handles.append(Line2D([], [], color="black", marker="o", markersize=3.5, label="Actual monthly count"))
+        watch = act["status"] == WATCH
+        if watch.any():  # a month in tolerance must not look on track (QA15: a dot on the band's edge)
+            w = act[watch]
+            ax.plot([d.to_pydatetime() for d in w["date"]], w["actual"], linestyle="none", marker="o", markersize=7,
+                    markerfacecolor=WATCH_COLOUR, markeredgecolor="black", zorder=6)
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=7, markerfacecolor=WATCH_COLOUR,
+                                  markeredgecolor="black", label="Actual outside 25-75% but inside 5-95%: watch"))
         if out.any():
             a = act[out]
             ax.plot([d.to_pydatetime() for d in a["date"]], a["actual"], linestyle="none", marker="X",
                     markersize=11, color="#CC0000", markeredgecolor="black", zorder=6)
-            # one label per run of consecutive trigger months ("Apr 2016 to Jun 2016"), at its first
-            months = [d.to_period("M") for d in a["date"]]
-            for i, (d, v) in enumerate(zip(a["date"], a["actual"])):
-                if i and months[i] == months[i - 1] + 1:
-                    continue
-                j = i
-                while j + 1 < len(months) and months[j + 1] == months[j] + 1:
-                    j += 1
-                label = f"{d:%b %Y}" if j == i else f"{d:%b %Y} to {a['date'].iloc[j]:%b %Y}"
-                ax.annotate(label, (d.to_pydatetime(), v), xytext=(6, 6), textcoords="offset points",
-                            fontsize=8, color="#CC0000", zorder=7,
+            for first, last, v, above in _runs(a):
+                label = f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
+                # above the band: label above the marker; below: beneath it, away from the targets' labels
+                ax.annotate(label, (first.to_pydatetime(), v), xytext=(6, 6 if above else -6),
+                            textcoords="offset points", fontsize=8, color="#CC0000", zorder=7,
+                            va="bottom" if above else "top",
                             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
             handles.append(Line2D([], [], linestyle="none", marker="X", markersize=10, color="#CC0000",
                                   markeredgecolor="black", label="Actual outside the 90% range: trigger"))

@@ -7,11 +7,13 @@ import html
 
 import pandas as pd
 
-from ..summary import SPEND_TOTAL_ITEMS
+from ..summary import spend_total_items
 from .inputs import TOTAL_PERIOD, Results
 from .tables import (
     EVIDENCE_TEXT,
+    FEW_REPLICATIONS,
     GBP_M,
+    PERCENTILE_METHOD,
     RESIDENTIAL_TYPES,
     annual,
     final_year,
@@ -120,6 +122,13 @@ def lever_list(res: Results, names: list[str]) -> str:
     return ", ".join(f"{n} (counted within {part_of[n]})" if part_of[n] in names else n for n in names)
 
 
+def _few_note(res: Results, text: str) -> str:
+    """`text` (with {n}: the replications) when a scenario has too few replications for its
+    5th and 95th percentiles to be more than rough (QA15: 26 of 30 runs inside a "90%" range)."""
+    n = res.meta("replications")
+    return text.format(n=e(n)) if n.isdigit() and int(n) < FEW_REPLICATIONS else ""
+
+
 def _warning(res: Results) -> str:
     implied = [s for s in res.scenarios if s.evidence == "plan-implied"]
     mixed = [s for s in res.scenarios if s.evidence == "mixed"]
@@ -184,8 +193,8 @@ def _lac_text(res: Results, plan: str | None) -> str:
     fy = final_year(res)
     b = annual(res, res.baseline, "lac_children").set_index("period").loc[fy]
     txt = (f"The chart shows how many children are looked after at each 31 March. Without the action plan "
-           f"(baseline), the median at 31 March {int(fy[:4]) + 1} is {n0(b['q50'])} children, and 90% of "
-           f"replications fall between {n0(b['q05'])} and {n0(b['q95'])}.")
+           f"(baseline), the median at 31 March {int(fy[:4]) + 1} is {n0(b['q50'])} children, and the 90% range "
+           f"(5th to 95th percentile across replications) is {n0(b['q05'])} to {n0(b['q95'])}.")
     if plan is not None:
         p = annual(res, plan, "lac_children").set_index("period").loc[fy]
         txt += (f" With {e(res.label(plan))} the median is {n0(p['q50'])} ({n0(p['q05'])} to {n0(p['q95'])}). "
@@ -200,7 +209,8 @@ def _lac_text(res: Results, plan: str | None) -> str:
 def _spend_text(res: Results, plan: str | None) -> str:
     fy = final_year(res)
     b = annual(res, res.baseline, "spend_gbp").set_index("period").loc[fy]
-    txt = (f"Total spend in each financial year ({e(SPEND_TOTAL_ITEMS)}), at {e(res.price_note)}. "
+    items = spend_total_items(res.manifest.get("spend_scope"))
+    txt = (f"Total spend in each financial year ({e(items)}), at {e(res.price_note)}. "
            f"In {fy} the baseline's median is "
            f"{gbp_m(b['q50'] / GBP_M)} (90% range {gbp_m(b['q05'] / GBP_M)} to {gbp_m(b['q95'] / GBP_M)}).")
     if plan is not None:
@@ -261,7 +271,10 @@ def _monitoring(res: Results, plan: str | None, png: bytes, mon: pd.DataFrame, o
         "investigation and corrective action. Above means more children in care than the plan allows for; "
         "below means fewer, so check the data and whether the plan is doing better than assumed.</li></ul>"
         "<p class=\"small\">Even when the plan is working exactly as modelled, about 1 month in 10 falls outside "
-        "the 90% range by chance, so two or more consecutive months outside, or a steady drift towards one "
+        "the 90% range by chance" + _few_note(res, " (more often with only {n} replications: the band's edges are "
+                                              "estimated from few runs; rerun with --reps 1000 before using it to "
+                                              "monitor)") +
+        ", so two or more consecutive months outside, or a steady drift towards one "
         "edge, is stronger evidence than a single month.")
     out = ["<h2 id=\"monitoring\">4. Monthly monitoring: tolerances and trigger points</h2>",
            _figure(png, "Monthly range of looked-after children consistent with the plan", f"<p>{text}</p>")]
@@ -337,6 +350,8 @@ single number:</p>
 <li>The <b>lighter band</b> holds 90% of runs (5th to 95th percentile): a result outside it happens in about
 1 run in 10 (1 in 20 above, 1 in 20 below).</li>
 </ul>
+<p>Percentiles are taken across replications, {method}. They are estimates: the fewer the replications,
+the rougher the 5th and 95th percentiles.</p>
 <p>The bands show uncertainty from chance and, where effect sizes were given as ranges, from not knowing how well
 each action works. They do not include uncertainty the model leaves out, such as a change in national policy.
 A wider fan means a less certain outcome, not a worse one.</p>
@@ -375,7 +390,7 @@ def render(res: Results, plan: str | None, head: pd.DataFrame, pngs: dict[str, b
         _figure(pngs["placement_mix.png"], "Placement mix at 31 March", f"<p>{_mix_text(res, plan)}</p>"),
         _monitoring(res, plan, pngs["monitoring.png"], mon, outside),
         _targets(res),
-        FAN_NOTE,
+        FAN_NOTE.replace("{method}", e(PERCENTILE_METHOD)),
         (f'<p class="small">Produced by carejourney {e(res.meta("carejourney_version"))} from the results folder '
          f"“{e(res.folder.name)}”. Tables are also in summary.xlsx; charts are also saved as PNG files.</p>"),
         "</body>", "</html>",

@@ -53,6 +53,12 @@ SAVING_MEASURES = {
     "placements_52_week_reduction": ("fewer 52-week placements", "52-week placements", 1.0),
 }
 
+# how every percentile in the results is taken (pandas' and numpy's default): an analyst
+# checking in Excel gets the same figures only with PERCENTILE.INC (QA15)
+PERCENTILE_METHOD = ("interpolated linearly between the replications' values (pandas' and numpy's default; "
+                     "Excel's PERCENTILE.INC gives the same, PERCENTILE.EXC does not)")
+FEW_REPLICATIONS = 200  # below this the 5th and 95th percentiles are rough; the report says so
+
 Q_NAMES = {"q05": "5th percentile", "q25": "25th percentile", "q50": "median",
            "q75": "75th percentile", "q95": "95th percentile"}
 
@@ -204,6 +210,30 @@ def headline(res: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def about_sheet(res: Results, plan: str | None) -> pd.DataFrame:
+    """What the workbook's figures are: the run, the prices, how percentiles and savings are
+    taken. The sheets go into budget papers without the HTML around them (QA15)."""
+    reps = res.meta("replications")
+    few = reps.isdigit() and int(reps) < FEW_REPLICATIONS
+    rows = [
+        ("experiment", res.meta("experiment")),
+        ("experiment file", res.meta("experiment_file")),
+        ("config", f"{res.meta('config_name')} ({res.meta('config')})"),
+        ("simulated period", f"{res.meta('start_date')} to {res.meta('end_date')}"),
+        ("replications per scenario", reps),
+        ("seed", res.meta("seed")),
+        ("money", f"every £ figure is at {res.price_note}"),
+        ("percentiles", f"across replications, {PERCENTILE_METHOD}"
+         + (f"; with only {reps} replications the 5th and 95th percentiles are rough: rerun with --reps 1000 "
+            "before quoting them" if few else "")),
+        ("savings", "baseline minus scenario, paired replication by replication (both use the same random "
+                    "numbers), then the mean and percentiles of those differences"),
+        ("scenario monitored", f"{res.label(plan)} ({plan})" if plan else "none: only the baseline was run"),
+        ("produced by", f"carejourney {res.meta('carejourney_version')}, from the results folder {res.folder.name}"),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
 def headline_sheet(res: Results) -> pd.DataFrame:
     yl = years_label(res)
     return headline(res).rename(columns={
@@ -213,9 +243,9 @@ def headline_sheet(res: Results) -> pd.DataFrame:
         "lac_q05": "LAC at final 31 March, 5th percentile (children)",
         "lac_q95": "LAC at final 31 March, 95th percentile (children)",
         "lac_reduction_mean": "fewer LAC than baseline at final 31 March, mean (children)",
-        "saving_mean_m": f"cumulative saving {yl}, mean (£m)",
-        "saving_q05_m": f"cumulative saving {yl}, 5th percentile (£m)",
-        "saving_q95_m": f"cumulative saving {yl}, 95th percentile (£m)",
+        "saving_mean_m": f"cumulative saving {yl}, mean (£m, {res.price_note})",
+        "saving_q05_m": f"cumulative saving {yl}, 5th percentile (£m, {res.price_note})",
+        "saving_q95_m": f"cumulative saving {yl}, 95th percentile (£m, {res.price_note})",
         "saving_p_positive": "probability cumulative saving > 0 (share)",
         "saving_basis": "how the cumulative saving was computed",
         "final_target": "final LAC target",
@@ -266,6 +296,7 @@ def savings_sheet(res: Results) -> pd.DataFrame:
     rows = []
     for _, r in sv.iterrows():
         desc, unit, div = SAVING_MEASURES.get(r["measure"], (r["measure"], "", 1.0))
+        unit = _priced(unit, res)
         rows.append({
             "scenario": r["scenario"], "label": res.label(r["scenario"]),
             "evidence for effect sizes": res.scenario(r["scenario"]).evidence,
@@ -284,7 +315,7 @@ def savings_sheet(res: Results) -> pd.DataFrame:
         rows.append({
             "scenario": name, "label": res.label(name), "evidence for effect sizes": res.scenario(name).evidence,
             "period": TOTAL_PERIOD, "measure": "spend_gbp_saving",
-            "what it means": SAVING_MEASURES["spend_gbp_saving"][0], "unit": "£m",
+            "what it means": SAVING_MEASURES["spend_gbp_saving"][0], "unit": _priced("£m", res),
             "mean": c["mean"] / GBP_M, "q05": c["q05"] / GBP_M, "q25": np.nan, "q50": np.nan,
             "q75": np.nan, "q95": c["q95"] / GBP_M, "probability > 0 (share)": np.nan,
             "basis": c["basis"], "_o": order[name], "_p": True,
@@ -298,6 +329,12 @@ def savings_sheet(res: Results) -> pd.DataFrame:
     df["_m"] = df["measure"].map(lambda m: m_order.get(m, len(m_order)))
     df = df.sort_values(["_o", "_m", "measure", "_p", "period"])[cols]
     return df.rename(columns=_q_headers("unit in column 'unit'")).reset_index(drop=True)
+
+
+def _priced(unit: str, res: Results) -> str:
+    """A money unit with the price basis, on every sheet that holds money (QA15: only the
+    spend sheet said "real", while the plan's saving targets may be cash)."""
+    return f"{unit}, {res.price_note}" if unit.startswith("£") else unit
 
 
 def _measure_unit(measure: str) -> str:
@@ -321,7 +358,7 @@ def targets_sheet(res: Results) -> pd.DataFrame:
         "evidence for effect sizes": t["scenario"].map(lambda n: res.scenario(n).evidence),
         "target": t["target"], "period": t["period"], "target date": t["date"],
         "measure": t["measure"], "direction": t["direction"].str.replace("_", " "),
-        "threshold": t["threshold"], "threshold unit": t["measure"].map(_measure_unit),
+        "threshold": t["threshold"], "threshold unit": t["measure"].map(lambda m: _priced(_measure_unit(m), res)),
         "probability of meeting target (share)": t["probability"], "source": t["source"],
     }).reset_index(drop=True)
 

@@ -3,6 +3,7 @@ of these could be wrong while every other test passed)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -12,6 +13,7 @@ import pytest
 from carejourney.experiment import ExperimentError, _quantiles, load_experiment, run_experiment
 from carejourney.experiment_summary import experiment_summary_text
 from carejourney.levers import activate
+from carejourney.summary import spend_total_items
 from tests.functional.experiment_helpers import write_experiment
 
 
@@ -112,3 +114,6 @@ def test_a_saving_target_over_the_run_is_reported_and_the_console_stars_only_wha
     assert "saving over the run" in html and "over the whole run" in html
     targets = pd.read_excel(out / "report" / "summary.xlsx", sheet_name="targets")
     assert list(targets["period"]) == ["total"]
+    assert targets["threshold unit"].str.startswith("£, ").all()  # with the price basis (QA15)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert spend_total_items(manifest["spend_scope"]) in html  # the scope in words, not "all_lac scope"

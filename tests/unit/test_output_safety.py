@@ -292,3 +292,20 @@ def test_a_run_folder_with_files_added_to_it_is_not_replaced(tmp_path, config, c
     assert _error(capsys) == (f"error: {out} is a carejourney run output folder, but holds what run did not write "
                               "(sub, sub/NOTES.txt): choose another --out or move them out")
     assert _listing(out) == before
+
+
+def test_csv_tables_carry_no_float_noise_and_the_same_numbers(tmp_path):
+    """QA15: summary.csv held '684.6999999999999'; 15 significant digits drop the noise of the
+    last bit and nothing else."""
+    import numpy as np
+    import pandas as pd
+
+    from carejourney.results import write_table
+
+    values = np.array([0.1 + 0.2, 684.7 - 1e-13, 51_420_000.123456789, 1 / 3, 2.5e-9, 0.0, -7.0])
+    write_table(pd.DataFrame({"measure": ["m"] * len(values), "value": values}), tmp_path, "t")
+    text = (tmp_path / "t.csv").read_text()
+    assert "m,0.3\n" in text and "684.6999999999" not in text and "m,684.7\n" in text
+    back = pd.read_csv(tmp_path / "t.csv")["value"].to_numpy()
+    assert np.allclose(back, values, rtol=1e-14, atol=0)
+    assert (pd.read_parquet(tmp_path / "t.parquet")["value"].to_numpy() == values).all()  # Parquet: every bit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from carejourney.report import ReportError, tables, write_report
+from carejourney.report import ReportError, html, tables, write_report
 from carejourney.report.inputs import load_results
 
 FYS = [f"{y}-{(y + 1) % 100:02d}" for y in range(2015, 2021)]
@@ -213,7 +214,6 @@ def test_no_warning_without_plan_implied(tmp_path):
 
 
 def test_mixed_evidence_is_warned_as_partly_plan_implied(tmp_path):
-    from carejourney.report import html
     scen = [SCENARIOS[0], dict(SCENARIOS[1]), dict(SCENARIOS[2], evidence="mixed")]
     box = html._warning(load_results(make_results(tmp_path / "r", scenarios=scen)))
     assert "Partly resting" in box and "Whole action plan" in box and "Edge-of-care service" not in box
@@ -225,8 +225,8 @@ def test_mixed_evidence_is_warned_as_partly_plan_implied(tmp_path):
 def test_workbook_has_sheets_with_numbers(report):
     results, _ = report
     wb = load_workbook(results / "report" / "summary.xlsx")
-    assert wb.sheetnames == ["headline", "lac_31_march", "spend", "savings", "targets", "placements_52_week",
-                             "monitoring"]
+    assert wb.sheetnames == ["about", "headline", "lac_31_march", "spend", "savings", "targets",
+                             "placements_52_week", "monitoring"]
     for ws in wb.worksheets:
         assert ws.max_row > 1, ws.title
         headers = [c.value for c in ws[1]]
@@ -237,7 +237,7 @@ def test_workbook_has_sheets_with_numbers(report):
     values = {r[0].value: r[col].value for r in head.iter_rows(min_row=2)}
     assert values["combined_plan"] == pytest.approx(500)
     assert isinstance(values["baseline"], (int, float))
-    sav = [c.value for c in head[1]].index("cumulative saving 2015-16 to 2020-21, mean (£m)")
+    sav = [c.value for c in head[1]].index("cumulative saving 2015-16 to 2020-21, mean (£m, 2015-16 prices (real))")
     cells = {r[0].value: r[sav].value for r in head.iter_rows(min_row=2)}
     assert cells["combined_plan"] == pytest.approx(13.2)
     assert cells["baseline"] is None  # blank, not a string
@@ -248,6 +248,95 @@ def test_workbook_has_sheets_with_numbers(report):
             if any(u in h for u in ("(children)", "(£m", "(share)")):
                 vals = [r[j].value for r in ws.iter_rows(min_row=2) if r[j].value is not None]
                 assert vals and all(isinstance(v, (int, float)) for v in vals), (ws.title, h)
+
+
+def test_about_sheet_says_what_was_run_and_how_figures_are_taken(report):
+    """The sheets go into budget papers without the HTML: the workbook itself says the run,
+    the prices and the percentile method (QA15)."""
+    results, _ = report
+    about = dict(pd.read_excel(results / "report" / "summary.xlsx", sheet_name="about").values)
+    assert str(about["replications per scenario"]) == "40" and str(about["seed"]) == "7"
+    assert "2015-16 prices (real)" in about["money"]
+    assert "PERCENTILE.INC" in about["percentiles"] and "rough" in about["percentiles"]  # 40 < 200
+    assert "paired" in about["savings"] and "combined_plan" in about["scenario monitored"]
+
+
+def test_about_sheet_calls_percentiles_rough_only_with_few_replications(tmp_path):
+    folder = make_results(tmp_path / "r")
+    m = json.loads((folder / "manifest.json").read_text())
+    m["replications"] = tables.FEW_REPLICATIONS
+    (folder / "manifest.json").write_text(json.dumps(m))
+    res = load_results(folder)
+    assert "rough" not in dict(tables.about_sheet(res, "combined_plan").values)["percentiles"]
+    assert "more often" not in html.render(res, "combined_plan", tables.headline(res), dict.fromkeys(
+        ["lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png"], b""),
+        tables.monitoring_frame(res, "combined_plan", None))
+
+
+def test_money_carries_its_price_basis_on_every_sheet(report):
+    """QA15: only the spend sheet said "real"; a saving target in the plan may be cash."""
+    results, _ = report
+    wb = load_workbook(results / "report" / "summary.xlsx")
+    seen = 0
+    for ws in wb.worksheets:
+        headers = [c.value for c in ws[1]]
+        for h in headers:
+            if "£" in h:
+                seen += 1
+                assert "2015-16 prices (real)" in h, (ws.title, h)
+        for name in ("unit", "threshold unit"):
+            if name in headers:
+                j = headers.index(name)
+                units = {r[j].value for r in ws.iter_rows(min_row=2)}
+                money = {u for u in units if str(u).startswith("£")}
+                seen += len(money)
+                assert all("2015-16 prices (real)" in u for u in money), (ws.title, units)
+    assert seen >= 5
+
+
+def test_savings_sheet_formats_each_row_by_its_unit(report):
+    """£m to two decimals, as the headline sheet (QA15: a first year's £7k saving read 0.0),
+    counts to one."""
+    results, _ = report
+    ws = load_workbook(results / "report" / "summary.xlsx")["savings"]
+    headers = [c.value for c in ws[1]]
+    unit, mean = headers.index("unit"), next(j for j, h in enumerate(headers) if h.startswith("mean"))
+    formats = {(str(r[unit].value)[:2], r[mean].number_format) for r in ws.iter_rows(min_row=2)}
+    assert formats == {("£m", "#,##0.00"), ("ch", "#,##0.0"), ("52", "#,##0.0")}, formats
+
+
+def test_workbook_columns_fit_their_longest_value(tmp_path):
+    """Widths from every row, not the first 200 (QA15: ids further down were cut off)."""
+    from carejourney.report.build import workbook_bytes
+
+    df = pd.DataFrame({"scenario": ["a"] * 300 + ["a_rather_long_scenario_name_at_the_end"], "x": range(301)})
+    wb = load_workbook(io.BytesIO(workbook_bytes({"s": df})))
+    assert wb["s"].column_dimensions["A"].width >= len("a_rather_long_scenario_name_at_the_end")
+
+
+def test_trigger_runs_split_where_the_side_changes():
+    """QA15: a month above the band then one below were labelled as one run."""
+    from carejourney.report.charts import _runs
+
+    d = pd.to_datetime(["2015-07-31", "2015-08-31", "2015-09-30", "2015-11-30"])
+    trig = pd.DataFrame({"date": d, "actual": [600, 601, 500, 610],
+                         "status": [tables.TRIGGER_HIGH, tables.TRIGGER_HIGH, tables.TRIGGER_LOW, tables.TRIGGER_HIGH]})
+    runs = [(a.strftime("%Y-%m"), b.strftime("%Y-%m"), above) for a, b, _, above in _runs(trig)]
+    assert runs == [("2015-07", "2015-08", True), ("2015-09", "2015-09", False), ("2015-11", "2015-11", True)]
+
+
+def test_spend_axis_names_financial_years():
+    """Spend is a year's flow: its ticks say 2015-16, not "31 Mar 2016" (QA15)."""
+    from matplotlib.figure import Figure
+
+    from carejourney.report.charts import _march_axis
+
+    ax = Figure().add_subplot()
+    dates = [pd.Timestamp(2016, 3, 31), pd.Timestamp(2017, 3, 31)]
+    _march_axis(ax, dates, flows=True)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2015-16", "2016-17"]
+    _march_axis(ax, dates)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["31 Mar\n2016", "31 Mar\n2017"]
 
 
 def test_every_saving_measure_has_a_description_and_a_unit():
@@ -500,3 +589,12 @@ def test_report_of_a_file_or_of_a_run_folder_says_what_it_is(tmp_path):
     with pytest.raises(ReportError, match="holds the results of `carejourney run`, not of an experiment"):
         write_report(run_out)
     assert not (run_out / "report").exists()
+
+
+@pytest.mark.parametrize("scope, social", [("all_lac", True), ("placements", False)])
+def test_spend_total_says_in_words_whether_social_work_is_in(scope, social):
+    """QA15: the caption read "(and social work in the all_lac scope)", config jargon as a condition."""
+    from carejourney.summary import spend_total_items
+
+    text = spend_total_items(scope)
+    assert ("social work" in text) == social and "all_lac" not in text and "scope" not in text
