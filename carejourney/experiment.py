@@ -96,6 +96,13 @@ class Target(NumbersOnly):
     at_least: float | None = None
     source: str = ""
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, v):
+        if not v.strip():  # QA15: a blank name was accepted, a blank row in every table
+            raise ValueError("is blank: a target's name labels its row in every table; give one")
+        return v
+
     @field_validator("period", mode="before")
     @classmethod
     def _period_text(cls, v):
@@ -176,6 +183,8 @@ class ExperimentSpec(NumbersOnly):
                         problems.append(f"{where}: in scenario {s.name}, levers {other} and {n} both set the "
                                         f"caseload of service {lv.service!r}; give one lever the caseload the "
                                         "scenario should have")
+            problems += [f"{where}: in scenario {s.name}, {clash}" for clash in _set_to_clashes(
+                self.levers, applied_levers(self.levers, self.lever_names(s)))]
         targets = [t.name for t in self.targets]
         twice = sorted({n for n in targets if targets.count(n) > 1})
         if twice:
@@ -224,6 +233,34 @@ class Experiment:
     @property
     def scenarios(self):
         return self.spec.scenarios
+
+
+# Lever kinds whose effect is the value a quantity is set to (not a change that composes):
+# two at once in a scenario, on the same thing, leave only the last applied (QA15). The
+# field naming the thing each sets, or None for one value in the whole system.
+SET_TO = {"staying_put": (None, "the Staying Put share"), "early_help": (None, "the Family CAF share"),
+          "occupancy": ("pool", "the match probability of pool"), "edge_service": ("service", "the success probability of service")}
+
+
+def _set_to_clashes(levers: dict, names: list[str]) -> list[str]:
+    """Pairs of levers that set the same value over overlapping dates."""
+    out, seen = [], {}
+    for n in names:
+        lv = levers[n]
+        if lv.kind not in SET_TO:
+            continue
+        field, what = SET_TO[lv.kind]
+        target = getattr(lv, field) if field else None
+        if lv.kind == "edge_service" and lv.new_service is not None:
+            target = lv.new_service.name
+        for other in seen.get((lv.kind, target), []):
+            o = levers[other]
+            if lv.start_date < (o.end_date or dt.date.max) and o.start_date < (lv.end_date or dt.date.max):
+                thing = f"{what} {target!r}" if field else what
+                out.append(f"levers {other} and {n} both set {thing} over the same dates; only the last applied would "
+                           "count: give one lever the value the scenario should have, or dates that do not overlap")
+        seen.setdefault((lv.kind, target), []).append(n)
+    return out
 
 
 def _file_hashes(paths) -> list[list[str]]:
@@ -293,6 +330,10 @@ def load_experiment(path: str | Path) -> Experiment:
                           f"and {name} {with_article(lever.kind)} lever: a scenario with both leaves {name} out, so "
                           f"its effect is counted only if {lever.part_of}'s effect already includes it",
                           ConfigWarning, stacklevel=2)
+    for i, s in enumerate(spec.scenarios):
+        if s.name != BASELINE and not s.levers:  # QA15: ran as a copy of the baseline, saving 0, unremarked
+            warnings.warn(f"{path}: scenarios[{i}].levers: scenario {s.name} has no levers, so it repeats the "
+                          f"baseline exactly (a saving of 0); name its levers, or levers: all", ConfigWarning, stacklevel=2)
     services = [sv.name for sv in cfg.edge_of_care.services] + [lv.new_service.name for lv in spec.levers.values()
                                                                  if lv.new_service is not None]
     problems += _target_problems(spec.targets, cfg, services)

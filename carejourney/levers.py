@@ -54,6 +54,16 @@ MAX_PLACES_A_YEAR = 10_000
 MAX_CONTRIBUTION_GBP_A_WEEK = 1_000
 # England as a whole receives of the order of 100,000+ fostering enquiries a year.
 MAX_ENQUIRIES_PER_YEAR = 200_000
+# A price or allowance multiplied tenfold is beyond any action plan: a typo, as 1000 for 1.000
+# (QA15: 1e300 printed a saving of -inf, and a wide prior dropped the saving rows unseen).
+MAX_PRICE_MULTIPLIER = 10.0
+# A journey a hundred times slower or faster is a typo too (a time lever shortens it a little).
+MAX_TIME_MULTIPLIER = 100.0
+# Multipliers whose upper bound is a plausibility cap, not a limit of the quantity: an open-ended
+# normal or lognormal prior (a natural "range for a multiplier") is held to the cap by its
+# one-in-a-million upper quantile, not refused for a tail it never draws.
+CAPPED_MULTIPLIERS = frozenset({"high_cost_review", "unit_cost", "exit_speed", "allowance"})
+Z_ONE_IN_A_MILLION = 4.753
 # A household fosters up to 3 children under the usual fostering limit; exemptions allow a few more.
 MAX_PLACES_PER_HOUSEHOLD = 10
 EFFECT_RANGE = {
@@ -62,16 +72,16 @@ EFFECT_RANGE = {
     "edge_service": ("a success probability", *_SHARE),
     "placement_stability": ("a share of moves prevented", *_SHARE),
     "step_down": ("a share of moves redirected", *_SHARE),
-    "high_cost_review": ("a time multiplier", 0.0, math.inf, False),
+    "high_cost_review": ("a time multiplier", 0.0, MAX_TIME_MULTIPLIER, False),
     "inhouse_recruitment": ("a number of places a year", 0.0, MAX_PLACES_A_YEAR, True),
     "recruitment_funnel": ("a conversion rate", *_SHARE),
-    "unit_cost": ("a price multiplier", 0.0, math.inf, False),
+    "unit_cost": ("a price multiplier", 0.0, MAX_PRICE_MULTIPLIER, False),
     "occupancy": ("a match probability", *_SHARE),
     "uasc_pathway": ("a share of UASC", *_SHARE),
     "parental_contribution": ("a weekly contribution in GBP", 0.0, MAX_CONTRIBUTION_GBP_A_WEEK, True),
-    "exit_speed": ("a time multiplier", 0.0, math.inf, False),
+    "exit_speed": ("a time multiplier", 0.0, MAX_TIME_MULTIPLIER, False),
     "concurrency": ("a share of entering babies", *_SHARE),
-    "allowance": ("an allowance multiplier (0 stops the allowance)", 0.0, math.inf, True),
+    "allowance": ("an allowance multiplier (0 stops the allowance)", 0.0, MAX_PRICE_MULTIPLIER, True),
     "staying_put": ("a Staying Put share", *_SHARE),
 }
 assert EFFECT_RANGE.keys() == KINDS.keys()
@@ -93,6 +103,13 @@ def prior_support(p) -> tuple[float, float, bool]:
     return p.low, p.high, True  # uniform, triangular
 
 
+def _upper_quantile(p) -> float:
+    """The one-in-a-million upper quantile of an open-ended normal or lognormal prior."""
+    if isinstance(p, LogNormalPrior):
+        return p.median * math.exp(p.sigma * Z_ONE_IN_A_MILLION)
+    return p.mean + p.sd * Z_ONE_IN_A_MILLION
+
+
 def _default_bound(p, k: str, v: float) -> bool:
     """An untruncated lognormal's bounds, left out of its description as before they existed."""
     return isinstance(p, LogNormalPrior) and (k, v) in (("low", 0.0), ("high", math.inf))
@@ -109,14 +126,19 @@ def check_effect(kind: str | None, p) -> None:
     if kind not in EFFECT_RANGE:
         return
     what, low, high, low_included = EFFECT_RANGE[kind]
-    rule = f"lie in [{low:g}, {high:g}]" if high < math.inf else f"be {'at least' if low_included else 'greater than'} {low:g}"
+    rule = (f"lie in {'[' if low_included else '('}{low:g}, {high:g}]" if high < math.inf
+            else f"be {'at least' if low_included else 'greater than'} {low:g}")
     lo, hi, lo_drawn = prior_support(p)
+    tail = kind in CAPPED_MULTIPLIERS and math.isinf(hi)
+    if tail:
+        hi = _upper_quantile(p)
     too_low = lo < low or (lo == low and lo_drawn and not low_included)
     if too_low or hi > high:
         bad = lo if too_low else hi
         hint = ("; a normal or lognormal prior is unbounded, so give a normal prior low and high inside the range "
                 "or use a beta or triangular prior" if math.isinf(bad) else "")
-        raise ValueError(f"{what} must {rule}; {shown} reaches {bad:g}{hint}")
+        once = " once in a million draws" if tail and not too_low else ""
+        raise ValueError(f"{what} must {rule}; {shown} reaches {bad:g}{once}{hint}")
 
 
 # Kinds that change only what care costs, never a child's journey: a scenario made of
@@ -138,7 +160,8 @@ class Cohort(NumbersOnly):
     """Who a lever acts on. Empty fields mean everyone."""
 
     model_config = ConfigDict(extra="forbid")
-    age_years: tuple[float, float] = (0, 17)
+    # whole years, both included: [16, 17] is 16th birthday to 18th (QA15: 0.5 meant 0.5 to 1.5)
+    age_years: tuple[int, int] = (0, 17)
     needs: list[str] = []
     parental_factors: list[str] = Field([], description="any of these")
     uasc: bool | None = None
@@ -292,6 +315,12 @@ class Lever(NumbersOnly):
             # extra_services sets it from the lever's effect: a figure here would be ignored
             raise ValueError("new_service.success_probability is not used: the lever's effect is the new "
                              "service's success probability; give it (with its uncertainty) as effect")
+        if "placed_for_adoption" in self.to_types:
+            raise ValueError("to_types: placed_for_adoption comes only from a match with adopters after a placement "
+                             "order, never from a placement mix (a lever sending children there would place none)")
+        if k == "step_down" and (up := sorted(set(self.to_types) & set(RESIDENTIAL))):
+            raise ValueError(f"to_types: {up} is residential care; a step_down moves children out of it (to fostering "
+                             "or family): use placement_stability or high_cost_review for other moves")
         if self.caseload_capacity is not None and self.caseload_capacity < 0:
             raise ValueError("caseload_capacity must be at least 0")
         if k == "recruitment_funnel":  # the places a year it adds, bounded like inhouse_recruitment's
@@ -337,11 +366,32 @@ class Lever(NumbersOnly):
             reached = (self.end_date - self.start_date).days / self.ramp_up_days
             out.append(f"ramp_up_days: {self.ramp_up_days:g} days, longer than the lever runs ({self.start_date} to "
                        f"{self.end_date}): the effect reaches only {reached:.0%} of its size before it ends")
+        out += self._type_age_warnings(cfg)
+        if self.kind == "concurrency" and (other := [t for t in self.to_types if t != "concurrent_foster_to_adopt"]):
+            out.append(f"to_types: {other}: a concurrency lever places babies with concurrent (foster-to-adopt) carers; "
+                       "a shift to other types is an entry_reduction or placement mix change")
         base = cfg.demand.referrals.early_help_share
         if self.kind == "early_help" and (low := prior_support(self.effect)[0]) < base:
             # the effect is the share the lever brings referrals to, not a change in it
             out.append(f"effect: can draw a Family CAF share of {low:g}, below the config's early_help_share "
                        f"{base:g}: such a draw gives fewer referrals a Family CAF and raises entries")
+        return out
+
+
+    def _type_age_warnings(self, cfg) -> list[str]:
+        """to_types that no child of the cohort's ages can have (the config's age limits):
+        the placement policy would send each of them elsewhere (QA15)."""
+        lo, hi = self.cohort.age_years
+        if self.kind == "uasc_pathway":  # the ages UASC arrive at, within the cohort's
+            ages = [a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0 and lo <= a <= hi]
+            lo, hi = (min(ages), max(ages)) if ages else (lo, hi)
+        out = []
+        for t in self.to_types:
+            spec = cfg.placements.types[t]
+            if spec.max_age_years < lo or spec.min_age_years > hi:
+                out.append(f"to_types: {t} takes children aged {spec.min_age_years:g}-{spec.max_age_years:g} "
+                           f"(placements.types.{t}), and none of this lever's, aged {lo}-{hi}: the placement policy "
+                           "sends them elsewhere")
         return out
 
 

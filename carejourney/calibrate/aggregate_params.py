@@ -35,6 +35,13 @@ class FreeParameter:
     start: float
     integer: bool = False
     rescale_others: bool = False  # one share of a set summing to 1: the others are rescaled
+    # the value in the config, which `start` moves 2% inside the bounds when at or beyond them:
+    # what the written config says it "was" (QA15: it gave the start, 0.012 for a config's 0.0)
+    config_value: float | None = None
+
+    @property
+    def was(self) -> float:
+        return self.start if self.config_value is None else self.config_value
 
     def set(self, cfg_dict: dict, x: float):
         """Put the value `x` into a config mapping (whole numbers for integer fields)."""
@@ -169,7 +176,7 @@ def free_parameters(cfg_dict: dict, spec: FitSpec, source: str = "<params>") -> 
             raise ParamsError(f"{source}: parameters.{path}: {why}")
         start = min(max(float(value), lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
         integer = not share and isinstance(value, int) and _needs_int(cfg_dict, path, start)
-        q = FreeParameter(path, lo, hi, start, integer=integer, rescale_others=share)
+        q = FreeParameter(path, lo, hi, start, integer=integer, rescale_others=share, config_value=float(value))
         for end, x in (("low", lo), ("high", hi)):
             _check_end(cfg_dict, q, end, round(x) if integer else x, source)
         out.append(q)

@@ -39,13 +39,15 @@ class FitResult:
     def summary(self) -> str:
         lines = [f"Fitted {len(self.parameters)} parameter(s) to {len(self.targets)} published figure(s) of "
                  f"{self.geography} ({', '.join(sorted(set(map(str, self.targets['period']))))}); "
-                 f"discrepancy {self.discrepancy_start:.1f} at the config's values, {self.discrepancy_optimum:.1f} at "
+                 f"discrepancy {self.discrepancy_start:.1f} at the start values, {self.discrepancy_optimum:.1f} at "
                  f"the optimiser's best ({len(self.history)} evaluations), {self.discrepancy_fit:.1f} at the fitted "
                  f"values (local metamodel)."]
         w = max(len(p.path) for p in self.parameters)
-        lines.append(f"{'parameter':<{w}} {'start':>10} {'fitted':>10} {'5%':>10} {'95%':>10}   (90% interval)")
+        lines.append(f"{'parameter':<{w}} {'config':>10} {'start':>10} {'fitted':>10} {'5%':>10} {'95%':>10}   "
+                     "(90% interval; the start is the config's value, 2% inside the bounds if at one)")
         for r in self.intervals.itertuples():
-            lines.append(f"{r.path:<{w}} {r.start:>10.4g} {r.fitted:>10.4g} {r.q05:>10.4g} {r.q95:>10.4g}"
+            was = getattr(r, "config_value", r.start)
+            lines.append(f"{r.path:<{w}} {was:>10.4g} {r.start:>10.4g} {r.fitted:>10.4g} {r.q05:>10.4g} {r.q95:>10.4g}"
                          + ("" if r.identified else "  (weakly identified: whole range)"))
         inside, n = coverage(self.fit_table)
         lines.append(f"{inside} of {n} fitted figures inside the 90% posterior predictive interval.")

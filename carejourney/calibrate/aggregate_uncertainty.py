@@ -38,7 +38,7 @@ def bootstrap_intervals(params: list[FreeParameter], mm: Metamodel, x_star: dict
         else:
             q05, q50, q95 = q.low, x_fit[q.path], q.high
         interval_rows.append({
-            "path": q.path, "low": q.low, "high": q.high, "start": q.start, "optimum": x_star[q.path],
+            "path": q.path, "low": q.low, "high": q.high, "start": q.start, "config_value": q.was, "optimum": x_star[q.path],
             "fitted": x_fit[q.path], "q05": q05, "median": q50, "q95": q95,
             "laplace_q05": q.to_x(z_fit[jj] - 1.645 * lap_sd[jj]), "laplace_q95": q.to_x(z_fit[jj] + 1.645 * lap_sd[jj]),
             "sd_logit": float(lap_sd[jj]), "identified": bool(mm.identified[jj]), "integer": q.integer})

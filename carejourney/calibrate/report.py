@@ -180,7 +180,8 @@ def write_report(fit, md_path: str | Path, fig_dir: str | Path | None = None, ti
     out.append(f"{len(fit.parameters)} free parameter(s) were fitted to {len(t)} published figure(s) for "
                f"**{fit.geography}**, years ending 31 March {', '.join(years)}. The discrepancy (a sum of squared "
                f"z-scores, so about {len(t)} would be a good fit for {len(t)} figures) was "
-               f"{fit.discrepancy_start:.1f} at the config's values, {fit.discrepancy_optimum:.1f} at the optimiser's "
+               f"{fit.discrepancy_start:.1f} at the start values (the config's, moved 2% inside the search bounds "
+               f"where at one), {fit.discrepancy_optimum:.1f} at the optimiser's "
                f"best point and {fit.discrepancy_fit:.1f} at the fitted values (local metamodel). "
                f"With parameter uncertainty, {inside} of {n} fitted figures fall inside the simulated 90% interval.\n")
 

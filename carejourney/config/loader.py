@@ -80,6 +80,16 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
             msg = "unknown field (check the spelling and the unit in the name)"
         elif e["type"].startswith("date_"):  # 20150401 is read as a timestamp, 01/04/2015 as nothing
             msg = f"should be a date written YYYY-MM-DD (e.g. 2015-04-01), not {e['input']!r}"
+        elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):  # pydantic's words (QA15)
+            tags = (e.get("ctx") or {}).get("expected_tags", "")
+            key = (e.get("ctx") or {}).get("discriminator", "kind").strip("'")
+            given = (e.get("ctx") or {}).get("tag")
+            example = {"kind": "kind: lognormal", "dist": "dist: beta"}.get(key, f"{key}: ...")
+            msg = (f"{key}: {given!r} is not one of {tags}" if e["type"] == "union_tag_invalid"
+                   else f"needs a {key} saying which distribution it is (e.g. {example}; docs/config-reference.md "
+                        "lists them)")
+        elif e["type"] == "model_attributes_type":
+            msg = f"should be a mapping of fields (e.g. {{kind: ..., ...}}), not {e['input']!r}"
         if msg not in problems.setdefault(field, []):
             problems[field].append(msg)
     lines = [f"{source}: {len(problems)} problem(s) in the {what}:"]
@@ -250,6 +260,10 @@ def replication_memory_gb(cfg: Config) -> float:
     return MEMORY_GB_BASE + MEMORY_BYTES_PER_CHILD_YEAR * cfg.opening.children * years / 1e9
 
 
+# UASC arrive in waves (DOMAIN.md): one rate over more than this is a typo more often than a plan
+LONG_UASC_PERIOD_YEARS = 20
+
+
 def coverage_warnings(cfg: Config) -> list[str]:
     """What in a valid config probably does not match its horizon, one message a field.
 
@@ -273,6 +287,15 @@ def coverage_warnings(cfg: Config) -> list[str]:
         if p.to_date <= first:
             out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} ends before the run "
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
+        elif p.from_date < first:  # arrivals are spread evenly over the period (QA15: from 1900 gave ~none)
+            share = (p.to_date - first).days / (p.to_date - p.from_date).days
+            out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} starts before the run ({first}): "
+                       f"its {p.arrivals:g} arrivals are spread evenly over the period, so only {share:.0%} of them "
+                       "arrive in the run")
+        years = (p.to_date - p.from_date).days / 365.25
+        if years > LONG_UASC_PERIOD_YEARS:  # QA15: to_date 2121 for 2021 cut the arrivals twentyfold, unseen
+            out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} spreads its {p.arrivals:g} arrivals "
+                       f"evenly over {years:.0f} years ({p.arrivals / years:.3g} a year): a typo in a date?")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
     for i, step in enumerate(cfg.demand.referrals.steps):
@@ -337,7 +360,25 @@ def config_warnings(cfg: Config) -> list[str]:
     """What is valid but probably not meant: inputs that miss the run, implausible demand,
     mixes naming placements the age limits rule out."""
     return (coverage_warnings(cfg) + demand_warnings(cfg) + placement_age_warnings(cfg) + opening_age_warnings(cfg)
-            + unused_field_warnings(cfg))
+            + meaning_warnings(cfg) + unused_field_warnings(cfg))
+
+
+def meaning_warnings(cfg: Config) -> list[str]:
+    """Values the schema accepts that contradict what the field means (QA15)."""
+    out = []
+    age = cfg.exits.independent_living.from_age_years
+    if age < 16:
+        out.append(f"exits.independent_living.from_age_years: {age:g} lets children under 16 leave care to live "
+                   "independently; the DfE counts it from 16 (DOMAIN.md: independent living 16-17)")
+    for name in ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other"):
+        if not getattr(cfg.exits, name).multiplier_by_status:
+            out.append(f"exits.{name}.multiplier_by_status: empty, so no child leaves by this route (a status "
+                       "left out closes the route to it; here every status is)")
+    for i, sv in enumerate(cfg.edge_of_care.services):
+        if sv.start_date and sv.start_date > cfg.horizon.end_date:
+            out.append(f"edge_of_care.services[{i}].start_date: {sv.start_date} is after the run ends "
+                       f"({cfg.horizon.end_date}): {sv.name} never opens")
+    return out
 
 
 def unused_field_warnings(cfg: Config) -> list[str]:

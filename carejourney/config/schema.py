@@ -49,6 +49,7 @@ MAX_POPULATION = 50_000_000  # England has ~12 million children aged 0-17; the U
 MAX_ADOPTERS = 100_000  # England approves ~4,000-5,000 adopter households a year
 MAX_UASC_PER_YEAR = 100_000.0  # England's UASC arrivals peaked at ~5,000-7,000 a year
 MAX_RATE_MULTIPLIER = 1_000.0  # a thousandfold step change in demand is a typo
+MAX_DURATION_MULTIPLIER = 1_000.0  # a time a thousand times longer is a typo (1e308 overflowed a lognormal draw: QA15)
 CRIMINAL_RESPONSIBILITY_AGE = 10  # in England: no one younger is remanded
 MAX_INFLATION_INDEX = 100.0  # prices a hundred times the price year's: a typo (1e305 made spend NaN)
 # Events a child can repeat without end (a placement move, a return home and back) must be at
@@ -74,13 +75,29 @@ def check_known(names, allowed: tuple[str, ...], what: str):
 KIND_OF = {}  # filled below: which vocabulary a tuple of names is
 
 
+def _bad(mapping: dict, ok) -> dict:
+    """The entries of `mapping` whose value is not `ok`: named in a message, so that one bad
+    value in a long mapping is found without a search (QA15)."""
+    return {k: v for k, v in mapping.items() if not ok(v)}
+
+
+def _check_multipliers(v: dict[str, float]) -> dict[str, float]:
+    bad = _bad(v, lambda m: m > 0)
+    if bad:
+        raise ValueError(f"multipliers must be positive: {bad}")
+    big = _bad(v, lambda m: m <= MAX_DURATION_MULTIPLIER)
+    if big:
+        raise ValueError(f"multipliers above {MAX_DURATION_MULTIPLIER:,.0f} are not plausible (a typo?): {big}")
+    return v
+
+
 def _check_distribution(mapping: dict[str, float], allowed: tuple[str, ...], what: str):
     kind = KIND_OF.get(allowed, "key")
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise ValueError(f"unknown {kind} {unknown} in {what}; expected one of {list(allowed)}")
-    if any(v < 0 for v in mapping.values()):
-        raise ValueError(f"{what} probabilities must be non-negative")
+    if _bad(mapping, lambda v: v >= 0):
+        raise ValueError(f"{what} probabilities must be non-negative: {_bad(mapping, lambda v: v >= 0)}")
     total = sum(mapping.values())
     if abs(total - 1.0) > PROBABILITY_TOLERANCE:
         raise ValueError(f"{what} probabilities must sum to 1 (they sum to {total:.6g})")
@@ -180,8 +197,8 @@ class Referrals(Strict):
     def _env(cls, v):
         if v is not None:
             _full_age_map(v, "envelope_per_year_by_age_band")
-            if any(x <= 0 for x in v.values()):
-                raise ValueError("envelope rates must be positive")
+            if _bad(v, lambda x: x > 0):
+                raise ValueError(f"envelope rates must be positive: {_bad(v, lambda x: x > 0)}")
             if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):  # candidates are drawn at this rate
                 raise ValueError(f"envelope rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
@@ -199,8 +216,8 @@ class Referrals(Strict):
     @classmethod
     def _ages(cls, v):
         _full_age_map(v, "per_year_by_age_band")
-        if any(x < 0 for x in v.values()):
-            raise ValueError("referral rates must be non-negative")
+        if _bad(v, lambda x: x >= 0):
+            raise ValueError(f"referral rates must be non-negative: {_bad(v, lambda x: x >= 0)}")
         if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):
             raise ValueError(f"referral rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
@@ -226,8 +243,8 @@ class ChildAttributes(Strict):
     @classmethod
     def _factors(cls, v):
         check_known(v, PARENTAL_FACTORS, "parental factor")
-        if any(not 0 <= p <= 1 for p in v.values()):
-            raise ValueError("prevalences must be between 0 and 1")
+        if _bad(v, lambda p: 0 <= p <= 1):
+            raise ValueError(f"prevalences must be between 0 and 1: {_bad(v, lambda p: 0 <= p <= 1)}")
         return v
 
 
@@ -308,6 +325,13 @@ class Service(Strict):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, v):
+        if not v.strip():  # QA15: "" was accepted
+            raise ValueError("is blank: a service's name labels its rows in the tables; give one")
+        return v
+
     @field_validator("eligible_needs")
     @classmethod
     def _needs(cls, v):
@@ -337,8 +361,8 @@ class EdgeOfCare(Strict):
     @classmethod
     def _em(cls, v):
         _full_age_map(v, "emergency_share_by_age_band")
-        if any(not 0 <= p <= 1 for p in v.values()):
-            raise ValueError("shares must be between 0 and 1")
+        if _bad(v, lambda p: 0 <= p <= 1):
+            raise ValueError(f"shares must be between 0 and 1: {_bad(v, lambda p: 0 <= p <= 1)}")
         return v
 
     @model_validator(mode="after")
@@ -529,10 +553,7 @@ class Placements(Strict):
     def _mult(cls, v):
         check_known(v, AGE_BANDS, "age band")
         # 0 would move a child again at the same instant, for ever; below 0 goes back in time
-        bad = {k: m for k, m in v.items() if not m > 0}
-        if bad:
-            raise ValueError(f"multipliers must be positive: {bad}")
-        return v
+        return _check_multipliers(v)
 
     @field_validator("next_placement")
     @classmethod
@@ -560,17 +581,15 @@ class ExitRoute(Strict):
     @classmethod
     def _st(cls, v):
         check_known(v, LEGAL_STATUSES, "legal status")
-        if any(m <= 0 for m in v.values()):
-            raise ValueError("multipliers must be positive (omit a status to close the route)")
-        return v
+        if _bad(v, lambda m: m > 0):
+            raise ValueError(f"multipliers must be positive (omit a status to close the route): {_bad(v, lambda m: m > 0)}")
+        return _check_multipliers(v)
 
     @field_validator("multiplier_by_age_band")
     @classmethod
     def _ab(cls, v):
         check_known(v, AGE_BANDS, "age band")
-        if any(m <= 0 for m in v.values()):
-            raise ValueError("multipliers must be positive")
-        return v
+        return _check_multipliers(v)
 
 
 class Reentry(Strict):
@@ -722,8 +741,8 @@ class Opening(Strict):
     def _totals(self):
         for name, counts in (("age_band_counts", self.age_band_counts), ("legal_status_counts", self.legal_status_counts),
                              ("placement_type_counts", self.placement_type_counts)):
-            if any(c < 0 for c in counts.values()):
-                raise ValueError(f"{name} must be non-negative")
+            if _bad(counts, lambda c: c >= 0):
+                raise ValueError(f"{name} must be non-negative: {_bad(counts, lambda c: c >= 0)}")
         n = sum(self.age_band_counts.values())
         if n > MAX_CHILDREN:  # one simulated child each
             raise ValueError(f"age_band_counts sum to {n:,}: over {MAX_CHILDREN:,} looked after is not plausible")

@@ -365,10 +365,10 @@ def test_referral_shares_partition_the_children_eligible_for_both_services():
 
 def test_an_exit_routes_age_multiplier_stretches_its_clock():
     """Mutation QA X01: multiplier_by_age_band could be ignored (caught only by the back-test).
-    A multiplier of a million on every band leaves only the returns home that proceedings
+    A multiplier of a thousand (the most a config accepts) on every band leaves only the returns home that proceedings
     decide (the legal pathway), a fraction of the baseline's."""
     d = small_dict()
-    d["exits"]["returned_home"]["multiplier_by_age_band"] = {b: 1e6 for b in AGE_BANDS}
+    d["exits"]["returned_home"]["multiplier_by_age_band"] = {b: 1000.0 for b in AGE_BANDS}
     returns = []
     for config in (d, small_dict()):
         _, res = run(config, seed=5)

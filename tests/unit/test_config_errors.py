@@ -56,6 +56,19 @@ CASES = {
                           "placements.types.ifa_foster.weekly_cost_gbp", "should be a number, not '758'"),
     "zero move multiplier": ({"placements.days_to_move_multiplier_by_age_band.1_to_4": 0},
                              "placements.days_to_move_multiplier_by_age_band", "multipliers must be positive"),
+    # QA15: passed `check`, then a lognormal move time overflowed in `run` (a traceback)
+    "huge move multiplier": ({"placements.days_to_move_multiplier_by_age_band.16_to_17": 1e308},
+                             "placements.days_to_move_multiplier_by_age_band", "not plausible (a typo?): {'16_to_17': 1e+308}"),
+    "huge exit multiplier": ({"exits.returned_home.multiplier_by_age_band.1_to_4": 1e6},
+                             "exits.returned_home.multiplier_by_age_band", "{'1_to_4': 1000000.0}"),
+    "blank service name": ({"edge_of_care.services.0.name": " "}, "edge_of_care.services[0].name", "is blank"),
+    # QA15: pydantic's own words ("Unable to extract tag using discriminator 'kind'")
+    "distribution without a kind": ({"legal.proceedings_days.kind": DELETE}, "legal.proceedings_days",
+                                    "needs a kind saying which distribution it is (e.g. kind: lognormal"),
+    "unknown distribution kind": ({"legal.proceedings_days.kind": "poisson"}, "legal.proceedings_days",
+                                  "kind: 'poisson' is not one of 'fixed', 'exponential'"),
+    "number for a distribution": ({"legal.proceedings_days": 5}, "legal.proceedings_days",
+                                  "should be a mapping of fields (e.g. {kind: ..., ...}), not 5"),
     # fourth QA pass: each of these passed `check`, then hung or crashed `run`
     "moves that take no time": ({"placements.types.ifa_foster.days_to_move": {"kind": "fixed", "days": 0}},
                                 "placements.types.ifa_foster.days_to_move", "always 0"),
@@ -411,6 +424,18 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
     # QA: a step dated 1900 doubled demand over the whole run without a word
     ({"demand.referrals.steps": [{"from_date": "1900-04-01", "multiplier": 2.0}]},
      "demand.referrals.steps[0]", "before the run starts (2015-04-01): it multiplies demand over the whole run by 2"),
+    # QA15: UASC periods mistyped by a century cut the input series twentyfold without a word
+    ({"demand.uasc.periods": [{"from_date": "2015-04-01", "to_date": "2121-04-01", "arrivals": 240}]},
+     "demand.uasc.periods[0]", "spreads its 240 arrivals evenly over 106 years (2.26 a year): a typo in a date?"),
+    ({"demand.uasc.periods": [{"from_date": "2013-04-01", "to_date": "2017-04-01", "arrivals": 100}]},
+     "demand.uasc.periods[0]", "starts before the run (2015-04-01): its 100 arrivals are spread evenly over the "
+                               "period, so only 50% of them arrive in the run"),
+    # QA15: values the schema accepted that contradict what the field means
+    ({"exits.independent_living.from_age_years": 0},
+     "exits.independent_living.from_age_years", "0 lets children under 16 leave care to live independently"),
+    ({"exits.other.multiplier_by_status": {}}, "exits.other.multiplier_by_status", "empty, so no child leaves"),
+    ({"edge_of_care.services.0.start_date": "2030-01-01"},
+     "edge_of_care.services[0].start_date", "is after the run ends (2021-03-31)"),
 ])
 def test_inputs_outside_the_horizon_give_a_warning_naming_file_and_field(tmp_path, capsys, changes, field, message):
     from carejourney.config.loader import ConfigWarning

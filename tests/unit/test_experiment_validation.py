@@ -38,7 +38,11 @@ def _load_error(tmp_path, levers=None, scenarios=None) -> str:
     ("atc", {"dist": "normal", "mean": 0.4, "sd": 0.1}, "unbounded"),
     ("atc", {"dist": "lognormal", "median": 0.4, "sigma": 0.2}, "reaches inf"),
     ("fewer_teens", {"dist": "triangular", "low": -0.1, "mode": 0.2, "high": 0.4}, "reaches -0.1"),
-    ("cheaper_ifa", {"dist": "fixed", "value": 0.0}, "a price multiplier must be greater than 0"),
+    ("cheaper_ifa", {"dist": "fixed", "value": 0.0}, "a price multiplier must lie in (0, 10]"),
+    # QA15: 1e300 printed a saving of -inf; 1000 (for 1.000) multiplied IFA spend a thousandfold
+    ("cheaper_ifa", {"dist": "fixed", "value": 1000}, "a price multiplier must lie in (0, 10]; fixed(1000) reaches 1000"),
+    ("cheaper_ifa", {"dist": "triangular", "low": 0.9, "mode": 1.0, "high": 1e308}, "reaches 1e+308"),
+    ("cheaper_ifa", {"dist": "lognormal", "median": 0.9, "sigma": 1.0}, "reaches 104.338 once in a million draws"),
     ("cheaper_ifa", {"dist": "normal", "mean": 0.8, "sd": 0.1, "low": -1, "high": 1.2}, "reaches -1"),
 ])
 def test_an_effect_prior_outside_what_the_kind_accepts_is_refused(tmp_path, lever, effect, message):
@@ -438,3 +442,77 @@ def test_a_target_the_results_cannot_answer_is_refused_before_running(tmp_path, 
     with pytest.raises(ExperimentError) as err:
         load_experiment(path)
     assert message in str(err.value)
+
+
+# ---------------------------------------------------------------- QA15: accepted nonsense
+STAYING_PUT = {"kind": "staying_put", "evidence": "plan-implied", "start_date": "2015-06-01",
+               "effect": {"dist": "fixed", "value": 0.6}}
+
+
+def test_two_levers_setting_one_value_at_once_are_refused(tmp_path):
+    """QA15: two staying_put levers in one scenario; the last applied silently won."""
+    levers = {"a": STAYING_PUT, "b": {**STAYING_PUT, "effect": {"dist": "fixed", "value": 0.3}}}
+    text = _load_error(tmp_path, levers, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a", "b"]}])
+    assert "scenarios[1].levers" in text and "levers a and b both set the Staying Put share" in text
+
+
+def test_levers_setting_one_value_one_after_the_other_are_accepted(tmp_path):
+    levers = {"a": {**STAYING_PUT, "end_date": "2016-01-01"}, "b": {**STAYING_PUT, "start_date": "2016-01-01"}}
+    path = write_experiment(tmp_path, levers=levers, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a", "b"]}])
+    load_experiment(path)
+
+
+def test_two_success_levers_on_one_service_are_refused(tmp_path):
+    atc2 = {**LEVERS["atc"], "new_service": None}
+    del atc2["new_service"]
+    levers = {"a": {**atc2, "service": "family_group_conferences"},
+              "b": {**atc2, "service": "family_group_conferences", "effect": {"dist": "fixed", "value": 0.2}}}
+    text = _load_error(tmp_path, levers, scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a", "b"]}])
+    assert "both set the success probability of service 'family_group_conferences'" in text
+
+
+@pytest.mark.parametrize("lever, message", [
+    ({"kind": "uasc_pathway", "to_types": ["placed_for_adoption"]}, "placed_for_adoption comes only from a match"),
+    ({"kind": "step_down", "to_types": ["external_childrens_home"]}, "a step_down moves children out of it"),
+])
+def test_to_types_that_cannot_be_meant_are_refused(tmp_path, lever, message):
+    spec = {"evidence": "plan-implied", "start_date": "2015-06-01", "effect": {"dist": "fixed", "value": 0.2}, **lever}
+    text = _load_error(tmp_path, {"x": spec})
+    assert "levers.x" in text and "to_types" in text and message in text
+
+
+def test_to_types_no_child_of_the_cohort_can_have_are_warned_about(tmp_path):
+    """QA15: UASC aged 14-17 sent to in-house children's homes for 11-17s is fine; to a type
+    for under-10s is not (the policy sends them elsewhere, unseen)."""
+    levers = {"young": {"kind": "uasc_pathway", "evidence": "plan-implied", "start_date": "2015-06-01",
+                        "to_types": ["concurrent_foster_to_adopt"], "effect": {"dist": "fixed", "value": 0.2}},
+              "bad_conc": {"kind": "concurrency", "evidence": "plan-implied", "start_date": "2015-06-01",
+                           "cohort": {"age_years": [0, 0]}, "to_types": ["ifa_foster"],
+                           "effect": {"dist": "fixed", "value": 0.2}}}
+    path = write_experiment(tmp_path, levers=levers)
+    with pytest.warns(experiment.ConfigWarning) as record:
+        load_experiment(path)
+    seen = " ".join(str(w.message) for w in record)
+    assert "levers.young.to_types: concurrent_foster_to_adopt takes children aged" in seen and "aged 14-17" in seen
+    assert "levers.bad_conc.to_types: ['ifa_foster']: a concurrency lever places babies" in seen
+    assert "levers.bad_conc.to_types: ifa_foster takes" not in seen  # IFA takes babies
+
+
+def test_fractional_cohort_ages_are_refused(tmp_path):
+    """QA15: [0.5, 0.7] meant 0.5 to 1.7 years; ages are whole years, both included."""
+    text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "cohort": {"age_years": [0.5, 0.7]}}})
+    assert "levers.x.cohort.age_years" in text and "integer" in text
+
+
+def test_a_scenario_without_levers_is_warned_about(tmp_path):
+    path = write_experiment(tmp_path, levers={"a": LEVERS["fewer_teens"]},
+                            scenarios=[{"name": "baseline"}, {"name": "s", "levers": ["a"]}, {"name": "empty"}])
+    with pytest.warns(experiment.ConfigWarning, match=r"scenarios\[2\].levers: scenario empty has no levers"):
+        load_experiment(path)
+
+
+def test_a_target_needs_a_name(tmp_path):
+    path = write_experiment(tmp_path, extra={"targets": [{"name": " ", "measure": "lac_children", "period": "2016-17",
+                                                          "at_most": 600}]})
+    with pytest.raises(ExperimentError, match=r"targets\[0\].name: .*is blank"):
+        load_experiment(path)

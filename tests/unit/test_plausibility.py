@@ -76,7 +76,7 @@ def test_run_prints_the_warning_too(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({f"{REFERRALS}.1_to_4": -5}, "referral rates must be non-negative"),
+    ({f"{REFERRALS}.1_to_4": -5}, "referral rates must be non-negative: {'1_to_4': -5"),
     ({"demand.uasc.periods": [{"from_date": "2016-04-01", "to_date": "2017-04-01", "arrivals": -1}]},
      "greater than or equal to 0"),
 ])

@@ -130,3 +130,21 @@ def test_a_wide_estimate_is_truncated_to_what_its_field_takes():
     cfg = parse_config({**copy.deepcopy(d), "uncertainty": [fixed]})
     from carejourney.uncertainty import with_parameter_draws
     assert all(with_parameter_draws(cfg, 1, r).exits.other.days.mean_days <= 1e6 for r in range(50))
+
+
+def test_a_fit_records_the_configs_own_value_not_the_start_moved_inside_the_bounds():
+    """QA15: the fitted config said a share 'was 0.012' where the config had 0.0: the optimiser's
+    start, moved 2% inside the search bounds, not the config's value."""
+    import pandas as pd
+
+    from carejourney.calibrate.aggregate_write import _was
+
+    path = "demand.referrals.per_year_by_age_band.under_1"
+    value = load_default_dict()["demand"]["referrals"]["per_year_by_age_band"]["under_1"]
+    spec = parse_params({"parameters": {path: {"low": value, "high": 2 * value}}}, "p.yaml")
+    (q,) = free_parameters(load_default_dict(), spec, "p.yaml")
+    assert q.start == pytest.approx(1.02 * value) and q.was == value
+    (row,) = pd.DataFrame([{"path": path, "start": q.start, "config_value": q.was}]).itertuples()
+    assert _was(row) == value
+    (old,) = pd.DataFrame([{"path": path, "start": q.start}]).itertuples()  # a fit saved before it was recorded
+    assert _was(old) == q.start
