@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -203,7 +204,10 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path the checks did not foresee: still one line, not a traceback
-        print(f"error: {os_error_text(err)}", file=sys.stderr)
+        # "operation not permitted" alone does not say what was refused (QA15: an immutable --out)
+        why = (f" (carejourney {args.command} may not change it: the file or folder, or the file system, is locked "
+               "or read-only)" if err.errno in (errno.EPERM, errno.EROFS) else "")
+        print(f"error: {os_error_text(err)}{why}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
         if args.command == "experiment":

@@ -331,7 +331,7 @@ def load_experiment(path: str | Path) -> Experiment:
                           f"its effect is counted only if {lever.part_of}'s effect already includes it",
                           ConfigWarning, stacklevel=2)
     for i, s in enumerate(spec.scenarios):
-        if s.name != BASELINE and not s.levers:  # QA15: ran as a copy of the baseline, saving 0, unremarked
+        if s.name != BASELINE and not spec.lever_names(s):  # QA15: ran as a copy of the baseline, saving 0, unremarked
             warnings.warn(f"{path}: scenarios[{i}].levers: scenario {s.name} has no levers, so it repeats the "
                           f"baseline exactly (a saving of 0); name its levers, or levers: all", ConfigWarning, stacklevel=2)
     services = [sv.name for sv in cfg.edge_of_care.services] + [lv.new_service.name for lv in spec.levers.values()

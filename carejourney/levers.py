@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -63,7 +64,7 @@ MAX_TIME_MULTIPLIER = 100.0
 # normal or lognormal prior (a natural "range for a multiplier") is held to the cap by its
 # one-in-a-million upper quantile, not refused for a tail it never draws.
 CAPPED_MULTIPLIERS = frozenset({"high_cost_review", "unit_cost", "exit_speed", "allowance"})
-Z_ONE_IN_A_MILLION = 4.753
+ONE_IN_A_MILLION = 1e-6
 # A household fosters up to 3 children under the usual fostering limit; exemptions allow a few more.
 MAX_PLACES_PER_HOUSEHOLD = 10
 EFFECT_RANGE = {
@@ -104,10 +105,16 @@ def prior_support(p) -> tuple[float, float, bool]:
 
 
 def _upper_quantile(p) -> float:
-    """The one-in-a-million upper quantile of an open-ended normal or lognormal prior."""
+    """The one-in-a-million upper quantile of an open-ended normal or lognormal prior, after
+    its lower truncation (which pushes draws into the tail: QA15 review)."""
+    z = NormalDist()
     if isinstance(p, LogNormalPrior):
-        return p.median * math.exp(p.sigma * Z_ONE_IN_A_MILLION)
-    return p.mean + p.sd * Z_ONE_IN_A_MILLION
+        centre, spread, low = math.log(p.median), p.sigma, (math.log(p.low) if p.low > 0 else -math.inf)
+    else:
+        centre, spread, low = p.mean, p.sd, p.low
+    below = z.cdf((low - centre) / spread) if math.isfinite(low) else 0.0
+    q = centre + spread * z.inv_cdf(1.0 - ONE_IN_A_MILLION * (1.0 - below))
+    return math.exp(q) if isinstance(p, LogNormalPrior) else q
 
 
 def _default_bound(p, k: str, v: float) -> bool:
@@ -383,16 +390,25 @@ class Lever(NumbersOnly):
         the placement policy would send each of them elsewhere (QA15)."""
         lo, hi = self.cohort.age_years
         if self.kind == "uasc_pathway":  # the ages UASC arrive at, within the cohort's
-            ages = [a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0 and lo <= a <= hi]
-            lo, hi = (min(ages), max(ages)) if ages else (lo, hi)
+            arrive = sorted(a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0)
+            ages = [a for a in arrive if lo <= a <= hi]
+            if not ages:
+                return [f"cohort.age_years: UASC arrive aged {_ages(arrive[0], arrive[-1])} "
+                        f"(demand.uasc.age_years_distribution), none of them aged {_ages(lo, hi)}: the lever acts on "
+                        "no one"] if arrive else []
+            lo, hi = min(ages), max(ages)
         out = []
         for t in self.to_types:
             spec = cfg.placements.types[t]
             if spec.max_age_years < lo or spec.min_age_years > hi:
-                out.append(f"to_types: {t} takes children aged {spec.min_age_years:g}-{spec.max_age_years:g} "
-                           f"(placements.types.{t}), and none of this lever's, aged {lo}-{hi}: the placement policy "
-                           "sends them elsewhere")
+                out.append(f"to_types: {t} takes children aged {_ages(spec.min_age_years, spec.max_age_years)} "
+                           f"(placements.types.{t}), and none of this lever's, aged {_ages(lo, hi)}: the placement "
+                           "policy sends them elsewhere")
         return out
+
+
+def _ages(lo: float, hi: float) -> str:
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
 
 
 class ActiveLever:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 # what a config's costs.spend_scope covers, as the summary says it
-SPEND_SCOPE_TEXT = {"placements": "the placements budget only", "all_lac": "all spend on looked-after children"}
+SPEND_SCOPE_TEXT = {"placements": "placements and the services around them, without social work",
+                    "all_lac": "all spend on looked-after children, social work included"}
 # what a spend total adds up (metrics: spend_gbp by item), for every reader of one
 
 
@@ -14,8 +15,8 @@ def spend_total_items(scope: str | None) -> str:
     recorded, as in results from before it was)."""
     social = {"all_lac": ", social work", "placements": ""}.get(
         scope, " (and social work, where the spend covers all looked-after children)")
-    return ("placements and in-house carers and homes, edge-of-care services, post-order allowances, care leavers"
-            f"{social}, net of income (UASC grant, parental contributions)")
+    return ("placements and in-house carers and homes, edge-of-care services, post-order allowances, Staying Put, "
+            f"care leavers{social}, net of income (UASC grant, parental contributions)")
 
 
 def _fmt(row, scale=1.0, digits=0, reps=1):

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..config.schema import MAX_DURATION_MULTIPLIER
 from ..uncertainty import set_path
 from ..vocab import AGE_BANDS, LEGAL_STATUSES
 from .estimate_data import days_between, tmax, tmin
@@ -22,7 +23,7 @@ from .estimate_plots import MIN_CELL_EXPOSURE_DAYS, MIN_PLOT_EVENTS, HazardCells
 from .estimate_recorder import MAX_SIGMA, NB, EstimateRecorder, distribution_problem
 from .estimate_report import Estimate, fmt_count
 
-MAX_MULTIPLIER = 1000.0
+MAX_MULTIPLIER = MAX_DURATION_MULTIPLIER  # what a config accepts: a fit past it would write one `check` refuses
 MIN_REF_EVENTS = 1.0  # a reference status or age band needs this many (EM-weighted) events (or the most)
 
 
@@ -129,14 +130,14 @@ def fit_route(est: EstimateRecorder, route: str, cells):
             res["status"][name] = (T_s, math.nan)
         else:
             j = 1 + s_cols.index(i)
-            res["status"][name] = (T_s * math.exp(-fit.coef[j]), float(se[j]))
+            res["status"][name] = (min(T_s * math.exp(-fit.coef[j]), MAX_MULTIPLIER), float(se[j]))
     for b in range(NB):
         name = AGE_BANDS[b]
         if b == ref_b:
             res["band"][name] = (T_b, math.nan, "reference")
         elif b in bi:
             j = 1 + len(s_cols) + b_cols.index(b)
-            res["band"][name] = (T_b * math.exp(-fit.coef[j]), float(se[j]), "")
+            res["band"][name] = (min(T_b * math.exp(-fit.coef[j]), MAX_MULTIPLIER), float(se[j]), "")
         elif ex_b[b] > 0:
             # no events at this age: the rate that would give half an event over the exposure
             expected = float(sum(math.exp(alpha + beta[i]) * EX[i, b] for i in si))

@@ -7,6 +7,7 @@ periods outside the run) give warnings rather than errors: see `coverage_warning
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from collections.abc import Callable
@@ -89,12 +90,23 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
                    else f"needs a {key} saying which distribution it is (e.g. {example}; docs/config-reference.md "
                         "lists them)")
         elif e["type"] == "model_attributes_type":
-            msg = f"should be a mapping of fields (e.g. {{kind: ..., ...}}), not {e['input']!r}"
+            msg = f"should be a mapping of fields{_mapping_example(field)}, not {e['input']!r}"
         if msg not in problems.setdefault(field, []):
             problems[field].append(msg)
     lines = [f"{source}: {len(problems)} problem(s) in the {what}:"]
     lines += [f"  - {field}: {_either(msgs)}" for field, msgs in problems.items()]
     return "\n".join(lines)
+
+
+def _mapping_example(field: str) -> str:
+    """An example mapping for a field given a plain number: a prior (`dist`) for an effect or
+    an uncertainty entry, a duration (`kind`) for a field in days (QA15: effect got kind)."""
+    last = field.rsplit(".", 1)[-1]
+    if last in ("effect", "prior"):
+        return " (a prior, e.g. {dist: fixed, value: 0.9})"
+    if "days" in last:
+        return " (a distribution, e.g. {kind: fixed, days: 30})"
+    return ""
 
 
 def _either(msgs: list[str]) -> str:
@@ -241,7 +253,13 @@ def _read_with_parents(path: Path, seen: tuple) -> tuple[dict, list[Path]]:
         raise ConfigError(f"{path}: extends: no such file {base_path}")
     if base_path.is_dir():
         raise ConfigError(f"{path}: extends: {base_path} is a folder, not a config file")
-    base, parents = _read_with_parents(base_path, seen + (path.resolve(),))
+    try:
+        base, parents = _read_with_parents(base_path, seen + (path.resolve(),))
+    except ConfigError as err:  # name the file that reached it too (QA15: "empty.yaml: is empty" alone)
+        msg = str(err)
+        if f"(extended by {path})" not in msg and msg.startswith(f"{base_path}:"):
+            msg = f"{base_path} (extended by {path}):" + msg.removeprefix(f"{base_path}:")
+        raise ConfigError(msg) from None
     if not isinstance(base, dict):
         raise ConfigError(f"{base_path} (extended by {path}): the top level must be a mapping of sections, "
                           f"not {type(base).__name__}")
@@ -262,6 +280,12 @@ def replication_memory_gb(cfg: Config) -> float:
 
 # UASC arrive in waves (DOMAIN.md): one rate over more than this is a typo more often than a plan
 LONG_UASC_PERIOD_YEARS = 20
+
+
+def _share_in_run(p, first, last) -> float:
+    """The share of a UASC period's arrivals inside the run (spread evenly over the period)."""
+    inside = (min(p.to_date, last + dt.timedelta(days=1)) - max(p.from_date, first)).days
+    return max(inside, 0) / (p.to_date - p.from_date).days
 
 
 def coverage_warnings(cfg: Config) -> list[str]:
@@ -287,8 +311,8 @@ def coverage_warnings(cfg: Config) -> list[str]:
         if p.to_date <= first:
             out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} ends before the run "
                        f"({first} to {h.end_date}) starts: its {p.arrivals:g} arrivals are not simulated")
-        elif p.from_date < first:  # arrivals are spread evenly over the period (QA15: from 1900 gave ~none)
-            share = (p.to_date - first).days / (p.to_date - p.from_date).days
+        elif p.from_date < first and (share := _share_in_run(p, first, h.end_date)) < 0.95:
+            # arrivals are spread evenly over the period (QA15: from 1900 gave ~none)
             out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} starts before the run ({first}): "
                        f"its {p.arrivals:g} arrivals are spread evenly over the period, so only {share:.0%} of them "
                        "arrive in the run")
@@ -370,10 +394,6 @@ def meaning_warnings(cfg: Config) -> list[str]:
     if age < 16:
         out.append(f"exits.independent_living.from_age_years: {age:g} lets children under 16 leave care to live "
                    "independently; the DfE counts it from 16 (DOMAIN.md: independent living 16-17)")
-    for name in ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other"):
-        if not getattr(cfg.exits, name).multiplier_by_status:
-            out.append(f"exits.{name}.multiplier_by_status: empty, so no child leaves by this route (a status "
-                       "left out closes the route to it; here every status is)")
     for i, sv in enumerate(cfg.edge_of_care.services):
         if sv.start_date and sv.start_date > cfg.horizon.end_date:
             out.append(f"edge_of_care.services[{i}].start_date: {sv.start_date} is after the run ends "

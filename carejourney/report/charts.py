@@ -229,6 +229,9 @@ def lever_ranking(res: Results) -> bytes:
         # the label would run into the axis and the scenario names (QA15)
         ax.annotate(money_m(r["m"]), (max(r["m"], 0.0), i), xytext=(4, 7), textcoords="offset points",
                     fontsize=8.5, ha="left")
+    if cum["m"].max() <= 0:  # losses only: room right of zero for their labels (QA15 review)
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(lo, max(hi, 0.0) + 0.2 * (max(hi, 0.0) - lo))
     ax.set_yticks(y)
     # two lines, not one cut at 48 characters ('1.1 Family CAF (also 1.5-1.8, 2.2, 3.2-3.3:...')
     ax.set_yticklabels(["\n".join(textwrap.wrap(res.label(n), 40, max_lines=2, placeholder="...")) for n in cum.index],

@@ -7,6 +7,7 @@ same frames feed the Excel workbook and (formatted) the HTML report.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -210,6 +211,11 @@ def headline(res: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _joined(a: str, b: str, pattern: str) -> str:
+    """Two manifest fields in one cell, or whichever is there (an older manifest lacks some)."""
+    return pattern.format(a, b) if a and b else (a or b or "not recorded")
+
+
 def about_sheet(res: Results, plan: str | None) -> pd.DataFrame:
     """What the workbook's figures are: the run, the prices, how percentiles and savings are
     taken. The sheets go into budget papers without the HTML around them (QA15)."""
@@ -218,11 +224,12 @@ def about_sheet(res: Results, plan: str | None) -> pd.DataFrame:
     rows = [
         ("experiment", res.meta("experiment")),
         ("experiment file", res.meta("experiment_file")),
-        ("config", f"{res.meta('config_name')} ({res.meta('config')})"),
-        ("simulated period", f"{res.meta('start_date')} to {res.meta('end_date')}"),
+        # the config's name and file name: its path is the machine's that ran it (QA15 review)
+        ("config", _joined(res.meta("config_name", ""), Path(res.meta("config", "")).name, "{} ({})")),
+        ("simulated period", _joined(res.meta("start_date", ""), res.meta("end_date", ""), "{} to {}")),
         ("replications per scenario", reps),
         ("seed", res.meta("seed")),
-        ("money", f"every £ figure is at {res.price_note}"),
+        ("money", f"every £ figure is at {res.price_note}" if res.manifest.get("price_note") else "not recorded"),
         ("percentiles", f"across replications, {PERCENTILE_METHOD}"
          + (f"; with only {reps} replications the 5th and 95th percentiles are rough: rerun with --reps 1000 "
             "before quoting them" if few else "")),

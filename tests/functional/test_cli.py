@@ -21,7 +21,7 @@ def test_run_writes_tables_and_prints_a_summary(tmp_path, capsys):
     assert main(["run", str(DEFAULT_CONFIG), "--reps", "2", "--seed", "3", "--out", str(out), "--events"]) == 0
     text = capsys.readouterr().out
     assert "Looked after at 31 March" in text and "31 March 2021" in text
-    assert "Spend covers all spend on looked-after children, at 2015-16 prices (real)." in text  # not 'all lac'
+    assert "Spend covers all spend on looked-after children, social work included, at 2015-16 prices (real)." in text  # not 'all lac'
     for name in ("annual", "monthly", "annual_summary", "monthly_summary"):
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     annual = pd.read_parquet(out / "annual.parquet")

@@ -68,7 +68,7 @@ CASES = {
     "unknown distribution kind": ({"legal.proceedings_days.kind": "poisson"}, "legal.proceedings_days",
                                   "kind: 'poisson' is not one of 'fixed', 'exponential'"),
     "number for a distribution": ({"legal.proceedings_days": 5}, "legal.proceedings_days",
-                                  "should be a mapping of fields (e.g. {kind: ..., ...}), not 5"),
+                                  "should be a mapping of fields (a distribution, e.g. {kind: fixed, days: 30}), not 5"),
     # fourth QA pass: each of these passed `check`, then hung or crashed `run`
     "moves that take no time": ({"placements.types.ifa_foster.days_to_move": {"kind": "fixed", "days": 0}},
                                 "placements.types.ifa_foster.days_to_move", "always 0"),
@@ -396,7 +396,7 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
     assert "empty.yaml: is empty" in capsys.readouterr().err
     child = tmp_path / "child.yaml"
     child.write_text("extends: empty.yaml\n")
-    with pytest.raises(ConfigError, match=r"empty.yaml: is empty"):
+    with pytest.raises(ConfigError, match=r"empty.yaml \(extended by .*child.yaml\): is empty"):
         load_config(child)
 
 
@@ -433,7 +433,9 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
     # QA15: values the schema accepted that contradict what the field means
     ({"exits.independent_living.from_age_years": 0},
      "exits.independent_living.from_age_years", "0 lets children under 16 leave care to live independently"),
-    ({"exits.other.multiplier_by_status": {}}, "exits.other.multiplier_by_status", "empty, so no child leaves"),
+    # a period past the run's end too: the share inside counts both ends (QA15 review: 83% for 33%)
+    ({"demand.uasc.periods": [{"from_date": "2012-04-01", "to_date": "2030-04-01", "arrivals": 540}]},
+     "demand.uasc.periods[0]", "so only 33% of them arrive in the run"),
     ({"edge_of_care.services.0.start_date": "2030-01-01"},
      "edge_of_care.services[0].start_date", "is after the run ends (2021-03-31)"),
 ])
@@ -530,3 +532,35 @@ def test_a_run_too_big_for_most_machines_is_warned_about(tmp_path):
     notes = []
     load_config(ROOT / "configs" / "england-2015.yaml", warn=notes.append)
     assert not any("GB of memory" in n for n in notes)
+
+
+def test_a_broken_file_reached_by_extends_names_the_file_that_extends_it(tmp_path):
+    """QA15: 'empty.yaml: is empty' did not say which config had reached it."""
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    (tmp_path / "council.yaml").write_text("extends: empty.yaml\n")
+    with pytest.raises(ConfigError, match=r"empty\.yaml \(extended by .*council\.yaml\): is empty"):
+        load_config(tmp_path / "council.yaml")
+
+
+def test_a_uasc_period_starting_a_day_early_is_not_warned_about(tmp_path):
+    """QA15 review: "only 100% of them arrive in the run"."""
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), {"demand.uasc.periods": [
+        {"from_date": "2015-03-31", "to_date": "2021-04-01", "arrivals": 240}]})))
+    seen = []
+    load_config(path, warn=seen.append)
+    assert not [m for m in seen if "uasc" in m]
+
+
+@pytest.mark.parametrize("changes, example", [
+    ({"legal.proceedings_days": 5}, "(a distribution, e.g. {kind: fixed, days: 30}), not 5"),
+    ({"uncertainty": [{"path": "legal.s20_proceedings_probability_by_age_band.under_1", "prior": 0.5}]},
+     "(a prior, e.g. {dist: fixed, value: 0.9}), not 0.5"),
+])
+def test_a_number_where_a_mapping_belongs_gets_an_example_with_the_right_key(tmp_path, changes, example):
+    """QA15 review: a lever's `effect: 0.9` was shown {kind: ...}, but priors take dist."""
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(with_changes(load_default_dict(), changes)))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert example in str(err.value)

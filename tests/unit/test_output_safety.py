@@ -309,3 +309,16 @@ def test_csv_tables_carry_no_float_noise_and_the_same_numbers(tmp_path):
     back = pd.read_csv(tmp_path / "t.csv")["value"].to_numpy()
     assert np.allclose(back, values, rtol=1e-14, atol=0)
     assert (pd.read_parquet(tmp_path / "t.parquet")["value"].to_numpy() == values).all()  # Parquet: every bit
+
+
+def test_an_unforeseen_os_error_says_what_was_being_done(monkeypatch, capsys, config):
+    """QA15: an immutable --out gave only "PATH: operation not permitted"."""
+    import carejourney.cli as cli
+
+    def refuse(args):
+        raise PermissionError(1, "Operation not permitted", "/srv/results/imm")
+
+    monkeypatch.setattr(cli, "cmd_check", refuse)
+    assert cli.main(["check", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "error: /srv/results/imm: operation not permitted (carejourney check may not change it" in err
