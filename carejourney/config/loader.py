@@ -372,6 +372,10 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
     if is_experiment_file(data) and "horizon" not in data:
         raise ConfigError(f"{path}: this is an experiment file (it has experiment: and scenarios:), not a config: "
                           f"run it with `carejourney experiment {path}`")
+    if isinstance(data, dict) and "parameters" in data and "horizon" not in data:
+        # QA15: `check` listed parameters/groups/settings as unknown fields, not what the file is
+        raise ConfigError(f"{path}: this is a fit-params file (it has parameters:), not a config: give it to "
+                          f"`carejourney fit CONFIG --against FIGURES.csv --params {path}`")
     # a bad field may come from a file this one extends: name them all
     source = f"{path} (with {', '.join(map(str, chain))}, which it extends)" if chain else str(path)
     cfg = parse_config(data, source)

@@ -564,3 +564,11 @@ def test_a_number_where_a_mapping_belongs_gets_an_example_with_the_right_key(tmp
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert example in str(err.value)
+
+
+def test_check_on_a_fit_params_file_says_what_it_is(capsys):
+    """QA15: `check` listed parameters, groups and settings as unknown fields."""
+    path = ROOT / "experiments" / "fit-params-cambridgeshire.yaml"
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "this is a fit-params file (it has parameters:), not a config" in err and "--params" in err
