@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -22,7 +21,7 @@ from .config.schema import MAX_CASELOAD, MAX_HORIZON_DAYS, Service, check_known
 from .model.modifiers import Modifiers
 from .model.warp import TimeWarp, combine
 from .strict import NumbersOnly
-from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior
+from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior, prior_extremes
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 KINDS = {
@@ -62,9 +61,8 @@ MAX_PRICE_MULTIPLIER = 10.0
 MAX_TIME_MULTIPLIER = 100.0
 # Multipliers whose upper bound is a plausibility cap, not a limit of the quantity: an open-ended
 # normal or lognormal prior (a natural "range for a multiplier") is held to the cap by its
-# one-in-a-million upper quantile, not refused for a tail it never draws.
+# one-in-a-million upper quantile (`prior_extremes`), not refused for a tail it never draws.
 CAPPED_MULTIPLIERS = frozenset({"high_cost_review", "unit_cost", "exit_speed", "allowance"})
-ONE_IN_A_MILLION = 1e-6
 # A household fosters up to 3 children under the usual fostering limit; exemptions allow a few more.
 MAX_PLACES_PER_HOUSEHOLD = 10
 EFFECT_RANGE = {
@@ -104,19 +102,6 @@ def prior_support(p) -> tuple[float, float, bool]:
     return p.low, p.high, True  # uniform, triangular
 
 
-def _upper_quantile(p) -> float:
-    """The one-in-a-million upper quantile of an open-ended normal or lognormal prior, after
-    its lower truncation (which pushes draws into the tail: QA15 review)."""
-    z = NormalDist()
-    if isinstance(p, LogNormalPrior):
-        centre, spread, low = math.log(p.median), p.sigma, (math.log(p.low) if p.low > 0 else -math.inf)
-    else:
-        centre, spread, low = p.mean, p.sd, p.low
-    below = z.cdf((low - centre) / spread) if math.isfinite(low) else 0.0
-    q = centre + spread * z.inv_cdf(1.0 - ONE_IN_A_MILLION * (1.0 - below))
-    return math.exp(q) if isinstance(p, LogNormalPrior) else q
-
-
 def _default_bound(p, k: str, v: float) -> bool:
     """An untruncated lognormal's bounds, left out of its description as before they existed."""
     return isinstance(p, LogNormalPrior) and (k, v) in (("low", 0.0), ("high", math.inf))
@@ -138,7 +123,7 @@ def check_effect(kind: str | None, p) -> None:
     lo, hi, lo_drawn = prior_support(p)
     tail = kind in CAPPED_MULTIPLIERS and math.isinf(hi)
     if tail:
-        hi = _upper_quantile(p)
+        hi = prior_extremes(p)[-1]
     too_low = lo < low or (lo == low and lo_drawn and not low_included)
     if too_low or hi > high:
         bad = lo if too_low else hi
@@ -383,7 +368,6 @@ class Lever(NumbersOnly):
             out.append(f"effect: can draw a Family CAF share of {low:g}, below the config's early_help_share "
                        f"{base:g}: such a draw gives fewer referrals a Family CAF and raises entries")
         return out
-
 
     def _type_age_warnings(self, cfg) -> list[str]:
         """to_types that no child of the cohort's ages can have (the config's age limits):

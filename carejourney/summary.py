@@ -7,12 +7,11 @@ import pandas as pd
 # what a config's costs.spend_scope covers, as the summary says it
 SPEND_SCOPE_TEXT = {"placements": "placements and the services around them, without social work",
                     "all_lac": "all spend on looked-after children, social work included"}
-# what a spend total adds up (metrics: spend_gbp by item), for every reader of one
 
 
 def spend_total_items(scope: str | None) -> str:
-    """What a spend total adds up, in plain words for a config's spend scope (None: not
-    recorded, as in results from before it was)."""
+    """What a spend total adds up (metrics: spend_gbp by item), in plain words for a config's
+    spend scope, for every reader of one (None: not recorded, as in results from before it was)."""
     social = {"all_lac": ", social work", "placements": ""}.get(
         scope, " (and social work, where the spend covers all looked-after children)")
     return ("placements and in-house carers and homes, edge-of-care services, post-order allowances, Staying Put, "

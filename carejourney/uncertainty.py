@@ -258,18 +258,35 @@ def prior_support(prior) -> tuple[float, float]:
     return prior.low, prior.high
 
 
-EXTREME_Z = 4.753  # the standard normal's 1 - 1e-6 quantile
+ONE_IN_A_MILLION = 1e-6  # a prior's "extremes": drawn once in a million replications
+_STANDARD = NormalDist()
+
+
+def _truncated_tails(centre: float, spread: float, low: float, high: float) -> tuple[float, float]:
+    """The one-in-a-million quantiles of a normal(centre, spread) truncated to [low, high]
+    (untruncated: 4.75 standard deviations). A truncation pushes draws into the other tail:
+    normal(1, 1.89) above 6.8 passes 10 once in 2,000 draws, not once in a million (QA15)."""
+    if spread == 0:
+        x = min(max(centre, low), high)
+        return x, x
+    a = _STANDARD.cdf((low - centre) / spread) if math.isfinite(low) else 0.0
+    b = _STANDARD.cdf((high - centre) / spread) if math.isfinite(high) else 1.0
+    if b <= a:  # truncated beyond what floating point resolves: its bounds
+        return low, high
+    def quantile(p):
+        return centre + spread * _STANDARD.inv_cdf(min(max(p, 1e-300), 1 - 2 ** -53))
+    return max(low, quantile(a + ONE_IN_A_MILLION * (b - a))), min(high, quantile(b - ONE_IN_A_MILLION * (b - a)))
 
 
 def prior_extremes(prior) -> list[float]:
     """The smallest and largest values a prior draws in practice: its support's ends, or where
-    it is unbounded its one-in-a-million quantiles (4.75 standard deviations)."""
-    z = EXTREME_Z
+    it is unbounded its one-in-a-million quantiles, after any truncation."""
     if isinstance(prior, NormalPrior):
-        return [max(prior.low, prior.mean - z * prior.sd), min(prior.high, prior.mean + z * prior.sd)]
+        return list(_truncated_tails(prior.mean, prior.sd, prior.low, prior.high))
     if isinstance(prior, LogNormalPrior):
-        return [max(prior.low, prior.median * math.exp(-z * prior.sigma)),
-                min(prior.high, prior.median * math.exp(z * prior.sigma))]
+        log = (lambda x: math.log(x) if x > 0 else -math.inf)
+        lo, hi = _truncated_tails(math.log(prior.median), prior.sigma, log(prior.low), math.log(prior.high))
+        return [math.exp(lo), math.exp(hi)]
     lo, hi = prior_support(prior)
     return [lo] if lo == hi else [lo, hi]
 

@@ -46,12 +46,16 @@ class FitResult:
         lines.append(f"{'parameter':<{w}} {'config':>10} {'start':>10} {'fitted':>10} {'5%':>10} {'95%':>10}   "
                      "(90% interval; the start is the config's value, 2% inside the bounds if at one)")
         for r in self.intervals.itertuples():
-            was = getattr(r, "config_value", r.start)
-            lines.append(f"{r.path:<{w}} {was:>10.4g} {r.start:>10.4g} {r.fitted:>10.4g} {r.q05:>10.4g} {r.q95:>10.4g}"
+            lines.append(f"{r.path:<{w}} {config_value(r):>10.4g} {r.start:>10.4g} {r.fitted:>10.4g} {r.q05:>10.4g} {r.q95:>10.4g}"
                          + ("" if r.identified else "  (weakly identified: whole range)"))
         inside, n = coverage(self.fit_table)
         lines.append(f"{inside} of {n} fitted figures inside the 90% posterior predictive interval.")
         return "\n".join(lines)
+
+
+def config_value(r) -> float:
+    """A fitted parameter's value in the config (an older fit's intervals recorded only the start)."""
+    return getattr(r, "config_value", r.start)
 
 
 def round_sig(x: float, sig: int = 4) -> float:

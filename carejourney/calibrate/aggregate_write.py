@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..config.loader import ConfigWarning
 from ..validate.compare import coverage
 from .aggregate_params import FitError
-from .aggregate_result import FitResult, round_sig
+from .aggregate_result import FitResult, config_value, round_sig
 
 
 def write_fitted_config(fit: FitResult, out: str | Path, base_path: str | Path | None = None,
@@ -69,15 +69,10 @@ def _diff(base, new, prefix=()):
     return out
 
 
-def _was(r) -> float:
-    """The config's own value of a fitted parameter (an older fit recorded only the start)."""
-    return getattr(r, "config_value", r.start)
-
-
 def _leaf_comments(fit: FitResult) -> dict[tuple, str]:
     c = {}
     for r in fit.intervals.itertuples():
-        c[tuple(r.path.split("."))] = (f"[FIT] was {round_sig(_was(r))}; 90% interval {round_sig(r.q05)}-"
+        c[tuple(r.path.split("."))] = (f"[FIT] was {round_sig(config_value(r))}; 90% interval {round_sig(r.q05)}-"
                                       f"{round_sig(r.q95)}" + ("" if r.identified else " (weakly identified)")
                                       + f"; bounds [{r.low:g}, {r.high:g}]")
     c[("uncertainty",)] = "[FIT] fitted parameters drawn per replication from their fit uncertainty"
@@ -131,7 +126,7 @@ def _header(fit: FitResult, base_path, report_name) -> str:
     lines.append("Free parameters (fitted value; 90% interval from the parametric bootstrap; the config's value):")
     for r in fit.intervals.itertuples():
         lines.append(f"  {r.path} = {round_sig(r.fitted)} ({round_sig(r.q05)} to {round_sig(r.q95)}; "
-                     f"was {round_sig(_was(r))})" + ("" if r.identified else " WEAKLY IDENTIFIED"))
+                     f"was {round_sig(config_value(r))})" + ("" if r.identified else " WEAKLY IDENTIFIED"))
     s = fit.settings
     lines.append(f"Method: {s['method']} on a logit-in-bounds scale, {s['reps']} replications per evaluation with "
                  f"common random numbers (seed {s['seed']}), {len(fit.history)} evaluations; discrepancy "

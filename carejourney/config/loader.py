@@ -82,13 +82,12 @@ def format_validation_error(source: str, err: ValidationError, what: str = "conf
         elif e["type"].startswith("date_"):  # 20150401 is read as a timestamp, 01/04/2015 as nothing
             msg = f"should be a date written YYYY-MM-DD (e.g. 2015-04-01), not {e['input']!r}"
         elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):  # pydantic's words (QA15)
-            tags = (e.get("ctx") or {}).get("expected_tags", "")
-            key = (e.get("ctx") or {}).get("discriminator", "kind").strip("'")
-            given = (e.get("ctx") or {}).get("tag")
-            example = {"kind": "kind: lognormal", "dist": "dist: beta"}.get(key, f"{key}: ...")
-            msg = (f"{key}: {given!r} is not one of {tags}" if e["type"] == "union_tag_invalid"
-                   else f"needs a {key} saying which distribution it is (e.g. {example}; docs/config-reference.md "
-                        "lists them)")
+            ctx = e.get("ctx") or {}
+            key = ctx.get("discriminator", "kind").strip("'")
+            what, example = {"dist": ("prior", "dist: beta")}.get(key, ("distribution", f"{key}: lognormal"))
+            msg = (f"{key}: {ctx.get('tag')!r} is not one of {ctx.get('expected_tags', '')}"
+                   if e["type"] == "union_tag_invalid" else
+                   f"needs a {key} saying which {what} it is (e.g. {example}; docs/config-reference.md lists them)")
         elif e["type"] == "model_attributes_type":
             msg = f"should be a mapping of fields{_mapping_example(field)}, not {e['input']!r}"
         if msg not in problems.setdefault(field, []):

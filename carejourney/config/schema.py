@@ -75,19 +75,18 @@ def check_known(names, allowed: tuple[str, ...], what: str):
 KIND_OF = {}  # filled below: which vocabulary a tuple of names is
 
 
-def _bad(mapping: dict, ok) -> dict:
-    """The entries of `mapping` whose value is not `ok`: named in a message, so that one bad
-    value in a long mapping is found without a search (QA15)."""
-    return {k: v for k, v in mapping.items() if not ok(v)}
-
-
-def _check_multipliers(v: dict[str, float]) -> dict[str, float]:
-    bad = _bad(v, lambda m: m > 0)
+def _require(mapping: dict, ok, rule: str):
+    """Refuse `mapping` if any value is not `ok`, naming those entries after `rule`, so that one
+    bad value in a long mapping is found without a search (QA15)."""
+    bad = {k: v for k, v in mapping.items() if not ok(v)}
     if bad:
-        raise ValueError(f"multipliers must be positive: {bad}")
-    big = _bad(v, lambda m: m <= MAX_DURATION_MULTIPLIER)
-    if big:
-        raise ValueError(f"multipliers above {MAX_DURATION_MULTIPLIER:,.0f} are not plausible (a typo?): {big}")
+        raise ValueError(f"{rule}: {bad}")
+
+
+def _check_multipliers(v: dict[str, float], rule: str = "multipliers must be positive") -> dict[str, float]:
+    _require(v, lambda m: m > 0, rule)
+    _require(v, lambda m: m <= MAX_DURATION_MULTIPLIER,
+             f"multipliers above {MAX_DURATION_MULTIPLIER:,.0f} are not plausible (a typo?)")
     return v
 
 
@@ -96,8 +95,7 @@ def _check_distribution(mapping: dict[str, float], allowed: tuple[str, ...], wha
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise ValueError(f"unknown {kind} {unknown} in {what}; expected one of {list(allowed)}")
-    if _bad(mapping, lambda v: v >= 0):
-        raise ValueError(f"{what} probabilities must be non-negative: {_bad(mapping, lambda v: v >= 0)}")
+    _require(mapping, lambda v: v >= 0, f"{what} probabilities must be non-negative")
     total = sum(mapping.values())
     if abs(total - 1.0) > PROBABILITY_TOLERANCE:
         raise ValueError(f"{what} probabilities must sum to 1 (they sum to {total:.6g})")
@@ -197,8 +195,7 @@ class Referrals(Strict):
     def _env(cls, v):
         if v is not None:
             _full_age_map(v, "envelope_per_year_by_age_band")
-            if _bad(v, lambda x: x > 0):
-                raise ValueError(f"envelope rates must be positive: {_bad(v, lambda x: x > 0)}")
+            _require(v, lambda x: x > 0, "envelope rates must be positive")
             if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):  # candidates are drawn at this rate
                 raise ValueError(f"envelope rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
@@ -216,8 +213,7 @@ class Referrals(Strict):
     @classmethod
     def _ages(cls, v):
         _full_age_map(v, "per_year_by_age_band")
-        if _bad(v, lambda x: x >= 0):
-            raise ValueError(f"referral rates must be non-negative: {_bad(v, lambda x: x >= 0)}")
+        _require(v, lambda x: x >= 0, "referral rates must be non-negative")
         if any(x > MAX_REFERRALS_PER_YEAR for x in v.values()):
             raise ValueError(f"referral rates above {MAX_REFERRALS_PER_YEAR:,.0f} a year are not plausible for any council")
         return v
@@ -243,8 +239,7 @@ class ChildAttributes(Strict):
     @classmethod
     def _factors(cls, v):
         check_known(v, PARENTAL_FACTORS, "parental factor")
-        if _bad(v, lambda p: 0 <= p <= 1):
-            raise ValueError(f"prevalences must be between 0 and 1: {_bad(v, lambda p: 0 <= p <= 1)}")
+        _require(v, lambda p: 0 <= p <= 1, "prevalences must be between 0 and 1")
         return v
 
 
@@ -361,8 +356,7 @@ class EdgeOfCare(Strict):
     @classmethod
     def _em(cls, v):
         _full_age_map(v, "emergency_share_by_age_band")
-        if _bad(v, lambda p: 0 <= p <= 1):
-            raise ValueError(f"shares must be between 0 and 1: {_bad(v, lambda p: 0 <= p <= 1)}")
+        _require(v, lambda p: 0 <= p <= 1, "shares must be between 0 and 1")
         return v
 
     @model_validator(mode="after")
@@ -581,9 +575,7 @@ class ExitRoute(Strict):
     @classmethod
     def _st(cls, v):
         check_known(v, LEGAL_STATUSES, "legal status")
-        if _bad(v, lambda m: m > 0):
-            raise ValueError(f"multipliers must be positive (omit a status to close the route): {_bad(v, lambda m: m > 0)}")
-        return _check_multipliers(v)
+        return _check_multipliers(v, "multipliers must be positive (omit a status to close the route)")
 
     @field_validator("multiplier_by_age_band")
     @classmethod
@@ -741,8 +733,7 @@ class Opening(Strict):
     def _totals(self):
         for name, counts in (("age_band_counts", self.age_band_counts), ("legal_status_counts", self.legal_status_counts),
                              ("placement_type_counts", self.placement_type_counts)):
-            if _bad(counts, lambda c: c >= 0):
-                raise ValueError(f"{name} must be non-negative: {_bad(counts, lambda c: c >= 0)}")
+            _require(counts, lambda c: c >= 0, f"{name} must be non-negative")
         n = sum(self.age_band_counts.values())
         if n > MAX_CHILDREN:  # one simulated child each
             raise ValueError(f"age_band_counts sum to {n:,}: over {MAX_CHILDREN:,} looked after is not plausible")

@@ -11,11 +11,11 @@ from ..summary import spend_total_items
 from .inputs import TOTAL_PERIOD, Results
 from .tables import (
     EVIDENCE_TEXT,
-    FEW_REPLICATIONS,
     GBP_M,
     PERCENTILE_METHOD,
     RESIDENTIAL_TYPES,
     annual,
+    few_replications,
     final_year,
     is_missing,
     is_trigger,
@@ -125,8 +125,7 @@ def lever_list(res: Results, names: list[str]) -> str:
 def _few_note(res: Results, text: str) -> str:
     """`text` (with {n}: the replications) when a scenario has too few replications for its
     5th and 95th percentiles to be more than rough (QA15: 26 of 30 runs inside a "90%" range)."""
-    n = res.meta("replications")
-    return text.format(n=e(n)) if n.isdigit() and int(n) < FEW_REPLICATIONS else ""
+    return text.format(n=e(res.meta("replications"))) if few_replications(res) else ""
 
 
 def _warning(res: Results) -> str:

@@ -60,6 +60,11 @@ PERCENTILE_METHOD = ("interpolated linearly between the replications' values (pa
                      "Excel's PERCENTILE.INC gives the same, PERCENTILE.EXC does not)")
 FEW_REPLICATIONS = 200  # below this the 5th and 95th percentiles are rough; the report says so
 
+
+def few_replications(res: Results) -> bool:
+    reps = res.meta("replications")
+    return reps.isdigit() and int(reps) < FEW_REPLICATIONS
+
 Q_NAMES = {"q05": "5th percentile", "q25": "25th percentile", "q50": "median",
            "q75": "75th percentile", "q95": "95th percentile"}
 
@@ -220,7 +225,6 @@ def about_sheet(res: Results, plan: str | None) -> pd.DataFrame:
     """What the workbook's figures are: the run, the prices, how percentiles and savings are
     taken. The sheets go into budget papers without the HTML around them (QA15)."""
     reps = res.meta("replications")
-    few = reps.isdigit() and int(reps) < FEW_REPLICATIONS
     rows = [
         ("experiment", res.meta("experiment")),
         ("experiment file", res.meta("experiment_file")),
@@ -232,7 +236,7 @@ def about_sheet(res: Results, plan: str | None) -> pd.DataFrame:
         ("money", f"every £ figure is at {res.price_note}" if res.manifest.get("price_note") else "not recorded"),
         ("percentiles", f"across replications, {PERCENTILE_METHOD}"
          + (f"; with only {reps} replications the 5th and 95th percentiles are rough: rerun with --reps 1000 "
-            "before quoting them" if few else "")),
+            "before quoting them" if few_replications(res) else "")),
         ("savings", "baseline minus scenario, paired replication by replication (both use the same random "
                     "numbers), then the mean and percentiles of those differences"),
         ("scenario monitored", f"{res.label(plan)} ({plan})" if plan else "none: only the baseline was run"),

@@ -137,7 +137,7 @@ def test_a_fit_records_the_configs_own_value_not_the_start_moved_inside_the_boun
     start, moved 2% inside the search bounds, not the config's value."""
     import pandas as pd
 
-    from carejourney.calibrate.aggregate_write import _was
+    from carejourney.calibrate.aggregate_result import config_value as _was
 
     path = "demand.referrals.per_year_by_age_band.under_1"
     value = load_default_dict()["demand"]["referrals"]["per_year_by_age_band"]["under_1"]
