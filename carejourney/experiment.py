@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sys
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -562,6 +563,34 @@ def chunk_path(out: Path, scenario: str, a: int, b: int) -> Path:
     return out / "chunks" / scenario / f"reps_{a:06d}_{b:06d}.parquet"
 
 
+CHUNK_NAME = re.compile(r"reps_(\d{6})_(\d{6})\.parquet")
+
+
+def chunks_on_disk(out: Path, scenario: str) -> set[tuple[int, int]]:
+    """The replication ranges [a, b) of a scenario's chunk files, by their names."""
+    folder = out / "chunks" / scenario
+    if not folder.is_dir():
+        return set()
+    found = (CHUNK_NAME.fullmatch(p.name) for p in folder.iterdir())
+    return {(a, b) for a, b in ((int(m[1]), int(m[2])) for m in found if m) if a < b}
+
+
+def chunk_spans(have: set[tuple[int, int]], reps: int) -> list[tuple[int, int]]:
+    """Replications [0, reps) as consecutive chunks: a chunk already written wherever one fits
+    (the longest), a new one up to the next multiple of CHUNK_REPS otherwise. A batch of 25
+    extended to 40 keeps its 20-25 chunk and adds 25-30 and 30-40 (the chunks used to be cut
+    anew from 0, so 20-30 was computed again beside the unused 20-25). Each replication's rows
+    depend only on the seed and its number, so any cover reads the same results."""
+    spans, pos = [], 0
+    while pos < reps:
+        fits = [b for a, b in have if a == pos and b <= reps]
+        end = max(fits) if fits else min((pos // CHUNK_REPS + 1) * CHUNK_REPS, reps,
+                                         *(a for a, _ in have if a > pos))
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
 def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[ChunkTask], int]:
     """The chunks still to compute, and how many replications are already done."""
     levers = exp.spec.levers
@@ -572,8 +601,9 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
     tasks, done = [], 0
     for name, names in simulated:
         group = [(name, names)] + (repriced if name == BASELINE else [])
-        for a in range(0, reps, CHUNK_REPS):
-            b = min(a + CHUNK_REPS, reps)
+        # one task writes the group's chunks: only spans every member has on disk are kept
+        have = set.intersection(*(chunks_on_disk(out, n) for n, _ in group))
+        for a, b in chunk_spans(have, reps):
             # absolute: a Dask worker elsewhere has its own working directory
             scenarios = [(n, ln, str(chunk_path(out.resolve(), n, a, b))) for n, ln in group]
             if all(_chunk_done(Path(p)) for _, _, p in scenarios):
@@ -754,13 +784,13 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
     took ~7 GB to aggregate (write_table turns them back into text)."""
     tables = []
     for s in scenarios:
-        for a in range(0, reps, CHUNK_REPS):
-            p = chunk_path(out, s.name, a, min(a + CHUNK_REPS, reps))
+        for a, b in chunk_spans(chunks_on_disk(out, s.name), reps):
+            p = chunk_path(out, s.name, a, b)
             if not p.exists():
                 raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
             try:
                 t = pq.read_table(p, read_dictionary=CHUNK_LABELS)
-                wrong = _chunk_mismatch(t, s.name, a, min(a + CHUNK_REPS, reps))
+                wrong = _chunk_mismatch(t, s.name, a, b)
             except (OSError, pa.ArrowException, KeyError) as err:
                 wrong = f"cannot be read ({' '.join(str(err).split())})"  # Arrow's messages run over lines
             if wrong:

@@ -21,9 +21,29 @@ import copy
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 
 
 def cmd_calibrate(args) -> int:
+    code = _calibrate(args)
+    if code:
+        _note_earlier_outputs(args.out)
+    return code
+
+
+def _note_earlier_outputs(out: str) -> None:
+    """A failed run writes nothing, so files at --out are an earlier run's: say so, since they
+    could be taken for this run's (QA14: they were left without a word)."""
+    from ..calibrate.estimate import cleaning_file, report_file
+
+    earlier = [p for p in (Path(out), report_file(out), cleaning_file(out)) if Path(p).is_file()]
+    if earlier:
+        print(f"note: nothing was written; {', '.join(map(str, earlier))} "
+              f"{'is' if len(earlier) == 1 else 'are'} from an earlier run, left as "
+              f"{'it was' if len(earlier) == 1 else 'they were'}", file=sys.stderr)
+
+
+def _calibrate(args) -> int:
     from ..calibrate.estimate import (
         CONFIG_FIRST_LINE,
         DEFAULT_TEMPLATE,

@@ -350,13 +350,7 @@ def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
             a = act[out]
             ax.plot([d.to_pydatetime() for d in a["date"]], a["actual"], linestyle="none", marker="X",
                     markersize=11, color="#CC0000", markeredgecolor="black", zorder=6)
-            for first, last, v, above in _runs(a):
-                label = f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
-                # above the band: label above the marker; below: beneath it, away from the targets' labels
-                ax.annotate(label, (first.to_pydatetime(), v), xytext=(6, 6 if above else -6),
-                            textcoords="offset points", fontsize=8, color="#CC0000", zorder=7,
-                            va="bottom" if above else "top",
-                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+            _label_runs(fig, ax, _runs(a))
             handles.append(Line2D([], [], linestyle="none", marker="X", markersize=10, color="#CC0000",
                                   markeredgecolor="black", label="Actual outside the 90% range: trigger"))
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(4, 10)))
@@ -371,3 +365,50 @@ def monitoring(res: Results, plan: str | None, mon: pd.DataFrame) -> bytes:
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.045), ncol=2, fontsize=8.5, frameon=False)
     _note(fig, _source_note(res, "Compare each month's Key Activity Data count with the bands"))
     return _png(fig)
+
+
+def _label_runs(fig, ax, runs) -> list:
+    """A label at the first month of each run of trigger months, except where labels would
+    print over each other (QA15: runs a month or two apart, alternating sides): those runs get
+    one label for them all, with how many months were above and below the band."""
+    if not runs:
+        return []
+    fig.draw_without_rendering()  # the axes' limits, which label positions depend on, are set lazily
+    renderer = fig.canvas.get_renderer()
+    clusters: list[tuple[list, object]] = []  # (runs, their label)
+    for run in runs:
+        group, ann = [run], _run_label(ax, [run])
+        while True:
+            box = ann.get_window_extent(renderer)
+            hit = next((k for k, (_, a) in enumerate(clusters) if a.get_window_extent(renderer).overlaps(box)), None)
+            if hit is None:
+                break
+            # from the first label it hits on, one label for every run since (they are in time order)
+            for _, earlier_ann in clusters[hit:]:
+                earlier_ann.remove()
+            ann.remove()
+            group = [r for g, _ in clusters[hit:] for r in g] + group
+            del clusters[hit:]
+            ann = _run_label(ax, group)
+        clusters.append((group, ann))
+    return [ann for _, ann in clusters]
+
+
+def _run_label(ax, group):
+    """A run's months (`Mar 2016`, `Mar 2016 to May 2016`), or a cluster's span and counts,
+    above the band's highest marker if any month was above it, else beneath the lowest."""
+    first, last = group[0][0], group[-1][1]
+    above = any(up for *_, up in group)
+    v = max(val for _, _, val, up in group if up) if above else min(val for _, _, val, _ in group)
+    if len(group) == 1:
+        text = f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
+    else:
+        months = {up: sum((b.to_period("M") - a.to_period("M")).n + 1 for a, b, _, u in group if u == up)
+                  for up in (True, False)}
+        text = (f"{first:%b %Y} to {last:%b %Y}: {months[True]} month(s) above, "
+                f"{months[False]} below")
+    # above the band: label above the marker; below: beneath it, away from the targets' labels
+    return ax.annotate(text, (first.to_pydatetime(), v), xytext=(6, 6 if above else -6),
+                       textcoords="offset points", fontsize=8, color="#CC0000", zorder=7,
+                       va="bottom" if above else "top",
+                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,18 @@ class ReadNotes:
     spaces_removed: Counter[str] = field(default_factory=Counter)  # column -> cells stripped
 
 
+# the first bytes of spreadsheet files renamed .csv: they decode as nonsense, not as a table
+WORKBOOK_SIGNATURES = ((b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+                       (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"))
+HEADER_SEARCH_ROWS = 20  # how far down a column header is looked for under title lines
+
+
 def decode(raw: bytes, label: str) -> tuple[str | None, str | None, Problem | None]:
     """(text, the encoding it was read as, problem)."""
+    for signature, what in WORKBOOK_SIGNATURES:
+        if raw.startswith(signature):
+            return None, None, Problem(label, None, None, f"is not CSV but {what} (renamed?): open it in a "
+                                                          "spreadsheet and save it as CSV (UTF-8)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
         return None, None, Problem(label, None, None, "file is UTF-16 or binary; save it as CSV (UTF-8)")
     order = ("utf-8-sig", "utf-8", FALLBACK_ENCODING) if raw.startswith(b"\xef\xbb\xbf") else ENCODINGS
@@ -42,21 +53,25 @@ def decode(raw: bytes, label: str) -> tuple[str | None, str | None, Problem | No
 
 
 def read_csv_strings(
-    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files"
+    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files",
+    expected: Sequence[str] = (),
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Columns upper-cased and stripped, cells stripped strings ('' when blank), plus source_row.
 
     Row numbers count records as a spreadsheet shows them: the column header is row 1.
     Blank records are skipped but still counted. `raw`: the file's bytes, if already read.
-    `kind` names the files in messages ("SSDA903 files"). Also used for the report's
-    actuals and the published figures, which share every quirk of a spreadsheet's CSV.
+    `kind` names the files in messages ("SSDA903 files"). `expected`: column names the
+    header must have, looked for further down when the first row lacks them (title lines).
+    Also used for the report's actuals and the published figures, which share every quirk
+    of a spreadsheet's CSV.
     """
-    table, problems, _ = read_csv_noting(path, label, raw, kind)
+    table, problems, _ = read_csv_noting(path, label, raw, kind, expected)
     return table, problems
 
 
 def read_csv_noting(
-    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files"
+    path: Path, label: str, raw: bytes | None = None, kind: str = "SSDA903 files",
+    expected: Sequence[str] = (),
 ) -> tuple[pd.DataFrame | None, list[Problem], ReadNotes]:
     """read_csv_strings, and what reading did: the encoding, and the cells stripped per column."""
     text, encoding, problem = decode(path.read_bytes() if raw is None else raw, label)
@@ -82,6 +97,10 @@ def read_csv_noting(
     for sep, name in ((";", "semicolon"), ("\t", "tab")):  # else: every required column "missing"
         if len(records[0]) == 1 and sep in records[0][0]:
             return None, [Problem(label, None, None, f"looks {name}-separated; {kind} are comma-separated")], notes
+    below = _header_below(records, expected)
+    if below:
+        return None, [Problem(label, below, None, f"the column header is on row {below}, not row 1: delete the "
+                                                  f"{below - 1} line(s) above it (a title or notes?)")], notes
     columns = [c.strip().upper() for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -111,6 +130,10 @@ def read_csv_noting(
                                            else ": a comma inside a cell that is not in quotes?" if shifted else "")))
                 continue
         cells = [cell.strip() for cell in record]
+        if [c.upper() for c in cells] == columns:
+            problems.append(Problem(label, number, None, "repeats the column header (files pasted together?): "
+                                                         "delete the row"))
+            continue
         if cells != record:  # cheap: strip returns the very same string when there is nothing to strip
             _count_stripped(notes.spaces_removed, columns, record, cells)
         rows.append(cells)
@@ -121,6 +144,18 @@ def read_csv_noting(
     table = table.loc[:, [c != "" for c in columns]]  # unnamed (trailing comma) columns
     table["source_row"] = pd.Series(row_numbers, dtype="int64")
     return table, [], notes
+
+
+def _header_below(records: list[list[str]], expected: Sequence[str]) -> int | None:
+    """The row number of a column header under title lines: the first row with every
+    expected column, when the first row has not got them (None: no such row, or no need)."""
+    want = {c.upper() for c in expected}
+    if not want or want <= {c.strip().upper() for c in records[0]}:
+        return None
+    for number, record in enumerate(records[1:HEADER_SEARCH_ROWS], start=2):
+        if want <= {c.strip().upper() for c in record}:
+            return number
+    return None
 
 
 def _declared_separator(records: list[list[str]]) -> str | None:

@@ -100,7 +100,8 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
             # as such a file is (QA14: it stopped the run)
             empty_uasc.append(f"{source.label}: empty: read as a return with no UASC children")
             raw = (",".join(REQUIRED_COLUMNS["uasc"]) + "\n").encode()
-        table, file_problems, notes = read_csv_noting(source.path, source.label, raw)
+        table, file_problems, notes = read_csv_noting(source.path, source.label, raw,
+                                                      expected=REQUIRED_COLUMNS[source.kind])
         problems += file_problems
         if table is not None:
             col_problems = check_columns(table, source.kind, source.label)
@@ -353,11 +354,13 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     latest = in_file_order(header).drop_duplicates("CHILD", keep="last")[["CHILD", "year", "DOB", "source_file"]]
     joined = episodes.merge(latest, on="CHILD", how="inner", suffixes=("", "_latest"))
     early = (joined["DECOM"] < joined["DOB"]) & (joined["year_latest"] != joined["year"])
+    told = {(p.file, p.row) for p in problems}  # before its own return's DOB too: one message (QA14: two)
     problems += [
         Problem(label, int(row), "DECOM",
                 f"episode starts before the child's date of birth in {later}, the latest return's header (which is kept)")
         for label, row, later in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"],
                                      joined.loc[early, "source_file_latest"])
+        if (label, int(row)) not in told
     ]
     return problems
 

@@ -194,6 +194,29 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
     _assert_same_tables(serial, resumed)
 
 
+def test_an_extended_batch_keeps_its_short_last_chunk_and_matches_a_batch_run_whole(finished, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """Chunks used to be cut anew from 0: 2 replications extended to 4 (chunks of 3) computed
+    0-3 again beside the unused 0-2. Now the written chunk is kept and 2-3, 3-4 are added."""
+    import carejourney.experiment as experiment
+
+    path, serial = finished
+    monkeypatch.setattr(experiment, "CHUNK_REPS", 3)
+    out = tmp_path / "extended"
+    run_experiment(path, reps=2, workers=1, out=out, progress=False)
+    first = out / "chunks" / "baseline" / "reps_000000_000002.parquet"
+    written = first.stat().st_mtime_ns
+    capsys.readouterr()
+    run_experiment(path, reps=4, workers=1, out=out, progress=True)
+    n = len(load_experiment(path).scenarios)
+    assert f"resuming {out}: {2 * n} of {4 * n} scenario-replications already done, {2 * n} to compute" \
+        in capsys.readouterr().err
+    assert sorted(p.name for p in first.parent.iterdir()) == [
+        "reps_000000_000002.parquet", "reps_000002_000003.parquet", "reps_000003_000004.parquet"]
+    assert first.stat().st_mtime_ns == written
+    _assert_same_tables(serial, out)
+
+
 def test_a_resumed_batch_says_how_much_was_done(finished, tmp_path, capsys):
     path, serial = finished
     out = tmp_path / "resumed"

@@ -136,6 +136,25 @@ def test_calibrate_puts_the_cleaning_report_in_place_with_the_config_or_not_at_a
     assert not out.parent.exists()
 
 
+def test_a_failed_calibrate_says_the_files_at_out_are_an_earlier_runs(returns, tmp_path, capsys):
+    """QA14: bad returns left the previous run's config in place without a word, to be taken
+    for this run's."""
+    out = tmp_path / "council.yaml"
+    assert _calibrate(returns, out) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    damaged = tmp_path / "damaged"
+    shutil.copytree(returns, damaged)
+    (damaged / "2016" / "header.csv").write_bytes(b"PK\x03\x04 a workbook")
+    capsys.readouterr()
+    assert _calibrate(damaged, out) == 2
+    err = capsys.readouterr().err
+    assert (f"note: nothing was written; {out}, {tmp_path / 'council.estimation.md'}, "
+            f"{tmp_path / 'council.cleaning.csv'} are from an earlier run, left as they were") in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert _calibrate(damaged, tmp_path / "new.yaml") == 2
+    assert "note:" not in capsys.readouterr().err  # nothing earlier there: nothing to say
+
+
 # --------------------------------------------------------------------------- 2. nothing left after cleaning
 def test_calibrate_with_only_short_breaks_is_refused(tmp_path, capsys):
     write_return(tmp_path / "returns", 2016, [header_row("C001"), header_row("C002")],

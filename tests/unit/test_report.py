@@ -325,6 +325,32 @@ def test_trigger_runs_split_where_the_side_changes():
     assert runs == [("2015-07", "2015-08", True), ("2015-09", "2015-09", False), ("2015-11", "2015-11", True)]
 
 
+def test_trigger_labels_never_print_over_each_other():
+    """QA15: runs a month or two apart (alternating sides) were labelled over each other. Runs
+    whose labels would collide share one label with the months above and below; a run far
+    from the others keeps its own."""
+    from carejourney.report.charts import _figure, _label_runs, _runs
+
+    d = pd.DatetimeIndex([*pd.date_range("2016-01-31", periods=6, freq="ME"), pd.Timestamp("2019-06-30")])
+    status = [tables.TRIGGER_HIGH, tables.TRIGGER_LOW] * 3 + [tables.TRIGGER_LOW]
+    trig = pd.DataFrame({"date": d, "actual": [600, 540, 601, 541, 600, 539, 450], "status": status})
+    fig = _figure(11, 6.2)
+    ax = fig.add_axes([0.08, 0.30, 0.89, 0.60])
+    ax.plot(pd.date_range("2015-04-30", "2021-03-31", freq="ME"), np.full(72, 570.0))
+    runs = _runs(trig)
+    labels = _label_runs(fig, ax, runs)
+    texts = [a.get_text() for a in labels]
+    assert len(runs) == 7 and 2 <= len(labels) < 7, texts
+    # the months above (Jan, Mar, May) share one label, above the highest of them
+    assert texts[0].startswith("Jan 2016 to May 2016: 3 month(s) above") and labels[0].xy[1] == 601, texts
+    assert labels[0].xyann[1] > 0
+    assert texts[-1] == "Jun 2019" and labels[-1].xy[1] == 450 and labels[-1].xyann[1] < 0  # beneath its marker
+    renderer = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(renderer) for a in labels]
+    assert not any(b.overlaps(c) for i, b in enumerate(boxes) for c in boxes[i + 1:]), texts
+    assert list(ax.texts) == labels  # the labels merged away are gone from the chart
+
+
 def test_spend_axis_names_financial_years():
     """Spend is a year's flow: its ticks say 2015-16, not "31 Mar 2016" (QA15)."""
     from matplotlib.figure import Figure

@@ -543,3 +543,48 @@ def test_a_control_character_in_a_value_is_shown_escaped():
     text = str(Problem("2018/episodes.csv", 105, "CIN", "'\x00N1' is not a valid CIN code in 2017-18"))
     assert text == "2018/episodes.csv, row 105, field CIN: '\\x00N1' is not a valid CIN code in 2017-18"
     assert str(Problem("a.csv", 2, "ETHNIC", "'Évora' ok")) == "a.csv, row 2, field ETHNIC: 'Évora' ok"
+
+
+def test_a_dob_after_an_episode_start_in_every_return_is_one_problem_not_two(tmp_path):
+    """QA14: an episode before its own return's DOB, and the latest return's, was listed twice."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2015")], [episode_row("C001", "10/02/2014")])
+    write_return(tmp_path, 2017, [header_row("C001", dob="01/01/2015")],
+                 [episode_row("C001", "10/02/2014", dec="01/06/2016", rec="E4A")])
+    text = str(read_error(tmp_path))
+    assert text.count("2016/episodes.csv, row 2, field DECOM") == 1
+    assert "2016/episodes.csv, row 2, field DECOM: episode starts before the child's date of birth\n" in text + "\n"
+
+
+@pytest.mark.parametrize("signature,what", [(b"PK\x03\x04", "an Excel workbook (.xlsx)"),
+                                            (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)")])
+def test_a_workbook_renamed_csv_is_named_as_a_workbook(tmp_path, signature, what):
+    """QA14: an .xlsx renamed .csv was 'UTF-16 or binary', which does not say what to do."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    (folder / "episodes.csv").write_bytes(signature + b"\x00\x01 rest of the workbook")
+    text = str(read_error(tmp_path))
+    assert f"2016/episodes.csv: is not CSV but {what}" in text
+    assert "save it as CSV (UTF-8)" in text
+
+
+def test_a_column_header_repeated_mid_file_is_named_once(tmp_path):
+    """QA14: two exports pasted together gave one 'not a valid code' per field of the header
+    line repeated in the middle, never saying what the row was."""
+    folder = write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                          [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    lines = (folder / "episodes.csv").read_text().splitlines()
+    (folder / "episodes.csv").write_text("\n".join([*lines[:2], lines[0].lower(), *lines[2:]]) + "\n")
+    err = read_error(tmp_path)
+    assert [str(p) for p in err.problems] == [
+        "2016/episodes.csv, row 3: repeats the column header (files pasted together?): delete the row"]
+
+
+def test_title_lines_above_the_column_header_are_named(tmp_path):
+    """QA14: a title line above the header gave every required column 'missing' (or one
+    'has 13 cells, the header has 1' per row), not that the header was further down."""
+    folder = write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    text = (folder / "episodes.csv").read_text()
+    (folder / "episodes.csv").write_text("Episodes 2015-16,,\nExported 01/04/2016\n\n" + text)
+    err = read_error(tmp_path)
+    assert [str(p) for p in err.problems] == [
+        "2016/episodes.csv, row 4: the column header is on row 4, not row 1: delete the 3 line(s) above it "
+        "(a title or notes?)"]
