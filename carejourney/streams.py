@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 SHARED, CHILDREN, OVERFLOW = 0, 1, 2
-SHARED_STREAMS = ("arrivals", "uasc", "opening", "capacity", "referrals", "adopters", "parameters", "recruitment")
+SHARED_STREAMS = ("arrivals", "uasc", "opening", "capacity", "referrals", "adopters", "parameters", "recruitment",
+                  "post_care", "adopter_departures")  # append only: a stream's index is part of its seed
 CHILD_SOURCES = ("opening", "edge_of_care", "uasc")
 UNIFORMS_PER_CHILD = 64  # enough for most journeys; longer ones draw further blocks lazily
 

@@ -161,7 +161,7 @@ def estimate_adoption(est: EstimateRecorder):
                      f"the template's mean ({t_mean:.0f} days) is below the observed upper bound; {note}")
     elif placed <= 0:
         est.keep("exits.adoption.days_family_finding", "no placement for adoption after an order in the window")
-    for k in ("initial_adopters", "adopter_approvals_per_year", "max_days_to_match"):
+    for k in ("initial_adopters", "adopter_approvals_per_year", "adopter_mean_days_waiting", "max_days_to_match"):
         est.keep(f"exits.adoption.{k}", "adopters and matching are not in SSDA903")
 
 

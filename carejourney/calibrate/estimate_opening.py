@@ -71,6 +71,8 @@ def estimate_opening(est: EstimateRecorder):
         est.keep("opening.days_in_care_so_far", "no opening stock")
         est.keep("opening.need_mix", "no opening stock")
         est.keep("opening.male_share", "no opening stock")
+    # a ratio, so it scales with the opening stock counted above; the payments are not in the return
+    est.keep("opening.post_care", "post-care payments are not in SSDA903 (kept per child looked after)")
 
 
 def empirical(days: np.ndarray, max_bins: int = 20) -> dict:

@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..distributions import Distribution
+from ..distributions import MAX_DAYS, Distribution
+from ..events import POST_CARE_KINDS
 from ..strict import NumbersOnly
 from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
                            share_set_problem)
@@ -603,6 +604,10 @@ class Reentry(Strict):
 class Adoption(Strict):
     initial_adopters: int = Field(ge=0, le=MAX_ADOPTERS)
     adopter_approvals_per_year: float = Field(ge=0, le=MAX_ADOPTERS)
+    # without it the pool only grows: adopters approved here are matched by other councils too
+    adopter_mean_days_waiting: float | None = Field(None, gt=0, le=MAX_DAYS, description=(
+        "approved adopters not matched here leave the pool (matched elsewhere, or withdrawn) after this "
+        "mean wait (a constant hazard); null: they wait until matched here"))
     days_family_finding: Distribution = Field(description="placement order to ready for matching")
     max_days_to_match: float = Field(gt=0, description="then the plan changes to long-term care")
     days_placed_to_order: Distribution
@@ -671,6 +676,16 @@ class Costs(Strict):
 
 
 # ---------------------------------------------------------------- opening stock
+class OpeningPostCare(Strict):
+    """People receiving one kind of post-care payment on the first day simulated: care leavers,
+    Staying Put, SGO and adoption allowances from exits before the run, which the run pays on."""
+
+    # a ratio, not a count, so a config that extends another scales with its own opening stock
+    per_child_looked_after: float = Field(ge=0, le=10, description=(
+        "people in payment per child in the opening stock (opening.age_band_counts' sum)"))
+    remaining_days: Distribution = Field(description="time left in payment from the first day simulated")
+
+
 class Opening(Strict):
     """Children already looked after on the day before the first day simulated: start_date, or
     with a warm-up, the warm-up's first day (the stock on start_date is then simulated)."""
@@ -688,6 +703,10 @@ class Opening(Strict):
         "weights (carejourney/model/opening.py) for the statuses named"))
     placement_type_age_weights: dict[str, list[float]] = Field({}, description=(
         "as legal_status_age_weights, for placement types; multiplied by what the types' age limits allow"))
+    # without it, post-care spend counts only exits made during the run and ramps up from zero
+    post_care: dict[str, OpeningPostCare] = Field({}, description=(
+        "post-care payments already running, by kind (sgo_allowance, adoption_allowance, care_leaver, "
+        "staying_put): how many per child looked after and how long each has left"))
 
     @property
     def children(self) -> int:
@@ -721,6 +740,12 @@ class Opening(Strict):
     @classmethod
     def _pt(cls, v):
         check_known(v, PLACEMENT_TYPES, "placement type")
+        return v
+
+    @field_validator("post_care")
+    @classmethod
+    def _post_care(cls, v):
+        check_known(v, POST_CARE_KINDS, "post-care kind")
         return v
 
     @field_validator("need_mix")

@@ -11,6 +11,8 @@ import math
 
 from ..vocab import AGE_BANDS, EXIT_CODE, LEGAL_STATUSES, PLACEMENT_CODE
 
+STAYING_PUT_MAX_DAYS = 3 * 365.25  # from 18 to 21
+
 FOSTER = {PLACEMENT_CODE[t] for t in ("kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt", "ifa_foster")}
 ROUTES = ("returned_home", "sgo", "child_arrangements_order", "independent_living", "other")
 
@@ -119,7 +121,7 @@ class ExitRisks:
         if self.staying_put_changed:
             share = self.mods.staying_put_share(child.t18, share)
         if child.ptype in FOSTER and u1 < share:
-            return "staying_put_18", min(self.staying_put_days(u2), 3 * 365.25)
+            return "staying_put_18", min(self.staying_put_days(u2), STAYING_PUT_MAX_DAYS)
         asc = a.adult_social_care_share_disability if child.disabled else 0.0
         if u3 < asc:
             return "adult_social_care", 0.0

@@ -18,6 +18,7 @@ from .legal import PO, marker_route
 
 INF = math.inf
 PFA = PLACEMENT_CODE["placed_for_adoption"]
+CARE_ORDER = LEGAL_CODE["care_order"]
 CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
 END = END_REASON_CODE
 
@@ -127,7 +128,7 @@ class CareJourneys:
         elif t_next == child.match_deadline:
             # no adopters found in time: the plan changes to long-term care
             self._drop_adopter_request(child)
-            self._set_status(child, LEGAL_CODE["care_order"], now)
+            self._set_status(child, CARE_ORDER, now)
         else:
             self._move(child, now)
         self._schedule(child)
@@ -184,10 +185,16 @@ class CareJourneys:
         child.status_start = now
         self.legal.schedule(child, now)
         self.exits.draw(child, now)
-        if status == PO and child.ptype != PFA:
+        if status == CARE_ORDER and child.ptype == CONCURRENT:
+            # no placement order: the concurrent carers (prospective adopters) are not the plan,
+            # so the child moves on now (QA16: the placement had no other end)
+            child.move_days, child.t_move = 0.0, now
+        elif status == PO and child.ptype != PFA:
             too_old = child.dob + self.adoptable_until_days
             if now >= too_old:
-                pass  # older than any placement for adoption: an order with no family to find
+                # older than any placement for adoption: no family to find, so the plan changes
+                # to long-term care when a search would have been given up (QA16: 18 was the only exit)
+                child.match_deadline = now + self.cfg.exits.adoption.max_days_to_match
             elif child.ptype == CONCURRENT:
                 # concurrent carers are approved adopters: matched already
                 self._placed_for_adoption(child, now)

@@ -14,14 +14,14 @@ from functools import partial
 import numpy as np
 import simpy
 
-from ..events import EDGE_OUTCOME_CODE, END_REASON_CODE, EventLog
+from ..events import EDGE_OUTCOME_CODE, END_REASON_CODE, POST_CARE_CODE, EventLog
 from ..streams import CHILD_SOURCES, Streams
 from ..vocab import AGE_BANDS, EXIT_CODE, NEEDS, PLACEMENT_TYPES
 from .alarms import alarm
 from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, ChildFactory
 from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
 from .edge_of_care import CENSORED, Referral, Service
-from .exits import ExitRisks
+from .exits import STAYING_PUT_MAX_DAYS, ExitRisks
 from .journey import CareJourneys
 from .legal import PP, S20, LegalPathway
 from .modifiers import NO_CHANGE
@@ -34,6 +34,7 @@ INF = math.inf
 # are already in the opening stock and are dropped.
 PIPELINE_DAYS = 180.0
 DISABILITY = NEEDS.index("N2_disability")
+ADOPTER_STEP_DAYS = 30.0  # waiting adopters are thinned monthly: for mean waits of months
 SOURCE_OFFSET = {"opening": 0, "edge_of_care": 10_000_000, "uasc": 20_000_000}
 EDGE = EDGE_OUTCOME_CODE
 END = END_REASON_CODE
@@ -102,6 +103,7 @@ class CareSystem(CareJourneys):
                 rng = self.streams.shared_block("recruitment", pool.index)
                 self.processes.append(env.process(lever_recruitment_process(env, pool, rng, extra)))
         self.processes.append(env.process(self._adopter_approvals()))
+        self.processes.append(env.process(self._adopter_departures()))
         if self.mods.active:
             for service in self.services:
                 for from_day, to_day, caseload in service.resizes:
@@ -171,6 +173,19 @@ class CareSystem(CareJourneys):
             child.dob, child.t18, child.male, child.need, child.uasc = d, b18, male, need, uasc
             child.sibling, child.factors, child.disabled = False, 0, need == disabled
             self._enter(child, status, t - days, ptype)
+        self._open_post_care(t)
+
+    def _open_post_care(self, t: float):
+        """Payments already running for people who left care before the run (child id -1)."""
+        opening = self.cfg.opening
+        # no longer than payments made in the run can last: support from 16, Staying Put 18 to 21
+        longest = {"care_leaver": self.leaver_days - 16 * 365.25, "staying_put": STAYING_PUT_MAX_DAYS,
+                   "sgo_allowance": 18 * 365.25, "adoption_allowance": 18 * 365.25}
+        for kind, given in opening.post_care.items():
+            code, left, cap = POST_CARE_CODE[kind], given.remaining_days.sampler(), max(longest[kind], 0.0)
+            n = round(given.per_child_looked_after * opening.children)
+            rng = self.streams.shared_block("post_care", code)  # one stream a kind: the kinds' order is free
+            self.log.post_care.extend((-1, code, t, t + min(left(u), cap)) for u in rng.random(n).tolist())
 
     def _log_cohort(self, factory, coh, source: str):
         ids = (factory.offset + coh.index).tolist()
@@ -239,7 +254,8 @@ class CareSystem(CareJourneys):
         diverted = np.zeros(n, dtype=bool)
         if self.mods.active:
             diverted = rows[:, U_DIVERT] < self.mods.diversion_probability(coh, "edge_of_care")
-        emergency = ~diverted & (rows[:, U_ROUTE] < np.array(self.emergency)[coh.band])
+        # care cannot begin in a child's last day before 18 (can_enter_now), an emergency's neither
+        emergency = ~diverted & (rows[:, U_ROUTE] < np.array(self.emergency)[coh.band]) & (coh.time < coh.t18 - 1)
         entering = rows[:, U_ENTRY] < eoc.entry_probability_without_service
         entry_at = np.full(n, INF)
         entry_at[entering] = coh.time[entering] + np.array(
@@ -309,6 +325,21 @@ class CareSystem(CareJourneys):
         while True:
             yield self.env.timeout(rng.exponential(1.0 / rate))
             yield self.adopters.put(1)
+
+    def _adopter_departures(self):
+        """Waiting adopters leave at a constant hazard each (matched by another council, or
+        withdrawn), thinned every ADOPTER_STEP_DAYS: whichever leaves, the pool is the same."""
+        mean = self.cfg.exits.adoption.adopter_mean_days_waiting
+        if mean is None:
+            return
+        yield self.env.timeout(self.t0 - self.env.now)
+        rng = self.streams.shared("adopter_departures")
+        leave = -math.expm1(-ADOPTER_STEP_DAYS / mean)
+        while True:
+            yield self.env.timeout(ADOPTER_STEP_DAYS)
+            n = int(rng.binomial(self.adopters.level, leave))
+            if n:
+                self.adopters.get(n)  # at most the level: served at once (waiting children hold none)
 
     # ================================================================ edge of care
     def can_enter_now(self, child) -> bool:

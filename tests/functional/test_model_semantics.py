@@ -389,7 +389,8 @@ def test_care_leaver_support_starts_only_for_those_leaving_at_16_or_over():
     young = periods[periods.exit_route.str.startswith("independent_living")
                     & (periods.end_day - periods.child_id.map(dob) < 16 * DAY)]
     assert len(young) > 3
-    leavers = ev["post_care"][ev["post_care"].kind == "care_leaver"]
+    post = ev["post_care"]
+    leavers = post[(post.kind == "care_leaver") & (post.child_id >= 0)]  # -1: in payment before the run
     starts_at = leavers.start_day - leavers.child_id.map(dob)
     assert (starts_at >= 16 * DAY - 1e-6).all()
 
@@ -401,5 +402,62 @@ def test_care_leaver_support_to_18_never_ends_before_it_starts():
     _, res = run(d, seed=5)
     leaver = res.events["post_care"]
     leaver = leaver[leaver.kind == "care_leaver"]
-    assert len(leaver) > 20
+    assert len(leaver[leaver.child_id >= 0]) > 20
     assert (leaver.end_day >= leaver.start_day).all()
+
+
+@pytest.mark.parametrize("mean_days", [None, 360.0])
+def test_waiting_adopters_leave_at_their_hazard_and_only_then(mean_days):
+    """100,000 adopters waiting and none approved: two years on, about e^-2 of them are left
+    with a 360-day mean wait (minus the hundred or so matched here); without departures all
+    but those matched (QA16: the pool only grew, to ~80 by 2021)."""
+    n = 100_000
+    cfg = parse_config(with_changes(small_dict(), {
+        "exits.adoption.initial_adopters": n, "exits.adoption.adopter_approvals_per_year": 0,
+        "exits.adoption.adopter_mean_days_waiting": mean_days}), "t")
+    system = CareSystem(cfg, 3, 0)
+    system.run()
+    left = system.adopters.level
+    if mean_days is None:
+        assert n - 300 < left <= n
+    else:
+        months = int(_day(cfg, cfg.horizon.end_date) // 30)  # thinned monthly
+        expected = n * np.exp(-months * 30 / mean_days)
+        assert abs(left - expected) < 5 * np.sqrt(expected) + 300
+
+
+def test_a_concurrent_placement_ends_when_the_court_makes_a_care_order():
+    """Concurrent carers are prospective adopters: without a placement order the child moves
+    on when the care order is made (QA16: the placement had no end but 18 or a later order)."""
+    d = with_changes(small_dict(3), {
+        "placements.at_entry_by_age_band.under_1": {"concurrent_foster_to_adopt": 1.0},
+        "legal.proceedings_outcome_by_age_band.under_1": {"care_order": 1.0}})
+    _, res = run(d, seed=2)
+    pl, legal = res.events["placements"], res.events["legal_statuses"]
+    orders = legal[(legal.legal_status == "care_order") & (legal.start_day > 0)]
+    concurrent = pl[pl.placement_type == "concurrent_foster_to_adopt"].merge(orders, on=["child_id", "period"],
+                                                                           suffixes=("", "_order"))
+    held = concurrent[(concurrent.start_day <= concurrent.start_day_order)
+                      & (concurrent.end_day.isna() | (concurrent.end_day >= concurrent.start_day_order))]
+    assert len(held) > 10
+    assert np.allclose(held.end_day, held.start_day_order, rtol=0, atol=1e-9)
+
+
+def test_a_placement_order_too_old_for_adoption_becomes_a_care_order_when_a_search_would_end():
+    """No family is found for a child past placed_for_adoption's ages: the plan changes to a
+    care order after max_days_to_match, as for a search that fails (QA16: 18 was the only way out)."""
+    d = with_changes(small_dict(3), {
+        "legal.proceedings_outcome_by_age_band.10_to_15": {"placement_order": 1.0},
+        "exits.adoption.max_days_to_match": 200})
+    cfg, res = run(d, seed=2)
+    legal, kids = res.events["legal_statuses"], res.events["children"]
+    po = legal[legal.legal_status == "placement_order"].merge(kids[["child_id", "dob_day"]], on="child_id")
+    too_old = po[po.start_day - po.dob_day >= (cfg.placements.types["placed_for_adoption"].max_age_years + 1) * DAY]
+    ended = too_old[too_old.end_day.notna()]
+    days = ended.end_day - ended.start_day
+    assert len(ended) > 10 and (days <= 200 + 1e-6).all()  # or sooner, by an exit
+    changed = ended[np.isclose(days, 200, rtol=0, atol=1e-6)]
+    assert len(changed) > 0.5 * len(ended)
+    nxt = legal.merge(changed[["child_id", "period", "end_day"]], left_on=["child_id", "period", "start_day"],
+                      right_on=["child_id", "period", "end_day"], suffixes=("", "_po"))
+    assert len(nxt) == len(changed) and (nxt.legal_status == "care_order").all()

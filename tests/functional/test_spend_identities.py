@@ -68,3 +68,26 @@ def test_an_edge_of_care_service_costs_its_price_for_every_case_started(run):
         assert (successes < cases).all()  # a failure is paid for too: the two bases differ
         spend = _values(annual, "spend_gbp", "edge_of_care", s.name)
         assert spend.to_numpy() == pytest.approx((cases * s.cost_per_case_gbp).to_numpy())
+
+
+def test_post_care_payments_running_at_the_start_are_paid_until_they_end_and_change_nothing_else():
+    """An opening post-care cohort of round(ratio x opening stock) people, each paid for its
+    remaining days from the first day; it draws from its own stream, so the children's
+    journeys, and every other figure, are those of a run without it."""
+    weekly = 70.0
+    base = with_changes(small_dict(), {"costs.care_leaver_weekly_gbp": weekly, "opening.post_care": {}})
+    opened = with_changes(base, {"opening.post_care": {"care_leaver": {
+        "per_child_looked_after": 0.2, "remaining_days": {"kind": "fixed", "days": 200}}}})
+    without, with_ = (run_replication(parse_config(d, "t"), 3, 0, keep_events=True) for d in (base, opened))
+    people = round(0.2 * parse_config(base, "t").opening.children)
+    post = with_.events["post_care"]
+    opening = post[post.child_id == -1]
+    assert len(opening) == people and (opening.start_day == 0).all() and (opening.end_day == 200).all()
+    assert post[post.child_id >= 0].reset_index(drop=True).equals(without.events["post_care"])
+    a, b = without.annual.set_index(["period", "measure", "breakdown", "category"])["value"], \
+        with_.annual.set_index(["period", "measure", "breakdown", "category"])["value"]
+    diff = (b - a)[(b - a) != 0]
+    assert diff.to_dict() == pytest.approx({
+        ("2015-16", "post_care_days", "kind", "care_leaver"): people * 200,
+        ("2015-16", "spend_gbp", "post_care", "care_leaver"): people * 200 * weekly / 7,
+        ("2015-16", "spend_gbp", "total", "all"): people * 200 * weekly / 7})
