@@ -338,18 +338,23 @@ class Measures:
         pos = order[np.searchsorted(key[order], pl.child[sel].astype(np.int64) * base + pl.period[sel])]
         placed = pl.start[sel]
         wait = placed - p.start[pos]
+        # the wait only for care begun in the run: the opening stock's entry dates are drawn from
+        # an assumed time in care, and in the first year they are nearly all the placements (QA17)
+        timed = p.start[pos] >= -float(self.cfg.horizon.warmup_days)
         values = np.zeros((self.n_fy, 3))
+        any_timed = np.zeros(self.n_fy, dtype=bool)
         for k, (a, b) in enumerate(self.cal.fy_windows):
             in_fy = (placed >= a) & (placed < b)
             values[k, 0] = in_fy.sum()
+            in_fy &= timed
             if in_fy.any():
+                any_timed[k] = True
                 values[k, 1:] = wait[in_fy].mean(), (wait[in_fy] <= 426).mean()
-        any_placed = values[:, 0] > 0  # the wait only in years with placements
         self.annual.by_period(self.cal.fy_labels,
                               [("placed_for_adoption_children", "total", "all"),
                                ("adoption_entry_to_placed_days_mean", "total", "all"),
                                ("adoption_within_14_months_share", "total", "all")],
-                              values, np.stack([np.ones_like(any_placed), any_placed, any_placed], axis=1))
+                              values, np.stack([np.ones_like(any_timed), any_timed, any_timed], axis=1))
 
     def _capacity(self, fixed_costs, monthly=True):
         """In-house place-days, occupied days and occupancy per FY, and places at month ends."""

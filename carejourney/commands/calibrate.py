@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def _calibrate(args) -> int:
     from ..ssda903.report import CLEANING_CSV_HEADER, summarise
 
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.start):  # fromisoformat also takes 20180401, 2018-W14-1
+            raise ValueError
         start = dt.date.fromisoformat(args.start)
     except ValueError:
         print(f"error: --start {args.start!r} is not a date (YYYY-MM-DD)", file=sys.stderr)

@@ -648,6 +648,7 @@ class Costs(Strict):
     price_year: int = Field(description="financial year (starting April) the costs are priced in")
     inflation_index_by_year: dict[int, float]
     report_prices: Literal["real", "cash"] = "real"
+    # all_lac adds social work for every day looked after; both count services, post-care and income
     spend_scope: Literal["placements", "all_lac"]
     spend_scope_note: str = ""
     social_work_weekly_gbp_per_child: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="only in all_lac scope")

@@ -27,8 +27,8 @@ class Child:
         "id", "dob", "t18", "male", "need", "uasc", "sibling", "factors", "disabled",
         "u",
         "period", "period_start", "entry_status", "status", "status_start",
-        "ptype", "pool", "p_start", "p_in_area", "t_move", "move_days",
-        "t_legal", "next_status", "t_exit", "order_days", "exit_route", "adopter_request", "match_deadline", "t_ready", "ready_days",
+        "ptype", "pool", "p_start", "p_in_area", "t_move",
+        "t_legal", "next_status", "t_exit", "exit_route", "adopter_request", "match_deadline", "t_ready", "allowance", "t_assessed",
         "t_next", "wake",
     )
 
@@ -40,6 +40,8 @@ class Child:
         self.u = chain(islice(uniforms, FIRST_FREE_UNIFORM, None), overflow).__next__
         self.period = 0
         self.adopter_request = None
+        self.allowance = None  # the post_care row of an SGO or adoption allowance in payment
+        self.t_assessed = None  # when a UASC's age assessment finds them 18+ (inf: never); drawn once
         self.pool = None
         self.ptype = -1
 

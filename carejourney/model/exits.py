@@ -44,6 +44,7 @@ class ExitRisks:
         self.uasc_cfg = cfg.demand.uasc
         self.uasc_days = self.uasc_cfg.age_assessment_days.sampler() if self.uasc_cfg.age_assessment_days else None
         self.placed_to_order = ec.adoption.days_placed_to_order.sampler()
+        self.placed_to_order_running = ec.adoption.days_placed_to_order.length_biased()
         self.staying_put_days = ec.at_18.staying_put_days.sampler()
         self.reentry_home = ec.reentry_after_return_home
         self.reentry_home_days = ec.reentry_after_return_home.days.sampler()
@@ -67,11 +68,13 @@ class ExitRisks:
             if when < best:
                 best, best_route = when, name
         if child.uasc and child.period == 1 and self.uasc_days is not None:
-            u1, u2 = child.u(), child.u()
-            if u1 < self.uasc_cfg.age_assessment_18_plus_probability:
-                when = child.period_start + self.uasc_days(u2)
-                if t <= when < best:
-                    best, best_route = when, "age_assessment_18_plus"
+            if child.t_assessed is None:  # once a period: redrawn at every status change, it was lost at most (QA17)
+                u1, u2 = child.u(), child.u()
+                child.t_assessed = (child.period_start + self.uasc_days(u2)
+                                    if u1 < self.uasc_cfg.age_assessment_18_plus_probability else math.inf)
+            when = child.t_assessed
+            if t <= when < best:
+                best, best_route = when, "age_assessment_18_plus"
         child.t_exit = best
         # The route's SSDA903 detail (planned or not, to whom) is drawn when the child
         # leaves (`specific`): drawn here, its varying number of draws would let a lever
@@ -108,6 +111,10 @@ class ExitRisks:
     def days_placed_to_order(self, child) -> float:
         """Drawn days from placed for adoption to the order (see `order_warp`)."""
         return self.placed_to_order(child.u())
+
+    def days_placed_to_order_running(self, child) -> float:
+        """Drawn length of an adoption placement found running (length-biased)."""
+        return self.placed_to_order_running(child.u())
 
     def order_warp(self, child, t: float):
         """The lever clock on which an adoption order drawn at t runs, or None."""

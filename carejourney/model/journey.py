@@ -142,26 +142,36 @@ class CareJourneys:
 
     def _reenter(self, ev):
         child = ev._value
-        self._enter(child, self.legal.entry_status(child, self.env.now), self.env.now)
+        now = self.env.now
+        if child.allowance is not None:  # the order broke down: its allowance stops (QA17: paid on to 18)
+            row = self.log.post_care[child.allowance]
+            self.log.post_care[child.allowance] = (*row[:3], now)
+            child.allowance = None
+        self._enter(child, self.legal.entry_status(child, now), now)
 
     def _part_elapsed(self, child, now, placed_for_adoption):
         """Children already in care at the start are part-way through their current
         proceedings, family finding, adoption placement and placement: a fresh clock
-        would hold back their exits for months. Take a uniform share of a fresh duration
-        as what remains (a residual-life approximation)."""
-        child.t_legal = now + (child.t_legal - now) * child.u() if child.t_legal < INF else INF
+        would hold back their exits for months, and a share of a fresh one brings them
+        forward (2.6 times too soon for a placement, QA17). What remains is a uniform share
+        of the length-biased duration of a spell found running (the equilibrium residual)."""
+        if child.t_legal < INF:
+            child.t_legal = now + self.legal.running_days[child.status](child.u()) * child.u()
         if child.t_ready < INF:
-            child.t_ready = _due(now, child.ready_days, child.u(), self.exits.order_warp(child, now))
-        if child.t_move < INF:
-            child.t_move = _due(now, child.move_days, child.u(), self.policy.move_warp(child, now, child.ptype))
+            d = self.family_finding_running(child.u())
+            child.t_ready = _due(now, d, child.u(), self.exits.order_warp(child, now))
+        if now < child.t_move < INF:  # not a move due at once (a concurrent placement under a care order)
+            d = self.policy.days_to_move_running(child, now, child.ptype)
+            child.t_move = _due(now, d, child.u(), self.policy.move_warp(child, now, child.ptype))
         if placed_for_adoption:
-            child.t_exit = _due(now, child.order_days, child.u(), self.exits.order_warp(child, now))
+            d = self.exits.days_placed_to_order_running(child)
+            child.t_exit = _due(now, d, child.u(), self.exits.order_warp(child, now))
 
     def _start_placement(self, child, ptype, now):
         child.ptype = ptype
         child.p_start = now
         child.p_in_area = child.u() < self.in_area[ptype]
-        child.move_days = d = self.policy.days_to_move(child, now, ptype)
+        d = self.policy.days_to_move(child, now, ptype)
         child.t_move = _due(now, d, warp=self.policy.move_warp(child, now, ptype))
 
     def _end_placement(self, child, now, reason, release=True):
@@ -188,7 +198,7 @@ class CareJourneys:
         if status == CARE_ORDER and child.ptype == CONCURRENT:
             # no placement order: the concurrent carers (prospective adopters) are not the plan,
             # so the child moves on now (QA16: the placement had no other end)
-            child.move_days, child.t_move = 0.0, now
+            child.t_move = now
         elif status == PO and child.ptype != PFA:
             too_old = child.dob + self.adoptable_until_days
             if now >= too_old:
@@ -200,7 +210,7 @@ class CareJourneys:
                 self._placed_for_adoption(child, now)
             else:
                 # family finding is a step to adoption: an adoption lever's clock runs it too
-                child.ready_days = d = self.family_finding(child.u())
+                d = self.family_finding(child.u())
                 child.t_ready = _due(now, d, warp=self.exits.order_warp(child, now))
                 # the plan changes to long-term care after max_days_to_match, or sooner if the
                 # child would otherwise outgrow placed_for_adoption's max_age_years while waiting
@@ -214,7 +224,7 @@ class CareJourneys:
             child.ptype, child.p_start = PFA, now
             child.p_in_area = child.u() < self.in_area[PFA]
         child.t_move = INF
-        child.order_days = d = self.exits.days_placed_to_order(child)
+        d = self.exits.days_placed_to_order(child)
         child.t_exit = _due(now, d, warp=self.exits.order_warp(child, now))
         child.exit_route = "adopted"
 
@@ -248,8 +258,10 @@ class CareJourneys:
             # support "to 18" would otherwise end up to half a day before it starts (QA)
             log.post_care.append((child.id, POST_CARE_CODE["care_leaver"], now, max(now, child.dob + self.leaver_days)))
         elif route.startswith("sgo") and child.u() < self.sgo_allowance_share:
+            child.allowance = len(log.post_care)
             log.post_care.append((child.id, POST_CARE_CODE["sgo_allowance"], now, child.t18))
         elif route == "adopted" and child.u() < self.adoption_allowance_share:
+            child.allowance = len(log.post_care)
             log.post_care.append((child.id, POST_CARE_CODE["adoption_allowance"], now, child.t18))
         return route
 

@@ -36,6 +36,9 @@ class LegalPathway:
         self.proc_days = lc.proceedings_days.sampler()
         self.outcome = [categorical(lc.proceedings_outcome_by_age_band[b]) for b in AGE_BANDS]
         self.remand_days = lc.remand_days.sampler()
+        # lengths of the spells found running at the start (length-biased), by status
+        self.running_days = {PP: lc.police_protection_days.length_biased(), S20: lc.days_s20_to_proceedings.length_biased(),
+                             ICO: lc.proceedings_days.length_biased(), REMAND: lc.remand_days.length_biased()}
 
     def entry_status(self, child, t: float) -> int:
         return LEGAL_CODE[self.entry[child.age_band(t)](child.u())]

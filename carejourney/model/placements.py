@@ -13,6 +13,7 @@ FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
     "ifa_foster", "placed_for_adoption")}
 RESIDENTIAL = {PLACEMENT_CODE[t] for t in RESIDENTIAL_TYPES}
 PFA = PLACEMENT_CODE["placed_for_adoption"]
+CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
 
 
 @lru_cache(maxsize=4096)
@@ -168,6 +169,9 @@ class PlacementPolicy:
         self.move_samplers = [
             [t.days_to_move.sampler(m) if t.days_to_move else None for m in mult] for t in types
         ]
+        self.running_move_samplers = [
+            [t.days_to_move.length_biased(m) if t.days_to_move else None for m in mult] for t in types
+        ]
 
     def wanted(self, child, t: float, moving_from: int | None) -> int:
         band = child.age_band(t)
@@ -191,9 +195,12 @@ class PlacementPolicy:
         code = PLACEMENT_CODE[kind]
         age = child.age_years(t)
         if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1):
-            # not suitable at this age (or adoption without a match): the age band's entry mix
+            # not suitable at this age (or adoption without a match): the age band's entry mix,
+            # but never concurrent carers for a child already in care: that type has no move of its
+            # own, so a child on a care order stayed there until 18 (QA17)
             code = PLACEMENT_CODE[self.entry[band](child.u())]
-            if not (self.min_age[code] <= age < self.max_age[code] + 1) or code == PFA:
+            if not (self.min_age[code] <= age < self.max_age[code] + 1) or code == PFA or (
+                    code == CONCURRENT and moving_from is not None):
                 code = PLACEMENT_CODE["ifa_foster"]
         return code
 
@@ -214,6 +221,11 @@ class PlacementPolicy:
         if sampler is None:
             return math.inf
         return sampler(child.u())
+
+    def days_to_move_running(self, child, t: float, code: int) -> float:
+        """Drawn length of a placement found running at t (length-biased: distributions.py)."""
+        sampler = self.running_move_samplers[code][child.age_band(t)]
+        return math.inf if sampler is None else sampler(child.u())
 
     def move_warp(self, child, t: float, code: int):
         """The lever clock on which a move drawn at t runs, or None (model/warp.py)."""

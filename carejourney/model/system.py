@@ -78,6 +78,7 @@ class CareSystem(CareJourneys):
         ad = cfg.exits.adoption
         self.adopters = simpy.Container(self.env, init=ad.initial_adopters)
         self.family_finding = ad.days_family_finding.sampler()
+        self.family_finding_running = ad.days_family_finding.length_biased()
         self.adoptable_until_days = (cfg.placements.types["placed_for_adoption"].max_age_years + 1) * 365.25
         self.factories = {src: ChildFactory(self.streams, src, off, start) for src, off in SOURCE_OFFSET.items()}
         a18 = cfg.costs

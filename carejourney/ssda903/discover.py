@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,8 @@ from .errors import Problem
 # kind -> the word its file name contains (case-insensitive)
 KIND_WORDS = {"header": "header", "episodes": "episode", "uasc": "uasc"}
 
-_YEAR_SPAN = re.compile(r"(?<!\d)(20\d{2})\s*[-_ ]\s*(\d{2}|20\d{2})(?!\d)")  # 2015-16
+# 2015-16; an en or em dash (Word's autocorrect) or a minus sign is a hyphen too (QA17)
+_YEAR_SPAN = re.compile(r"(?<!\d)(20\d{2})\s*[-_ \u2010-\u2015\u2212]\s*(\d{2}|20\d{2})(?!\d)")
 _YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 _COMPACT_SPAN = re.compile(r"(?<!\d)(20\d{2})(\d{2})(?!\d)")  # 201516
 
@@ -39,9 +41,41 @@ def year_from_name(name: str) -> int | None:
     return int(years.pop()) if len(years) == 1 else None
 
 
+# Other SSDA903 tables whose names contain a kind's word: social workers' episodes (SWEpisodes)
+# were read as a second episodes file (QA17)
+OTHER_TABLES = ("swepisode", "sw_episode", "sw-episode", "socialworkerepisode")
+
+
 def kind_of(name: str) -> list[str]:
     lower = name.lower()
+    if any(word in lower.replace(" ", "") for word in OTHER_TABLES):
+        return []
     return [kind for kind, word in KIND_WORDS.items() if word in lower]
+
+
+def printable(text: str) -> str:
+    """A file name as text that can be printed and written: bytes that are not UTF-8 (a Windows
+    zip unpacked on Linux) read as Windows-1252, not kept as lone surrogates, which made
+    every later write fail with a traceback (QA17)."""
+    raw = os.fsencode(text)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def all_files(root: Path) -> list[Path]:
+    """Every file under `root`, through linked folders too (a year folder linked in from
+    elsewhere was skipped: QA17); each real folder once, so a link loop ends."""
+    out, seen = [], set()
+    for folder, subfolders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        out += [Path(folder) / name for name in files]
+    return sorted(p for p in out if p.is_file())
 
 
 def _is_cleaning_report(path: Path) -> bool:
@@ -69,8 +103,8 @@ def not_csv_files(root: Path, kinds, year: int | None = None) -> list[str]:
     not read: named in the message about a missing file, which would otherwise look wrong."""
     kinds = list(kinds)
     out = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in NOT_CSV_SUFFIXES):
-        label = path.relative_to(root).as_posix()
+    for path in (p for p in all_files(root) if p.suffix.lower() in NOT_CSV_SUFFIXES):
+        label = printable(path.relative_to(root).as_posix())
         found = kind_of(path.stem)
         if len(found) == 1 and found[0] in kinds and (year is None or year_from_name(label) in (year, None)):
             out.append((kinds.index(found[0]), label))
@@ -81,14 +115,36 @@ def not_read_hint(labels: list[str]) -> str:
     return f" ({', '.join(labels[:3])}{' ...' if len(labels) > 3 else ''} not read: save as CSV)" if labels else ""
 
 
+def missing_file_hint(root: Path, beside: str, kind: str) -> str:
+    """Why a folder's `kind` file was not found, from what is in the folder of file `beside`: an
+    entry with the right name that is not a readable file, or CSVs whose names were not
+    recognised (the message named only the file beside it: QA17)."""
+    folder = (root / beside).parent
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return ""
+    word = KIND_WORDS[kind]
+    for entry in entries:
+        if word in entry.name.lower() and not entry.is_file():
+            what = ("a folder" if entry.is_dir() else "a broken link" if entry.is_symlink() else "not a file")
+            return f" ({printable(entry.relative_to(root).as_posix())} is {what})"
+    strays = [printable(e.relative_to(root).as_posix()) for e in entries
+              if e.is_file() and e.suffix.lower() == ".csv" and not kind_of(e.stem) and not _is_cleaning_report(e)]
+    if strays:
+        return (f" (CSV files here whose names were not recognised: {', '.join(strays[:3])}"
+                f"{' ...' if len(strays) > 3 else ''}; an {kind} file's name contains '{word}')")
+    return ""
+
+
 def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """All CSV files under `root` whose names say header, episode or uasc."""
     problems: list[Problem] = []
     if not root.is_dir():
         return [], [Problem(str(root), None, None, "is not a folder of SSDA903 CSV files")]
     found: list[SourceFile] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
-        label = path.relative_to(root).as_posix()
+    for path in (p for p in all_files(root) if p.suffix.lower() == ".csv"):
+        label = printable(path.relative_to(root).as_posix())
         if path.name.startswith(BY_PRODUCT_PREFIXES):
             continue  # not data: the file's real copy sits beside it
         kinds = kind_of(path.stem)
@@ -99,11 +155,11 @@ def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
             continue  # other SSDA903 modules (OC2, AD1, missing...) are not read
         if _is_cleaning_report(path):
             continue  # calibrate's own report, written beside a config saved in this folder
-        year = year_from_name(path.stem)
+        year = year_from_name(printable(path.stem))
         if year is None:
             rel_dir = path.parent.relative_to(root)
             # the nearest folder with a year in its name, else the root folder's own name
-            for part in [*reversed(rel_dir.parts), root.resolve().name]:
+            for part in map(printable, [*reversed(rel_dir.parts), root.resolve().name]):
                 year = year_from_name(part)
                 if year is not None:
                     break

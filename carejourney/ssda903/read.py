@@ -19,7 +19,7 @@ import pandas as pd
 from ..calendar import fy_label
 from . import codes, privacy
 from .csvfile import FALLBACK_ENCODING, ReadNotes, read_csv_noting
-from .discover import SourceFile, find_files, not_csv_files, not_read_hint
+from .discover import SourceFile, find_files, missing_file_hint, not_csv_files, not_read_hint
 from .errors import Problem, Ssda903Error
 from .validate import (
     CHECKS,
@@ -250,7 +250,8 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile], r
             if kind not in kinds and kind not in failed_kinds:
                 other = next(iter(kinds.values()))[0]
                 problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"
-                                        + not_read_hint(not_csv_files(root, (kind,), year))))
+                                        + (not_read_hint(not_csv_files(root, (kind,), year))
+                                           or missing_file_hint(root, other, kind))))
     return problems
 
 

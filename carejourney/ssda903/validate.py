@@ -28,7 +28,8 @@ FREE_CODE_FIELDS = ("ETHNIC", "REASON_PLACE_CHANGE")
 DATE_FIELDS = {"header": ("DOB",), "episodes": ("DECOM", "DEC"), "uasc": ("DOB", "DUC")}
 NOT_ECHOED = ("CHILD", "DOB")  # never quoted in a message
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
-MIDNIGHT = r"(?<=\d)[ Tt]00:00(?::00(?:\.0+)?)?$"  # '14/10/2015 00:00', '2015-10-14T00:00:00.000'
+# '14/10/2015 00:00', '2015-10-14T00:00:00.000', and at UTC midnight '...T00:00:00Z' (QA17: refused)
+MIDNIGHT = r"(?<=\d)[ Tt]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?$"
 DATE_DTYPE = "datetime64[ns]"
 FIRST_DATE_YEAR, LAST_DATE_YEAR = 1900, 2099  # dates outside are typos
 

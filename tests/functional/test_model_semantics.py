@@ -10,6 +10,7 @@ to an extreme and checks what it must then mean in the event log.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -269,8 +270,12 @@ def test_allowances_and_care_leaver_support_end_at_their_ages():
     leaver = post[post.kind == "care_leaver"]
     assert len(leaver) > 20
     assert np.allclose(leaver.end_day, leaver.dob_day + to_age * DAY, rtol=0, atol=1e-6)
+    periods = res.events["care_periods"]
     for kind in ("sgo_allowance", "adoption_allowance"):
         rows = post[post.kind == kind]
+        # an order that breaks down stops its allowance when the child comes back (tested below)
+        back = rows.child_id.isin(periods.child_id[periods.period > 1])
+        rows = rows[~back]
         assert len(rows) > 3, kind
         assert np.allclose(rows.end_day, _t18(cfg, rows.dob_day), rtol=0, atol=1e-6), kind
 
@@ -461,3 +466,74 @@ def test_a_placement_order_too_old_for_adoption_becomes_a_care_order_when_a_sear
     nxt = legal.merge(changed[["child_id", "period", "end_day"]], left_on=["child_id", "period", "start_day"],
                       right_on=["child_id", "period", "end_day"], suffixes=("", "_po"))
     assert len(nxt) == len(changed) and (nxt.legal_status == "care_order").all()
+
+
+def test_an_opening_placement_has_the_time_left_of_a_placement_found_running():
+    """The opening stock's placements are found running on the start date: the time to the
+    first move averages E[D^2] / 2E[D], 1,320 days for a Weibull of shape 0.8 and scale 900,
+    not half a fresh duration (510 days: year-one moves came 2.6 times too soon, QA17)."""
+    weibull = {"kind": "weibull", "shape": 0.8, "scale_days": 900}
+    changes = {f"placements.days_to_move_multiplier_by_age_band.{b}": 1.0 for b in AGE_BANDS}
+    d = small_dict()
+    for name, t in d["placements"]["types"].items():
+        if t.get("days_to_move") is not None:
+            changes[f"placements.types.{name}.days_to_move"] = weibull
+    cfg = parse_config(with_changes(d, changes), "t")
+
+    class Probe(CareSystem):
+        left: list = []
+
+        def _part_elapsed(self, child, now, placed_for_adoption):
+            super()._part_elapsed(child, now, placed_for_adoption)
+            if child.t_move < np.inf:
+                self.left.append(child.t_move - now)
+
+    Probe(cfg, 3, 0).run()
+    k = 1 / 0.8
+    expected = 900 * math.gamma(1 + 2 * k) / (2 * math.gamma(1 + k))
+    assert len(Probe.left) > 400
+    assert np.mean(Probe.left) == pytest.approx(expected, rel=0.2)
+
+
+def test_an_order_allowance_stops_when_the_order_breaks_down_and_the_child_comes_back():
+    """QA17: an SGO allowance ran on to 18 while the child was back in care (and a second
+    order paid a second allowance). Every order breaks down within weeks here: no allowance
+    overlaps a period in care, and each ends on the day the next period begins."""
+    d = with_changes(small_dict(3), {
+        "costs.sgo_allowance.share": 1.0, "costs.adoption_allowance.share": 1.0,
+        "exits.reentry_after_order.probability": 1.0,
+        "exits.reentry_after_order.days": {"kind": "exponential", "mean_days": 30}})
+    _, res = run(d, seed=4)
+    post, periods = res.events["post_care"], res.events["care_periods"]
+    allowances = post[post.kind.isin(["sgo_allowance", "adoption_allowance"]) & (post.child_id >= 0)]
+    pairs = allowances.merge(periods, on="child_id", suffixes=("", "_care"))
+    overlap = (pairs.start_day < pairs.end_day_care.fillna(np.inf)) & (pairs.end_day > pairs.start_day_care)
+    assert not overlap.any()
+    back = pairs[pairs.start_day_care >= pairs.start_day]
+    ended = back.sort_values("start_day_care").groupby(["child_id", "start_day"]).first()
+    assert len(ended) > 5
+    assert np.allclose(ended.end_day, ended.start_day_care, rtol=0, atol=1e-9)
+
+
+def test_a_status_change_does_not_decide_a_uasc_age_assessment_again():
+    """QA17: whether (and when) an age assessment finds a UASC 18+ was redrawn at every legal
+    status change, so proceedings could cancel or move it. Every 16-17 here goes to court 20
+    days after entry: each UASC's assessment is the one drawn at entry, whatever follows."""
+    d = with_changes(small_dict(), {
+        "legal.s20_proceedings_probability_by_age_band.16_to_17": 1.0,
+        "legal.days_s20_to_proceedings": {"kind": "fixed", "days": 20},
+        "demand.uasc.age_assessment_18_plus_probability": 0.5})
+    cfg = parse_config(d, "t")
+    seen: dict = {}
+
+    class Probe(CareSystem):
+        def _set_status(self, child, status, now):
+            super()._set_status(child, status, now)
+            if child.uasc and child.period == 1:
+                seen.setdefault(child.id, set()).add(child.t_assessed)
+
+    Probe(cfg, 3, 0).run()
+    changed = [v for v in seen.values() if len(v) > 1]
+    assert len(seen) > 30 and not changed
+    assessed = sum(1 for v in seen.values() if next(iter(v)) < np.inf)
+    assert 0.3 < assessed / len(seen) < 0.7

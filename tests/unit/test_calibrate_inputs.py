@@ -87,6 +87,15 @@ def test_calibrate_refuses_to_overwrite_its_template(tmp_path, capsys, no_readin
     assert template.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
 
 
+@pytest.mark.parametrize("start", ["20160401", "2016-W14-1", "1/4/2016", "2016-04-31"])
+def test_calibrate_takes_its_start_only_as_a_calendar_date(tmp_path, capsys, no_reading, start):
+    """QA17: 20160401 and the ISO week date 2016-W14-1 (silently 4 April) passed as dates."""
+    out = tmp_path / "c.yaml"
+    assert main(["calibrate", str(tmp_path / "returns"), "--start", start, "--out", str(out)]) == 2
+    assert _error(capsys) == f"error: --start {start!r} is not a date (YYYY-MM-DD)"
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "c.estimation.md", "c.cleaning.csv"])
 def test_calibrate_refuses_to_replace_a_file_it_did_not_write(tmp_path, capsys, no_reading, name):
     other = tmp_path / name

@@ -31,6 +31,28 @@ def test_inverse_cdf_integrates_to_the_stated_mean(spec):
     assert sample_mean == pytest.approx(d.mean(), rel=0.01)
 
 
+@pytest.mark.parametrize("spec", [
+    {"kind": "exponential", "mean_days": 120},
+    {"kind": "lognormal", "mean_days": 300, "sd_days": 200},
+    {"kind": "gamma", "mean_days": 90, "sd_days": 30},
+    {"kind": "weibull", "shape": 0.8, "scale_days": 500},
+    {"kind": "weibull", "shape": 3.0, "scale_days": 500},
+    {"kind": "empirical", "bounds_days": [0, 10, 10, 100, 1000], "weights": [1, 1, 2, 1]},
+    {"kind": "fixed", "days": 42},
+])
+def test_a_length_biased_draw_has_the_mean_of_spells_found_running(spec):
+    """A spell found running on a given day is drawn in proportion to its length: its mean is
+    E[D^2] / E[D], and half of it is the mean time left (what the opening stock is given), as
+    exponential's time left is a fresh draw again. Scale multiplies it like a fresh draw."""
+    d = dist(**spec)
+    fresh = np.array([d.sampler()(u) for u in GRID])
+    running = np.array([d.length_biased(3.0)(u) for u in GRID]) / 3.0
+    assert running.mean() == pytest.approx((fresh**2).mean() / fresh.mean(), rel=2e-3)
+    assert np.all(np.diff(running) >= -1e-9)  # an inverse CDF: one uniform, monotone (common random numbers)
+    if spec["kind"] == "exponential":
+        assert running.mean() / 2 == pytest.approx(fresh.mean(), rel=2e-3)
+
+
 def test_scale_multiplies_every_draw():
     d = dist(kind="lognormal", mean_days=300, sd_days=200)
     a, b = d.sampler(), d.sampler(2.5)

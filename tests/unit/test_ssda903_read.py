@@ -464,16 +464,18 @@ def test_dates_written_as_midnight_date_times_are_read_as_dates():
 
     values = pd.Series(["14/10/2015 00:00", "2015-10-14 00:00:00", "2015-10-14T00:00:00.000", "14/10/2015",
                         "2015-10-14t00:00:00",  # ISO 8601 allows a lower-case t
-                        "14/10/2015 13:45", "14/10/2015 00:00 extra", ""])
+                        "2015-10-14T00:00:00Z", "2015-10-14T00:00:00+00:00",  # UTC midnight (QA17: refused)
+                        "14/10/2015 13:45", "14/10/2015 00:00 extra", "2015-10-14T00:00:00+01:00", ""])
     dates, bad = parse_dates(values)
-    assert (dates[:5] == pd.Timestamp("2015-10-14")).all()
-    assert bad.tolist() == [False] * 5 + [True, True, False]
+    assert (dates[:7] == pd.Timestamp("2015-10-14")).all()
+    assert bad.tolist() == [False] * 7 + [True, True, True, False]
 
 
 @pytest.mark.parametrize("name,year", [
     ("2016", 2016), ("2015-16", 2016), ("2015_2016", 2016), ("SSDA903_2015-16_Episodes", 2016),
     ("header_201516", 2016),  # QA: 'cannot tell which collection year' though it was there
     ("header_201517", None), ("episodes_2016_03_31", 2016), ("episodes", None),
+    ("2015\u201316", 2016), ("2015 \u2014 16", 2016),  # QA17: Word's en and em dashes, read as 2014-15
 ])
 def test_the_collection_year_is_read_from_a_name(name, year):
     from carejourney.ssda903.discover import year_from_name
@@ -588,3 +590,63 @@ def test_title_lines_above_the_column_header_are_named(tmp_path):
     assert [str(p) for p in err.problems] == [
         "2016/episodes.csv, row 4: the column header is on row 4, not row 1: delete the 3 line(s) above it "
         "(a title or notes?)"]
+
+
+def _one_valid_year(root: Path, year: int = 2016) -> Path:
+    return write_return(root, year, [header_row("C001")],
+                        [episode_row("C001", f"01/05/{year - 1}", f"01/06/{year - 1}", "X1"),
+                         episode_row("C001", f"01/06/{year - 1}", rne="P")])
+
+
+def test_a_year_folder_linked_in_from_elsewhere_is_read(tmp_path):
+    """QA17: a symlinked year folder was skipped without a word (the run went on without it)."""
+    _one_valid_year(tmp_path / "data", 2016)
+    _one_valid_year(tmp_path / "elsewhere", 2017)
+    (tmp_path / "data" / "2017").symlink_to(tmp_path / "elsewhere" / "2017", target_is_directory=True)
+    (tmp_path / "data" / "loop").symlink_to(tmp_path / "data", target_is_directory=True)  # and a loop ends
+    data = read_ssda903(tmp_path / "data")
+    assert set(data.episodes["year"]) == {2016, 2017}
+    assert set(data.episodes["source_file"]) == {"2016/episodes.csv", "2017/episodes.csv"}
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_printed(tmp_path):
+    """QA17: a Windows zip unpacked on Linux leaves cp1252 bytes in names (é, en dash): a
+    traceback (UnicodeEncodeError) instead of reading the files."""
+    import os
+
+    folder = _one_valid_year(tmp_path, 2016)
+    root = os.fsencode(tmp_path)
+    os.rename(os.fsencode(folder), root + b"/2015\x9616")  # a cp1252 en dash
+    os.rename(root + b"/2015\x9616/episodes.csv", root + b"/2015\x9616/episodes_r\xe9vis\xe9.csv")
+    data = read_ssda903(tmp_path)
+    assert set(data.episodes["source_file"]) == {"2015\u201316/episodes_r\u00e9vis\u00e9.csv"}
+    assert set(data.episodes["year"]) == {2016}
+    data.episodes["source_file"].str.encode("utf-8")  # printable and writable
+
+
+def test_a_social_workers_episodes_table_is_not_read_as_episodes(tmp_path):
+    """QA17: SWEpisodes.csv (another SSDA903 table) was a second episodes file: 8 errors."""
+    folder = _one_valid_year(tmp_path, 2016)
+    write_csv(folder / "SWEpisodes.csv", ["CHILD", "SW_ID", "SW_DECOM", "SW_REASON"], [["C001", "SW1", "01/05/2015", "CHNG"]])
+    assert set(read_ssda903(tmp_path).episodes["source_file"]) == {"2016/episodes.csv"}
+
+
+@pytest.mark.parametrize("damage,says", [
+    ("folder", "2016/episodes.csv is a folder"),
+    ("broken link", "2016/episodes.csv is a broken link"),
+    ("misspelt", "CSV files here whose names were not recognised: 2016/epsiodes.csv; an episodes file's name contains 'episode'"),
+])
+def test_a_missing_episodes_file_says_what_is_there_instead(tmp_path, damage, says):
+    """QA17: the message named only the header file beside it."""
+    folder = _one_valid_year(tmp_path, 2016)
+    episodes = folder / "episodes.csv"
+    if damage == "folder":
+        episodes.unlink()
+        episodes.mkdir()
+    elif damage == "broken link":
+        episodes.unlink()
+        episodes.symlink_to(folder / "gone.csv")
+    else:
+        episodes.rename(folder / "epsiodes.csv")
+    text = str(read_error(tmp_path))
+    assert "2016/header.csv: no episodes file for collection year 2016" in text and says in text
