@@ -101,7 +101,7 @@ def read_csv_noting(
     if below:
         return None, [Problem(label, below, None, f"the column header is on row {below}, not row 1: delete the "
                                                   f"{below - 1} line(s) above it (a title or notes?)")], notes
-    columns = [c.strip().upper() for c in records[0]]
+    columns = [column_name(c) for c in records[0]]
     problems: list[Problem] = []
     seen: set[str] = set()
     for c in columns:
@@ -130,7 +130,7 @@ def read_csv_noting(
                                            else ": a comma inside a cell that is not in quotes?" if shifted else "")))
                 continue
         cells = [cell.strip() for cell in record]
-        if [c.upper() for c in cells] == columns:
+        if [column_name(c) for c in cells] == columns:
             problems.append(Problem(label, number, None, "repeats the column header (files pasted together?): "
                                                          "delete the row"))
             continue
@@ -146,14 +146,20 @@ def read_csv_noting(
     return table, [], notes
 
 
+def column_name(cell: str) -> str:
+    """A header cell as a column name: upper case, without spaces or byte-order marks (a second
+    BOM, or a file with one pasted below another, hid CHILD: QA17)."""
+    return cell.strip().lstrip("\ufeff").strip().upper()
+
+
 def _header_below(records: list[list[str]], expected: Sequence[str]) -> int | None:
     """The row number of a column header under title lines: the first row with every
     expected column, when the first row has not got them (None: no such row, or no need)."""
     want = {c.upper() for c in expected}
-    if not want or want <= {c.strip().upper() for c in records[0]}:
+    if not want or want <= {column_name(c) for c in records[0]}:
         return None
     for number, record in enumerate(records[1:HEADER_SEARCH_ROWS], start=2):
-        if want <= {c.strip().upper() for c in record}:
+        if want <= {column_name(c) for c in record}:
             return number
     return None
 

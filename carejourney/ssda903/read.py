@@ -344,11 +344,14 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     header, episodes = tables["header"], tables["episodes"]
     if episodes.empty or header.empty:
         return []
-    joined = episodes.merge(_header_fields(header, ["DOB"]), on=["CHILD", "year"], how="inner")
+    dob = _header_fields(header, ["DOB", "source_file", "source_row"])
+    joined = episodes.merge(dob, on=["CHILD", "year"], how="inner", suffixes=("", "_dob"))
     early = joined["DECOM"] < joined["DOB"]
+    # the DOB may be what is wrong: name where it is (QA17: only the episode was named)
     problems = [
-        Problem(label, int(row), "DECOM", "episode starts before the child's date of birth")
-        for label, row in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"])
+        Problem(label, int(row), "DECOM", f"episode starts before the child's date of birth ({dob_file}, row {dob_row})")
+        for label, row, dob_file, dob_row in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"],
+                                                 joined.loc[early, "source_file_dob"], joined.loc[early, "source_row_dob"])
     ]
     # cleaning keeps the latest return's DOB: a later return must not move it past an
     # earlier episode's start (a period would begin at age -1)

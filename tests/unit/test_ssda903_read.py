@@ -554,7 +554,8 @@ def test_a_dob_after_an_episode_start_in_every_return_is_one_problem_not_two(tmp
                  [episode_row("C001", "10/02/2014", dec="01/06/2016", rec="E4A")])
     text = str(read_error(tmp_path))
     assert text.count("2016/episodes.csv, row 2, field DECOM") == 1
-    assert "2016/episodes.csv, row 2, field DECOM: episode starts before the child's date of birth\n" in text + "\n"
+    assert ("2016/episodes.csv, row 2, field DECOM: episode starts before the child's date of birth "
+            "(2016/header.csv, row 2)\n") in text + "\n"  # the DOB may be what is wrong (QA17)
 
 
 @pytest.mark.parametrize("signature,what", [(b"PK\x03\x04", "an Excel workbook (.xlsx)"),
@@ -650,3 +651,18 @@ def test_a_missing_episodes_file_says_what_is_there_instead(tmp_path, damage, sa
         episodes.rename(folder / "epsiodes.csv")
     text = str(read_error(tmp_path))
     assert "2016/header.csv: no episodes file for collection year 2016" in text and says in text
+
+
+def test_byte_order_marks_in_a_header_line_are_not_part_of_its_names(tmp_path):
+    """QA17: a file saved with two BOMs said 'required column CHILD is missing', and a second
+    file with a BOM pasted below the first was not seen as a repeated header (9 code errors)."""
+    folder = write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                          [episode_row("C001", "01/05/2015"), episode_row("C002", "01/06/2015")])
+    header = folder / "header.csv"
+    header.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + header.read_bytes())
+    episodes = folder / "episodes.csv"
+    lines = episodes.read_text().splitlines()
+    episodes.write_text("\n".join([*lines[:2], "\ufeff" + lines[0], *lines[2:]]) + "\n")
+    err = read_error(tmp_path)
+    assert [str(p) for p in err.problems] == [
+        "2016/episodes.csv, row 3: repeats the column header (files pasted together?): delete the row"]
