@@ -14,11 +14,12 @@ from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, model_validator
-from scipy.special import gammaincinv
+from scipy.special import gammaincc, gammaincinv
 
 from .strict import NumbersOnly
 
-_STD_NORMAL_INV = NormalDist().inv_cdf
+_STD_NORMAL = NormalDist()
+_STD_NORMAL_INV = _STD_NORMAL.inv_cdf
 
 
 MAX_DAYS = 1e6  # ~2,700 years: a longer duration is a typo (use null for 'never')
@@ -32,6 +33,10 @@ class _Dist(NumbersOnly):
         raise NotImplementedError
 
     def mean(self) -> float:
+        raise NotImplementedError
+
+    def survival(self, days: float) -> float:
+        """The chance a duration is longer than `days` (unscaled)."""
         raise NotImplementedError
 
     def length_biased(self, scale: float = 1.0):
@@ -59,6 +64,9 @@ class Fixed(_Dist):
     def length_biased(self, scale=1.0):
         return self.sampler(scale)
 
+    def survival(self, days):
+        return 1.0 if days < self.days else 0.0
+
 
 class Exponential(_Dist):
     """Constant hazard: memoryless time to an event."""
@@ -77,6 +85,9 @@ class Exponential(_Dist):
     def length_biased(self, scale=1.0):
         m = self.mean_days * scale
         return lambda u: float(gammaincinv(2.0, u)) * m  # a Gamma(2): u times it is exponential again
+
+    def survival(self, days):
+        return math.exp(-days / self.mean_days)
 
 
 class LogNormal(_Dist):
@@ -114,6 +125,10 @@ class LogNormal(_Dist):
         exp, inv = math.exp, _STD_NORMAL_INV
         return lambda u: exp(mu + sigma * inv(min(max(u, 1e-12), 1 - 1e-12)))
 
+    def survival(self, days):
+        mu, sigma = self._params()
+        return 1.0 if days <= 0 else 1.0 - _STD_NORMAL.cdf((math.log(days) - mu) / sigma)
+
 
 class Gamma(_Dist):
     """Gamma durations given by mean and sd in days."""
@@ -139,6 +154,10 @@ class Gamma(_Dist):
         shape = (self.mean_days / self.sd_days) ** 2 + 1.0  # the length-biased gamma: shape + 1
         theta = self.sd_days**2 / self.mean_days * scale
         return lambda u: float(gammaincinv(shape, u)) * theta
+
+    def survival(self, days):
+        shape, theta = (self.mean_days / self.sd_days) ** 2, self.sd_days**2 / self.mean_days
+        return 1.0 if days <= 0 else float(gammaincc(shape, days / theta))
 
 
 class Weibull(_Dist):
@@ -169,6 +188,9 @@ class Weibull(_Dist):
         # (D / scale)^shape is Exp(1); weighted by D it is Gamma(1 + 1/shape)
         k, lam, a = 1.0 / self.shape, self.scale_days * scale, 1.0 + 1.0 / self.shape
         return lambda u: lam * float(gammaincinv(a, u)) ** k
+
+    def survival(self, days):
+        return 1.0 if days <= 0 else math.exp(-((days / self.scale_days) ** self.shape))
 
 
 MAX_SPREAD = 100  # sd / mean: a lognormal sigma of 3, a gamma shape of 1/10,000
@@ -253,6 +275,12 @@ class Empirical(_Dist):
             return math.sqrt(lo2[i] + frac * (hi2[i] - lo2[i])) * scale
 
         return draw
+
+    def survival(self, days):
+        total, above = sum(self.weights), 0.0
+        for w, a, b in zip(self.weights, self.bounds_days, self.bounds_days[1:]):
+            above += w if days < a else (w * (b - days) / (b - a) if days < b else 0.0)
+        return above / total
 
 
 Distribution = Annotated[

@@ -14,7 +14,7 @@ from ..events import END_REASON_CODE, POST_CARE_CODE
 from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE
 from .alarms import alarm
 from .exits import CARE_LEAVER_ROUTES
-from .legal import PO, marker_route
+from .legal import PO, S20, marker_route
 
 INF = math.inf
 PFA = PLACEMENT_CODE["placed_for_adoption"]
@@ -155,6 +155,9 @@ class CareJourneys:
         would hold back their exits for months, and a share of a fresh one brings them
         forward (2.6 times too soon for a placement, QA17). What remains is a uniform share
         of the length-biased duration of a spell found running (the equilibrium residual)."""
+        if child.t_legal < INF and child.status == S20 and not self.legal.s20_court_still_to_come(
+                child, now, now - child.period_start, child.u()):
+            child.t_legal, child.next_status = INF, None
         if child.t_legal < INF:
             child.t_legal = now + self.legal.running_days[child.status](child.u()) * child.u()
         if child.t_ready < INF:

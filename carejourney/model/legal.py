@@ -33,6 +33,7 @@ class LegalPathway:
         self.after_pp = categorical(lc.after_police_protection)
         self.s20_proc_p = [lc.s20_proceedings_probability_by_age_band[b] for b in AGE_BANDS]
         self.s20_days = lc.days_s20_to_proceedings.sampler()
+        self.s20_survival = lc.days_s20_to_proceedings.survival
         self.proc_days = lc.proceedings_days.sampler()
         self.outcome = [categorical(lc.proceedings_outcome_by_age_band[b]) for b in AGE_BANDS]
         self.remand_days = lc.remand_days.sampler()
@@ -62,6 +63,17 @@ class LegalPathway:
         elif status == REMAND:
             child.t_legal = t + self.remand_days(u)
             child.next_status = exit_marker("remand_ended")
+
+    def s20_court_still_to_come(self, child, t: float, on_s20_days: float, u: float) -> bool:
+        """For a child found on s20 at the start, drawn (at entry's chance p) to go to court:
+        after `on_s20_days` without proceedings the chance they are still to come is
+        p S / (p S + 1 - p), S the chance the wait is longer, so keep the draw with
+        S / (p S + 1 - p). A child years on s20 rarely goes to court (QA17: at entry's chance,
+        30-60%, too many of the opening stock did, and soon)."""
+        p = self.s20_proc_p[child.age_band(t)]
+        s = self.s20_survival(on_s20_days)
+        seen = p * s + 1.0 - p
+        return seen <= 0.0 or u < s / seen  # 0: every child goes to court, and this one is late
 
     def _decision(self, child, outcome: str) -> int:
         if outcome in LEGAL_CODE:

@@ -20,11 +20,12 @@ from carejourney.levers import ActiveLever, Lever, LeverModifiers
 from carejourney.model.children import eighteenth_birthdays
 from carejourney.model.demand import demand_multiplier, uasc_arrival_times
 from carejourney.model.system import CareSystem
-from carejourney.vocab import AGE_BANDS
+from carejourney.vocab import AGE_BANDS, LEGAL_CODE
 from tests.conftest import small_dict, with_changes
 from tests.functional.helpers import run
 
 DAY = 365.25
+S20_CODE = LEGAL_CODE["s20"]
 
 
 def _t18(cfg, dob_day):
@@ -537,3 +538,32 @@ def test_a_status_change_does_not_decide_a_uasc_age_assessment_again():
     assert len(seen) > 30 and not changed
     assessed = sum(1 for v in seen.values() if next(iter(v)) < np.inf)
     assert 0.3 < assessed / len(seen) < 0.7
+
+
+def test_a_child_found_on_s20_goes_to_court_at_the_chance_left_after_its_time_on_s20():
+    """Of children entering on s20 a share p goes to court after an exponential wait; of those
+    still on s20 after a days, p S(a) / (p S(a) + 1 - p) are still to go. The opening stock
+    took the entry chance (QA17: 30-60% of children years on s20 went to court, and soon)."""
+    p, mean = 0.5, 100.0
+    d = with_changes(small_dict(), {
+        "legal.s20_proceedings_probability_by_age_band": {b: p for b in AGE_BANDS},
+        "legal.days_s20_to_proceedings": {"kind": "exponential", "mean_days": mean},
+        "opening.days_in_care_so_far": {"kind": "fixed", "days": 150}})
+    cfg = parse_config(d, "t")
+    pending, expected = [], []
+
+    class Probe(CareSystem):
+        def _part_elapsed(self, child, now, placed_for_adoption):
+            super()._part_elapsed(child, now, placed_for_adoption)
+            if child.status == S20_CODE:
+                s = math.exp(-(now - child.period_start) / mean)
+                pending.append(child.t_legal < np.inf)
+                expected.append(p * s / (p * s + 1 - p))
+
+    for rep in range(3):
+        Probe(cfg, 3, rep).run()
+    n = len(pending)
+    assert n > 300
+    se = math.sqrt(np.mean(expected) * (1 - np.mean(expected)) / n)
+    assert abs(np.mean(pending) - np.mean(expected)) < 4 * se
+    assert np.mean(expected) < 0.25  # far from the entry chance of 0.5

@@ -16,6 +16,18 @@ def dist(**kw):
     return ADAPTER.validate_python(kw)
 
 
+# one of each kind, with a rising hazard too and a point mass (a bin of zero width)
+EVERY_KIND = [
+    {"kind": "exponential", "mean_days": 120},
+    {"kind": "lognormal", "mean_days": 300, "sd_days": 200},
+    {"kind": "gamma", "mean_days": 90, "sd_days": 30},
+    {"kind": "weibull", "shape": 0.8, "scale_days": 500},
+    {"kind": "weibull", "shape": 3.0, "scale_days": 500},
+    {"kind": "empirical", "bounds_days": [0, 10, 10, 100, 1000], "weights": [1, 1, 2, 1]},
+    {"kind": "fixed", "days": 42},
+]
+
+
 @pytest.mark.parametrize("spec", [
     {"kind": "exponential", "mean_days": 120},
     {"kind": "lognormal", "mean_days": 300, "sd_days": 200},
@@ -31,15 +43,7 @@ def test_inverse_cdf_integrates_to_the_stated_mean(spec):
     assert sample_mean == pytest.approx(d.mean(), rel=0.01)
 
 
-@pytest.mark.parametrize("spec", [
-    {"kind": "exponential", "mean_days": 120},
-    {"kind": "lognormal", "mean_days": 300, "sd_days": 200},
-    {"kind": "gamma", "mean_days": 90, "sd_days": 30},
-    {"kind": "weibull", "shape": 0.8, "scale_days": 500},
-    {"kind": "weibull", "shape": 3.0, "scale_days": 500},
-    {"kind": "empirical", "bounds_days": [0, 10, 10, 100, 1000], "weights": [1, 1, 2, 1]},
-    {"kind": "fixed", "days": 42},
-])
+@pytest.mark.parametrize("spec", EVERY_KIND)
 def test_a_length_biased_draw_has_the_mean_of_spells_found_running(spec):
     """A spell found running on a given day is drawn in proportion to its length: its mean is
     E[D^2] / E[D], and half of it is the mean time left (what the opening stock is given), as
@@ -90,3 +94,11 @@ def test_categorical_follows_probabilities():
     assert "b" not in picks
     assert picks.count("a") / len(picks) == pytest.approx(0.2, abs=0.001)
     assert math.isclose(len(picks), 2000)
+
+
+@pytest.mark.parametrize("spec", EVERY_KIND)
+def test_survival_is_the_share_of_draws_longer_than_a_time(spec):
+    d = dist(**spec)
+    draws = np.array([d.sampler()(u) for u in GRID])
+    for days in (0.5, 5.0, 41.0, 43.0, 95.0, 300.0, 2000.0):
+        assert d.survival(days) == pytest.approx((draws > days).mean(), abs=2e-4), days
