@@ -87,7 +87,7 @@ class Exponential(_Dist):
         return lambda u: float(gammaincinv(2.0, u)) * m  # a Gamma(2): u times it is exponential again
 
     def survival(self, days):
-        return math.exp(-days / self.mean_days)
+        return 1.0 if days <= 0 else math.exp(-days / self.mean_days)
 
 
 class LogNormal(_Dist):

@@ -194,7 +194,8 @@ class PlacementPolicy:
             kind = (self.entry[band] if w is base else cached_categorical(w))(child.u())
         code = PLACEMENT_CODE[kind]
         age = child.age_years(t)
-        if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1):
+        if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1) or (
+                code == CONCURRENT and moving_from is not None):
             # not suitable at this age (or adoption without a match): the age band's entry mix,
             # but never concurrent carers for a child already in care: that type has no move of its
             # own, so a child on a care order stayed there until 18 (QA17)

@@ -66,15 +66,28 @@ def printable(text: str) -> str:
 
 def all_files(root: Path) -> list[Path]:
     """Every file under `root`, through linked folders too (a year folder linked in from
-    elsewhere was skipped: QA17); each real folder once, so a link loop ends."""
-    out, seen = [], set()
-    for folder, subfolders, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
-            subfolders[:] = []
-            continue
-        seen.add(real)
-        out += [Path(folder) / name for name in files]
+    elsewhere was skipped: QA17). Real folders first, so a link such as latest -> 2016-17 never
+    takes a folder's files from it; then each linked folder not seen yet, except one holding
+    `root` (a loop, or a link to a parent)."""
+    out, seen, links = [], set(), []
+    root_real = os.path.realpath(root)
+
+    def walk(top):
+        for folder, subfolders, files in os.walk(top):  # links are listed, not followed
+            real = os.path.realpath(folder)
+            if real in seen:
+                subfolders[:] = []
+                continue
+            seen.add(real)
+            out.extend(Path(folder) / name for name in files)
+            links.extend(Path(folder) / name for name in subfolders if os.path.islink(os.path.join(folder, name)))
+
+    walk(root)
+    while links:
+        link = links.pop(0)
+        real = os.path.realpath(link)
+        if real not in seen and os.path.isdir(real) and not (root_real + os.sep).startswith(real + os.sep):
+            walk(link)
     return sorted(p for p in out if p.is_file())
 
 
@@ -115,11 +128,11 @@ def not_read_hint(labels: list[str]) -> str:
     return f" ({', '.join(labels[:3])}{' ...' if len(labels) > 3 else ''} not read: save as CSV)" if labels else ""
 
 
-def missing_file_hint(root: Path, beside: str, kind: str) -> str:
+def missing_file_hint(root: Path, beside: Path, kind: str) -> str:
     """Why a folder's `kind` file was not found, from what is in the folder of file `beside`: an
     entry with the right name that is not a readable file, or CSVs whose names were not
     recognised (the message named only the file beside it: QA17)."""
-    folder = (root / beside).parent
+    folder = beside.parent
     try:
         entries = sorted(folder.iterdir())
     except OSError:

@@ -235,6 +235,7 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile], r
     loaded_paths = {item.source.path for item in loaded}
     failed_kinds = {s.kind for s in sources if s.path not in loaded_paths}
     by_year: dict[int, dict[str, list[str]]] = {}
+    path_of = {item.source.label: item.source.path for item in loaded}
     for item in loaded:
         if item.year is not None:
             by_year.setdefault(item.year, {}).setdefault(item.source.kind, []).append(item.source.label)
@@ -251,7 +252,7 @@ def _check_one_file_per_kind(loaded: list[_Loaded], sources: list[SourceFile], r
                 other = next(iter(kinds.values()))[0]
                 problems.append(Problem(other, None, None, f"no {kind} file for collection year {year}"
                                         + (not_read_hint(not_csv_files(root, (kind,), year))
-                                           or missing_file_hint(root, other, kind))))
+                                           or missing_file_hint(root, path_of[other], kind))))
     return problems
 
 

@@ -605,6 +605,9 @@ def test_a_year_folder_linked_in_from_elsewhere_is_read(tmp_path):
     _one_valid_year(tmp_path / "elsewhere", 2017)
     (tmp_path / "data" / "2017").symlink_to(tmp_path / "elsewhere" / "2017", target_is_directory=True)
     (tmp_path / "data" / "loop").symlink_to(tmp_path / "data", target_is_directory=True)  # and a loop ends
+    (tmp_path / "data" / "2016" / "up").symlink_to(tmp_path, target_is_directory=True)  # nor a parent
+    for name in ("latest", "b", "0"):  # a link to a folder read already never takes its files (review)
+        (tmp_path / "data" / name).symlink_to(tmp_path / "data" / "2016", target_is_directory=True)
     data = read_ssda903(tmp_path / "data")
     assert set(data.episodes["year"]) == {2016, 2017}
     assert set(data.episodes["source_file"]) == {"2016/episodes.csv", "2017/episodes.csv"}

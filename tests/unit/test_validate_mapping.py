@@ -22,7 +22,8 @@ START, END = dt.date(2015, 4, 1), dt.date(2016, 3, 31)
 
 @pytest.fixture(scope="module")
 def annual():
-    cfg = parse_config(small_dict(1), "one year")
+    # three years: adoption waits are given only from a year starting two years into the run
+    cfg = parse_config(small_dict(3), "three years")
     return run_replications(cfg, 1, 3).annual
 
 
