@@ -104,6 +104,10 @@ def cmd_experiment(args) -> int:
                   "`carejourney report` without --actuals drops them.")
     print(f"Results: {out}/ (summary, savings, targets and monthly_bands as Parquet and CSV; "
           f"annual as Parquet only)")
+    old_report = report_dir(out) / "report.html"
+    if args.no_report and old_report.is_file():  # QA18: an extended batch left it showing the fewer reps
+        print(f"note: {old_report} is from before this run and was not updated (--no-report): "
+              f"`carejourney report {out}` brings it up to date", file=sys.stderr)
     return 0
 
 

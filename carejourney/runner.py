@@ -187,7 +187,11 @@ def run_replications(cfg, reps: int, seed: int, workers: int = 1, mods_factory=N
         # small chunks keep the progress bar moving and the cores evenly loaded
         chunks = chunked(todo, max(workers * 4, 1))
         with worker_pool(min(workers, len(chunks))) as pool:  # no idle processes: --workers 999 forked 999
-            for out in pool.map(_run_chunk, [(cfg, seed, c, mods_factory) for c in chunks]):
+            # futures, not pool.map: an interrupted map cancels its futures from this thread while
+            # the pool's own thread marks them broken, and that race printed a traceback (QA18)
+            futures = [pool.submit(_run_chunk, (cfg, seed, c, mods_factory)) for c in chunks]
+            for future in futures:
+                out = future.result()
                 results.extend(out)
                 if progress:
                     progress(len(out))

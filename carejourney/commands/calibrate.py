@@ -91,10 +91,14 @@ def _calibrate(args) -> int:
                   f"{args.ssda903_dir} is read and checked (cleaning looks across years): move a return you "
                   "cannot fix out of the folder", file=sys.stderr)
         return 2
+    # the data's warnings go to stderr with every other, before anything can fail (QA18: they
+    # were in the summary on stdout, and not shown at all when estimating then failed)
+    for warning in cleaned.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if cleaned.episodes.empty:  # a config from 0 children is no estimate: say why instead
         print(f"error: {args.ssda903_dir}: no looked-after episodes left after cleaning "
               f"({cleaned.rows_read} episode rows read)", file=sys.stderr)
-        for line in [*(f"warning: {w}" for w in cleaned.warnings), *summarise(cleaned.report)]:
+        for line in summarise(cleaned.report):
             print(line, file=sys.stderr)
         return 2
     try:
@@ -119,7 +123,7 @@ def _calibrate(args) -> int:
     except ValueError as err:  # a ConfigError too; nothing was written (an OSError: cli.main)
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(cleaned.summary())
+    print(cleaned.summary(warnings=False))
     print()
     print(report.summary())
     print(f"\nConfig written to {config_path}; estimates, intervals and methods in {report_path}, "

@@ -22,6 +22,11 @@ from pathlib import Path
 
 from . import bad_input_exits_2, input_file, non_negative_int, read_figures_of, say
 
+# The first line of what compare writes: an existing --out or --report is replaced only if it
+# starts so, i.e. compare wrote it (results.check_own_out_file)
+COMPARISON_FIRST_LINE = "quantity,period,observed,"
+BACKTEST_REPORT_FIRST_LINE = "# Back-test: "
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -53,7 +58,7 @@ def _run(args) -> int:
     from ..calibrate.aggregate_params import ParamsError
     from ..config import load_config
     from ..config.loader import load_config_chain
-    from ..results import check_out_file
+    from ..results import check_out_file, check_own_out_file
     from ..validate.compare import compare, coverage, format_comparison
 
     if (args.backtest_until is None) != (args.params is None):
@@ -67,6 +72,13 @@ def _run(args) -> int:
     for path in (args.out, args.report):
         if path:
             check_out_file(path)
+    # never over a file compare did not write, nor over what it reads (QA18: --out replaced the
+    # config, the figures file, or anyone's file, with exit 0)
+    inputs = [("the config", args.config), ("--against", args.against), ("--params", args.params)]
+    if args.out:
+        check_own_out_file(args.out, "compare", COMPARISON_FIRST_LINE, inputs)
+    if args.report:
+        check_own_out_file(args.report, "compare", BACKTEST_REPORT_FIRST_LINE, [*inputs, ("--out", args.out)])
     input_file(args.against, "--against")
     if args.backtest_until is None:
         cfg = load_config(args.config)

@@ -281,6 +281,20 @@ def replication_memory_gb(cfg: Config) -> float:
 LONG_UASC_PERIOD_YEARS = 20
 
 
+def _uncovered(periods, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """[from, to) stretches of start..end that no period covers."""
+    gaps, at = [], start
+    for p in sorted(periods, key=lambda p: p.from_date):
+        if p.from_date >= end:
+            break
+        if p.from_date > at:
+            gaps.append((at, p.from_date))
+        at = max(at, p.to_date)
+    if at < end:
+        gaps.append((at, end))
+    return gaps
+
+
 def _share_in_run(p, first, last) -> float:
     """The share of a UASC period's arrivals inside the run (spread evenly over the period)."""
     inside = (min(p.to_date, last + dt.timedelta(days=1)) - max(p.from_date, first)).days
@@ -321,6 +335,16 @@ def coverage_warnings(cfg: Config) -> list[str]:
                        f"evenly over {years:.0f} years ({p.arrivals / years:.3g} a year): a typo in a date?")
     if periods and all(p.from_date > h.end_date for p in periods if p.to_date > first):
         out.append(f"demand.uasc.periods: no period overlaps the run {first} to {h.end_date}: no UASC arrive")
+    else:
+        # QA18: a period moved past the end (a typo in a year?) left the run's last four years
+        # with no arrivals, unseen; a period after the end with the run covered is usual
+        after = [(i, p) for i, p in enumerate(periods) if p.from_date > h.end_date]
+        gaps = _uncovered(periods, first, h.end_date + dt.timedelta(days=1))
+        if after and gaps and gaps[-1][1] > h.end_date:
+            i, p = after[0]
+            out.append(f"demand.uasc.periods[{i}]: {p.from_date} to {p.to_date} starts after the run ends "
+                       f"({h.end_date}), and no period covers {gaps[-1][0]} to {h.end_date}: no UASC arrive then "
+                       "(a typo in a date?)")
     for i, step in enumerate(cfg.demand.referrals.steps):
         if step.from_date < first:
             out.append(f"demand.referrals.steps[{i}]: from {step.from_date}, before the run starts ({first}): it "
@@ -353,8 +377,10 @@ def coverage_warnings(cfg: Config) -> list[str]:
 
 
 def is_experiment_file(data) -> bool:
-    """Whether YAML data is an experiment file (experiment: and scenarios:), not a config."""
-    return isinstance(data, dict) and "experiment" in data and "scenarios" in data
+    """Whether YAML data is an experiment file, not a config: `experiment:` and no `meta:` (a
+    config's). With scenarios: left out it is still one, and `check` says so (QA18: it listed
+    13 config errors instead)."""
+    return isinstance(data, dict) and "experiment" in data and "meta" not in data
 
 
 def load_config(path: str | Path, warn: Callable[[str], None] | None = None) -> Config:
@@ -369,7 +395,7 @@ def load_config_chain(path: str | Path, warn: Callable[[str], None] | None = Non
     it extends: for commands that go on to change the data (fit, the back-test)."""
     data, chain = read_config_chain(path)
     if is_experiment_file(data) and "horizon" not in data:
-        raise ConfigError(f"{path}: this is an experiment file (it has experiment: and scenarios:), not a config: "
+        raise ConfigError(f"{path}: this is an experiment file (it has experiment:), not a config: "
                           f"run it with `carejourney experiment {path}`")
     if isinstance(data, dict) and "parameters" in data and "horizon" not in data:
         # QA15: `check` listed parameters/groups/settings as unknown fields, not what the file is

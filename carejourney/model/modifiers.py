@@ -48,6 +48,11 @@ class Modifiers:
         """Extra recruitment for an in-house pool: (from_day, change in places a year)."""
         return []
 
+    def pools_offered_first(self) -> dict[str, float]:
+        """{pool: from_day}: from that day a child the placement policy would place with the
+        pool's overflow type (an agency) is offered a free, matching place in the pool first."""
+        return {}
+
     def pool_match_probability(self, pool: str, t: float, base: float) -> float:
         return base
 

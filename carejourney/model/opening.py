@@ -217,5 +217,9 @@ def draw_opening(cfg, rng: np.random.Generator):
     male = rng.random(n) < op.male_share
     sampler = op.days_in_care_so_far.sampler()
     in_care = np.clip(list(map(sampler, rng.random(n).tolist())), 0.5, age_days - 0.5)
+    # a UASC arrived at the youngest arrival age or older, not as a young child (QA18: 16-year-olds
+    # had been in care since they were 7)
+    youngest = min((a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0), default=0)
+    in_care[uasc] = np.clip(in_care[uasc], 0.5, np.maximum(age_days[uasc] - youngest * DAYS_PER_YEAR, 1.0) - 0.5)
     return dict(age_days=age_days, band=bands, status=status, placement=placement,
                 need=need, uasc=uasc, male=male, days_in_care=in_care)

@@ -55,10 +55,12 @@ class Cleaned:
     years: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()  # e.g. a year whose episodes file has no rows
 
-    def summary(self) -> str:
+    def summary(self, warnings: bool = True) -> str:
+        """What cleaning did; `warnings=False` leaves out the `warning:` lines (calibrate prints
+        them to stderr, with every other warning)."""
         years = f"{min(self.years)}-{max(self.years)}" if self.years else "none"
         lines = [
-            *(f"warning: {w}" for w in self.warnings),
+            *(f"warning: {w}" for w in self.warnings if warnings),
             f"SSDA903 cleaning: {self.rows_read} episode rows read (collection years {years}).",
             (
                 f"Kept {len(self.episodes)} episodes in {len(self.periods)} periods of care "
@@ -90,6 +92,16 @@ def clean(data: Ssda903Data) -> Cleaned:
     episodes = _map_codes(episodes, header)
     episodes, periods = build_periods(episodes, header, report)
     children = _children(header, data.uasc, episodes, short_break_children, report)
+    very_young = report.count("uasc_very_young")
+    if very_young:
+        disagreeing.append(f"{very_young} UASC row(s) are of children under {UASC_YOUNG_YEARS} when first looked after "
+                           "(unaccompanied asylum seekers are almost all 14-17): does a UASC file list other "
+                           "children? See the cleaning report (rule uasc_very_young)")
+    contradictions = report.count("continues_after_exit")
+    if contradictions:
+        disagreeing.append(f"{contradictions} episode(s) start the day an exit (REC other than X1) ended the one "
+                           "before, with an RNE saying care continued: each is read as that exit and a new period "
+                           "of care; see the cleaning report (rule continues_after_exit)")
     return Cleaned(
         episodes=episodes,
         periods=periods,
@@ -341,6 +353,14 @@ def _map_codes(ep: pd.DataFrame, header: pd.DataFrame) -> pd.DataFrame:
     return ep
 
 
+UASC_YOUNG_YEARS = 10  # unaccompanied asylum seekers are almost all 14-17 (QA18: a file of every child passed)
+
+
+def first_start(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Each child's first cleaned episode."""
+    return episodes.sort_values(["child_id", "start"]).drop_duplicates("child_id")
+
+
 def _children(
     header: pd.DataFrame,
     uasc: pd.DataFrame,
@@ -357,8 +377,13 @@ def _children(
     )
     uasc_out = uasc[~uasc["child_id"].isin(in_care)]
     report.add(uasc_out, "removed", "uasc_child_without_episodes", "no looked-after episode for this child")
+    young = uasc["child_id"].isin(in_care) & (codes.age_in_years(lookup(header, "DOB", uasc["child_id"]),
+                                                                  lookup(first_start(episodes), "start", uasc["child_id"]))
+                                             < UASC_YOUNG_YEARS)
+    report.add(uasc[young], "flagged", "uasc_very_young",
+               f"in a UASC file but under {UASC_YOUNG_YEARS} when first looked after: is the file listing other children?")
 
-    first = episodes.sort_values(["child_id", "start"]).drop_duplicates("child_id")
+    first = first_start(episodes)
     kids = header[header["child_id"].isin(in_care)]
     children = pd.DataFrame(
         {

@@ -153,6 +153,8 @@ def missing_file_hint(root: Path, beside: Path, kind: str) -> str:
 def find_files(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """All CSV files under `root` whose names say header, episode or uasc."""
     problems: list[Problem] = []
+    if not root.exists():  # QA18: a mistyped path was called "not a folder of SSDA903 CSV files"
+        return [], [Problem(str(root), None, None, "does not exist")]
     if not root.is_dir():
         return [], [Problem(str(root), None, None, "is not a folder of SSDA903 CSV files")]
     found: list[SourceFile] = []

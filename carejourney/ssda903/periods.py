@@ -28,6 +28,15 @@ def build_periods(
     prev_rec, prev_dec = by_child["REC"].shift(1), by_child["DEC"].shift(1)
     first_of_child = ep["child_id"].ne(ep["child_id"].shift(1))
     new_period = first_of_child | prev_rec.ne(codes.CONTINUES_PERIOD_REC) | (prev_dec < ep["DECOM"])
+    # an exit, then an episode the same day whose RNE says care went on: the codes disagree. A
+    # period ends at the exit, as the DfE counts it, and the row is flagged (QA18: an E11 so
+    # followed became an adoption and a re-entry the same day, without a word)
+    rne = ep["RNE"].astype(object)
+    contradicts = (~first_of_child & prev_rec.notna() & prev_rec.ne(codes.CONTINUES_PERIOD_REC)
+                   & prev_dec.eq(ep["DECOM"]) & rne.notna() & rne.ne(codes.RNE_START))
+    report.add(ep[contradicts], "flagged", "continues_after_exit",
+               ("RNE " + rne + " (care continues) on the day the episode before ended with REC " + prev_rec
+                + " (an exit): read as leaving care and starting again; is the REC (X1?) or the RNE (S?) wrong?")[contradicts])
     ep["period"] = new_period.astype(int).groupby(ep["child_id"]).cumsum().astype("int64")
     ep["episode"] = ep.groupby(["child_id", "period"]).cumcount().astype("int64") + 1
 

@@ -21,6 +21,7 @@ from . import codes, privacy
 from .csvfile import FALLBACK_ENCODING, ReadNotes, read_csv_noting
 from .discover import SourceFile, find_files, missing_file_hint, not_csv_files, not_read_hint
 from .errors import Problem, Ssda903Error
+from .ids import ids_carried_over
 from .validate import (
     CHECKS,
     OPTIONAL_COLUMNS,
@@ -141,7 +142,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
     problems += _check_uasc_against_header(tables)
-    problems += _check_leading_zeros_kept(tables["header"])
+    problems += ids_carried_over(tables)
     if problems:
         raise Ssda903Error(problems)
     salt = salt if salt is not None else privacy.salt_from_contents(contents)
@@ -150,11 +151,21 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     data.spaces_removed = _spaces_removed(loaded)
     data.upper_cased = _with_child_id(_concat_upper_cased(upper_cased), salt)
     data.warnings = tuple(
-        f"{item.source.label}: no episodes (only the column header): collection year {item.year} is left out"
+        f"{item.source.label}: no episodes (only the column header){_header_lists(loaded, item.year)}: collection "
+        f"year {item.year} is left out"
         for item in loaded
         if item.source.kind == "episodes" and item.year is not None and item.table.empty
     ) + tuple(empty_uasc) + _missing_uasc_files(loaded)
     return data
+
+
+def _header_lists(loaded: list[_Loaded], year: int) -> str:
+    """', though HEADER lists N children (cut short?)' for a year's header file with rows: an
+    episodes file cut to its column row (QA18: only a later 'no return for the year' named it)."""
+    for item in loaded:
+        if item.source.kind == "header" and item.year == year and len(item.table):
+            return f", though {item.source.label} lists {len(item.table)} children (was it cut short?)"
+    return ""
 
 
 def _spaces_removed(loaded: list[_Loaded]) -> tuple[tuple[str, str, int], ...]:
@@ -304,32 +315,6 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
     return problems
 
 
-MIN_ZEROS_LOST = 5  # ids matching only once their leading zeros go: fewer could be chance
-
-
-def _check_leading_zeros_kept(header: pd.DataFrame) -> list[Problem]:
-    """CHILD ids of one return that are the previous return's with leading zeros removed (or
-    the reverse): a spreadsheet read them as numbers. Cleaning would count each such child
-    twice, leaving on 1 April and already in care (QA14: the opening stock came out doubled)."""
-    problems = []
-    ids = {int(y): set(g["CHILD"].astype(str)) for y, g in header.groupby("year")}
-    for year in sorted(ids):
-        if year - 1 not in ids:
-            continue
-        before, now = ids[year - 1], ids[year]
-        for lost, kept, where in ((now - before, before - now, year), (before - now, now - before, year - 1)):
-            stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
-            pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]
-            if len(pairs) >= MIN_ZEROS_LOST and len(pairs) >= len(stripped) / 2:
-                label = header.loc[header["year"].astype(int) == where, "source_file"].iloc[0]
-                problems.append(Problem(label, None, "CHILD", (
-                    f"{len(pairs)} CHILD ids are the {year - 1 if where == year else year} return's with their "
-                    f"leading zeros removed (e.g. {pairs[0][0]} written {pairs[0][1]}): a spreadsheet read them as "
-                    "numbers. Restore them (open the file with CHILD as text, or re-export it): read as they are, "
-                    "each child would be counted twice, as leaving and as already in care")))
-    return problems
-
-
 def in_file_order(df: pd.DataFrame) -> pd.DataFrame:
     """Rows by return year, then file and row: the last of a child's rows is the latest return's,
     the one cleaning keeps."""
@@ -356,7 +341,8 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     ]
     # cleaning keeps the latest return's DOB: a later return must not move it past an
     # earlier episode's start (a period would begin at age -1)
-    latest = in_file_order(header).drop_duplicates("CHILD", keep="last")[["CHILD", "year", "DOB", "source_file"]]
+    latest = in_file_order(header).drop_duplicates("CHILD", keep="last")[
+        ["CHILD", "year", "DOB", "source_file", "source_row"]]
     joined = episodes.merge(latest, on="CHILD", how="inner", suffixes=("", "_latest"))
     early = (joined["DECOM"] < joined["DOB"]) & (joined["year_latest"] != joined["year"])
     told = {(p.file, p.row) for p in problems}  # before its own return's DOB too: one message (QA14: two)
@@ -366,6 +352,20 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         for label, row, later in zip(joined.loc[early, "source_file"], joined.loc[early, "source_row"],
                                      joined.loc[early, "source_file_latest"])
         if (label, int(row)) not in told
+    ]
+    # nor make an earlier return's child an adult: cleaning would drop the episode as starting
+    # after the 18th birthday, and with it the child (QA18: a date of birth ten years early in
+    # the latest header lost 17 children from the opening stock, with exit 0 and no warning)
+    joined = joined.merge(dob[["CHILD", "year", "DOB"]], on=["CHILD", "year"], how="left", suffixes=("", "_own"))
+    adult = ((joined["DECOM"] >= codes.add_years(joined["DOB"], 18)) & (joined["year_latest"] != joined["year"])
+             & (joined["DECOM"] < codes.add_years(joined["DOB_own"], 18)))
+    problems += [
+        Problem(label, int(row), "DECOM",
+                f"episode starts on or after the 18th birthday by the date of birth in {later}, row {later_row} (the latest "
+                f"return's header, which is kept), but not by this return's: which date of birth is right?")
+        for label, row, later, later_row in zip(
+            joined.loc[adult, "source_file"], joined.loc[adult, "source_row"],
+            joined.loc[adult, "source_file_latest"], joined.loc[adult, "source_row_latest"])
     ]
     return problems
 

@@ -38,10 +38,13 @@ RULE_LABELS = {
     "missing_from_next_return": "open at 31 March but the child is absent from the next return: ended 1 April, E8",
     "absent_from_previous_return": "in care before its first return's year but not in the return before (CHILD changed?)",
     "header_without_episode_that_year": "in a return's header with no episode in that return (a file cut short?)",
+    "continues_after_exit": "episode starting the day an exit ended the one before, with an RNE saying care continued",
+    "absent_from_middle_return": "open at the end of a return, absent from the next, back in a later one",
     "period_closed_after_x1": "period ends at an X1 episode with no episode following (exit: transferred_or_other)",
     "aged_18_or_over": "episode starting on or after the child's 18th birthday: unusable (wrong DOB or DECOM?)",
     "ended_at_18": "episode running past the 18th birthday: ended on it (wrong DOB or DEC?)",
     "child_without_episodes": "header row of a child with no episode",
+    "uasc_very_young": "UASC row of a child under 10 when first looked after (a file of other children?)",
     "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
 }
 
@@ -69,6 +72,10 @@ class ReportBuilder:
             }
         )
         self._parts.append(part)
+
+    def count(self, rule: str) -> int:
+        """Rows recorded so far under `rule`."""
+        return sum(int((part["rule"] == rule).sum()) for part in self._parts)
 
     def frame(self) -> pd.DataFrame:
         if not self._parts:

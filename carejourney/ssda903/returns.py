@@ -20,7 +20,8 @@ from .validate import year_bounds
 
 def flag_disagreeing_returns(header: pd.DataFrame, episodes: pd.DataFrame, report: ReportBuilder) -> list[str]:
     """Flag both cases in `report` (rows of the validated, uncleaned returns); return warnings."""
-    return _absent_from_previous_return(episodes, report) + _header_without_episode(header, episodes, report)
+    return (_absent_from_previous_return(episodes, report) + _absent_from_middle_return(episodes, report)
+            + _header_without_episode(header, episodes, report))
 
 
 def _absent_from_previous_return(episodes: pd.DataFrame, report: ReportBuilder) -> list[str]:
@@ -53,6 +54,25 @@ def _absent_from_previous_return(episodes: pd.DataFrame, report: ReportBuilder) 
                        f"care before {year_bounds(year)[0]:%Y-%m-%d} is as the {year} return gives it; see the "
                        "cleaning report (rule absent_from_previous_return)")
     return out
+
+
+def _absent_from_middle_return(episodes: pd.DataFrame, report: ReportBuilder) -> list[str]:
+    """Children open at the end of return Y-1, in none of return Y's episodes, yet in a later
+    return: return Y left them out (QA18: nothing said so; the later return fills the gap)."""
+    years = episodes["year"].astype(int)
+    seen = episodes.assign(year=years).groupby("child_id")["year"].agg(set)
+    open_rows = episodes[episodes["DEC"].isna() & (years + 1).isin(set(years))]
+    gone = [y + 1 not in seen[c] and max(seen[c]) > y + 1 for c, y in zip(open_rows["child_id"], open_rows["year"].astype(int))]
+    rows = open_rows[pd.Series(gone, index=open_rows.index, dtype=bool)]
+    if rows.empty:
+        return []
+    why = ("open at the end of the " + rows["year"].astype(str) + " return, not in the " + (rows["year"] + 1).astype(str)
+           + " return, but in a later one: left out of the " + (rows["year"] + 1).astype(str) + " return?")
+    report.add(rows, "flagged", "absent_from_middle_return", why)
+    return [f"{n} child(ren) open at the end of the {year} return are not in the {year + 1} return but are in a later "
+            f"one: was the {year + 1} return cut short, or were they left out of it? Their time in care is as the later "
+            "return gives it; see the cleaning report (rule absent_from_middle_return)"
+            for year, n in rows["year"].astype(int).value_counts().sort_index().items()]
 
 
 def _header_without_episode(header: pd.DataFrame, episodes: pd.DataFrame, report: ReportBuilder) -> list[str]:

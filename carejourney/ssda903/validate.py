@@ -108,6 +108,8 @@ def _date_hint(value: str) -> str:
     """What a spreadsheet probably did to a date, for the message (never echoes the value)."""
     if re.fullmatch(r"\d{5}(\.\d+)?", value):
         return ": an Excel date serial number? Format the column as a date (dd/mm/yyyy) before saving"
+    if re.search(r"[Tt ]00:00(:00(\.0+)?)?\s*[+-]\d{2}:?\d{2}$", value):  # QA18: blamed on the time
+        return ": a time-zone offset (other than Z or +00:00) is not read; save the column as dates only"
     if re.search(r"\d[ Tt]\d{1,2}:\d{2}", value):
         return ": a time of day other than midnight (00:00) is not read; save the column as dates only"
     return ""

@@ -11,6 +11,7 @@ why in the report, and calibrate writes a config that `check` accepts.
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import pandas as pd
@@ -102,3 +103,21 @@ def test_no_first_entries_is_said_on_the_console(small_council, tmp_path, capsys
     assert main(["calibrate", str(only_opening), "--start", START, "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "warning: no child entered care for the first time in" in err and "the template's" in err
+
+
+def test_the_datas_warnings_go_to_stderr_with_the_others(small_council, tmp_path, capsys):
+    """QA18: warnings about the returns were printed with the summary on stdout, while every
+    other warning went to stderr: whoever kept only stderr missed them."""
+    folder, _ = small_council
+    copy = tmp_path / "returns"
+    shutil.copytree(folder, copy)
+    # an exit (E4A) where care went on (X1): cleaning flags it and warns
+    episodes = sorted(copy.glob("*/episodes.csv"))[0]
+    ep = pd.read_csv(episodes, dtype=str, keep_default_na=False)
+    ep.loc[ep.index[ep["REC"] == "X1"][0], "REC"] = "E4A"
+    ep.to_csv(episodes, index=False)
+    out = tmp_path / "cal" / "c.yaml"
+    assert main(["calibrate", str(copy), "--start", START, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: 1 episode(s) start the day an exit (REC other than X1) ended" in captured.err
+    assert "warning:" not in captured.out and "SSDA903 cleaning:" in captured.out

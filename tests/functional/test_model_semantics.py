@@ -20,7 +20,7 @@ from carejourney.levers import ActiveLever, Lever, LeverModifiers
 from carejourney.model.children import eighteenth_birthdays
 from carejourney.model.demand import demand_multiplier, uasc_arrival_times
 from carejourney.model.system import CareSystem
-from carejourney.vocab import AGE_BANDS, LEGAL_CODE
+from carejourney.vocab import AGE_BANDS, LEGAL_CODE, PLACEMENT_CODE
 from tests.conftest import small_dict, with_changes
 from tests.functional.helpers import run
 
@@ -203,6 +203,44 @@ def test_a_recruitment_lever_adds_places_only_until_its_end_date():
     assert at_end - at_start >= 10
     assert (places[t >= _day(cfg, end)] == at_end).all()
     assert t.max() > _day(cfg, end) + 100
+
+
+def _foster_starts(cfg, mods, day, seed=5):
+    """(agency foster placements begun from `day`, in-house ones, the event log) of one run."""
+    log = CareSystem(cfg, seed, 0, mods).run()
+    types = [ptype for _, _, start, _, ptype, *_ in log.placements if start >= day]
+    return types.count(PLACEMENT_CODE["ifa_foster"]), types.count(PLACEMENT_CODE["inhouse_foster"]), log
+
+
+@pytest.mark.parametrize("kind", ["inhouse_recruitment", "recruitment_funnel"])
+def test_external_only_on_overflow_offers_the_pool_first_to_children_bound_for_agencies(kind):
+    """QA18: the README and workstream 4.2 say 'IFA only on overflow', but a recruitment lever only
+    added places: a child the placement mix sent to an agency went there beside empty in-house
+    places. With the option, such a child takes a free matching place first; without it, or
+    before the lever's start, nothing changes."""
+    d = with_changes(small_dict(), {"placements.capacity.inhouse_foster.initial_places": 2000,
+                                    "placements.capacity.inhouse_foster.match_probability_per_vacancy": 1.0,
+                                    "placements.capacity.inhouse_foster.sibling_match_factor": 1.0})
+    cfg = parse_config(d, "offered-first")
+    extra = {"enquiries_per_year": 10} if kind == "recruitment_funnel" else {}
+    start = dt.date(2016, 4, 1)
+
+    def mods(option: bool):
+        spec = Lever(kind=kind, evidence="evidence", start_date=start, pool="inhouse_foster",
+                     effect={"dist": "fixed", "value": 0}, external_only_on_overflow=option, **extra)
+        return LeverModifiers(cfg, [ActiveLever("recruit", spec, 0.0, cfg.horizon.start_date)])
+
+    day = _day(cfg, start)
+    ifa_base, inhouse_base, base = _foster_starts(cfg, mods(False), day)
+    ifa, inhouse, log = _foster_starts(cfg, mods(True), day)
+    assert ifa_base > 50 and ifa < ifa_base / 3
+    # from the start, an agency foster placement is only for a child in-house fostering cannot take
+    dob = {c[0]: c[1] for c in log.children}
+    too_old = (cfg.placements.types["inhouse_foster"].max_age_years + 1) * DAY
+    assert all(s - dob[c] >= too_old - 1 for c, _, s, _, p, *_ in log.placements
+               if s >= day and p == PLACEMENT_CODE["ifa_foster"])
+    # before the start, the same placements as without the option
+    assert [r for r in log.placements if r[2] < day] == [r for r in base.placements if r[2] < day]
 
 
 def test_a_larger_caseload_admits_everyone_waiting_it_has_room_for():

@@ -413,6 +413,10 @@ def test_an_empty_config_says_so(tmp_path, capsys, text):
      "demand.uasc.periods[0]", "ends before the run"),
     ({"demand.uasc.periods": [{"from_date": "2030-04-01", "to_date": "2031-04-01", "arrivals": 40}]},
      "demand.uasc.periods", "no period overlaps the run"),
+    # QA18: a last period moved past the end left the rest of the run with no arrivals, unseen
+    ({"demand.uasc.periods": [{"from_date": "2015-04-01", "to_date": "2016-01-01", "arrivals": 40},
+                              {"from_date": "2030-04-01", "to_date": "2031-04-01", "arrivals": 40}]},
+     "demand.uasc.periods[1]", "starts after the run ends (2021-03-31), and no period covers 2016-01-01 to 2021-03-31"),
     # QA: mixes naming a placement no child of those ages can have were redirected without a word
     ({"demand.uasc.placement_by_age_years.14": {"supported_accommodation": 1.0}},
      "demand.uasc.placement_by_age_years.14.supported_accommodation",
@@ -577,3 +581,16 @@ def test_check_on_a_fit_params_file_says_what_it_is(capsys):
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "this is a fit-params file (it has parameters:), not a config" in err and "--params" in err
+
+
+def test_check_on_an_experiment_without_scenarios_says_what_is_missing(tmp_path, capsys):
+    """QA18: with scenarios: left out, `check` read an experiment file as a config and listed 13
+    config errors; `experiment` said scenarios was missing."""
+    data = yaml.safe_load((ROOT / "experiments" / "cambridgeshire-action-plan.yaml").read_text())
+    del data["scenarios"]
+    data["config"] = str(ROOT / "configs" / "cambridgeshire-2015.yaml")
+    path = tmp_path / "no-scenarios.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "scenarios" in err and "required field is missing" in err and "meta" not in err

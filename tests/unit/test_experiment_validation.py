@@ -551,3 +551,24 @@ def test_levers_all_in_a_file_without_levers_is_warned_about(tmp_path):
     path = write_experiment(tmp_path, levers={}, scenarios=[{"name": "baseline"}, {"name": "s", "levers": "all"}])
     with pytest.warns(experiment.ConfigWarning, match=r"scenarios\[1\].levers: scenario s has no levers"):
         load_experiment(path)
+
+
+@pytest.mark.parametrize("field", ["needs", "parental_factors", "placement_types"])
+def test_an_empty_cohort_list_is_refused_not_read_as_everyone(tmp_path, field):
+    """QA18: parental_factors: [] made a parental-factor lever act on every child."""
+    text = _load_error(tmp_path, {"x": {**LEVERS["fewer_teens"], "cohort": {field: []}}})
+    assert f"levers.x.cohort.{field}" in text and "an empty list names nobody" in text
+
+
+def test_extending_a_batch_without_its_report_says_the_report_is_older(tmp_path, capsys):
+    """QA18: --reps 20 --no-report over a 5-replication batch left report.html showing 5, unsaid."""
+    path = write_experiment(tmp_path, levers={"x": LEVERS["fewer_teens"]},
+                            scenarios=[{"name": "baseline"}, {"name": "x", "levers": ["x"]}])
+    out = tmp_path / "out"
+    assert main(["experiment", str(path), "--reps", "1", "--no-report", "--out", str(out)]) == 0
+    assert "note:" not in capsys.readouterr().err  # no report yet: nothing to say
+    assert main(["experiment", str(path), "--reps", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["experiment", str(path), "--reps", "2", "--no-report", "--out", str(out)]) == 0
+    assert (f"note: {out / 'report' / 'report.html'} is from before this run and was not updated (--no-report)"
+            in capsys.readouterr().err)

@@ -322,3 +322,25 @@ def test_an_unforeseen_os_error_says_what_was_being_done(monkeypatch, capsys, co
     assert cli.main(["check", str(config)]) == 2
     err = capsys.readouterr().err
     assert "error: /srv/results/imm: operation not permitted (carejourney check may not change it" in err
+
+
+@pytest.mark.parametrize("target", ["config", "figures", "notes"])
+def test_compare_never_writes_over_its_inputs_or_a_file_it_did_not_write(tmp_path, config, figures, capsys,
+                                                                        no_simulation, target):
+    """QA18: compare --out replaced the config, the figures file or anyone's file, with exit 0."""
+    notes = tmp_path / "notes.docx"
+    notes.write_text("my notes")
+    out = {"config": config, "figures": figures, "notes": notes}[target]
+    before = out.read_bytes()
+    assert main(["compare", str(config), "--against", str(figures), "--reps", "1", "--out", str(out)]) == 2
+    err = _error(capsys)
+    assert err.startswith(f"error: {out} ") and "choose another --out" in err
+    assert out.read_bytes() == before
+
+
+def test_compare_replaces_its_own_comparison_table(tmp_path, config, figures, capsys):
+    out = tmp_path / "comparison.csv"
+    for _ in range(2):  # the second run replaces what the first wrote
+        assert main(["compare", str(config), "--against", str(figures), "--reps", "1", "--out", str(out)]) == 0
+        assert out.read_text().startswith("quantity,period,observed,")
+    assert "Traceback" not in capsys.readouterr().err

@@ -509,7 +509,9 @@ def test_returns_with_no_episodes_at_all_are_refused_by_name(tmp_path):
     assert "2016/episodes.csv: no episodes (only the column header), and no other return has any" in str(err)
     write_return(tmp_path, 2017, [header_row("C001")], [episode_row("C001", "01/05/2016")])
     data = read_ssda903(tmp_path)
-    assert any("2016/episodes.csv: no episodes" in w for w in data.warnings)
+    # QA18: the header lists a child, so the file may be cut short: the warning says so
+    assert ("2016/episodes.csv: no episodes (only the column header), though 2016/header.csv lists 1 children (was it "
+            "cut short?): collection year 2016 is left out") in data.warnings
     assert len(clean(data).periods) == 1
 
 
@@ -669,3 +671,11 @@ def test_byte_order_marks_in_a_header_line_are_not_part_of_its_names(tmp_path):
     err = read_error(tmp_path)
     assert [str(p) for p in err.problems] == [
         "2016/episodes.csv, row 3: repeats the column header (files pasted together?): delete the row"]
+
+
+def test_a_date_with_a_time_zone_offset_is_named_as_such_and_a_missing_folder_as_missing(tmp_path):
+    """QA18: midnight with +01:00 was refused as 'a time of day other than midnight'; a path
+    that does not exist was 'not a folder of SSDA903 CSV files'."""
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "2015-05-01T00:00:00+01:00")])
+    assert "a time-zone offset (other than Z or +00:00) is not read" in str(read_error(tmp_path))
+    assert [str(p) for p in read_error(tmp_path / "nowhere").problems] == [f"{tmp_path / 'nowhere'}: does not exist"]

@@ -6,6 +6,8 @@ the opening stock with exit 0 and no warning; a return cut short was read withou
 
 from __future__ import annotations
 
+import pytest
+
 from carejourney.ssda903 import clean, read_ssda903
 from tests.unit.test_ssda903_read import episode_row, header_row, write_return
 
@@ -119,3 +121,97 @@ def test_a_bad_return_outside_years_says_that_every_return_is_read(tmp_path, cap
     assert "2016/episodes.csv, row 2, field LS" in err
     assert "note: --years 2017 chooses the years the estimates use, but every return under" in err
     assert not out.parent.exists()
+
+
+def _carried(tmp_path, rename):
+    """25 children in care through 2016 and 2017, the 2017 return writing each CHILD as rename(CHILD)."""
+    kids = [f"C{i:03d}" for i in range(1, 26)]
+    write_return(tmp_path, 2016, [header_row(c) for c in kids], [episode_row(c, "01/05/2015") for c in kids])
+    write_return(tmp_path, 2017, [header_row(rename(c)) for c in kids],
+                 [episode_row(rename(c), "01/05/2015") for c in kids])
+
+
+@pytest.mark.parametrize("rename, hint", [
+    (lambda c: "N" + c[1:], None),
+    (str.lower, "e.g. C001 written c001"),
+    (lambda c: "'" + c, "e.g. C001 written 'C001"),
+])
+def test_ids_changed_for_most_children_between_returns_are_refused_naming_the_file(tmp_path, rename, hint):
+    """QA18: renumbered, lower-cased or apostrophe-prefixed ids in a later return doubled the
+    opening stock with exit 0 and only a warning on stdout."""
+    from carejourney.ssda903 import Ssda903Error
+
+    _carried(tmp_path, rename)
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(tmp_path)
+    text = str(err.value)
+    assert ("2017/header.csv, field CHILD: 25 of the 25 children still in care at the end of the 2016 return "
+            "(2016/episodes.csv) are not in this return, and 25 of this return's children in care before its year "
+            "began are not in the 2016 return: the CHILD ids changed") in text
+    assert (hint in text) if hint else "a spreadsheet changed them" not in text
+
+
+def test_a_few_children_missing_from_the_next_return_stay_a_warning(tmp_path):
+    """Below the share that says the ids changed (a return cut short, children left out): read, warned."""
+    _carried(tmp_path, lambda c: c if c > "C005" else "N" + c[1:])
+    c = clean(read_ssda903(tmp_path))
+    assert len(rule_rows(c, "absent_from_previous_return")) == 5
+    assert c.warnings[0].startswith("5 child(ren) in care before the 2017 return's year are not in the 2016 return")
+
+
+def test_a_child_left_out_of_a_middle_return_is_flagged(tmp_path):
+    """QA18: a child open in 2016 and 2018 but absent from 2017 was not reported."""
+    write_return(tmp_path, 2016, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001")], [episode_row("C001", "01/05/2015")])
+    write_return(tmp_path, 2018, [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "absent_from_middle_return")
+    assert flagged[["file", "row"]].values.tolist() == [["2016/episodes.csv", 3]]
+    assert ("1 child(ren) open at the end of the 2016 return are not in the 2017 return but are in a later one"
+            in " ".join(c.warnings))
+    assert rule_rows(c, "missing_from_next_return").empty  # the 2018 return carries the episode on
+
+
+def test_an_exit_followed_the_same_day_by_a_continuing_episode_is_flagged(tmp_path):
+    """QA18: REC E11 (adopted) then an episode the same day with RNE L became an adoption and a
+    re-entry without a word."""
+    write_return(tmp_path, 2016, [header_row("C001")],
+                 [episode_row("C001", "01/05/2015", "01/09/2015", "E11"), episode_row("C001", "01/09/2015", rne="L")])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "continues_after_exit")
+    assert flagged[["file", "row"]].values.tolist() == [["2016/episodes.csv", 3]]
+    assert "RNE L (care continues) on the day the episode before ended with REC E11" in flagged["why"][0]
+    assert any(w.startswith("1 episode(s) start the day an exit") for w in c.warnings)
+    assert len(c.periods) == 2  # read as the DfE counts it: an exit, then a new period
+    # X1 then RNE L is routine, and an exit then a new start (RNE S) the same day is a re-entry
+    other = tmp_path / "routine"
+    write_return(other, 2016, [header_row("C001")],
+                 [episode_row("C001", "01/05/2015", "01/09/2015", "X1"), episode_row("C001", "01/09/2015", "01/12/2015", "E13", rne="L"),
+                  episode_row("C001", "01/12/2015", rne="S")])
+    assert rule_rows(clean(read_ssda903(other)), "continues_after_exit").empty
+
+
+def test_a_uasc_file_listing_young_children_is_flagged(tmp_path):
+    """QA18: a UASC file holding every child, babies included, was read without a word."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2014"), header_row("C002", dob="01/01/2000")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")],
+                 uasc=[["C001", "1", "01/01/2014", ""], ["C002", "1", "01/01/2000", ""]])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "uasc_very_young")
+    assert flagged[["file", "row"]].values.tolist() == [["2016/uasc.csv", 2]]
+    assert any(w.startswith("1 UASC row(s) are of children under 10 when first looked after") for w in c.warnings)
+
+
+def test_a_later_date_of_birth_that_makes_an_earlier_episode_an_adults_is_refused(tmp_path):
+    """QA18: a date of birth ten years early in the latest header dropped the earlier returns'
+    episodes as starting after 18, and the children with them, with exit 0."""
+    from carejourney.ssda903 import Ssda903Error
+
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000")], [episode_row("C001", "01/05/2015")])
+    write_return(tmp_path, 2017, [header_row("C001", dob="01/01/1990")], [episode_row("C001", "01/05/2015")])
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(tmp_path)
+    assert ("2016/episodes.csv, row 2, field DECOM: episode starts on or after the 18th birthday by the date of birth "
+            "in 2017/header.csv, row 2 (the latest return's header, which is kept), but not by this return's") in str(err.value)

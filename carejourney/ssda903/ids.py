@@ -1,0 +1,105 @@
+"""CHILD ids that changed between returns, refused before cleaning.
+
+A return lists every child looked after at any time in its year, so a child still in care at
+the end of one return is in the next. When the ids changed between them (a spreadsheet
+dropped leading zeros or lower-cased them, an Excel text export kept a leading apostrophe, a
+new case system renumbered everyone), cleaning would count each child twice: as leaving on
+1 April and as already in care. The opening stock doubles and every rate moves, so these are
+errors, not warnings (QA14: zeros; QA18: renumbered, lower-cased and apostrophe ids went
+through with exit 0 and a warning on stdout). A few children missing stay warnings
+(returns.py): a return cut short or a child left out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .errors import Problem
+from .validate import year_bounds
+
+MIN_ZEROS_LOST = 5  # ids matching only once their leading zeros go: fewer could be chance
+MIN_OPEN = 20  # children open at a return's end before a share of them is judged
+MIN_SHARE_MISSING = 0.8  # most of them gone is not a few children left out: the ids changed
+
+
+def ids_carried_over(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Problems for each pair of neighbouring returns whose CHILD ids do not carry over."""
+    header, episodes = tables["header"], tables["episodes"]
+    zeros = _leading_zeros_kept(header)
+    told = {p.file for p in zeros}
+    return zeros + [p for p in _open_children_carried_over(header, episodes) if p.file not in told]
+
+
+def _leading_zeros_kept(header: pd.DataFrame) -> list[Problem]:
+    """CHILD ids of one return that are the previous return's with leading zeros removed (or
+    the reverse): a spreadsheet read them as numbers."""
+    problems = []
+    ids = {int(y): set(g["CHILD"].astype(str)) for y, g in header.groupby("year")}
+    for year in sorted(ids):
+        if year - 1 not in ids:
+            continue
+        before, now = ids[year - 1], ids[year]
+        for lost, kept, where in ((now - before, before - now, year), (before - now, now - before, year - 1)):
+            stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
+            pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]
+            if len(pairs) >= MIN_ZEROS_LOST and len(pairs) >= len(stripped) / 2:
+                label = header.loc[header["year"].astype(int) == where, "source_file"].iloc[0]
+                problems.append(Problem(label, None, "CHILD", (
+                    f"{len(pairs)} CHILD ids are the {year - 1 if where == year else year} return's with their "
+                    f"leading zeros removed (e.g. {pairs[0][0]} written {pairs[0][1]}): a spreadsheet read them as "
+                    "numbers. Restore them (open the file with CHILD as text, or re-export it): read as they are, "
+                    "each child would be counted twice, as leaving and as already in care")))
+    return problems
+
+
+def _open_children_carried_over(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Problem]:
+    """Most children open at the end of return Y-1 absent from return Y (header and episodes)."""
+    if episodes.empty:
+        return []
+    problems = []
+    years = sorted(int(y) for y in episodes["year"].unique())
+    year_of = episodes["year"].astype(int)
+    for year in years:
+        if year - 1 not in years:
+            continue
+        before = episodes[year_of == year - 1]
+        still_open = set(before.loc[before["DEC"].isna(), "CHILD"].astype(str))
+        now = episodes[year_of == year]
+        present = set(now["CHILD"].astype(str)) | set(header.loc[header["year"].astype(int) == year, "CHILD"].astype(str))
+        missing = sorted(still_open - present)
+        if len(still_open) < MIN_OPEN or len(missing) < MIN_SHARE_MISSING * len(still_open):
+            continue
+        carried_in = now.loc[now["DECOM"] < year_bounds(year)[0], "CHILD"].astype(str)
+        unknown = sorted(set(carried_in) - set(before["CHILD"].astype(str)))
+        label = _file_of(header, year) or now["source_file"].iloc[0]
+        message = (f"{len(missing)} of the {len(still_open)} children still in care at the end of the {year - 1} "
+                   f"return ({before['source_file'].iloc[0]}) are not in this return, and {len(unknown)} of this "
+                   f"return's children in care before its year began are not in the {year - 1} return: the CHILD "
+                   "ids changed between the returns. ")
+        message += _same_once_tidied(missing, unknown)
+        message += ("Read as they are, each child would be counted twice, as leaving on 1 April and as already in "
+                    "care: write both returns with the same ids (map the new ones to the old) before calibrating")
+        problems.append(Problem(label, None, "CHILD", message))
+    return problems
+
+
+def _tidied(child: str) -> str:
+    """An id as a spreadsheet may have changed it: case, spaces, a leading apostrophe."""
+    return child.strip().lstrip("'").strip().casefold()
+
+
+def _same_once_tidied(missing: list[str], unknown: list[str]) -> str:
+    """A sentence naming the change, when most missing ids come back with case and a leading
+    apostrophe ignored; otherwise empty."""
+    tidy = {_tidied(c): c for c in unknown}
+    pairs = [(c, tidy[_tidied(c)]) for c in missing if _tidied(c) in tidy]
+    if not pairs or len(pairs) < len(missing) / 2:
+        return ""
+    old, new = pairs[0]
+    return (f"{len(pairs)} of them match once upper/lower case, spaces and a leading apostrophe are ignored "
+            f"(e.g. {old} written {new}): a spreadsheet changed them. ")
+
+
+def _file_of(header: pd.DataFrame, year: int) -> str | None:
+    rows = header.loc[header["year"].astype(int) == year, "source_file"]
+    return rows.iloc[0] if len(rows) else None
