@@ -169,7 +169,7 @@ def _refuse_special_file(target: Path, path) -> None:
         raise PathError(f"{path} exists and is not a regular file")
 
 
-def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=()) -> None:
+def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(), option: str = "--out") -> None:
     """Check, before any work, that `command` ("calibrate", "fit") may replace what is at `path`
     (after check_out_file); raise PathError if not.
 
@@ -181,7 +181,7 @@ def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(
     target = Path(path)
     for what, src in inputs:
         if src is not None and _same_file(target, Path(src)):
-            raise PathError(f"{path} is the same file as {what} {src}: choose another --out")
+            raise PathError(f"{path} is the same file as {what} {src}: choose another {option}")
     _refuse_special_file(target, path)
     if not target.is_file():
         return  # nothing there (a folder is check_out_file's to refuse)
@@ -192,7 +192,7 @@ def check_own_out_file(path: str | Path, command: str, first_line: str, inputs=(
                         f"({err.strerror or err})") from None
     if not ours:
         raise PathError(f"{path} exists and was not written by carejourney {command}: "
-                        "choose another --out or remove it")
+                        f"choose another {option} or remove it")
 
 
 def written_by(path: Path, first_line: str, empty: bool = False) -> bool:

@@ -78,7 +78,8 @@ def _run(args) -> int:
     if args.out:
         check_own_out_file(args.out, "compare", COMPARISON_FIRST_LINE, inputs)
     if args.report:
-        check_own_out_file(args.report, "compare", BACKTEST_REPORT_FIRST_LINE, [*inputs, ("--out", args.out)])
+        check_own_out_file(args.report, "compare", BACKTEST_REPORT_FIRST_LINE, [*inputs, ("--out", args.out)],
+                           option="--report")
     input_file(args.against, "--against")
     if args.backtest_until is None:
         cfg = load_config(args.config)

@@ -207,19 +207,27 @@ def draw_opening(cfg, rng: np.random.Generator):
     free = placement != pfa
     status = np.full(n, po)
     status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
-    # UASC are the oldest: pick among 16-17s, then 10-15s
+    # UASC are the oldest: pick among 16-17s, then 10-15s at least the youngest arrival age
+    # (filtered after the permutations, which keep their draws)
+    youngest_days = min((a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0),
+                        default=0) * DAYS_PER_YEAR
     uasc = np.zeros(n, dtype=bool)
     candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])
+    old_enough = age_days[candidates] >= youngest_days
+    candidates = np.concatenate([candidates[old_enough], candidates[~old_enough]])
     uasc[candidates[: op.uasc_count]] = True
     need_names = list(op.need_mix)
     need = rng.choice([NEEDS.index(k) for k in need_names], size=n, p=[op.need_mix[k] for k in need_names])
     need[uasc] = NEEDS.index("N8_absent_parenting")
     male = rng.random(n) < op.male_share
-    sampler = op.days_in_care_so_far.sampler()
-    in_care = np.clip(list(map(sampler, rng.random(n).tolist())), 0.5, age_days - 0.5)
+    dist = op.days_in_care_so_far
+    u = rng.random(n)
     # a UASC arrived at the youngest arrival age or older, not as a young child (QA18: 16-year-olds
-    # had been in care since they were 7)
-    youngest = min((a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0), default=0)
-    in_care[uasc] = np.clip(in_care[uasc], 0.5, np.maximum(age_days[uasc] - youngest * DAYS_PER_YEAR, 1.0) - 0.5)
+    # had been in care since they were 7): its time in care is drawn below that bound (inverse CDF
+    # of the distribution truncated there), not capped at it
+    bound = np.maximum(age_days - youngest_days, 1.0)
+    u[uasc] *= [1.0 - dist.survival(b) for b in bound[uasc].tolist()]
+    in_care = np.clip(list(map(dist.sampler(), u.tolist())), 0.5, age_days - 0.5)
+    in_care[uasc] = np.minimum(in_care[uasc], np.maximum(bound[uasc] - 0.5, 0.5))
     return dict(age_days=age_days, band=bands, status=status, placement=placement,
                 need=need, uasc=uasc, male=male, days_in_care=in_care)

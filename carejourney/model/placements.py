@@ -154,9 +154,12 @@ class PlacementPolicy:
         self.entry_changed = mods.affects("entry_placement")
         self.move_changed = mods.affects("move")
         self.pools = {PLACEMENT_CODE[name]: pool for name, pool in pools.items()}
-        # a lever's "external only on overflow": {overflow type: (pool, pool's type, from day)}
-        self.offered_first = {pools[name].overflow: (pools[name], PLACEMENT_CODE[name], day)
-                              for name, day in mods.pools_offered_first().items() if name in pools}
+        # a lever's "external only on overflow": {overflow type: [(pool, pool's type, from day)]}
+        self.offered_first = {}
+        for name, day in mods.pools_offered_first().items():
+            if name in pools:
+                self.offered_first.setdefault(pools[name].overflow, []).append(
+                    (pools[name], PLACEMENT_CODE[name], day))
         self.entry_weights = [pc.at_entry_by_age_band[b] for b in AGE_BANDS]
         self.entry = [categorical(w) for w in self.entry_weights]
         self.entry_disability = categorical(pc.at_entry_disability) if pc.at_entry_disability else None
@@ -218,11 +221,12 @@ class PlacementPolicy:
             else:
                 code = pool.overflow
         elif code in self.offered_first:
-            first, first_code, from_day = self.offered_first[code]
             age = child.age_years(t)
-            if (t >= from_day and self.min_age[first_code] <= age < self.max_age[first_code] + 1
-                    and first.try_place(t, child.u(), child.sibling)):
-                child.pool, code = first, first_code
+            for first, first_code, from_day in self.offered_first[code]:
+                if (t >= from_day and self.min_age[first_code] <= age < self.max_age[first_code] + 1
+                        and first.try_place(t, child.u(), child.sibling)):
+                    child.pool, code = first, first_code
+                    break
         return code
 
     def days_to_move(self, child, t: float, code: int) -> float:

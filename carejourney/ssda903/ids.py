@@ -22,17 +22,20 @@ MIN_OPEN = 20  # children open at a return's end before a share of them is judge
 MIN_SHARE_MISSING = 0.8  # most of them gone is not a few children left out: the ids changed
 
 
-def ids_carried_over(tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    """Problems for each pair of neighbouring returns whose CHILD ids do not carry over."""
+def ids_carried_over(tables: dict[str, pd.DataFrame], other_problems: bool = False) -> list[Problem]:
+    """Problems for each pair of neighbouring returns whose CHILD ids do not carry over, one per
+    pair. `other_problems`: the returns have problems already (a date not read is NaT, which
+    would look like an open episode), so only the leading zeros are checked."""
     header, episodes = tables["header"], tables["episodes"]
     zeros = _leading_zeros_kept(header)
-    told = {p.file for p in zeros}
-    return zeros + [p for p in _open_children_carried_over(header, episodes) if p.file not in told]
+    told = {year for year, _ in zeros}  # the later year of each pair
+    opened = [] if other_problems else _open_children_carried_over(header, episodes)
+    return [p for _, p in zeros] + [p for year, p in opened if year not in told]
 
 
-def _leading_zeros_kept(header: pd.DataFrame) -> list[Problem]:
-    """CHILD ids of one return that are the previous return's with leading zeros removed (or
-    the reverse): a spreadsheet read them as numbers."""
+def _leading_zeros_kept(header: pd.DataFrame) -> list[tuple[int, Problem]]:
+    """(later year of the pair, problem) for CHILD ids of one return that are the previous
+    return's with leading zeros removed (or the reverse): a spreadsheet read them as numbers."""
     problems = []
     ids = {int(y): set(g["CHILD"].astype(str)) for y, g in header.groupby("year")}
     for year in sorted(ids):
@@ -44,16 +47,18 @@ def _leading_zeros_kept(header: pd.DataFrame) -> list[Problem]:
             pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]
             if len(pairs) >= MIN_ZEROS_LOST and len(pairs) >= len(stripped) / 2:
                 label = header.loc[header["year"].astype(int) == where, "source_file"].iloc[0]
-                problems.append(Problem(label, None, "CHILD", (
+                problems.append((year, Problem(label, None, "CHILD", (
                     f"{len(pairs)} CHILD ids are the {year - 1 if where == year else year} return's with their "
                     f"leading zeros removed (e.g. {pairs[0][0]} written {pairs[0][1]}): a spreadsheet read them as "
                     "numbers. Restore them (open the file with CHILD as text, or re-export it): read as they are, "
-                    "each child would be counted twice, as leaving and as already in care")))
+                    "each child would be counted twice, as leaving and as already in care"))))
     return problems
 
 
-def _open_children_carried_over(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Problem]:
-    """Most children open at the end of return Y-1 absent from return Y (header and episodes)."""
+def _open_children_carried_over(header: pd.DataFrame, episodes: pd.DataFrame) -> list[tuple[int, Problem]]:
+    """(year, problem) where most children open at the end of return Y-1 are absent from return Y
+    (header and episodes) and in no later return, while about as many of Y's children in care
+    before its year are new to Y-1: renumbered, not left out (a return cut short stays a warning)."""
     if episodes.empty:
         return []
     problems = []
@@ -63,24 +68,38 @@ def _open_children_carried_over(header: pd.DataFrame, episodes: pd.DataFrame) ->
         if year - 1 not in years:
             continue
         before = episodes[year_of == year - 1]
-        still_open = set(before.loc[before["DEC"].isna(), "CHILD"].astype(str))
+        adults = _aged_18_by(header, year - 1)  # open by mistake: cleaning ends them at 18
+        still_open = set(before.loc[before["DEC"].isna(), "CHILD"].astype(str)) - adults
         now = episodes[year_of == year]
-        present = set(now["CHILD"].astype(str)) | set(header.loc[header["year"].astype(int) == year, "CHILD"].astype(str))
+        present = (set(episodes.loc[year_of >= year, "CHILD"].astype(str))
+                   | set(header.loc[header["year"].astype(int) >= year, "CHILD"].astype(str)))
         missing = sorted(still_open - present)
         if len(still_open) < MIN_OPEN or len(missing) < MIN_SHARE_MISSING * len(still_open):
             continue
         carried_in = now.loc[now["DECOM"] < year_bounds(year)[0], "CHILD"].astype(str)
         unknown = sorted(set(carried_in) - set(before["CHILD"].astype(str)))
+        if len(unknown) < len(missing) / 2:
+            continue  # children gone, none come in their place: cut short (a warning, returns.py)
         label = _file_of(header, year) or now["source_file"].iloc[0]
         message = (f"{len(missing)} of the {len(still_open)} children still in care at the end of the {year - 1} "
-                   f"return ({before['source_file'].iloc[0]}) are not in this return, and {len(unknown)} of this "
+                   f"return ({before['source_file'].iloc[0]}) are in no later return, and {len(unknown)} of this "
                    f"return's children in care before its year began are not in the {year - 1} return: the CHILD "
                    "ids changed between the returns. ")
         message += _same_once_tidied(missing, unknown)
         message += ("Read as they are, each child would be counted twice, as leaving on 1 April and as already in "
-                    "care: write both returns with the same ids (map the new ones to the old) before calibrating")
-        problems.append(Problem(label, None, "CHILD", message))
+                    "care: write both returns with the same ids (map the new ones to the old), or calibrate from "
+                    "the returns on one side of the change only (move the others out of the folder)")
+        problems.append((year, Problem(label, None, "CHILD", message)))
     return problems
+
+
+def _aged_18_by(header: pd.DataFrame, year: int) -> set[str]:
+    """CHILD ids 18 or over on the last day of collection year `year`, by that year's header."""
+    rows = header[header["year"].astype(int) == year]
+    last = year_bounds(year)[1]
+    born = rows["DOB"]
+    adult = born.notna() & (born <= pd.Timestamp(last.year - 18, last.month, last.day))
+    return set(rows.loc[adult, "CHILD"].astype(str))
 
 
 def _tidied(child: str) -> str:

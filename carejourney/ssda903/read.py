@@ -142,7 +142,7 @@ def read_ssda903(path: str | Path, *, salt: str | None = None) -> Ssda903Data:
     problems += _check_children_known(tables, header_years)
     problems += _check_starts_after_birth(tables)
     problems += _check_uasc_against_header(tables)
-    problems += ids_carried_over(tables)
+    problems += ids_carried_over(tables, other_problems=bool(problems))
     if problems:
         raise Ssda903Error(problems)
     salt = salt if salt is not None else privacy.salt_from_contents(contents)
@@ -356,9 +356,12 @@ def _check_starts_after_birth(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     # nor make an earlier return's child an adult: cleaning would drop the episode as starting
     # after the 18th birthday, and with it the child (QA18: a date of birth ten years early in
     # the latest header lost 17 children from the opening stock, with exit 0 and no warning)
+    # An age assessment that finds a UASC an adult corrects the date of birth past an earlier
+    # episode's start, rightly: those children (in a UASC file, or leaving E15) are not refused
     joined = joined.merge(dob[["CHILD", "year", "DOB"]], on=["CHILD", "year"], how="left", suffixes=("", "_own"))
+    assessed = set(tables["uasc"]["CHILD"]) | set(episodes.loc[episodes["REC"] == "E15", "CHILD"])
     adult = ((joined["DECOM"] >= codes.add_years(joined["DOB"], 18)) & (joined["year_latest"] != joined["year"])
-             & (joined["DECOM"] < codes.add_years(joined["DOB_own"], 18)))
+             & (joined["DECOM"] < codes.add_years(joined["DOB_own"], 18)) & ~joined["CHILD"].isin(assessed))
     problems += [
         Problem(label, int(row), "DECOM",
                 f"episode starts on or after the 18th birthday by the date of birth in {later}, row {later_row} (the latest "

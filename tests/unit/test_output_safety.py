@@ -344,3 +344,14 @@ def test_compare_replaces_its_own_comparison_table(tmp_path, config, figures, ca
         assert main(["compare", str(config), "--against", str(figures), "--reps", "1", "--out", str(out)]) == 0
         assert out.read_text().startswith("quantity,period,observed,")
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_compare_names_report_when_its_report_file_is_someone_elses(tmp_path, config, figures, capsys, no_simulation):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n")
+    assert main(["compare", str(config), "--against", str(figures), "--backtest-until", "2015",
+                 "--params", str(PARAMS), "--report", str(notes)]) == 2
+    err = _error(capsys)
+    assert err == (f"error: {notes} exists and was not written by carejourney compare: choose another --report "
+                   "or remove it")
+    assert notes.read_text() == "# my notes\n"

@@ -146,7 +146,7 @@ def test_ids_changed_for_most_children_between_returns_are_refused_naming_the_fi
         read_ssda903(tmp_path)
     text = str(err.value)
     assert ("2017/header.csv, field CHILD: 25 of the 25 children still in care at the end of the 2016 return "
-            "(2016/episodes.csv) are not in this return, and 25 of this return's children in care before its year "
+            "(2016/episodes.csv) are in no later return, and 25 of this return's children in care before its year "
             "began are not in the 2016 return: the CHILD ids changed") in text
     assert (hint in text) if hint else "a spreadsheet changed them" not in text
 
@@ -215,3 +215,43 @@ def test_a_later_date_of_birth_that_makes_an_earlier_episode_an_adults_is_refuse
         read_ssda903(tmp_path)
     assert ("2016/episodes.csv, row 2, field DECOM: episode starts on or after the 18th birthday by the date of birth "
             "in 2017/header.csv, row 2 (the latest return's header, which is kept), but not by this return's") in str(err.value)
+
+
+def test_a_later_return_cut_short_is_a_warning_not_changed_ids(tmp_path):
+    """Review of QA18's check: most children gone from the next return but none new in their
+    place is a return cut short (a warning), not renumbered ids; and children who come back in a
+    later return show the ids did not change."""
+    kids = [f"C{i:03d}" for i in range(1, 26)]
+    write_return(tmp_path, 2016, [header_row(c) for c in kids], [episode_row(c, "01/05/2015") for c in kids])
+    write_return(tmp_path, 2017, [header_row(c) for c in kids[:3]], [episode_row(c, "01/05/2015") for c in kids[:3]])
+    c = clean(read_ssda903(tmp_path))
+    assert len(rule_rows(c, "missing_from_next_return")) == 22
+    # left out of 2017 but back in 2018: flagged as absent from a middle return, not refused
+    write_return(tmp_path, 2018, [header_row(c) for c in kids], [episode_row(c, "01/05/2015") for c in kids])
+    c = clean(read_ssda903(tmp_path))
+    assert len(rule_rows(c, "absent_from_middle_return")) == 22
+
+
+def test_leading_zeros_lost_in_the_earlier_return_give_one_error_for_the_pair(tmp_path):
+    """Review of QA18's check: zeros lost in the earlier return were refused twice, once as
+    zeros and once as changed ids."""
+    from carejourney.ssda903 import Ssda903Error
+
+    kept = [f"00{i}" for i in range(1, 26)]
+    write_return(tmp_path, 2016, [header_row(c.lstrip("0")) for c in kept],
+                 [episode_row(c.lstrip("0"), "01/05/2015") for c in kept])
+    write_return(tmp_path, 2017, [header_row(c) for c in kept], [episode_row(c, "01/05/2015") for c in kept])
+    with pytest.raises(Ssda903Error) as err:
+        read_ssda903(tmp_path)
+    assert [p.field for p in err.value.problems] == ["CHILD"]
+    assert "leading zeros removed" in str(err.value)
+
+
+def test_an_age_assessment_that_moves_a_uasc_date_of_birth_is_not_refused(tmp_path):
+    """Review of QA18's check: a UASC assessed as an adult leaves E15 and the next header gives
+    the earlier date of birth; that is a correction, not a contradiction."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000")], [episode_row("C001", "01/05/2015")],
+                 uasc=[["C001", "1", "01/01/2000", ""]])
+    write_return(tmp_path, 2017, [header_row("C001", dob="01/01/1990")],
+                 [episode_row("C001", "01/05/2015", "01/06/2016", "E15")], uasc=[["C001", "1", "01/01/1990", "01/06/2016"]])
+    read_ssda903(tmp_path)  # no error
