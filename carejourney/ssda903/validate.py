@@ -108,6 +108,10 @@ def _date_hint(value: str) -> str:
     """What a spreadsheet probably did to a date, for the message (never echoes the value)."""
     if re.fullmatch(r"\d{5}(\.\d+)?", value):
         return ": an Excel date serial number? Format the column as a date (dd/mm/yyyy) before saving"
+    us = re.fullmatch(r"(\d{1,2})/(\d{1,2})/\d{4}", value)
+    if us and int(us.group(1)) <= 12 < int(us.group(2)) <= 31:  # QA18: no word on the order
+        return (": month/day/year (US order)? Dates are read day/month/year; a file in US order reads its "
+                "other dates wrongly too")
     if re.search(r"[Tt ]00:00(:00(\.0+)?)?\s*[+-]\d{2}:?\d{2}$", value):  # QA18: blamed on the time
         return ": a time-zone offset (other than Z or +00:00) is not read; save the column as dates only"
     if re.search(r"\d[ Tt]\d{1,2}:\d{2}", value):

@@ -679,3 +679,9 @@ def test_a_date_with_a_time_zone_offset_is_named_as_such_and_a_missing_folder_as
     write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "2015-05-01T00:00:00+01:00")])
     assert "a time-zone offset (other than Z or +00:00) is not read" in str(read_error(tmp_path))
     assert [str(p) for p in read_error(tmp_path / "nowhere").problems] == [f"{tmp_path / 'nowhere'}: does not exist"]
+
+
+def test_a_us_order_date_gets_a_hint(tmp_path):
+    """QA18: 12/31/2015 was refused as not a date with no word that it was month first."""
+    write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "12/31/2015")])
+    assert "month/day/year (US order)? Dates are read day/month/year" in str(read_error(tmp_path))
