@@ -386,7 +386,7 @@ class Lever(NumbersOnly):
         the placement policy would send each of them elsewhere (QA15)."""
         lo, hi = self.cohort.age_years
         if self.kind == "uasc_pathway":  # the ages UASC arrive at, within the cohort's
-            arrive = sorted(a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0)
+            arrive = cfg.demand.uasc.arrival_ages
             ages = [a for a in arrive if lo <= a <= hi]
             if not ages:
                 return [f"cohort.age_years: UASC arrive aged {_ages(arrive[0], arrive[-1])} "

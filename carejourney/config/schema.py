@@ -270,6 +270,11 @@ class UascArrivals(Strict):
     age_assessment_days: Distribution | None = None
     placement_by_age_years: dict[int, dict[str, float]] = Field(default_factory=dict)
 
+    @property
+    def arrival_ages(self) -> list[int]:
+        """The ages UASC arrive at (a positive share), youngest first."""
+        return sorted(a for a, w in self.age_years_distribution.items() if w > 0)
+
     @field_validator("age_years_distribution")
     @classmethod
     def _ages(cls, v):

@@ -209,8 +209,7 @@ def draw_opening(cfg, rng: np.random.Generator):
     status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
     # UASC are the oldest: pick among 16-17s, then 10-15s at least the youngest arrival age
     # (filtered after the permutations, which keep their draws)
-    youngest_days = min((a for a, w in cfg.demand.uasc.age_years_distribution.items() if w > 0),
-                        default=0) * DAYS_PER_YEAR
+    youngest_days = (cfg.demand.uasc.arrival_ages or [0])[0] * DAYS_PER_YEAR
     uasc = np.zeros(n, dtype=bool)
     candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])
     old_enough = age_days[candidates] >= youngest_days

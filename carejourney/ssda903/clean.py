@@ -74,7 +74,7 @@ class Cleaned:
 def clean(data: Ssda903Data) -> Cleaned:
     report = ReportBuilder()
     _report_reading(data, report)
-    disagreeing = flag_disagreeing_returns(data.header, data.episodes, report)
+    warnings = flag_disagreeing_returns(data.header, data.episodes, report)
     header = _one_header_row_per_child(data.header, report)
     episodes = data.episodes.copy()
     for column in EPISODE_FIELDS:
@@ -94,12 +94,12 @@ def clean(data: Ssda903Data) -> Cleaned:
     children = _children(header, data.uasc, episodes, short_break_children, report)
     very_young = report.count("uasc_very_young")
     if very_young:
-        disagreeing.append(f"{very_young} UASC row(s) are of children under {UASC_YOUNG_YEARS} when first looked after "
+        warnings.append(f"{very_young} UASC row(s) are of children under {UASC_YOUNG_YEARS} when first looked after "
                            "(unaccompanied asylum seekers are almost all 14-17): does a UASC file list other "
                            "children? See the cleaning report (rule uasc_very_young)")
     contradictions = report.count("continues_after_exit")
     if contradictions:
-        disagreeing.append(f"{contradictions} episode(s) start the day an exit (REC other than X1) ended the one "
+        warnings.append(f"{contradictions} episode(s) start the day an exit (REC other than X1) ended the one "
                            "before, with an RNE saying care continued: each is read as that exit and a new period "
                            "of care; see the cleaning report (rule continues_after_exit)")
     return Cleaned(
@@ -111,7 +111,7 @@ def clean(data: Ssda903Data) -> Cleaned:
         report=report.frame(),
         rows_read=len(data.episodes),
         years=tuple(data.years),
-        warnings=(*data.warnings, *disagreeing),
+        warnings=(*data.warnings, *warnings),
     )
 
 
@@ -356,11 +356,6 @@ def _map_codes(ep: pd.DataFrame, header: pd.DataFrame) -> pd.DataFrame:
 UASC_YOUNG_YEARS = 10  # unaccompanied asylum seekers are almost all 14-17 (QA18: a file of every child passed)
 
 
-def first_start(episodes: pd.DataFrame) -> pd.DataFrame:
-    """Each child's first cleaned episode."""
-    return episodes.sort_values(["child_id", "start"]).drop_duplicates("child_id")
-
-
 def _children(
     header: pd.DataFrame,
     uasc: pd.DataFrame,
@@ -377,13 +372,13 @@ def _children(
     )
     uasc_out = uasc[~uasc["child_id"].isin(in_care)]
     report.add(uasc_out, "removed", "uasc_child_without_episodes", "no looked-after episode for this child")
+    first = episodes.sort_values(["child_id", "start"]).drop_duplicates("child_id")  # each child's first episode
     young = uasc["child_id"].isin(in_care) & (codes.age_in_years(lookup(header, "DOB", uasc["child_id"]),
-                                                                  lookup(first_start(episodes), "start", uasc["child_id"]))
+                                                                  lookup(first, "start", uasc["child_id"]))
                                              < UASC_YOUNG_YEARS)
     report.add(uasc[young], "flagged", "uasc_very_young",
                f"in a UASC file but under {UASC_YOUNG_YEARS} when first looked after: is the file listing other children?")
 
-    first = first_start(episodes)
     kids = header[header["child_id"].isin(in_care)]
     children = pd.DataFrame(
         {

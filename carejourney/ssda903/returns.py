@@ -1,5 +1,6 @@
 """Checks across returns that no single file shows: children missing from the return before
-the one they first appear in, and header children with no episode in their own return.
+the one they first appear in, or from a return between two they are in, and header children
+with no episode in their own return.
 
 A return lists every child looked after at any time in its year, with their episodes. So a
 child in care at the start of return Y must be in return Y-1 if it was read, and a child in
@@ -19,7 +20,7 @@ from .validate import year_bounds
 
 
 def flag_disagreeing_returns(header: pd.DataFrame, episodes: pd.DataFrame, report: ReportBuilder) -> list[str]:
-    """Flag both cases in `report` (rows of the validated, uncleaned returns); return warnings."""
+    """Flag each case in `report` (rows of the validated, uncleaned returns); return warnings."""
     return (_absent_from_previous_return(episodes, report) + _absent_from_middle_return(episodes, report)
             + _header_without_episode(header, episodes, report))
 
