@@ -58,6 +58,17 @@ LEGAL_STATUSES: tuple[str, ...] = (
     "remand",  # J1-J3 youth justice
 )
 LEGAL_CODE = {name: i for i, name in enumerate(LEGAL_STATUSES)}
+# The legal statuses a placement can be held under; a type not listed takes any. A looked-after
+# child is placed with a parent only under a care order or an interim care order (Children Act
+# 1989 s22C: s20 accommodation simply ends when the child goes home); a child placed for adoption
+# holds a placement order; concurrent (foster-to-adopt) carers take a child in proceedings, on a
+# placement order, or accommodated with consent, but not on a full care order (adoption is then
+# not the plan). The opening stock and the placement policy both keep to it.
+PLACEMENT_LEGAL_STATUSES: dict[str, tuple[str, ...]] = {
+    "placed_with_parents": ("interim_care_order", "care_order"),
+    "concurrent_foster_to_adopt": ("s20", "interim_care_order", "placement_order"),
+    "placed_for_adoption": ("placement_order",),
+}
 DFE_LEGAL_GROUP = {
     "s20": "voluntary agreement (s20)",
     "police_protection": "detained for child protection",

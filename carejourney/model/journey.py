@@ -15,6 +15,7 @@ from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLAC
 from .alarms import alarm
 from .exits import CARE_LEAVER_ROUTES
 from .legal import PO, S20, marker_route
+from .placements import lawful
 
 INF = math.inf
 PFA = PLACEMENT_CODE["placed_for_adoption"]
@@ -198,11 +199,13 @@ class CareJourneys:
         child.status_start = now
         self.legal.schedule(child, now)
         self.exits.draw(child, now)
-        if status == CARE_ORDER and child.ptype == CONCURRENT:
-            # no placement order: the concurrent carers (prospective adopters) are not the plan,
-            # so the child moves on now (QA16: the placement had no other end)
+        if not lawful(child.ptype, status):
+            # the placement cannot be held under the new order, so the child moves on now: a care
+            # order without a placement order means the concurrent carers (prospective adopters)
+            # are not the plan (QA16: the placement had no other end); a placement order ends a
+            # placement with parents
             child.t_move = now
-        elif status == PO and child.ptype != PFA:
+        if status == PO and child.ptype != PFA:
             too_old = child.dob + self.adoptable_until_days
             if now >= too_old:
                 # older than any placement for adoption: no family to find, so the plan changes

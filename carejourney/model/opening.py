@@ -17,7 +17,7 @@ from operator import mul
 
 import numpy as np
 
-from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
+from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES
 from .demand import BAND_LOWER_YEARS, BAND_UPPER_YEARS
 
 # Structural plausibility of a placement type or legal status at each age band (relative
@@ -118,6 +118,37 @@ def _repair(out: np.ndarray, bands: np.ndarray, w_age: np.ndarray) -> np.ndarray
     return out
 
 
+def _lawful_table() -> np.ndarray:
+    """(placement types, legal statuses): True where the placement can be held under the status."""
+    ok = np.ones((len(PLACEMENT_TYPES), len(LEGAL_STATUSES)), dtype=bool)
+    for ptype, statuses in PLACEMENT_LEGAL_STATUSES.items():
+        ok[PLACEMENT_TYPES.index(ptype)] = False
+        ok[PLACEMENT_TYPES.index(ptype), [LEGAL_STATUSES.index(s) for s in statuses]] = True
+    return ok
+
+
+def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_weights: np.ndarray) -> np.ndarray:
+    """Placement and legal status come from two urns, so a child can draw a placement its
+    status does not allow (placed with parents on s20, concurrent carers under a care order:
+    PLACEMENT_LEGAL_STATUSES). Swap such a child's status with another child's, of the same
+    age band if one fits, such that both placements allow their new status and both statuses
+    are plausible at their new ages: both margins stay as published. No random draws, so
+    every other draw is unchanged; a status no child can swap stays (the counts allow no better)."""
+    ok = _lawful_table()
+    status = status.copy()
+    for i in np.flatnonzero(~ok[placement, status]).tolist():
+        k, s, b = placement[i], status[i], bands[i]
+        if ok[k, s]:
+            continue  # mended by an earlier swap
+        fits = ok[k, status] & ok[placement, s] & (legal_weights[status, b] > 0) & (legal_weights[s, bands] > 0)
+        same_band = np.flatnonzero(fits & (bands == b))
+        anywhere = same_band if len(same_band) else np.flatnonzero(fits)
+        if len(anywhere):
+            j = anywhere[0]
+            status[i], status[j] = status[j], s
+    return status
+
+
 def _draw_in_order(w_age: np.ndarray, bands: np.ndarray, draws: np.ndarray, remaining: np.ndarray) -> list[int]:
     """One type per child in turn, each taken out of the urn.
 
@@ -206,14 +237,17 @@ def draw_opening(cfg, rng: np.random.Generator):
     counts["placement_order"] = max(counts.get("placement_order", 0) - forced, 0)
     free = placement != pfa
     status = np.full(n, po)
-    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
+    legal_weights = age_weights(LEGAL_STATUSES, op.legal_status_age_weights)
+    status[free] = _urn(rng, bands[free], counts, LEGAL_STATUSES, legal_weights)
+    status = _lawful(status, placement, bands, np.array(legal_weights))
     # UASC are the oldest: pick among 16-17s, then 10-15s at least the youngest arrival age
     # (filtered after the permutations, which keep their draws)
     youngest_days = (cfg.demand.uasc.arrival_ages or [0])[0] * DAYS_PER_YEAR
     uasc = np.zeros(n, dtype=bool)
     candidates = np.concatenate([rng.permutation(np.flatnonzero(bands == b)) for b in (4, 3)])
-    old_enough = age_days[candidates] >= youngest_days
-    candidates = np.concatenate([candidates[old_enough], candidates[~old_enough]])
+    # and not placed with a parent (an unaccompanied child has none here)
+    first = (age_days[candidates] >= youngest_days) & (placement[candidates] != PLACEMENT_TYPES.index("placed_with_parents"))
+    candidates = np.concatenate([candidates[first], candidates[~first]])
     uasc[candidates[: op.uasc_count]] = True
     need_names = list(op.need_mix)
     need = rng.choice([NEEDS.index(k) for k in need_names], size=n, p=[op.need_mix[k] for k in need_names])

@@ -6,7 +6,7 @@ import math
 from functools import lru_cache
 
 from ..distributions import categorical
-from ..vocab import AGE_BANDS, PLACEMENT_CODE, PLACEMENT_TYPES, RESIDENTIAL_TYPES
+from ..vocab import AGE_BANDS, LEGAL_CODE, PLACEMENT_CODE, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES, RESIDENTIAL_TYPES
 
 FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
     "placed_with_parents", "kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt",
@@ -14,6 +14,16 @@ FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
 RESIDENTIAL = {PLACEMENT_CODE[t] for t in RESIDENTIAL_TYPES}
 PFA = PLACEMENT_CODE["placed_for_adoption"]
 CONCURRENT = PLACEMENT_CODE["concurrent_foster_to_adopt"]
+# by placement code: the legal status codes it can be held under, or None for any
+LAWFUL_STATUSES = tuple(
+    frozenset(LEGAL_CODE[s] for s in PLACEMENT_LEGAL_STATUSES[t]) if t in PLACEMENT_LEGAL_STATUSES else None
+    for t in PLACEMENT_TYPES)
+
+
+def lawful(ptype: int, status: int) -> bool:
+    """Whether a placement of type `ptype` can be held under legal status `status`."""
+    allowed = LAWFUL_STATUSES[ptype]
+    return allowed is None or status in allowed
 
 
 @lru_cache(maxsize=4096)
@@ -200,16 +210,25 @@ class PlacementPolicy:
             kind = (self.entry[band] if w is base else cached_categorical(w))(child.u())
         code = PLACEMENT_CODE[kind]
         age = child.age_years(t)
-        if code == PFA or not (self.min_age[code] <= age < self.max_age[code] + 1) or (
-                code == CONCURRENT and moving_from is not None):
-            # not suitable at this age (or adoption without a match): the age band's entry mix,
-            # but never concurrent carers for a child already in care: that type has no move of its
-            # own, so a child on a care order stayed there until 18 (QA17)
+        # at entry the status is the one the child comes in on (set just after the placement)
+        status = child.entry_status if child.status is None else child.status
+        if not self._suitable(code, age, status, moving_from):
+            # not suitable at this age or legal status (or adoption without a match): the age
+            # band's entry mix, then an agency foster placement
             code = PLACEMENT_CODE[self.entry[band](child.u())]
-            if not (self.min_age[code] <= age < self.max_age[code] + 1) or code == PFA or (
-                    code == CONCURRENT and moving_from is not None):
+            if not self._suitable(code, age, status, moving_from):
                 code = PLACEMENT_CODE["ifa_foster"]
         return code
+
+    def _suitable(self, code: int, age: float, status: int, moving_from: int | None) -> bool:
+        """A type the child can be placed in: within its ages, allowed under the child's legal
+        status (placed with parents only under a court order: PLACEMENT_LEGAL_STATUSES), not
+        placed for adoption (that comes with a match), and never concurrent carers for a child
+        already in care: that type has no move of its own, so a child on a care order stayed
+        there until 18 (QA17)."""
+        allowed = LAWFUL_STATUSES[code]
+        return (code != PFA and self.min_age[code] <= age < self.max_age[code] + 1
+                and (allowed is None or status in allowed) and not (code == CONCURRENT and moving_from is not None))
 
     def place(self, child, t: float, code: int) -> int:
         """Take an in-house place if one is free and matches, else overflow to external."""

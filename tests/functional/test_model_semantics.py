@@ -487,6 +487,33 @@ def test_a_concurrent_placement_ends_when_the_court_makes_a_care_order():
     assert np.allclose(held.end_day, held.start_day_order, rtol=0, atol=1e-9)
 
 
+def test_a_child_is_placed_with_parents_only_under_a_court_order_and_moves_when_a_placement_order_is_made():
+    """Placement with parents is drawn at entry and after moves for every child, but held only
+    under an interim or full care order (PLACEMENT_LEGAL_STATUSES): an s20 or police-protection
+    entrant gets another placement, and a placement order ends the placement with parents."""
+    d = with_changes(small_dict(3), {
+        **{f"placements.at_entry_by_age_band.{b}": {"placed_with_parents": 0.5, "ifa_foster": 0.5}
+           for b in AGE_BANDS},
+        "placements.next_placement.ifa_foster": {"placed_with_parents": 0.5, "ifa_foster": 0.5},
+        "legal.proceedings_outcome_by_age_band.under_1": {"placement_order": 1.0},
+        "legal.proceedings_outcome_by_age_band.1_to_4": {"placement_order": 1.0}})
+    _, res = run(d, seed=2)
+    pl, legal = res.events["placements"], res.events["legal_statuses"]
+    spells = pl.merge(legal, on=["child_id", "period"], suffixes=("", "_legal"))
+    end, end_legal = spells.end_day.fillna(math.inf), spells.end_day_legal.fillna(math.inf)
+    overlap = spells[(spells.start_day < end_legal) & (spells.start_day_legal < end)]
+    with_parents = overlap[overlap.placement_type == "placed_with_parents"]
+    assert set(with_parents.legal_status) == {"interim_care_order", "care_order"}
+    assert len(with_parents) > 20
+    # a placement order made while placed with parents ends that placement the same day
+    orders = legal[legal.legal_status == "placement_order"]
+    ended = pl[pl.placement_type == "placed_with_parents"].merge(orders, on=["child_id", "period"],
+                                                                  suffixes=("", "_order"))
+    ended = ended[(ended.start_day <= ended.start_day_order) & (ended.end_day.isna() | (ended.end_day >= ended.start_day_order))]
+    assert len(ended) > 3
+    assert np.allclose(ended.end_day, ended.start_day_order, rtol=0, atol=1e-9)
+
+
 def test_a_placement_order_too_old_for_adoption_becomes_a_care_order_when_a_search_would_end():
     """No family is found for a child past placed_for_adoption's ages: the plan changes to a
     care order after max_days_to_match, as for a search that fails (QA16: 18 was the only way out)."""

@@ -8,7 +8,7 @@ import pytest
 from carejourney.config import load_config
 from carejourney.model.opening import age_weights, draw_opening
 from carejourney.streams import Streams
-from carejourney.vocab import AGE_BANDS, LEGAL_STATUSES, PLACEMENT_TYPES
+from carejourney.vocab import AGE_BANDS, LEGAL_STATUSES, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES
 from tests.conftest import DEFAULT_CONFIG
 
 
@@ -27,6 +27,20 @@ def test_margins_exact_and_no_impossible_combination(replication):
     legal_weights = np.array(age_weights(LEGAL_STATUSES, op.legal_status_age_weights))
     assert (placement_weights[o["placement"], o["band"]] > 0).all()
     assert (legal_weights[o["status"], o["band"]] > 0).all()
+
+
+@pytest.mark.parametrize("replication", range(8))
+def test_every_opening_child_holds_its_placement_under_a_status_that_allows_it(replication):
+    """Placement and legal status come from two urns: without the swap, about five children a
+    replication were placed with parents on s20 or a placement order, or with concurrent carers
+    under a care order. No UASC is placed with a parent."""
+    cfg = load_config(DEFAULT_CONFIG)
+    o = draw_opening(cfg, Streams(3, replication).shared("opening"))
+    held = [(PLACEMENT_TYPES[p], LEGAL_STATUSES[s]) for p, s in zip(o["placement"], o["status"])]
+    assert [(p, s) for p, s in held if p in PLACEMENT_LEGAL_STATUSES and s not in PLACEMENT_LEGAL_STATUSES[p]] == []
+    with_parents = o["placement"] == PLACEMENT_TYPES.index("placed_with_parents")
+    assert with_parents.sum() == cfg.opening.placement_type_counts["placed_with_parents"]
+    assert not (with_parents & o["uasc"]).any()
 
 
 def test_placement_orders_go_to_the_young():
