@@ -3,6 +3,6 @@ environment whose scripts folder is not on PATH (a cluster node, a notebook's ke
 
 import sys
 
-from .cli import main
+from .launch import main
 
 sys.exit(main())

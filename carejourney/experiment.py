@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
+import threading
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager, nullcontext
@@ -27,6 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -43,6 +46,10 @@ from .results import atomic_dir, write_table
 from .runner import MAX_REPS, run_repriced, worker_pool
 
 CHUNK_REPS = 10
+# each chunk file names the batch that wrote it (Parquet key-value metadata): a chunk copied in
+# from another seed or experiment kept its scenario and replication numbers, so it was
+# summarised as if paired with the rest (QA19)
+CHUNK_BATCH_KEY = b"carejourney.batch"
 CONNECT_TIMEOUT_S = 10  # seconds to reach a --scheduler before giving up
 BASELINE = "baseline"
 # What each replication keeps: enough for the report, the savings and the targets.
@@ -440,6 +447,7 @@ class ChunkTask:
     b: int
     scenarios: list[tuple[str, list[str], str]]  # (name, lever names, chunk path); first is simulated
     code: str = ""  # code_fingerprint() of the batch: a Dask worker must run the same code
+    batch: str = ""  # batch_key() of the batch, written into each chunk file
 
     @property
     def replications(self) -> int:
@@ -474,10 +482,21 @@ def run_chunk(task: ChunkTask) -> list[str]:
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two writers of one chunk (a resume beside a cluster task) never share it
-        df.to_parquet(tmp, index=False)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHUNK_BATCH_KEY: task.batch.encode()})
+        # page checksums: bytes overwritten inside a page are found on reading, not summarised
+        # (QA19); values in data pages, since a dictionary page's checksum is not verified
+        pq.write_table(table, tmp, write_page_checksum=True,
+                       use_dictionary=[c for c in table.column_names if c != "value"])
         os.replace(tmp, out)  # a chunk file exists only when it is complete
         written.append(str(out))
     return written
+
+
+def batch_key(exp: Experiment, seed: int) -> str:
+    """What makes chunks of one batch comparable: the experiment and its configs, the seed and
+    the code (the replication numbers are in the chunk's name and rows)."""
+    return f"{exp.fingerprint}/{seed}/{code_fingerprint()}"
 
 
 def _manifest(exp: Experiment, reps: int, seed: int) -> dict:
@@ -599,6 +618,7 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
         names = exp.spec.lever_names(s)
         (repriced if prices_only(levers, names) else simulated).append((s.name, names))
     tasks, done = [], 0
+    batch = batch_key(exp, seed)
     for name, names in simulated:
         group = [(name, names)] + (repriced if name == BASELINE else [])
         # one task writes the group's chunks: only spans every member has on disk are kept
@@ -606,26 +626,43 @@ def plan_tasks(exp: Experiment, reps: int, seed: int, out: Path) -> tuple[list[C
         for a, b in chunk_spans(have, reps):
             # absolute: a Dask worker elsewhere has its own working directory
             scenarios = [(n, ln, str(chunk_path(out.resolve(), n, a, b))) for n, ln in group]
-            if all(_chunk_done(Path(p)) for _, _, p in scenarios):
+            if all(_chunk_done(Path(p), batch) for _, _, p in scenarios):
                 done += (b - a) * len(scenarios)
                 continue
-            tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios, code_fingerprint()))
+            tasks.append(ChunkTask(exp.cfg, levers, seed, a, b, scenarios, code_fingerprint(), batch))
     return tasks, done
 
 
-def _chunk_done(path: Path) -> bool:
-    """Whether a chunk file is there and readable. Chunks appear whole (by rename), so an
-    unreadable one was damaged afterwards (a full disk, a copy cut short): it is removed, said
-    so, and computed again, as a missing one is, instead of stopping every resume."""
+def _chunk_done(path: Path, batch: str) -> bool:
+    """Whether a chunk file of this batch is there and readable. Chunks appear whole (by
+    rename), so an unreadable one was damaged afterwards (a full disk, a copy cut short), and
+    one of another batch was copied in: either is removed, said so, and computed again, as a
+    missing one is, instead of stopping every resume."""
     if not path.exists():
         return False
     try:
-        pq.read_metadata(path)
-        return True
+        wrong = _other_batch(pq.read_metadata(path).metadata, batch)
     except (OSError, pa.ArrowException) as err:
-        print(f"note: {path}: damaged ({err}); it is computed again", file=sys.stderr)
+        wrong = f"damaged ({err})"
+    if wrong:
+        print(f"note: {path}: {wrong}; it is computed again", file=sys.stderr)
         path.unlink()
         return False
+    return True
+
+
+def _other_batch(metadata: dict | None, batch: str) -> str | None:
+    """Why a chunk's key-value metadata shows it is not this batch's, or None."""
+    theirs = (metadata or {}).get(CHUNK_BATCH_KEY)
+    if theirs == batch.encode():
+        return None
+    if theirs is None:
+        return "was not written by this batch (it names none)"
+    fingerprint, seed, code = (theirs.decode(errors="replace").split("/") + ["", "", ""])[:3]
+    ours = batch.split("/")
+    what = [w for w, a, b in (("seed " + seed, seed, ours[1]), ("experiment or config", fingerprint, ours[0]),
+                              ("carejourney code", code, ours[2])) if a != b]
+    return f"was written by another batch (another {', '.join(what) or 'batch'})"
 
 
 def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True,
@@ -644,7 +681,8 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
     if check_out is not None:
         check_out(out)
     with (connect(scheduler) if scheduler else nullcontext()) as client, _sole_writer(out):  # before any writing
-        (out / "manifest.json").write_text(json.dumps({**manifest, "complete": False}, indent=2))
+        _write_manifest(out, {**manifest, "complete": False})
+        _remove_leftovers(out)
         tasks, done = plan_tasks(exp, reps, seed, out)
         total = reps * len(exp.scenarios)
         if done and progress:
@@ -660,11 +698,32 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
                 _run_local(tasks, workers or default_workers(), bar)
         finally:
             bar.close()
-        aggregate(out, exp, reps)
-        (out / "manifest.json").write_text(json.dumps({**manifest, "complete": True,
-                                                       "finished": dt.datetime.now().isoformat(timespec="seconds")},
-                                                      indent=2))
+        aggregate(out, exp, reps, seed)
+        _write_manifest(out, {**manifest, "complete": True,
+                              "finished": dt.datetime.now().isoformat(timespec="seconds")})
     return out
+
+
+def _write_manifest(out: Path, manifest: dict):
+    """Written whole or not at all (by rename): a manifest cut short by a kill or a full disk
+    stranded every finished chunk behind 'not valid JSON' (QA19)."""
+    tmp = out / f".manifest.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, out / "manifest.json")
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ExperimentError(f"{out / 'manifest.json'}: cannot be written: {os_error_text(err)}") from None
+
+
+def _remove_leftovers(out: Path):
+    """Files a killed command was writing (a chunk's .tmp, the summaries' staging folder):
+    this command holds the folder now, so nobody will finish them (QA19: they stayed after a
+    successful resume, on a disk that may be full)."""
+    for path in [*out.glob("chunks/*/*.tmp"), *out.glob(".manifest.*.tmp")]:
+        path.unlink(missing_ok=True)
+    for path in [*out.glob("..aggregate.tmp-*"), *out.glob("..aggregate.old-*")]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 LOCK = ".lock"
@@ -731,10 +790,34 @@ def connect(scheduler: str):
         from dask.distributed import Client
     except ImportError:
         raise ExperimentError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
-    try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, ValueError, TypeError) as err:  # TimeoutError is an OSError
+    # Dask's own timeout covers reaching the port, not a handshake with something else there:
+    # a dashboard or web port (8787 for 8786) waited for ever, and one answering with text
+    # was read as a frame length (QA19: "Unable to allocate 3.07 EiB"). So the attempt runs in
+    # a thread of its own, given twice the timeout, and anything it raises is named.
+    box: dict = {}
+
+    def attempt():
+        try:
+            box["client"] = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except BaseException as err:  # noqa: BLE001 - reported below, in the main thread
+            box["error"] = err
+
+    thread = threading.Thread(target=attempt, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(2 * CONNECT_TIMEOUT_S)
+    err = box.get("error")
+    if thread.is_alive():
+        raise ExperimentError(f"--scheduler {scheduler}: no Dask scheduler answered within {2 * CONNECT_TIMEOUT_S} s "
+                              "(something listens there: a dashboard or web port? a scheduler's default is 8786, "
+                              "its dashboard's 8787)")
+    if isinstance(err, (OSError, ValueError, TypeError)):  # TimeoutError is an OSError
         raise ExperimentError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler: {err}") from None
+    if isinstance(err, KeyboardInterrupt):
+        raise err
+    if err is not None:
+        raise ExperimentError(f"--scheduler {scheduler}: what answered there is not a Dask scheduler "
+                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+    return box["client"]
 
 
 def _run_dask(tasks, client, bar):
@@ -766,9 +849,18 @@ def _quantiles(g) -> pd.DataFrame:
 CHUNK_LABELS = ["scenario", "period", "measure", "breakdown", "category", "table"]  # read as categories
 
 
-def _chunk_mismatch(t: pa.Table, scenario: str, a: int, b: int) -> str | None:
+def _chunk_mismatch(t: pa.Table, scenario: str, a: int, b: int, batch: str) -> str | None:
     """Why a chunk's rows are not those its name promises (a file copied or merged by hand
-    under another name was summarised unseen: QA14), or None."""
+    under another name was summarised unseen: QA14; one of another seed or experiment, or
+    with missing, infinite or non-numeric values: QA19), or None."""
+    other = _other_batch(t.schema.metadata, batch)
+    if other:
+        return other
+    if "value" not in t.column_names or not pa.types.is_floating(t.schema.field("value").type):
+        return "has no numeric value column"
+    value = t.column("value")
+    if value.null_count or not pc.all(pc.is_finite(value)).as_py():
+        return "holds missing or infinite values"
     names = t.column("scenario").unique().to_pylist()
     if names != [scenario]:
         return f"holds rows of scenario(s) {names}"
@@ -778,7 +870,7 @@ def _chunk_mismatch(t: pa.Table, scenario: str, a: int, b: int) -> str | None:
     return None
 
 
-def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
+def read_chunks(out: Path, scenarios, reps: int, batch: str) -> pd.DataFrame:
     """Every chunk as one table, its text columns as categories: 1,000 replications of each
     action-plan scenario are 18 million rows repeating a few hundred labels, which as text
     took ~7 GB to aggregate (write_table turns them back into text)."""
@@ -789,8 +881,8 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
             if not p.exists():
                 raise ExperimentError(f"{out}: chunk {p.name} of scenario {s.name} is missing; rerun to finish")
             try:
-                t = pq.read_table(p, read_dictionary=CHUNK_LABELS)
-                wrong = _chunk_mismatch(t, s.name, a, b)
+                t = pq.read_table(p, read_dictionary=CHUNK_LABELS, page_checksum_verification=True)
+                wrong = _chunk_mismatch(t, s.name, a, b, batch)
             except (OSError, pa.ArrowException, KeyError) as err:
                 wrong = f"cannot be read ({' '.join(str(err).split())})"  # Arrow's messages run over lines
             if wrong:
@@ -807,10 +899,10 @@ def read_chunks(out: Path, scenarios, reps: int) -> pd.DataFrame:
     return df
 
 
-def aggregate(out: Path, exp: Experiment, reps: int):
+def aggregate(out: Path, exp: Experiment, reps: int, seed: int):
     """Summaries, paired savings, target probabilities and monitoring bands, written
     all-or-nothing next to the chunks."""
-    df = read_chunks(out, exp.scenarios, reps)
+    df = read_chunks(out, exp.scenarios, reps, batch_key(exp, seed))
     keys = ["scenario", "table", "period", "measure", "breakdown", "category"]
     summary = _quantiles(df.groupby(keys, sort=False, observed=True)["value"]).reset_index()
     annual = df[df.table == "annual"].drop(columns="table")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..results import manifest_command
@@ -144,7 +145,10 @@ def _need(path: Path) -> Path:
 
 
 def _read_parquet(path: Path, columns: tuple[str, ...], numeric: tuple[str, ...],
-                  may_be_empty: bool = False) -> pd.DataFrame:
+                  may_be_empty: bool = False, complete: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The table, checked: its columns there, `numeric` ones numbers and never infinite, and
+    the `complete` ones never missing (the experiment writes none there: QA19's edited and
+    damaged tables were drawn, or failed with a traceback)."""
     _need(path)
     try:
         df = pd.read_parquet(path)
@@ -163,6 +167,13 @@ def _read_parquet(path: Path, columns: tuple[str, ...], numeric: tuple[str, ...]
             df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
         except (ValueError, TypeError) as e:
             raise ReportError(f"{path.name}: column {c} is not numeric ({e})") from e
+        bad = np.isinf(df[c].to_numpy()) | (df[c].isna().to_numpy() if c in complete else False)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            what = "a missing" if pd.isna(df[c].iloc[row]) else "an infinite"
+            raise ReportError(f"{path.name}: column {c} has {what} value (row {row + 1} of the table), which "
+                              "an experiment never writes: was the file edited or damaged? Rerun the same "
+                              "`carejourney experiment` command to summarise its chunks again")
     for c in columns:
         if c in numeric:
             continue
@@ -265,7 +276,8 @@ def _read_summary(folder: Path, names: list[str], baseline: str) -> pd.DataFrame
 
 def _read_savings(folder: Path, names: list[str], baseline: str) -> pd.DataFrame:
     cols = ("scenario", "period", "measure", "mean") + QUANTILES + ("p_positive",)
-    df = _read_parquet(folder / SAVINGS, cols, ("mean",) + QUANTILES + ("p_positive",), may_be_empty=True)
+    df = _read_parquet(folder / SAVINGS, cols, ("mean",) + QUANTILES + ("p_positive",), may_be_empty=True,
+                       complete=("mean",) + QUANTILES + ("p_positive",))
     _check_scenarios(df, SAVINGS, names)
     bad = sorted({p for p in df["period"] if p != TOTAL_PERIOD and not is_fy_label(p)})
     if bad:
@@ -275,7 +287,8 @@ def _read_savings(folder: Path, names: list[str], baseline: str) -> pd.DataFrame
 
 def _read_targets(folder: Path, names: list[str]) -> pd.DataFrame:
     cols = ("scenario", "target", "period", "measure", "threshold", "direction", "probability")
-    df = _read_parquet(folder / TARGETS, cols, ("threshold", "probability"), may_be_empty=True)
+    df = _read_parquet(folder / TARGETS, cols, ("threshold", "probability"), may_be_empty=True,
+                       complete=("threshold", "probability"))
     df["source"] = df["source"].fillna("").astype(str) if "source" in df.columns else ""
     _check_scenarios(df, TARGETS, names)
     bad = sorted(set(df["direction"]) - set(DIRECTIONS))
@@ -292,7 +305,7 @@ def _read_targets(folder: Path, names: list[str]) -> pd.DataFrame:
 
 
 def _read_bands(folder: Path, names: list[str]) -> pd.DataFrame:
-    df = _read_parquet(folder / MONTHLY_BANDS, ("scenario", "period") + QUANTILES, QUANTILES)
+    df = _read_parquet(folder / MONTHLY_BANDS, ("scenario", "period") + QUANTILES, QUANTILES, complete=QUANTILES)
     _check_scenarios(df, MONTHLY_BANDS, names)
     try:
         df["date"] = pd.to_datetime(df["period"], format="%Y-%m-%d")
@@ -314,6 +327,12 @@ def load_results(results_dir: str | Path) -> Results:
     if other not in (None, "experiment"):  # QA: said only "summary.parquet: required file is missing"
         raise ReportError(f"{folder}: holds the results of `carejourney {other}`, not of an experiment; `report` "
                           "reads the folder `carejourney experiment` writes")
+    if (folder / MANIFEST).is_file():
+        # an interrupted batch has no tables yet: say so, not "summary.parquet: missing" (QA19)
+        try:
+            _read_manifest(folder)
+        except ReportError as err:
+            raise ReportError(f"{folder}{os.sep}{err}" if str(err).startswith(MANIFEST) else str(err)) from None
     for name in REQUIRED_FILES:  # report every absent file by name, before parsing any
         _need(folder / name)
     try:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from carejourney.experiment import (ChunkTask, ExperimentError, code_fingerprint, load_experiment, plan_tasks, run_chunk,
+from carejourney.experiment import (ChunkTask, ExperimentError, batch_key, code_fingerprint, load_experiment, plan_tasks, run_chunk,
                                     run_experiment)
 from carejourney.levers import activate, prices_only
 from carejourney.model.modifiers import NO_CHANGE
@@ -188,7 +190,8 @@ def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
     exp = load_experiment(path)
     # interrupted: only some chunks got written, and no summaries
     run_chunk(ChunkTask(exp.cfg, exp.spec.levers, 11, 0, 4,
-                        [("baseline", [], str(out / "chunks" / "baseline" / "reps_000000_000004.parquet"))]))
+                        [("baseline", [], str(out / "chunks" / "baseline" / "reps_000000_000004.parquet"))],
+                        batch=batch_key(exp, 11)))
     (out / "manifest.json").write_text((serial / "manifest.json").read_text().replace('"complete": true', '"complete": false'))
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
     _assert_same_tables(serial, resumed)
@@ -266,7 +269,8 @@ def test_a_chunk_damaged_after_planning_is_named_not_a_traceback(finished, tmp_p
     chunk = next((out / "chunks" / "baseline").glob("*.parquet"))
     chunk.write_bytes(b"not parquet")
     with pytest.raises(ExperimentError, match=f"{chunk}: chunk of scenario baseline cannot be read"):
-        read_chunks(out, load_experiment(path).scenarios, 4)
+        exp = load_experiment(path)
+        read_chunks(out, exp.scenarios, 4, batch_key(exp, 11))
 
 
 def _corrupt_inside(chunk: Path):
@@ -293,6 +297,82 @@ def test_a_chunk_found_bad_when_summarising_is_removed_and_a_rerun_recomputes_it
     assert not chunk.exists()
     resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
     _assert_same_tables(serial, resumed)
+
+
+def test_a_chunk_of_another_seed_is_computed_again_not_summarised_as_paired(finished, tmp_path, capsys):
+    """QA19: a chunk copied in from a run with another seed kept its scenario and replication
+    numbers, so it was summarised with the rest (a saving of 2.1 became 4.4 [-9.2 to 20.6])."""
+    path, serial = finished
+    other = run_experiment(path, reps=4, seed=12, workers=1, out=tmp_path / "seed12", progress=False)
+    out = _copy(serial, tmp_path)
+    chunk = next((out / "chunks" / "baseline").glob("*.parquet"))
+    shutil.copy(other / "chunks" / "baseline" / chunk.name, chunk)
+    resumed = run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    assert f"note: {chunk}: was written by another batch (another seed 12); it is computed again" in capsys.readouterr().err
+    _assert_same_tables(serial, resumed)
+
+
+def _rewrite_values(chunk: Path, change):
+    """Rewrite a chunk's value column, keeping its metadata (the batch it names)."""
+    t = pq.read_table(chunk)
+    pq.write_table(t.set_column(t.column_names.index("value"), "value", change(t.column("value"))), chunk)
+
+
+def _overwrite_values_unseen(chunk: Path):
+    """Overwrite 16 bytes of the value column's page where the file still decodes, to other
+    finite numbers (snappy copies literal bytes: 'XXXXXXXX' is 1.9e116), as QA did: only the
+    page checksum can tell."""
+    group = pq.ParquetFile(chunk).metadata.row_group(0)
+    col = next(group.column(i) for i in range(group.num_columns) if group.column(i).path_in_schema == "value")
+    start = col.dictionary_page_offset or col.data_page_offset
+    original, before = chunk.read_bytes(), pq.read_table(chunk).column("value")
+    for at in range(start + col.total_compressed_size - 24, start, -8):
+        data = bytearray(original)
+        data[at: at + 16] = b"X" * 16
+        chunk.write_bytes(bytes(data))
+        try:
+            after = pq.read_table(chunk, page_checksum_verification=False).column("value")
+        except (OSError, pa.ArrowException):
+            continue
+        if not after.equals(before):
+            return
+    raise AssertionError("no overwrite that still decodes")
+
+
+@pytest.mark.parametrize("damage", ["nan", "inf", "text", "bytes_in_a_page"])
+def test_a_chunk_with_values_that_are_not_finite_numbers_is_removed_and_recomputed(finished, tmp_path, damage):
+    """QA19: NaN values were summarised silently (replications left out, P(target) halved),
+    bytes overwritten inside a page (footer intact) gave means of 1e116, and text values a
+    traceback."""
+    path, serial = finished
+    out = _copy(serial, tmp_path)
+    chunk = next((out / "chunks" / "fewer_teens").glob("*.parquet"))
+    if damage == "bytes_in_a_page":
+        _overwrite_values_unseen(chunk)
+    else:
+        bad = {"nan": float("nan"), "inf": float("inf")}
+        _rewrite_values(chunk, lambda v: pa.array(
+            [str(x) for x in v.to_pylist()] if damage == "text" else [bad[damage]] + v.to_pylist()[1:]))
+    (out / "manifest.json").write_text((out / "manifest.json").read_text().replace('"complete": true', '"complete": false'))
+    with pytest.raises(ExperimentError, match=f"{chunk}: chunk of scenario fewer_teens .*; it was removed: rerun"):
+        run_experiment(path, reps=4, workers=1, out=out, progress=False)
+    assert not chunk.exists()
+    _assert_same_tables(serial, run_experiment(path, reps=4, workers=1, out=out, progress=False))
+
+
+def test_a_resume_removes_what_a_killed_command_was_writing(finished, tmp_path):
+    """QA19: a chunk's .tmp and the summaries' staging folder, left by kill -9, stayed after a
+    successful resume."""
+    path, serial = finished
+    out = _copy(serial, tmp_path)
+    left = [out / "chunks" / "baseline" / "reps_000000_000004.12345.tmp", out / ".manifest.12345.tmp"]
+    for f in left:
+        f.write_bytes(b"half")
+    (out / "..aggregate.tmp-0badf00d").mkdir()
+    (out / "..aggregate.tmp-0badf00d" / "annual.parquet").write_bytes(b"half")
+    _assert_same_tables(serial, run_experiment(path, reps=4, workers=1, out=out, progress=False))
+    assert not any(f.exists() for f in left) and not (out / "..aggregate.tmp-0badf00d").exists()
+    assert json.loads((out / "manifest.json").read_text())["complete"] is True
 
 
 def test_a_cut_short_manifest_is_refused_with_a_message(finished, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,24 @@ def test_python_dash_m_runs_the_same_command_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "carejourney", "run", CONFIG, "--reps", "0"], capture_output=True,
                          text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "usage: carejourney run " in bad.stderr and not any(tmp_path.iterdir())
+
+
+def test_a_ctrl_c_while_the_command_line_is_imported_is_an_interrupt_not_a_traceback(monkeypatch, capsys):
+    """QA19: the heavy imports ran before main()'s handling of Ctrl-C (about a second)."""
+    import types
+
+    from carejourney import launch
+
+    class Interrupted(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "carejourney.cli", Interrupted("carejourney.cli"))
+    assert launch.main(["--version"]) == 130
+    assert "interrupted: nothing was written" in capsys.readouterr().err
+
+
+def test_the_entry_point_imports_nothing_heavy_before_it_can_catch_an_interrupt():
+    code = "import sys, carejourney.launch; print(sorted({'numpy', 'pandas', 'simpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -147,6 +147,45 @@ def test_a_bad_scheduler_is_a_clean_error_and_writes_nothing(tmp_path, monkeypat
     assert not out.exists()
 
 
+@pytest.mark.parametrize("answer, message", [
+    (None, "no Dask scheduler answered within 2 s"),  # a dashboard or web port: waited for ever
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "not a Dask scheduler"),  # was a 3 EiB allocation
+])
+def test_a_scheduler_address_where_something_else_listens_is_a_clean_error(tmp_path, monkeypatch, capsys,
+                                                                         answer, message):
+    """QA19: --scheduler at a port that is not a Dask scheduler's hung or crashed."""
+    import socket
+    import threading
+
+    monkeypatch.setattr(experiment, "CONNECT_TIMEOUT_S", 1)
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if answer is not None:
+                conn.recv(65536)
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    path = write_experiment(tmp_path)
+    out = tmp_path / "out"
+    try:
+        assert main(["experiment", str(path), "--reps", "1", "--out", str(out), "--scheduler", address]) == 2
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- bundled experiments
 @pytest.mark.parametrize("path", [p for p in sorted(EXPERIMENTS.glob("*.yaml")) if not p.name.startswith("fit-params-")],
                          ids=lambda p: p.name)

@@ -424,6 +424,12 @@ def test_missing_summary_raises_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in results.iterdir()) == before
 
 
+def _set_first(folder: Path, table: str, column: str, value: float):
+    df = pd.read_parquet(folder / f"{table}.parquet")
+    df.loc[0, column] = value
+    df.to_parquet(folder / f"{table}.parquet")
+
+
 @pytest.mark.parametrize("breakage, fname, fragment", [
     (lambda f: pd.read_parquet(f / "summary.parquet").drop(columns=["q95"]).to_parquet(f / "summary.parquet"),
      "summary.parquet", "q95"),
@@ -433,6 +439,11 @@ def test_missing_summary_raises_and_writes_nothing(tmp_path):
     (lambda f: (f / "monthly_bands.parquet").unlink(), "monthly_bands.parquet", "missing"),
     (lambda f: pd.read_parquet(f / "targets.parquet").assign(direction="below").to_parquet(f / "targets.parquet"),
      "targets.parquet", "direction"),
+    # QA19: inf in q95 was a traceback (OverflowError), NaN in the others a report drawn from it
+    (lambda f: _set_first(f, "summary", "q95", float("inf")), "summary.parquet", "q95 has an infinite value"),
+    (lambda f: _set_first(f, "savings", "mean", float("nan")), "savings.parquet", "mean has a missing value"),
+    (lambda f: _set_first(f, "targets", "probability", float("nan")), "targets.parquet", "probability has a missing"),
+    (lambda f: _set_first(f, "monthly_bands", "q50", float("-inf")), "monthly_bands.parquet", "q50 has an infinite"),
 ])
 def test_malformed_inputs_raise_naming_the_file(tmp_path, breakage, fname, fragment):
     results = make_results(tmp_path / "results")
@@ -586,6 +597,17 @@ def test_an_unfinished_batch_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
     (folder / "manifest.json").write_text(json.dumps({**m, "complete": True}))
     assert write_report(folder, tmp_path / "out").exists()
+
+
+def test_a_batch_interrupted_before_its_first_tables_is_named_as_unfinished(tmp_path):
+    """QA19: with no tables yet the report said 'summary.parquet: required file is missing'."""
+    folder = make_results(tmp_path / "res")
+    m = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**m, "complete": False}))
+    for name in ("summary", "savings", "targets", "monthly_bands"):
+        (folder / f"{name}.parquet").unlink()
+    with pytest.raises(ReportError, match=f"{folder}: the batch is not finished"):
+        write_report(folder, tmp_path / "out")
 
 
 @pytest.mark.parametrize("millions, text", [(-0.14, "−£0.1m"), (-0.04, "£0.0m"), (61.26, "£61.3m"), (1234.5, "£1,234.5m")])
