@@ -42,7 +42,7 @@ from .config.schema import is_plain_name
 from .levers import PRICE_ONLY_KINDS, Lever, activate, applied_levers, prices_only, with_article
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
-from .results import atomic_dir, write_table
+from .results import atomic_dir, leftovers, write_table
 from .runner import MAX_REPS, run_repriced, worker_pool
 
 CHUNK_REPS = 10
@@ -50,6 +50,7 @@ CHUNK_REPS = 10
 # from another seed or experiment kept its scenario and replication numbers, so it was
 # summarised as if paired with the rest (QA19)
 CHUNK_BATCH_KEY = b"carejourney.batch"
+STAGING = ".aggregate"  # the folder the summaries are built in, beside the chunks
 CONNECT_TIMEOUT_S = 10  # seconds to reach a --scheduler before giving up
 BASELINE = "baseline"
 # What each replication keeps: enough for the report, the savings and the targets.
@@ -722,7 +723,7 @@ def _remove_leftovers(out: Path):
     successful resume, on a disk that may be full)."""
     for path in [*out.glob("chunks/*/*.tmp"), *out.glob(".manifest.*.tmp")]:
         path.unlink(missing_ok=True)
-    for path in [*out.glob("..aggregate.tmp-*"), *out.glob("..aggregate.old-*")]:
+    for path in leftovers(out / STAGING):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -911,7 +912,7 @@ def aggregate(out: Path, exp: Experiment, reps: int, seed: int):
     monthly = df[(df.table == "monthly")]
     bands = _quantiles(monthly.groupby(["scenario", "period"], sort=False)["value"]).reset_index().drop(columns="mean")
     del df, monthly
-    staging = out / ".aggregate"
+    staging = out / STAGING
     with atomic_dir(staging) as tmp:
         write_table(annual, tmp, "annual", csv=False)
         write_table(summary, tmp, "summary")

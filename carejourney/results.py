@@ -29,6 +29,17 @@ def _staging_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
 
 
+def _old_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+
+
+def leftovers(target: str | Path) -> list[Path]:
+    """What a killed atomic_dir(target) can leave beside it: its staging folder, or the
+    previous target it had moved aside."""
+    target = Path(target)
+    return [*target.parent.glob(f".{target.name}.tmp-*"), *target.parent.glob(f".{target.name}.old-*")]
+
+
 def staging_dir(target: str | Path) -> Path:
     """Make and return an empty folder beside `target` (`.<name>.tmp-<random>`) to build it in.
 
@@ -237,7 +248,7 @@ def atomic_dir(target: str | Path, check=None):
         if check is not None and target.is_dir():
             check(target)
         if os.path.lexists(target):
-            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            old = _old_name(target)
             os.replace(target, old)
         try:
             os.replace(tmp, target)

@@ -17,8 +17,9 @@ from operator import mul
 
 import numpy as np
 
-from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES
+from ..vocab import AGE_BANDS, DAYS_PER_YEAR, LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES
 from .demand import BAND_LOWER_YEARS, BAND_UPPER_YEARS
+from .placements import lawful
 
 # Structural plausibility of a placement type or legal status at each age band (relative
 # weights), for the urn that draws the opening stock's joint table: the built-in values,
@@ -118,13 +119,8 @@ def _repair(out: np.ndarray, bands: np.ndarray, w_age: np.ndarray) -> np.ndarray
     return out
 
 
-def _lawful_table() -> np.ndarray:
-    """(placement types, legal statuses): True where the placement can be held under the status."""
-    ok = np.ones((len(PLACEMENT_TYPES), len(LEGAL_STATUSES)), dtype=bool)
-    for ptype, statuses in PLACEMENT_LEGAL_STATUSES.items():
-        ok[PLACEMENT_TYPES.index(ptype)] = False
-        ok[PLACEMENT_TYPES.index(ptype), [LEGAL_STATUSES.index(s) for s in statuses]] = True
-    return ok
+# (placement types, legal statuses): True where the placement can be held under the status
+_LAWFUL = np.array([[lawful(k, s) for s in range(len(LEGAL_STATUSES))] for k in range(len(PLACEMENT_TYPES))])
 
 
 def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_weights: np.ndarray) -> np.ndarray:
@@ -134,7 +130,7 @@ def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_
     age band if one fits, such that both placements allow their new status and both statuses
     are plausible at their new ages: both margins stay as published. No random draws, so
     every other draw is unchanged; a status no child can swap stays (the counts allow no better)."""
-    ok = _lawful_table()
+    ok = _LAWFUL
     status = status.copy()
     for i in np.flatnonzero(~ok[placement, status]).tolist():
         k, s, b = placement[i], status[i], bands[i]

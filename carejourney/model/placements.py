@@ -226,9 +226,8 @@ class PlacementPolicy:
         placed for adoption (that comes with a match), and never concurrent carers for a child
         already in care: that type has no move of its own, so a child on a care order stayed
         there until 18 (QA17)."""
-        allowed = LAWFUL_STATUSES[code]
         return (code != PFA and self.min_age[code] <= age < self.max_age[code] + 1
-                and (allowed is None or status in allowed) and not (code == CONCURRENT and moving_from is not None))
+                and lawful(code, status) and not (code == CONCURRENT and moving_from is not None))
 
     def place(self, child, t: float, code: int) -> int:
         """Take an in-house place if one is free and matches, else overflow to external."""

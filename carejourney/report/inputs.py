@@ -327,16 +327,15 @@ def load_results(results_dir: str | Path) -> Results:
     if other not in (None, "experiment"):  # QA: said only "summary.parquet: required file is missing"
         raise ReportError(f"{folder}: holds the results of `carejourney {other}`, not of an experiment; `report` "
                           "reads the folder `carejourney experiment` writes")
-    if (folder / MANIFEST).is_file():
-        # an interrupted batch has no tables yet: say so, not "summary.parquet: missing" (QA19)
-        try:
-            _read_manifest(folder)
-        except ReportError as err:
-            raise ReportError(f"{folder}{os.sep}{err}" if str(err).startswith(MANIFEST) else str(err)) from None
+    try:
+        # first: an interrupted batch has no tables yet, and is named so, not by
+        # "summary.parquet: required file is missing" (QA19)
+        m = _read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    except ReportError as err:
+        raise _in_folder(err, folder) from None
     for name in REQUIRED_FILES:  # report every absent file by name, before parsing any
         _need(folder / name)
     try:
-        m = _read_manifest(folder)
         scenarios, baseline = _scenarios(m)
         names = [s.name for s in scenarios]
         return Results(
@@ -346,11 +345,14 @@ def load_results(results_dir: str | Path) -> Results:
             targets=_read_targets(folder, names),
             monthly_bands=_read_bands(folder, names),
         )
-    except ReportError as err:  # 'summary.parquet: ...' names the file; say in which folder (QA)
-        text = str(err)
-        if text.split(":", 1)[0] in REQUIRED_FILES:
-            raise ReportError(f"{folder}{os.sep}{text}") from None
-        raise
+    except ReportError as err:
+        raise _in_folder(err, folder) from None
+
+
+def _in_folder(err: ReportError, folder: Path) -> ReportError:
+    """'summary.parquet: ...' names the file; say in which folder (QA)."""
+    text = str(err)
+    return ReportError(f"{folder}{os.sep}{text}") if text.split(":", 1)[0] in REQUIRED_FILES else err
 
 
 # --------------------------------------------------------------------------- actuals
