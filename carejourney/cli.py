@@ -18,7 +18,7 @@ from .config.loader import ConfigWarning
 from .experiment import ExperimentError
 from .report import ReportError
 from .results import PathError
-from .runner import MAX_REPS
+from .runner import MAX_REPS, RunError
 
 
 def _progress(total: int, desc: str):
@@ -58,10 +58,12 @@ def cmd_run(args) -> int:
         write_manifest,
         write_table,
     )
-    from .runner import run_replications
+    from .runner import RUN_BYTES_PER_REP_YEAR, memory_refusal, run_replications
     from .summary import summary_text
 
     cfg = load_config(args.config)
+    if why := memory_refusal(cfg, args.reps, RUN_BYTES_PER_REP_YEAR, "stacking and summarising them"):
+        raise RunError(why)
     out = Path(args.out) if args.out else default_out_dir(cfg.meta.name, args.config)
     target = check_out_dir(out, "run", "run")  # before simulating: refusing afterwards wastes the run
     bar, tick = _progress(args.reps, "replications")
@@ -204,7 +206,7 @@ def main(argv=None) -> int:
     try:
         with _config_warnings_as_lines():
             return args.func(args)
-    except (ConfigError, ExperimentError, ReportError, PathError) as err:
+    except (ConfigError, ExperimentError, ReportError, PathError, RunError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path the checks did not foresee: still one line, not a traceback

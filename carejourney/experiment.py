@@ -42,8 +42,8 @@ from .config.schema import is_plain_name
 from .levers import PRICE_ONLY_KINDS, Lever, activate, applied_levers, prices_only, with_article
 from .model.modifiers import NO_CHANGE
 from .strict import NumbersOnly
-from .results import atomic_dir, leftovers, write_table
-from .runner import MAX_REPS, run_repriced, worker_pool
+from .results import atomic_dir, errors_naming, leftovers, write_table
+from .runner import MAX_REPS, SUMMARY_BYTES_PER_REP_YEAR, memory_refusal, run_repriced, worker_pool
 
 CHUNK_REPS = 10
 # each chunk file names the batch that wrote it (Parquet key-value metadata): a chunk copied in
@@ -487,9 +487,13 @@ def run_chunk(task: ChunkTask) -> list[str]:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHUNK_BATCH_KEY: task.batch.encode()})
         # page checksums: bytes overwritten inside a page are found on reading, not summarised
         # (QA19); values in data pages, since a dictionary page's checksum is not verified
-        pq.write_table(table, tmp, write_page_checksum=True,
-                       use_dictionary=[c for c in table.column_names if c != "value"])
-        os.replace(tmp, out)  # a chunk file exists only when it is complete
+        try:
+            with errors_naming(out):
+                pq.write_table(table, tmp, write_page_checksum=True,
+                               use_dictionary=[c for c in table.column_names if c != "value"])
+                os.replace(tmp, out)  # a chunk file exists only when it is complete
+        finally:
+            tmp.unlink(missing_ok=True)  # a full disk's part-written file is not left behind
         written.append(str(out))
     return written
 
@@ -677,6 +681,9 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
     out = Path(out) if out else Path("results") / exp.spec.experiment.name
     if seed < 0 or reps < 1:
         raise ExperimentError(f"seed must be >= 0 and replications >= 1 (got seed {seed}, replications {reps})")
+    if why := memory_refusal(exp.cfg, reps, len(exp.scenarios) * SUMMARY_BYTES_PER_REP_YEAR,
+                             f"summarising {reps * len(exp.scenarios):,} scenario-replications"):
+        raise ExperimentError(why)
     manifest = _manifest(exp, reps, seed)
     check_resume(out, manifest)
     if check_out is not None:
@@ -823,6 +830,10 @@ def connect(scheduler: str):
 
 def _run_dask(tasks, client, bar):
     from dask.distributed import as_completed
+    if tasks and not client.scheduler_info().get("workers"):
+        # Dask queues work for workers yet to join without a word: say why nothing moves
+        print(f"note: the Dask scheduler at {client.scheduler.address} has no workers yet; the chunks wait "
+              "until one joins (Ctrl-C stops; the same command resumes)", file=sys.stderr)
     futures = client.map(run_chunk, tasks, pure=False)
     sizes = {f.key: t.replications for f, t in zip(futures, tasks)}
     try:

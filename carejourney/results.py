@@ -231,6 +231,18 @@ def manifest_command(folder: Path) -> str | None:
 
 
 @contextmanager
+def errors_naming(path: str | Path):
+    """An OSError that names no file (a full disk, as pyarrow and pandas raise it: "Error
+    writing bytes") raised again naming `path`, the output it was writing (QA19)."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
+
+
+@contextmanager
 def atomic_dir(target: str | Path, check=None):
     """Yield a temporary folder; on success it replaces `target`, on failure it vanishes
     (also when the final swap fails: the previous `target`, if any, is put back).
@@ -243,7 +255,8 @@ def atomic_dir(target: str | Path, check=None):
     tmp = staging_dir(target)
     old = None
     try:
-        yield tmp
+        with errors_naming(target):
+            yield tmp
         _list_outputs(tmp)
         if check is not None and target.is_dir():
             check(target)

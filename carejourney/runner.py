@@ -126,6 +126,38 @@ def chunked(seq, n):
 
 # A million replications of one scenario is about a day on two cores; more is a typo
 # (and the list of replications alone would exhaust memory long before it ran).
+# What stacking and summarising replications holds in memory at once, per replication and
+# year of run, measured on Cambridgeshire's 6 years: `run`, ~0.70 MB a replication at peak
+# (the RSS of 200 replications less that of 20); an experiment's summary, 3.2 GB for 28,000
+# scenario-replications (benchmarks/HISTORY.md, fourteenth QA round).
+RUN_BYTES_PER_REP_YEAR = 120_000
+SUMMARY_BYTES_PER_REP_YEAR = 19_000
+
+
+class RunError(Exception):
+    """A run this machine cannot finish, refused before it starts."""
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: no check
+        return None
+
+
+def memory_refusal(cfg, reps: int, bytes_per_rep_year: float, what: str) -> str | None:
+    """Why `reps` replications cannot be held in this machine's memory, or None if they can:
+    said before hours of computing, not after (--reps 1000000: QA19)."""
+    have = physical_memory_bytes()
+    h = cfg.horizon
+    per_rep = max(1.0, (h.end_date - h.start_date).days / 365.25) * bytes_per_rep_year
+    if have is None or reps * per_rep <= have:
+        return None
+    return (f"{reps:,} replications: {what} holds them in memory at once, about {reps * per_rep / 1e9:,.0f} GB, "
+            f"and this machine has {have / 1e9:,.0f} GB: use at most about {int(have // per_rep):,} replications "
+            "here (or run several batches, each with its own seed)")
+
+
 MAX_REPS = 1_000_000
 PARENT_CHECK_S = 1.0  # how often a worker looks for its parent
 

@@ -184,6 +184,32 @@ def test_two_workers_and_dask_give_identical_results(finished, tmp_path):
         _assert_same_tables(serial, other)
 
 
+def test_a_scheduler_without_workers_says_so_and_the_batch_runs_when_one_joins(finished, tmp_path, capsys):
+    """Dask queues work for absent workers silently: the command looked hung (QA19)."""
+    import threading
+    import time
+
+    from dask.distributed import LocalCluster
+    path, serial = finished
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        box = {}
+        runner = threading.Thread(target=lambda: box.setdefault("out", run_experiment(
+            path, reps=4, out=tmp_path / "late", scheduler=cluster.scheduler_address, progress=False)))
+        runner.start()
+        err = ""
+        for _ in range(300):
+            err += capsys.readouterr().err
+            if "has no workers yet" in err:
+                break
+            time.sleep(0.1)
+        assert f"note: the Dask scheduler at {cluster.scheduler_address} has no workers yet" in err
+        assert runner.is_alive() and "out" not in box
+        cluster.scale(1)
+        runner.join(120)
+        assert not runner.is_alive()
+    _assert_same_tables(serial, box["out"])
+
+
 def test_an_interrupted_batch_resumes_to_the_same_results(finished, tmp_path):
     path, serial = finished
     out = tmp_path / "resumed"

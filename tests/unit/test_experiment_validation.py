@@ -611,3 +611,28 @@ def test_extending_a_batch_without_its_report_says_the_report_is_older(tmp_path,
     assert main(["experiment", str(path), "--reps", "2", "--no-report", "--out", str(out)]) == 0
     assert (f"note: {out / 'report' / 'report.html'} is from before this run and was not updated (--no-report)"
             in capsys.readouterr().err)
+
+
+def test_a_batch_too_big_to_summarise_here_is_refused_before_computing(tmp_path, capsys):
+    """QA19: --reps 1000000 computed for days before its summary could not fit in memory."""
+    path = write_experiment(tmp_path / "exp")
+    out = tmp_path / "exp" / "out"
+    assert main(["experiment", str(path), "--reps", "1000000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1,000,000 replications: summarising" in err and "GB, and this machine has" in err and "use at most about" in err
+    assert not out.exists()
+
+
+def test_the_summary_memory_bound_is_the_machines_memory(tmp_path, monkeypatch):
+    import carejourney.runner as runner
+    exp = load_experiment(write_experiment(tmp_path))
+    h = exp.cfg.horizon
+    per_rep = len(exp.scenarios) * max(1.0, (h.end_date - h.start_date).days / 365.25) \
+        * runner.SUMMARY_BYTES_PER_REP_YEAR
+    monkeypatch.setattr(runner, "physical_memory_bytes", lambda: int(per_rep * 10.5))
+    run_experiment(exp.path, reps=10, out=tmp_path / "ten", workers=1, progress=False)
+    with pytest.raises(ExperimentError, match=r"^11 replications: summarising .* use at most about 10 replications here"):
+        run_experiment(exp.path, reps=11, out=tmp_path / "eleven", workers=1, progress=False)
+    assert not (tmp_path / "eleven").exists()
+    monkeypatch.setattr(runner, "physical_memory_bytes", lambda: None)
+    assert runner.memory_refusal(exp.cfg, 10 ** 6, per_rep, "x") is None

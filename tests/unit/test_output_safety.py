@@ -355,3 +355,46 @@ def test_compare_names_report_when_its_report_file_is_someone_elses(tmp_path, co
     assert err == (f"error: {notes} exists and was not written by carejourney compare: choose another --report "
                    "or remove it")
     assert notes.read_text() == "# my notes\n"
+
+
+def test_a_full_disk_while_run_writes_names_the_output_and_writes_nothing(tmp_path, config, capsys, monkeypatch):
+    """QA19: pandas and pyarrow raise a full disk as an OSError naming no file ("Error writing
+    bytes"): the message said nothing of where."""
+    import pandas as pd
+
+    def full(self, path, *args, **kwargs):
+        Path(path).write_text("part")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--reps", "1", "--out", str(out)]) == 2
+    assert _error(capsys) == f"error: {out}: no space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+def test_a_full_disk_while_a_chunk_is_written_names_the_chunk_and_leaves_no_part(tmp_path, capsys, monkeypatch):
+    import carejourney.experiment as experiment
+    from tests.functional.experiment_helpers import write_experiment
+
+    def full(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 part")
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(experiment.pq, "write_table", full)
+    out = tmp_path / "exp" / "out"
+    assert main(["experiment", str(write_experiment(tmp_path / "exp")), "--reps", "1", "--workers", "1",
+                 "--out", str(out)]) == 2
+    err = _error(capsys)
+    assert err.startswith(f"error: {out / 'chunks' / 'baseline'}/reps_") and err.endswith(
+        ".parquet: error writing bytes to file. detail: [errno 28] no space left on device")
+    assert not [p for p in out.rglob("*") if p.is_file() and p.name not in ("manifest.json", ".lock")]
+
+
+def test_a_run_too_big_for_this_machines_memory_is_refused_before_simulating(tmp_path, config, capsys, no_simulation):
+    """QA19: --reps 1000000 would have simulated for a day before running out of memory."""
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--reps", "1000000", "--out", str(out)]) == 2
+    err = _error(capsys)
+    assert err.startswith("error: 1,000,000 replications: stacking and summarising them holds them in memory at once")
+    assert "use at most about" in err and not out.exists()
