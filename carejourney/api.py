@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, load_config as _load, parse_config
+from .config import Config, parse_config
+from .config import load_config as _load
 from .runner import RunResult, run_replications
 
 

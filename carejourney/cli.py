@@ -89,7 +89,6 @@ def cmd_run(args) -> int:
 def cmd_experiment(args) -> int:
     from .experiment import run_experiment
     from .experiment_summary import experiment_summary_text
-
     from .report import ACTUALS_COPY, report_dir, write_report
 
     out = run_experiment(args.experiment, reps=args.reps, seed=args.seed, workers=args.workers,

@@ -31,19 +31,38 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import __version__
+from .calendar import financial_years
 from .commands import os_error_text
 from .config import ConfigError, load_config
-from .calendar import financial_years
 from .config.loader import ConfigWarning, format_validation_error, read_yaml
 from .config.schema import is_plain_name
-from .levers import PRICE_ONLY_KINDS, Lever, activate, applied_levers, prices_only, with_article
+from .levers import (
+    PRICE_ONLY_KINDS,
+    Lever,
+    activate,
+    applied_levers,
+    prices_only,
+    with_article,
+)
 from .model.modifiers import NO_CHANGE
-from .strict import NumbersOnly
 from .results import atomic_dir, errors_naming, leftovers, write_table
-from .runner import MAX_REPS, SUMMARY_BYTES_PER_REP_YEAR, memory_refusal, run_repriced, worker_pool
+from .runner import (
+    MAX_REPS,
+    SUMMARY_BYTES_PER_REP_YEAR,
+    memory_refusal,
+    run_repriced,
+    worker_pool,
+)
+from .strict import NumbersOnly
 
 CHUNK_REPS = 10
 # each chunk file names the batch that wrote it (Parquet key-value metadata): a chunk copied in

@@ -21,7 +21,15 @@ from .config.schema import MAX_CASELOAD, MAX_HORIZON_DAYS, Service, check_known
 from .model.modifiers import Modifiers
 from .model.warp import TimeWarp, combine
 from .strict import NumbersOnly
-from .uncertainty import BetaPrior, FixedValue, LogNormalPrior, NormalPrior, Prior, draw_prior, prior_extremes
+from .uncertainty import (
+    BetaPrior,
+    FixedValue,
+    LogNormalPrior,
+    NormalPrior,
+    Prior,
+    draw_prior,
+    prior_extremes,
+)
 from .vocab import INHOUSE_TYPES, NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 
 KINDS = {

@@ -17,10 +17,30 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from .calendar import count_open, covering_span, days_in_windows, fy_start_year, run_calendar
-from .events import EDGE_OUTCOMES, END_REASON_CODE, PLACEMENT_END_REASONS, POST_CARE_KINDS, SERVICE_OUTCOME_CODE
-from .vocab import (AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_52_WEEK_PLACEMENT, DAYS_PER_YEAR, EXIT_ROUTES,
-                    LEGAL_STATUSES, NEEDS, PLACEMENT_TYPES)
+from .calendar import (
+    count_open,
+    covering_span,
+    days_in_windows,
+    fy_start_year,
+    run_calendar,
+)
+from .events import (
+    EDGE_OUTCOMES,
+    END_REASON_CODE,
+    PLACEMENT_END_REASONS,
+    POST_CARE_KINDS,
+    SERVICE_OUTCOME_CODE,
+)
+from .vocab import (
+    AGE_BAND_LOWER_YEARS,
+    AGE_BANDS,
+    DAYS_PER_52_WEEK_PLACEMENT,
+    DAYS_PER_YEAR,
+    EXIT_ROUTES,
+    LEGAL_STATUSES,
+    NEEDS,
+    PLACEMENT_TYPES,
+)
 
 COLUMNS = ["period", "measure", "breakdown", "category", "value"]
 AGE_BAND_EDGES_DAYS = np.array(AGE_BAND_LOWER_YEARS[1:]) * DAYS_PER_YEAR

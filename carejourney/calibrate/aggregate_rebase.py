@@ -11,7 +11,6 @@ import pandas as pd
 from ..validate.compare import match_figures
 from .aggregate_params import FitError
 
-
 START_YEARS = range(1900, 2201)  # years a run can start in; outside them a year is a typo
 
 

@@ -48,7 +48,11 @@ from ..config.schema import draw_refused
 from ..results import written_by
 from ..ssda903.report import cleaning_csv
 from ..uncertainty import get_path, truncated_to_field
-from .estimate_arrivals import estimate_demand_from_entries, estimate_uasc, estimate_uasc_arrivals
+from .estimate_arrivals import (
+    estimate_demand_from_entries,
+    estimate_uasc,
+    estimate_uasc_arrivals,
+)
 from .estimate_data import HAZARD_ROUTES, missing_years, to_date
 from .estimate_exits import (
     estimate_adoption,
@@ -62,8 +66,8 @@ from .estimate_legal import (
 )
 from .estimate_opening import estimate_opening
 from .estimate_placements import estimate_placements
-from .estimate_population import POPULATION_PATH, estimate_population
 from .estimate_plots import draw_fit_plots
+from .estimate_population import POPULATION_PATH, estimate_population
 from .estimate_proceedings import estimate_proceedings_and_exit_routes
 from .estimate_recorder import MIN_MIX, EstimateRecorder, plain
 from .estimate_report import AtomicWrite, EstimationReport, render_yaml

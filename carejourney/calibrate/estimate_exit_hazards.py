@@ -18,7 +18,13 @@ from ..config.schema import MAX_DURATION_MULTIPLIER
 from ..uncertainty import set_path
 from ..vocab import AGE_BANDS, LEGAL_STATUSES
 from .estimate_data import days_between, tmax, tmin
-from .estimate_fit import NEGLIGIBLE_EVENTS, FitError, _r, lognormal_interval, poisson_regression
+from .estimate_fit import (
+    NEGLIGIBLE_EVENTS,
+    FitError,
+    _r,
+    lognormal_interval,
+    poisson_regression,
+)
 from .estimate_plots import MIN_CELL_EXPOSURE_DAYS, MIN_PLOT_EVENTS, HazardCells
 from .estimate_recorder import MAX_SIGMA, NB, EstimateRecorder, distribution_problem
 from .estimate_report import Estimate, fmt_count

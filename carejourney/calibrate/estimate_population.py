@@ -6,7 +6,12 @@ from __future__ import annotations
 import math
 
 from ..calendar import year_ending_31_march
-from ..config.plausibility import BAND_YEARS, ENGLAND_LAC_PER_10000, YEARS_OF_AGE, children_of_bands
+from ..config.plausibility import (
+    BAND_YEARS,
+    ENGLAND_LAC_PER_10000,
+    YEARS_OF_AGE,
+    children_of_bands,
+)
 from ..config.schema import Population
 from .estimate_recorder import EstimateRecorder
 

@@ -18,7 +18,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from pydantic import TypeAdapter, ValidationError
 
 from ..config import parse_config
@@ -26,7 +25,13 @@ from ..distributions import Distribution
 from ..uncertainty import set_path
 from ..vocab import AGE_BANDS
 from .estimate_data import Prepared, Window, make_window, prepare
-from .estimate_fit import FitError, _r, beta_from_counts, beta_interval, lognormal_interval
+from .estimate_fit import (
+    FitError,
+    _r,
+    beta_from_counts,
+    beta_interval,
+    lognormal_interval,
+)
 from .estimate_report import Estimate, EstimationReport, fmt_count
 
 MIN_MIX = 5  # a mix (by age band, by placement) is replaced only with at least this many cases

@@ -49,7 +49,10 @@ def opening_age_warnings(cfg: Config) -> list[str]:
     age bands) and the types' age limits cannot always be met together (QA: weights asking for
     255 IFA 16-17s among 110 put 4-15s in supported accommodation, 16+). One draw with a fixed
     seed shows whether some child is left outside its type's ages."""
-    from ..model.opening import draw_opening, placement_age_limits  # the model's own draw and limits
+    from ..model.opening import (  # the model's own draw and limits
+        draw_opening,
+        placement_age_limits,
+    )
 
     o = draw_opening(cfg, np.random.default_rng(0))
     lo, hi = placement_age_limits(cfg)  # years; hi exclusive, as the draw keeps ages within them

@@ -12,15 +12,35 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..distributions import MAX_DAYS, Distribution
 from ..events import POST_CARE_KINDS
 from ..strict import NumbersOnly
-from ..uncertainty import (FixedValue, UncertainParameter, get_path, prior_extremes, prior_support, set_param,
-                           share_set_problem)
-from ..vocab import (AGE_BAND_AGES, AGE_BAND_LOWER_YEARS, AGE_BANDS, LEGAL_STATUSES, NEEDS, PARENTAL_FACTORS,
-                     PLACEMENT_TYPES)
+from ..uncertainty import (
+    FixedValue,
+    UncertainParameter,
+    get_path,
+    prior_extremes,
+    prior_support,
+    set_param,
+    share_set_problem,
+)
+from ..vocab import (
+    AGE_BAND_AGES,
+    AGE_BAND_LOWER_YEARS,
+    AGE_BANDS,
+    LEGAL_STATUSES,
+    NEEDS,
+    PARENTAL_FACTORS,
+    PLACEMENT_TYPES,
+)
 from .plausibility import demand_errors
 
 PROBABILITY_TOLERANCE = 1e-6

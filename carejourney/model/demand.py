@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..vocab import AGE_BAND_LOWER_YEARS, AGE_BANDS, DAYS_PER_YEAR, NEEDS, PARENTAL_FACTORS
+from ..vocab import (
+    AGE_BAND_LOWER_YEARS,
+    AGE_BANDS,
+    DAYS_PER_YEAR,
+    NEEDS,
+    PARENTAL_FACTORS,
+)
 
 ENVELOPE = 1.5  # levers may raise demand by up to 50% and keep exact common random numbers
 BLOCK_DAYS = 365.25  # arrivals are drawn a year at a time (see edge_candidates)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from ..events import END_REASON_CODE, POST_CARE_CODE
-from ..vocab import EXIT_CODE, EXIT_ROUTES as EXIT_ROUTE_NAMES, LEGAL_CODE, PLACEMENT_CODE
+from ..vocab import EXIT_CODE, LEGAL_CODE, PLACEMENT_CODE
+from ..vocab import EXIT_ROUTES as EXIT_ROUTE_NAMES
 from .alarms import alarm
 from .exits import CARE_LEAVER_ROUTES
 from .legal import PO, S20, marker_route

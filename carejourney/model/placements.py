@@ -6,7 +6,14 @@ import math
 from functools import lru_cache
 
 from ..distributions import categorical
-from ..vocab import AGE_BANDS, LEGAL_CODE, PLACEMENT_CODE, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES, RESIDENTIAL_TYPES
+from ..vocab import (
+    AGE_BANDS,
+    LEGAL_CODE,
+    PLACEMENT_CODE,
+    PLACEMENT_LEGAL_STATUSES,
+    PLACEMENT_TYPES,
+    RESIDENTIAL_TYPES,
+)
 
 FOSTER_OR_FAMILY = {PLACEMENT_CODE[t] for t in (
     "placed_with_parents", "kinship_foster", "inhouse_foster", "concurrent_foster_to_adopt",

@@ -19,14 +19,26 @@ from ..streams import CHILD_SOURCES, Streams
 from ..vocab import AGE_BANDS, EXIT_CODE, NEEDS, PLACEMENT_TYPES
 from .alarms import alarm
 from .children import U_DIVERT, U_ENTRY, U_ENTRY_DAYS, U_REFERRAL, U_ROUTE, ChildFactory
-from .demand import accepted, edge_candidates, edge_cohort, referral_counts, uasc_arrival_times, uasc_cohort
+from .demand import (
+    accepted,
+    edge_candidates,
+    edge_cohort,
+    referral_counts,
+    uasc_arrival_times,
+    uasc_cohort,
+)
 from .edge_of_care import CENSORED, Referral, Service
 from .exits import STAYING_PUT_MAX_DAYS, ExitRisks
 from .journey import CareJourneys
 from .legal import PP, S20, LegalPathway
 from .modifiers import NO_CHANGE
 from .opening import draw_opening
-from .placements import CapacityPool, PlacementPolicy, capacity_process, lever_recruitment_process
+from .placements import (
+    CapacityPool,
+    PlacementPolicy,
+    capacity_process,
+    lever_recruitment_process,
+)
 
 INF = math.inf
 # Children reach the edge of care months before they enter: arrivals begin this long

@@ -13,7 +13,16 @@ Modules: ``inputs`` reads and checks the folder (the contract), ``tables`` build
 tables, ``charts`` draws the PNGs, ``html`` renders the page, ``build`` puts it together.
 """
 
-from .build import ACTUALS_COPY, CHART_FILES, REPORT_HTML, SHEETS, WORKBOOK, build_outputs, report_dir, write_report
+from .build import (
+    ACTUALS_COPY,
+    CHART_FILES,
+    REPORT_HTML,
+    SHEETS,
+    WORKBOOK,
+    build_outputs,
+    report_dir,
+    write_report,
+)
 from .errors import ReportError
 
 __all__ = ["ACTUALS_COPY", "CHART_FILES", "REPORT_HTML", "SHEETS", "WORKBOOK", "ReportError", "build_outputs", "report_dir", "write_report"]

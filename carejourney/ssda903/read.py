@@ -19,7 +19,13 @@ import pandas as pd
 from ..calendar import fy_label
 from . import codes, privacy
 from .csvfile import FALLBACK_ENCODING, ReadNotes, read_csv_noting
-from .discover import SourceFile, find_files, missing_file_hint, not_csv_files, not_read_hint
+from .discover import (
+    SourceFile,
+    find_files,
+    missing_file_hint,
+    not_csv_files,
+    not_read_hint,
+)
 from .errors import Problem, Ssda903Error
 from .ids import ids_carried_over
 from .validate import (

@@ -8,7 +8,13 @@ The mapping from published quantities to model measures is one table,
 `carejourney.validate.mapping.MAPPING`.
 """
 
-from .compare import compare, compare_annual, coverage, format_comparison, simulated_figures
+from .compare import (
+           compare,
+           compare_annual,
+           coverage,
+           format_comparison,
+           simulated_figures,
+)
 from .figures import FiguresError, read_figures
 from .mapping import MAPPING, MappedQuantity
 

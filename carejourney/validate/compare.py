@@ -26,7 +26,14 @@ import pandas as pd
 
 from ..calendar import financial_years
 from .figures import FiguresError, ensure_figures, read_figures, select_geography
-from .mapping import MAPPING, MappedQuantity, derived_rows_using, reason_not_compared, row_for, unit_of_measure
+from .mapping import (
+    MAPPING,
+    MappedQuantity,
+    derived_rows_using,
+    reason_not_compared,
+    row_for,
+    unit_of_measure,
+)
 
 __all__ = ["compare", "compare_annual", "read_figures", "match_figures", "format_comparison", "coverage",
            "simulated_figures", "FiguresError", "OUTPUT_COLUMNS"]

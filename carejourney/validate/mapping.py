@@ -59,8 +59,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..vocab import (AGE_BAND_LABEL, AGE_BANDS, DFE_EXIT_GROUP, DFE_LEGAL_GROUP, DFE_PLACEMENT_GROUP, EXIT_ROUTES,
-                     LEGAL_STATUSES, PLACEMENT_TYPES)
+from ..vocab import (
+    AGE_BAND_LABEL,
+    AGE_BANDS,
+    DFE_EXIT_GROUP,
+    DFE_LEGAL_GROUP,
+    DFE_PLACEMENT_GROUP,
+    EXIT_ROUTES,
+    LEGAL_STATUSES,
+    PLACEMENT_TYPES,
+)
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,20 @@ in-house places run out, so placement mixes are compared where neither matters.
 from __future__ import annotations
 
 import copy
-import math
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from carejourney.calibrate import estimate_config
-from carejourney.calibrate.estimate_population import POPULATION_PATH
 from carejourney.calibrate.estimate_demand import (
     conversion_kernel,
     edge_probability,
     expected_entries,
 )
+from carejourney.calibrate.estimate_population import POPULATION_PATH
 from carejourney.cli import main
 from carejourney.config import ConfigError, load_config, parse_config
 from carejourney.runner import run_replication

@@ -13,8 +13,16 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from carejourney.experiment import (ChunkTask, ExperimentError, batch_key, code_fingerprint, load_experiment, plan_tasks, run_chunk,
-                                    run_experiment)
+from carejourney.experiment import (
+    ChunkTask,
+    ExperimentError,
+    batch_key,
+    code_fingerprint,
+    load_experiment,
+    plan_tasks,
+    run_chunk,
+    run_experiment,
+)
 from carejourney.levers import activate, prices_only
 from carejourney.model.modifiers import NO_CHANGE
 from carejourney.runner import run_replication, run_repriced

@@ -10,7 +10,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from carejourney.experiment import ExperimentError, _quantiles, load_experiment, run_experiment
+from carejourney.experiment import (
+    ExperimentError,
+    _quantiles,
+    load_experiment,
+    run_experiment,
+)
 from carejourney.experiment_summary import experiment_summary_text
 from carejourney.levers import activate
 from carejourney.summary import spend_total_items

@@ -14,8 +14,8 @@ import pytest
 
 from carejourney.config import parse_config
 from carejourney.levers import ActiveLever, Lever, LeverModifiers
-from carejourney.model.system import CareSystem
 from carejourney.model.legal import PO
+from carejourney.model.system import CareSystem
 from carejourney.vocab import AGE_BANDS, EXIT_CODE, PLACEMENT_TYPES
 from tests.conftest import small_dict, with_changes
 from tests.functional.helpers import littles_law_dict, run

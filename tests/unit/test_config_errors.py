@@ -7,6 +7,7 @@ from carejourney.cli import main
 from carejourney.config import ConfigError, load_config, parse_config
 from tests.conftest import DELETE, ROOT, load_default_dict, with_changes
 
+
 def _prior(path: str, **prior) -> dict:
     """The change that gives the config one uncertainty entry."""
     return {"uncertainty": [{"path": path, "prior": prior}]}

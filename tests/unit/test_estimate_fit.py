@@ -25,7 +25,10 @@ from carejourney.calibrate.estimate_fit import (
     poisson_regression,
     safe_inverse,
 )
-from carejourney.calibrate.estimate_recorder import EstimateRecorder, distribution_problem
+from carejourney.calibrate.estimate_recorder import (
+    EstimateRecorder,
+    distribution_problem,
+)
 from carejourney.config import parse_config
 from carejourney.vocab import AGE_BANDS
 from tests.conftest import with_changes

@@ -21,7 +21,14 @@ from carejourney.ssda903 import Ssda903Error, clean, read_ssda903
 from carejourney.validate.figures import FiguresError, read_figures
 from tests.conftest import load_default_dict
 from tests.unit.test_report import make_results
-from tests.unit.test_ssda903_read import EPISODE_COLS, HEADER_COLS, episode_row, header_row, write_csv, write_return
+from tests.unit.test_ssda903_read import (
+    EPISODE_COLS,
+    HEADER_COLS,
+    episode_row,
+    header_row,
+    write_csv,
+    write_return,
+)
 from tests.unit.test_validate_figures import HEADER, write
 
 ACTUALS_HEADER = "date,lac_children\n"

@@ -18,7 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carejourney.levers import MONTH_DAYS, ActiveLever, Lever, LeverModifiers, monthly_steps
+from carejourney.levers import (
+    MONTH_DAYS,
+    ActiveLever,
+    Lever,
+    LeverModifiers,
+    monthly_steps,
+)
 from carejourney.model.demand import Cohort
 from carejourney.vocab import NEEDS, PARENTAL_FACTORS, PLACEMENT_TYPES
 

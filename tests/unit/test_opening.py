@@ -8,7 +8,12 @@ import pytest
 from carejourney.config import load_config
 from carejourney.model.opening import age_weights, draw_opening
 from carejourney.streams import Streams
-from carejourney.vocab import AGE_BANDS, LEGAL_STATUSES, PLACEMENT_LEGAL_STATUSES, PLACEMENT_TYPES
+from carejourney.vocab import (
+    AGE_BANDS,
+    LEGAL_STATUSES,
+    PLACEMENT_LEGAL_STATUSES,
+    PLACEMENT_TYPES,
+)
 from tests.conftest import DEFAULT_CONFIG
 
 

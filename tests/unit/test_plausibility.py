@@ -95,7 +95,10 @@ def test_demand_just_below_the_limits_is_accepted_quietly(tmp_path, capsys):
 
 
 def test_the_reference_rates_are_the_england_config_s():
-    from carejourney.config.plausibility import REFERENCE_REFERRALS_PER_10000, children_by_band
+    from carejourney.config.plausibility import (
+        REFERENCE_REFERRALS_PER_10000,
+        children_by_band,
+    )
 
     england = load_config(ROOT / "configs" / "england-2015.yaml")
     children = children_by_band(england)

@@ -4,9 +4,14 @@ the set's other shares are rescaled so it still sums to 1."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from carejourney.calibrate.aggregate_params import ParamsError, free_parameters, parse_params
+from carejourney.calibrate.aggregate_params import (
+    ParamsError,
+    free_parameters,
+    parse_params,
+)
 from carejourney.config import ConfigError, parse_config
 from carejourney.uncertainty import get_path, set_share, with_parameter_draws
 from tests.conftest import load_default_dict, small_dict

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from carejourney.validate.figures import FiguresError, financial_year_label, parse_period, read_figures
+from carejourney.validate.figures import (
+    FiguresError,
+    financial_year_label,
+    parse_period,
+    read_figures,
+)
 
 HEADER = "quantity,geography,period,value,unit,source_title,source_address,note\n"
 

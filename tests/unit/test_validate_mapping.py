@@ -13,7 +13,12 @@ from carejourney.config import parse_config
 from carejourney.runner import run_replications
 from carejourney.validate.compare import compare_annual, match_figures
 from carejourney.validate.figures import figures_from_frame
-from carejourney.validate.mapping import MAPPING, NO_ROW_REASON, reason_not_compared, row_for
+from carejourney.validate.mapping import (
+    MAPPING,
+    NO_ROW_REASON,
+    reason_not_compared,
+    row_for,
+)
 from tests.conftest import small_dict
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "published_figures.csv"
