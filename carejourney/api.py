@@ -32,6 +32,7 @@ def simulate(config: Config | str | Path, reps: int = 1, seed: int = 1, workers:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"simulate: seed must be a whole number of at least 0, not {seed!r}")
     # a Config object may have been changed since it was loaded: validate it again (~1 ms)
-    cfg = parse_config(config.model_dump(mode="python"), "simulate(config)") if isinstance(config, Config) \
-        else load_config(config)
+    # (defaults left out: a prior's unbounded end, inf, is a default the file may not write: QA20)
+    cfg = parse_config(config.model_dump(mode="python", exclude_defaults=True), "simulate(config)") \
+        if isinstance(config, Config) else load_config(config)
     return run_replications(cfg, reps, seed, workers=workers, keep_events=keep_events)

@@ -61,6 +61,17 @@ def month_end_snapshots(start: dt.date, end: dt.date) -> list[tuple[dt.date, flo
     return out
 
 
+def birthdays(dob_days: np.ndarray, years: int, start_ordinal: int) -> np.ndarray:
+    """Day (from the run's start) of each `years`-th birthday on the calendar (29 Feb -> 1 Mar)."""
+    origin = np.datetime64(dt.date.fromordinal(start_ordinal), "D")
+    dob = origin + np.floor(np.asarray(dob_days, dtype=float)).astype(np.int64)
+    month = dob.astype("datetime64[M]")
+    day_of_month = dob - month.astype("datetime64[D]")
+    # 12 x years months later, the same day of the month; 29 February rolls on to 1 March
+    b = (month + 12 * years).astype("datetime64[D]") + day_of_month
+    return (b - origin).astype(np.int64).astype(float)
+
+
 @dataclass(frozen=True, eq=False)
 class RunCalendar:
     """A horizon's financial years and snapshots, worked out once: every replication

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .formatting import count_text, percent_text
+
 
 def experiment_summary_text(out: Path) -> str:
     out = Path(out)
@@ -30,13 +32,13 @@ def experiment_summary_text(out: Path) -> str:
     for s in man["scenarios"]:
         name = s["name"]
         row = lac.loc[name]
-        lac_txt = f"{row.q50:.0f} [{row.q05:.0f}-{row.q95:.0f}]"
+        lac_txt = f"{count_text(row.q50)} [{count_text(row.q05)}-{count_text(row.q95)}]"
         if name in tot.index:
             t = tot.loc[name]
             sav = f"{t['mean'] / 1e6:.1f} [{t.q05 / 1e6:.1f} to {t.q95 / 1e6:.1f}]"
         else:
             sav = "-"
-        p = f"{final_target.loc[name, 'probability']:.0%}" if name in final_target.index else "-"
+        p = percent_text(final_target.loc[name, 'probability']) if name in final_target.index else "-"
         flag = " *" if s["evidence"] in ("plan-implied", "mixed") else ""
         starred = starred or bool(flag)
         lines.append(f"  {name:{width}} {lac_txt:>22} {sav:>24} {p:>10}{flag}")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import (
+    birthdays,
     count_open,
     covering_span,
     days_in_windows,
@@ -35,7 +36,6 @@ from .vocab import (
     AGE_BAND_LOWER_YEARS,
     AGE_BANDS,
     DAYS_PER_52_WEEK_PLACEMENT,
-    DAYS_PER_YEAR,
     EXIT_ROUTES,
     LEGAL_STATUSES,
     NEEDS,
@@ -43,14 +43,16 @@ from .vocab import (
 )
 
 COLUMNS = ["period", "measure", "breakdown", "category", "value"]
-AGE_BAND_EDGES_DAYS = np.array(AGE_BAND_LOWER_YEARS[1:]) * DAYS_PER_YEAR
 CEASED_ROUTES = EXIT_ROUTES[:-1]  # the last route, 'censored', is no exit
 MOVE_REASONS = ("move", "step_down", "escalation")
 ADOPTION_WAITS_SEEN_DAYS = 2 * 365.25  # adoption timeliness from the year that starts this far into the run
 
 
-def _band(age_days: np.ndarray) -> np.ndarray:
-    return np.searchsorted(AGE_BAND_EDGES_DAYS, age_days, side="right")
+def _band(edges: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Age band on a day (a day number from the run's start) given each row's band-edge
+    birthdays: the age the DfE counts, on the calendar, not in years of 365.25 days (a child
+    born 1 April 2010 was 10 on 31 March 2020: QA20)."""
+    return (day[:, None] >= edges).sum(axis=1)
 
 
 def _items(measure, breakdown, categories) -> list[tuple[str, str, str]]:
@@ -189,6 +191,9 @@ class Measures:
         child = by_id[np.searchsorted(children.child[by_id], p.child)]  # each period's child
         self.period_dob, self.period_male = children.dob[child], children.male[child]
         self.period_need, self.period_uasc = children.need[child], children.uasc[child]
+        # each period's child's 1st, 5th, 10th and 16th birthdays: where its age band changes
+        self.period_band_edges = np.stack([birthdays(self.period_dob, years, h.start_date.toordinal())
+                                           for years in AGE_BAND_LOWER_YEARS[1:]], axis=1)
         self.annual, self.monthly = _Table(), _Table()
 
     # ---------------------------------------------------------------- stock
@@ -229,13 +234,16 @@ class Measures:
             table.by_item(labels, [("lac_rate_per_10000", "total", "all")], total / np.array(population) * 1e4)
 
     def _age_bands(self, times, first, stop) -> np.ndarray:
-        """Children looked after at each snapshot by their age band then: (snapshot, band)."""
-        open_at = stop - first
-        period = np.repeat(np.arange(len(first)), open_at)
-        # each period's snapshots in turn: first, first + 1, ..., stop - 1
-        snap = np.arange(len(period)) - np.repeat(np.cumsum(open_at) - open_at - first, open_at)
-        band = _band(times[snap] - self.period_dob[period])
-        return _tally(snap, band, len(AGE_BANDS), len(times))
+        """Children looked after at each snapshot by their age band then: (snapshot, band).
+        A period counts at snapshots first..stop-1, in each band from the first snapshot on or
+        after the birthday that starts it (a snapshot ends its day, so its day is time - 1)."""
+        n = len(times)
+        passed = np.searchsorted(times - 1, self.period_band_edges, side="left")
+        bounds = np.hstack([first[:, None], np.clip(passed, first[:, None], stop[:, None]), stop[:, None]])
+        # band b covers snapshots bounds[:, b] .. bounds[:, b + 1] - 1: +1 where it starts, -1 where it ends
+        change = np.stack([np.bincount(bounds[:, b], minlength=n + 1) - np.bincount(bounds[:, b + 1], minlength=n + 1)
+                           for b in range(len(AGE_BANDS))], axis=1)
+        return np.cumsum(change, axis=0)[:n]
 
     # ---------------------------------------------------------------- flows
     def _flows(self, durations=True):
@@ -249,7 +257,7 @@ class Measures:
         first = first[_first_of_group(start_fy[first], p.child[first])]
         fy = start_fy[first]
         starts = [np.bincount(start_fy[started], minlength=n_fy)[:, None], np.bincount(fy, minlength=n_fy)[:, None],
-                  _tally(fy, _band(p.start[first] - self.period_dob[first]), len(AGE_BANDS), n_fy),
+                  _tally(fy, _band(self.period_band_edges[first], np.floor(p.start[first])), len(AGE_BANDS), n_fy),
                   _tally(fy, p.entry_status[first], len(LEGAL_STATUSES), n_fy),
                   np.bincount(fy[self.period_uasc[first]], minlength=n_fy)[:, None],
                   _tally(fy, self.period_need[first], len(NEEDS), n_fy)]
@@ -264,7 +272,7 @@ class Measures:
         route = p.exit_route[last]
         ends = [np.bincount(end_fy[ended], minlength=n_fy)[:, None], np.bincount(fy, minlength=n_fy)[:, None],
                 _tally(fy, route, len(EXIT_ROUTES), n_fy)[:, :len(CEASED_ROUTES)],
-                _tally(fy, _band(p.end[last] - self.period_dob[last]), len(AGE_BANDS), n_fy)]
+                _tally(fy, _band(self.period_band_edges[last], np.floor(p.end[last])), len(AGE_BANDS), n_fy)]
         items += ([("care_period_ends", "total", "all"), ("ceased_children", "total", "all")]
                   + _items("ceased_children", "exit_route", CEASED_ROUTES)
                   + _items("ceased_children", "age_band", AGE_BANDS))

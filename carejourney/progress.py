@@ -16,6 +16,7 @@ class LogLines:
         self.total, self.desc, self.n, self.file, self.every_s = total, desc, initial, file or sys.stderr, every_s
         self.start = self.last = time.monotonic()
         self.first = initial
+        self.shown = None  # the count the last line gave
 
     def update(self, n: int = 1):
         self.n += n
@@ -29,9 +30,11 @@ class LogLines:
         left = f", about {_duration(elapsed / done * (self.total - self.n))} left" if 0 < done and self.n < self.total else ""
         print(f"{self.desc}: {self.n:,} of {self.total:,} ({self.n / max(self.total, 1):.0%}), "
               f"{_duration(elapsed)} so far{left}", file=self.file, flush=True)
+        self.shown = self.n
 
     def close(self):
-        if self.last > self.start:  # a line was written: end with the last one
+        # a line was written: end with the last count, unless the last line gave it (QA20: twice)
+        if self.last > self.start and self.shown != self.n:
             self._line(time.monotonic())
             self.last = self.start
 

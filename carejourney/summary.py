@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .formatting import count_text
+
 # what a config's costs.spend_scope covers, as the summary says it
 SPEND_SCOPE_TEXT = {"placements": "placements and the services around them, without social work",
                     "all_lac": "all spend on looked-after children, social work included"}
@@ -19,10 +21,11 @@ def spend_total_items(scope: str | None) -> str:
 
 
 def _fmt(row, scale=1.0, digits=0, reps=1):
-    med = row["q50"] / scale
+    def num(v):  # counts by count_text: a median of 442.5 reads 442.5, not 442 (QA20)
+        return count_text(v / scale) if digits == 0 else f"{v / scale:,.{digits}f}"
     if reps <= 1:
-        return f"{med:,.{digits}f}"
-    return f"{med:,.{digits}f} [{row['q05'] / scale:,.{digits}f}-{row['q95'] / scale:,.{digits}f}]"
+        return num(row["q50"])
+    return f"{num(row['q50'])} [{num(row['q05'])}-{num(row['q95'])}]"
 
 
 def summary_text(q: pd.DataFrame, cfg, reps: int, seed: int) -> str:

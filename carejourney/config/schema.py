@@ -182,11 +182,18 @@ class Population(Strict):
 
     def children_in(self, year_ending: int) -> float:
         """Children aged 0-17 in a year ending 31 March: the given figure, else the nearest
-        given year's grown (or shrunk) by growth_per_year a year."""
+        given year's grown (or shrunk) by growth_per_year a year; a year between two given
+        years, at the steady growth between them (it was the first year's grown by
+        growth_per_year, so 2015, 2016 and 2021 given made 2020 a year's step below 2021: QA20)."""
         given = self.children_0_17_by_year
         if year_ending in given:
             return given[year_ending]
-        nearest = max(given) if year_ending > max(given) else min(given)
+        before = [y for y in given if y < year_ending]
+        after = [y for y in given if y > year_ending]
+        if before and after:
+            lo, hi = max(before), min(after)
+            return given[lo] * (given[hi] / given[lo]) ** ((year_ending - lo) / (hi - lo))
+        nearest = max(before) if before else min(after)
         return given[nearest] * (1 + self.growth_per_year) ** (year_ending - nearest)
 
 

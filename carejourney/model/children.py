@@ -10,6 +10,7 @@ from itertools import chain, count, islice
 
 import numpy as np
 
+from ..calendar import birthdays
 from ..streams import UNIFORMS_PER_CHILD
 from ..vocab import AGE_BAND_LOWER_YEARS, DAYS_PER_YEAR
 
@@ -120,10 +121,5 @@ class ChildFactory:
 
 def eighteenth_birthdays(dob_days: np.ndarray, start_ordinal: int) -> np.ndarray:
     """Day (from the run's start) of each 18th birthday on the calendar (29 Feb -> 1 Mar)."""
-    origin = np.datetime64(dt.date.fromordinal(start_ordinal), "D")
-    dob = origin + np.floor(np.asarray(dob_days, dtype=float)).astype(np.int64)
-    month = dob.astype("datetime64[M]")
-    day_of_month = dob - month.astype("datetime64[D]")
-    # 216 months later, the same day of the month; 29 February rolls on to 1 March
-    b = (month + 216).astype("datetime64[D]") + day_of_month
-    return (b - origin).astype(np.int64).astype(float)
+    return birthdays(dob_days, 18, start_ordinal)
+

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..formatting import percent_text
 from .inputs import Results
 from .tables import (
     GBP_M,
@@ -131,7 +132,7 @@ def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float 
         # ends at its marker, inside the plot
         last = r["date"] >= t["date"].max() and len(t["date"].unique()) > 1
         # on a pale box: a label can fall across a fan
-        ax.annotate(f"target {sign} {val}\n{r['probability']:.0%} chance", (x, y), xytext=(8 if last else 0, -9),
+        ax.annotate(f"target {sign} {val}\n{percent_text(r['probability'])} chance", (x, y), xytext=(8 if last else 0, -9),
                     textcoords="offset points", fontsize=8, color=TARGET_COLOUR, va="top",
                     ha="right" if last else "center", zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
+from pathlib import PurePath
 
 import pandas as pd
 
+from ..formatting import percent_text
 from ..summary import spend_total_items
 from .inputs import TOTAL_PERIOD, Results
 from .tables import (
@@ -65,7 +67,7 @@ def gbp_m(v) -> str:
 
 
 def pct(v) -> str:
-    return "–" if is_missing(v) else f"{v:.0%}"
+    return "–" if is_missing(v) else percent_text(v)
 
 
 def _range(lo, hi, fmt) -> str:
@@ -95,7 +97,8 @@ def _what_was_run(res: Results) -> str:
     m = res.meta
     rows = [
         ["Experiment", m("experiment")], ["Experiment file", m("experiment_file")],
-        ["Configuration", f"{m('config_name')} ({m('config')})"],
+        # the config's file name, as the workbook gives it: its path is the machine's that ran it (QA20)
+        ["Configuration", f"{m('config_name')} ({PurePath(str(m('config'))).name})"],
         ["Simulated period", f"{m('start_date')} to {m('end_date')}"],
         ["Replications per scenario", m("replications")], ["Random seed", m("seed")],
         ["carejourney version", m("carejourney_version")], ["Prices", res.price_note],
@@ -244,7 +247,8 @@ def _mix_text(res: Results, plan: str | None) -> str:
     sel = s[(s["table"] == "annual") & (s["measure"] == "lac_children") & (s["breakdown"] == "placement_type")
             & (s["period"] == fy)]
     txt = ("Each coloured layer is the median number of children in one type of placement at 31 March, "
-           "with the cheaper family-based placements at the bottom and residential care above.")
+           "with family-based placements at the bottom, supported accommodation and residential care above them, "
+           "and children placed for adoption (and any other placements) on top.")
     if not sel.empty:
         def count(scen, cats):
             return sel[(sel["scenario"] == scen) & sel["category"].isin(cats)]["q50"].sum()

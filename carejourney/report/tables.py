@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from carejourney.vocab import PLACEMENT_TYPES
+from carejourney.formatting import count_text
+from carejourney.vocab import DFE_LEGAL_GROUP, PLACEMENT_TYPES
 
 from .inputs import QUANTILES, TOTAL_PERIOD, Results, fy_end
 
@@ -33,6 +34,43 @@ PLACEMENT_LABELS = {
     "placed_for_adoption": "Placed for adoption",
     "other": "Other placements",
 }
+
+# what a (breakdown, category) of the annual tables is, in words, for the workbook: its sheets
+# go into budget papers, where `ifa_foster` or `inhouse_fixed` say nothing (QA20)
+AGE_LABELS = {"under_1": "aged under 1", "1_to_4": "aged 1 to 4", "5_to_9": "aged 5 to 9",
+              "10_to_15": "aged 10 to 15", "16_to_17": "aged 16 and 17"}
+SPEND_ITEM_LABELS = {
+    ("inhouse_fixed", "inhouse_foster"): "in-house fixed cost: council foster carers' fees and allowances",
+    ("inhouse_fixed", "inhouse_childrens_home"): "in-house fixed cost: running the council's children's homes",
+    ("income", "uasc_grant"): "income: UASC grant (negative: money received)",
+    ("income", "parental_contribution"): "income: parental contributions (negative: money received)",
+    ("post_care", "sgo_allowance"): "after care: special guardianship allowances",
+    ("post_care", "adoption_allowance"): "after care: adoption allowances",
+    ("post_care", "care_leaver"): "after care: care-leaver support",
+    ("post_care", "staying_put"): "after care: Staying Put",
+    ("social_work", "social_work"): "social work",
+    ("total", "placements"): "total: placements and in-house carers and homes",
+    ("total", "all"): "total spend, net of income",
+}
+
+
+def category_text(measure: str, breakdown: str, category: str) -> str:
+    """A breakdown's category of the annual tables in words ('Independent fostering agency
+    (IFA)' for placement_type/ifa_foster); the code itself if it has no words here."""
+    if measure != "spend_gbp" and (breakdown, category) == ("total", "all"):
+        return "all children" if measure == "lac_children" else "all placements"
+    if (breakdown, category) in SPEND_ITEM_LABELS:
+        return SPEND_ITEM_LABELS[breakdown, category]
+    if breakdown in ("placement_type", "placement"):
+        return placement_label(category) if breakdown == "placement_type" else f"placement: {placement_label(category)}"
+    if breakdown == "age_band":
+        return AGE_LABELS.get(category, category)
+    if breakdown == "legal_status":
+        return DFE_LEGAL_GROUP.get(category, category)
+    if breakdown == "edge_of_care":
+        return f"edge-of-care service: {category.replace('_', ' ')}"
+    return category.replace("_", " ")
+
 
 RESIDENTIAL_TYPES = ("inhouse_childrens_home", "external_childrens_home", "residential_school",
                      "secure_disability_residential")
@@ -82,8 +120,8 @@ def money_m(millions: float) -> str:
 
 
 def whole(value: float) -> str:
-    """A whole number with thousands separators, never '-0'."""
-    return f"{round(float(value)) + 0:,}"
+    """A count: a whole number with thousands separators, a median at a half as '442.5'."""
+    return count_text(value)
 
 
 def placement_label(category: str) -> str:
@@ -281,6 +319,7 @@ def _annual_measure_sheet(res: Results, measure: str, unit: str, divisor: float 
         "scenario": df["scenario"], "label": df["scenario"].map(res.label),
         "financial year": df["period"], "31 March (date)": df["period"].map(fy_end),
         "breakdown": df["breakdown"], "category": df["category"],
+        "what it is": [category_text(measure, b, c) for b, c in zip(df["breakdown"], df["category"])],
     })
     for c in cols:
         out[c] = df[c]

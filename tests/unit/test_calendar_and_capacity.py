@@ -81,3 +81,15 @@ def test_recruitment_only_adds_places_and_attrition_only_removes_them(recruited,
     places = [50] + [p for *_, p in log.capacity]
     steps = np.diff(places)
     assert len(steps) > 5 and (steps * direction > 0).all()
+
+
+def test_the_population_between_two_given_years_is_their_steady_growth_and_beyond_them_growth_per_year():
+    """QA20: with 2015, 2016 and 2021 given, 2017-2020 were 2015's grown by growth_per_year,
+    so the rate per 10,000 jumped at 2021."""
+    from carejourney.config.schema import Population
+    pop = Population(children_0_17_by_year={2015: 100_000, 2016: 110_000, 2021: 110_000 * 1.1 ** 5}, growth_per_year=0.02)
+    assert pop.children_in(2016) == 110_000
+    for year, expected in ((2017, 121_000), (2018, 133_100), (2020, 161_051)):  # 10% a year from 2016 to 2021
+        assert pop.children_in(year) == pytest.approx(expected)
+    assert pop.children_in(2022) == pytest.approx(110_000 * 1.1 ** 5 * 1.02)
+    assert pop.children_in(2013) == pytest.approx(100_000 / 1.02 ** 2)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import carejourney
@@ -58,6 +59,20 @@ def test_the_api_validates_a_config_changed_after_loading():
     cfg.edge_of_care.entry_probability_without_service = 7.0
     with pytest.raises(ConfigError, match="entry_probability_without_service"):
         carejourney.simulate(cfg)
+
+
+def test_the_api_runs_a_loaded_config_whose_priors_are_unbounded(tmp_path):
+    """QA20: a prior's unbounded end (inf, its default) came back from the re-validation as a
+    number the config refuses, so simulate(load_config(p)) failed on every calibrated config."""
+    path = tmp_path / "uncertain.yaml"
+    path.write_text(f"extends: {CONFIG}\n"
+                    "uncertainty:\n"
+                    "  - path: exits.returned_home.days.mean_days\n"
+                    "    prior: {dist: lognormal, median: 1100, sigma: 0.2}\n"
+                    "  - path: edge_of_care.entry_probability_without_service\n"
+                    "    prior: {dist: normal, mean: 0.5, sd: 0.05}\n")
+    loaded = carejourney.simulate(carejourney.load_config(path), reps=2, seed=3)
+    pd.testing.assert_frame_equal(loaded.annual, carejourney.simulate(path, reps=2, seed=3).annual)
 
 
 def test_fit_names_the_option_that_set_a_bad_setting(tmp_path, capsys):

@@ -338,3 +338,26 @@ def test_uasc_starts_count_a_child_once_a_year(cfg):
     _period(log, 1, 2, 100, 200)
     annual = _annual(cfg, log)
     assert _value(annual, "starts_children", "uasc", "uasc", FY1) == 1
+
+
+def test_age_bands_change_on_calendar_birthdays_as_the_dfe_counts_age(cfg):
+    """QA20: bands were cut at multiples of 365.25 days, so a child born 1 April 2006 counted
+    10-15 on 31 March 2016, the day before their 10th birthday, and a child who came into care
+    on their first birthday counted under 1."""
+    import datetime as dt
+
+    def day(d):
+        return float((d - dt.date(2015, 4, 1)).days)
+    log = EventLog()
+    for child, born in ((1, dt.date(2006, 4, 1)), (2, dt.date(2006, 3, 31)), (3, dt.date(2014, 9, 17))):
+        log.children.append((child, day(born), True, 0, False, False, 0))
+    _period(log, 1, 1, 0.0, 731.0)  # through 31 March 2017, the run's last day
+    _period(log, 2, 1, 0.0, 731.0)
+    _period(log, 3, 1, day(dt.date(2015, 9, 17)), day(dt.date(2015, 10, 1)))  # in on their 1st birthday
+    annual = _annual(cfg, log)
+    assert _value(annual, "lac_children", "age_band", "5_to_9", FY1) == 1  # child 1, 10 tomorrow
+    assert _value(annual, "lac_children", "age_band", "10_to_15", FY1) == 1  # child 2, 10 today
+    assert _value(annual, "lac_children", "age_band", "10_to_15", FY2) == 2
+    assert _value(annual, "starts_children", "age_band", "1_to_4", FY1) == 1
+    assert _value(annual, "starts_children", "age_band", "under_1", FY1) == 0
+    assert _value(annual, "ceased_children", "age_band", "1_to_4", FY1) == 1

@@ -646,3 +646,29 @@ def test_spend_total_says_in_words_whether_social_work_is_in(scope, social):
 
     text = spend_total_items(scope)
     assert ("social work" in text) == social and "all_lac" not in text and "scope" not in text
+
+
+def test_workbook_rows_say_in_words_what_each_category_is(report):
+    """QA20: the sheets gave only codes (ifa_foster, inhouse_fixed, 16_to_17), and income as
+    negative numbers with no word of it."""
+    from carejourney.vocab import PLACEMENT_TYPES
+    results, _ = report
+    for sheet in ("lac_31_march", "spend", "placements_52_week"):
+        df = pd.read_excel(results / "report" / "summary.xlsx", sheet_name=sheet)
+        words = df["what it is"]
+        assert words.notna().all() and (words.str.len() > 2).all(), sheet
+        coded = df[df["breakdown"] != "total"]
+        assert not (coded["what it is"] == coded["category"]).any(), sheet  # every category has words
+    from carejourney.report.tables import category_text
+    for item in ("uasc_grant", "parental_contribution"):
+        assert "(negative: money received)" in category_text("spend_gbp", "income", item)
+    lac = pd.read_excel(results / "report" / "summary.xlsx", sheet_name="lac_31_march")
+    ifa = lac[lac["category"] == "ifa_foster"]["what it is"]
+    assert set(ifa) == {"Independent fostering agency (IFA)"} and "ifa_foster" in PLACEMENT_TYPES
+    assert category_text("lac_children", "age_band", "16_to_17") == "aged 16 and 17"
+
+
+def test_chances_near_certain_are_not_shown_as_certain(report, tmp_path):
+    """QA20: a saving above zero in 199 of 200 replications read '100%'."""
+    from carejourney.report.html import pct
+    assert pct(0.995) == ">99%" and pct(1.0) == "100%" and pct(0.003) == "<1%" and pct(0.0) == "0%"
