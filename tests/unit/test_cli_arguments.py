@@ -70,7 +70,9 @@ def test_the_api_runs_a_loaded_config_whose_priors_are_unbounded(tmp_path):
                     "  - path: exits.returned_home.days.mean_days\n"
                     "    prior: {dist: lognormal, median: 1100, sigma: 0.2}\n"
                     "  - path: edge_of_care.entry_probability_without_service\n"
-                    "    prior: {dist: normal, mean: 0.5, sd: 0.05}\n")
+                    "    prior: {dist: normal, mean: 0.5, sd: 0.05}\n"
+                    "  - path: exits.lives_with_relatives_no_pr_share\n"  # 0.0: its default, written
+                    "    prior: {dist: beta, alpha: 1, beta: 200}\n")
     loaded = carejourney.simulate(carejourney.load_config(path), reps=2, seed=3)
     pd.testing.assert_frame_equal(loaded.annual, carejourney.simulate(path, reps=2, seed=3).annual)
 
