@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from .config import Config, parse_config
@@ -19,19 +18,6 @@ def load_config(path: str | Path) -> Config:
     return _load(path)
 
 
-def _unbounded_priors_open(data: dict) -> dict:
-    """A dumped config with its priors' infinite ends left out: infinity is their default (no
-    bound), which a config file may not write, so the dump failed validation (QA20: every
-    calibrated config). Dropping every default instead turned a default 0 into an int that a
-    prior's path refuses."""
-    for entry in data.get("uncertainty") or []:
-        prior = entry.get("prior") or {}
-        for end in ("low", "high"):
-            if isinstance(prior.get(end), float) and math.isinf(prior[end]):
-                del prior[end]
-    return data
-
-
 def simulate(config: Config | str | Path, reps: int = 1, seed: int = 1, workers: int = 1,
              keep_events: bool = False) -> RunResult:
     """Run `reps` replications of a config's baseline.
@@ -46,6 +32,6 @@ def simulate(config: Config | str | Path, reps: int = 1, seed: int = 1, workers:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"simulate: seed must be a whole number of at least 0, not {seed!r}")
     # a Config object may have been changed since it was loaded: validate it again (~1 ms)
-    cfg = parse_config(_unbounded_priors_open(config.model_dump(mode="python")), "simulate(config)") \
-        if isinstance(config, Config) else load_config(config)
+    cfg = parse_config(config.model_dump(mode="python"), "simulate(config)") if isinstance(config, Config) \
+        else load_config(config)
     return run_replications(cfg, reps, seed, workers=workers, keep_events=keep_events)

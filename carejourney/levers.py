@@ -111,8 +111,9 @@ def prior_support(p) -> tuple[float, float, bool]:
 
 
 def _default_bound(p, k: str, v: float) -> bool:
-    """An untruncated lognormal's bounds, left out of its description as before they existed."""
-    return isinstance(p, LogNormalPrior) and (k, v) in (("low", 0.0), ("high", math.inf))
+    """An untruncated lognormal's low bound, left out of its description as before bounds
+    existed (open ends, infinite, are left out of every prior's dump)."""
+    return isinstance(p, LogNormalPrior) and (k, v) == ("low", 0.0)
 
 
 def check_effect(kind: str | None, p) -> None:
@@ -120,8 +121,7 @@ def check_effect(kind: str | None, p) -> None:
     params = {k: v for k, v in p.model_dump().items() if k != "dist"}
     shown = f"{p.dist}({', '.join(f'{v:g}' for k, v in params.items() if not _default_bound(p, k, v))})"
     for k, v in params.items():
-        infinite_bound = isinstance(p, (NormalPrior, LogNormalPrior)) and (k, v) in (("low", -math.inf), ("high", math.inf))
-        if not math.isfinite(v) and not infinite_bound:
+        if not math.isfinite(v):
             raise ValueError(f"{shown}: {k} must be a finite number")
     if kind not in EFFECT_RANGE:
         return

@@ -15,7 +15,13 @@ from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from .streams import SHARED, SHARED_STREAMS
 from .strict import NumbersOnly
@@ -23,6 +29,13 @@ from .strict import NumbersOnly
 
 class _Prior(NumbersOnly):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN pass bound checks
+
+    @model_serializer(mode="wrap")
+    def _open_ends_left_out(self, handler):
+        """A low of -inf or a high of inf is an open end, the default, which a config may not
+        write: a dump leaves it out, so a dumped config validates again (QA20:
+        simulate(load_config(p)) failed on every config with a prior)."""
+        return {k: v for k, v in handler(self).items() if (k, v) not in (("low", -math.inf), ("high", math.inf))}
 
     def draw(self, rng: np.random.Generator) -> float:
         raise NotImplementedError

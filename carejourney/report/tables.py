@@ -61,8 +61,10 @@ def category_text(measure: str, breakdown: str, category: str) -> str:
         return "all children" if measure == "lac_children" else "all placements"
     if (breakdown, category) in SPEND_ITEM_LABELS:
         return SPEND_ITEM_LABELS[breakdown, category]
-    if breakdown in ("placement_type", "placement"):
-        return placement_label(category) if breakdown == "placement_type" else f"placement: {placement_label(category)}"
+    if breakdown == "placement_type":
+        return placement_label(category)
+    if breakdown == "placement":  # spend on placements
+        return f"placement: {placement_label(category)}"
     if breakdown == "age_band":
         return AGE_LABELS.get(category, category)
     if breakdown == "legal_status":
