@@ -710,6 +710,7 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
     with (connect(scheduler) if scheduler else nullcontext()) as client, _sole_writer(out):  # before any writing
         _write_manifest(out, {**manifest, "complete": False})
         _remove_leftovers(out)
+        _chunk_folders_writable(out, [s.name for s in exp.scenarios])
         tasks, done = plan_tasks(exp, reps, seed, out)
         total = reps * len(exp.scenarios)
         if done and progress:
@@ -751,6 +752,22 @@ def _remove_leftovers(out: Path):
         path.unlink(missing_ok=True)
     for path in leftovers(out / STAGING):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _chunk_folders_writable(out: Path, scenarios: list[str]):
+    """Each scenario's chunk folder, made now and written to once, so that a file in its place
+    or a folder that refuses writing stops the batch before anything is computed (it was found
+    when the first chunk was written, after a chunk's worth of computing)."""
+    for name in scenarios:
+        folder = out / "chunks" / name
+        probe = folder / f".probe.{os.getpid()}.tmp"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise ExperimentError(f"{folder}: scenario {name}'s chunks cannot be written there: "
+                                  f"{os_error_text(err)}") from None
 
 
 LOCK = ".lock"

@@ -237,7 +237,7 @@ class Lever(NumbersOnly):
     source: str = Field("", description="where the effect size comes from")
     evidence: Literal["evidence", "plan-implied"]
     start_date: dt.date
-    ramp_up_days: float = Field(0, ge=0, le=MAX_HORIZON_DAYS)
+    ramp_up_days: float = Field(0.0, ge=0, le=MAX_HORIZON_DAYS)
     end_date: dt.date | None = None
     cohort: Cohort = Cohort()
     effect: Prior

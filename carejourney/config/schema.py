@@ -349,7 +349,7 @@ class Service(Strict):
     intervention_days: Distribution
     success_probability: float = Field(ge=0, le=1)
     cost_per_case_gbp: float = Field(ge=0, le=10_000_000)  # bound: see MAX_WEEKLY_COST_GBP
-    max_wait_days: float = Field(90, ge=0)
+    max_wait_days: float = Field(90.0, ge=0)
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 
@@ -488,9 +488,9 @@ class Capacity(Strict):
     """A council-run provision with finite places, changed by recruitment and attrition."""
 
     initial_places: int = Field(ge=0, le=MAX_PLACES)
-    recruited_places_per_year: float = Field(0, ge=0, le=MAX_PLACES)
-    attrition_per_year: float = Field(0, ge=0, le=1, description="share of places lost a year")
-    fixed_weekly_cost_gbp_per_place: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="paid occupied or not")
+    recruited_places_per_year: float = Field(0.0, ge=0, le=MAX_PLACES)
+    attrition_per_year: float = Field(0.0, ge=0, le=1, description="share of places lost a year")
+    fixed_weekly_cost_gbp_per_place: float = Field(0.0, ge=0, le=MAX_WEEKLY_COST_GBP, description="paid occupied or not")
     match_probability_per_vacancy: float = Field(ge=0, le=1, description="a child is matched with 1 - (1 - p) ** vacancies")
     sibling_match_factor: float = Field(1.0, ge=0, le=1, description="a sibling group's chance of a match is this "
                                         "times a single child's, so at most this however many places are free")
@@ -602,7 +602,7 @@ class ExitRoute(Strict):
     days: Distribution
     multiplier_by_status: dict[str, float]
     multiplier_by_age_band: dict[str, float] = Field(default_factory=dict)
-    from_age_years: float = Field(0, ge=0, le=18)
+    from_age_years: float = Field(0.0, ge=0, le=18)
 
     @field_validator("multiplier_by_status")
     @classmethod
@@ -643,7 +643,7 @@ class Adoption(Strict):
     days_family_finding: Distribution = Field(description="placement order to ready for matching")
     max_days_to_match: float = Field(gt=0, description="then the plan changes to long-term care")
     days_placed_to_order: Distribution
-    concurrent_share: float = Field(0, ge=0, le=1, description="not used (older configs load): concurrency is the "
+    concurrent_share: float = Field(0.0, ge=0, le=1, description="not used (older configs load): concurrency is the "
                                     "entry placement mix's concurrent_foster_to_adopt share")
 
 
@@ -657,7 +657,7 @@ class AtEighteen(Strict):
 class Exits(Strict):
     returned_home: ExitRoute
     returned_home_planned_share: float = Field(ge=0, le=1)
-    lives_with_relatives_no_pr_share: float = Field(0, ge=0, le=1)
+    lives_with_relatives_no_pr_share: float = Field(0.0, ge=0, le=1)
     sgo: ExitRoute
     sgo_former_foster_carer_share: float = Field(ge=0, le=1, description="share of SGOs from a foster placement made to the former foster carers; SGOs from other placements go to other carers")
     child_arrangements_order: ExitRoute
@@ -683,14 +683,14 @@ class Costs(Strict):
     # all_lac adds social work for every day looked after; both count services, post-care and income
     spend_scope: Literal["placements", "all_lac"]
     spend_scope_note: str = ""
-    social_work_weekly_gbp_per_child: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP, description="only in all_lac scope")
+    social_work_weekly_gbp_per_child: float = Field(0.0, ge=0, le=MAX_WEEKLY_COST_GBP, description="only in all_lac scope")
     sgo_allowance: Allowance
     adoption_allowance: Allowance
     care_leaver_weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
-    care_leaver_to_age_years: float = Field(21, ge=18, le=25)
+    care_leaver_to_age_years: float = Field(21.0, ge=18, le=25)
     staying_put_weekly_gbp: float = Field(ge=0, le=MAX_WEEKLY_COST_GBP)
     parental_contribution: Allowance = Allowance(share=0, weekly_gbp=0)
-    uasc_grant_weekly_gbp: float = Field(0, ge=0, le=MAX_WEEKLY_COST_GBP,
+    uasc_grant_weekly_gbp: float = Field(0.0, ge=0, le=MAX_WEEKLY_COST_GBP,
                                          description="income per week for each UASC looked after, at any age")
 
     @model_validator(mode="after")

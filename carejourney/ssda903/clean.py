@@ -97,6 +97,10 @@ def clean(data: Ssda903Data) -> Cleaned:
         warnings.append(f"{very_young} UASC row(s) are of children under {UASC_YOUNG_YEARS} when first looked after "
                            "(unaccompanied asylum seekers are almost all 14-17): does a UASC file list other "
                            "children? See the cleaning report (rule uasc_very_young)")
+    ceased_before = report.count("uasc_ceased_before_care")
+    if ceased_before:
+        warnings.append(f"{ceased_before} UASC row(s) give a DUC before the child was first looked after (still "
+                        "counted as UASC): see the cleaning report (rule uasc_ceased_before_care)")
     contradictions = report.count("continues_after_exit")
     if contradictions:
         warnings.append(f"{contradictions} episode(s) start the day an exit (REC other than X1) ended the one "
@@ -378,6 +382,11 @@ def _children(
                                              < UASC_YOUNG_YEARS)
     report.add(uasc[young], "flagged", "uasc_very_young",
                f"in a UASC file but under {UASC_YOUNG_YEARS} when first looked after: is the file listing other children?")
+    # DUC is when UASC status ceased: before the child was first looked after is a typo or another
+    # child's date (the child is still counted as UASC: the file lists it; nothing else reads DUC)
+    ceased_before = uasc["child_id"].isin(in_care) & (uasc["DUC"] < lookup(first, "start", uasc["child_id"]))
+    report.add(uasc[ceased_before], "flagged", "uasc_ceased_before_care",
+               "DUC (UASC status ceased) is before the child was first looked after: a mistyped date?", field="DUC")
 
     kids = header[header["child_id"].isin(in_care)]
     children = pd.DataFrame(

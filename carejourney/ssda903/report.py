@@ -12,7 +12,7 @@ ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
 LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return", "absent_from_previous_return",
-                "header_without_episode_that_year", "changed_in_later_return")
+                "header_without_episode_that_year", "changed_in_later_return", "uasc_ceased_before_care")
 # rules about a whole file (row blank): listed in summaries one line per report row (file: why)
 FILE_RULES = ("read_as_cp1252", "spaces_removed")
 # rules with one row per cell changed: counted per field in summaries (there can be thousands)
@@ -46,6 +46,7 @@ RULE_LABELS = {
     "child_without_episodes": "header row of a child with no episode",
     "uasc_very_young": "UASC row of a child under 10 when first looked after (a file of other children?)",
     "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
+    "uasc_ceased_before_care": "UASC row whose DUC is before the child was first looked after (a mistyped date?)",
 }
 
 

@@ -4,6 +4,7 @@ refused (exit 2, one line naming the path) before any simulating."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -398,3 +399,25 @@ def test_a_run_too_big_for_this_machines_memory_is_refused_before_simulating(tmp
     err = _error(capsys)
     assert err.startswith("error: 1,000,000 replications: stacking and summarising them holds them in memory at once")
     assert "use at most about" in err and not out.exists()
+
+
+def test_a_file_where_a_scenarios_chunks_go_is_refused_before_simulating(tmp_path, capsys, monkeypatch):
+    """A file at chunks/<scenario> was found when the first chunk was written, after computing it."""
+    import carejourney.experiment as experiment
+    from tests.functional.experiment_helpers import write_experiment
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("simulated before checking the chunk folders")
+
+    out = tmp_path / "out"
+    command = ["experiment", str(write_experiment(tmp_path / "exp")), "--reps", "1", "--workers", "1", "--out", str(out)]
+    assert main(command) == 0
+    capsys.readouterr()
+    shutil.rmtree(out / "chunks" / "baseline")
+    (out / "chunks" / "baseline").write_text("keep me")
+    monkeypatch.setattr(experiment, "run_repriced", refuse)
+    assert main(command) == 2
+    err = _error(capsys)
+    assert err.startswith(f"error: {out / 'chunks' / 'baseline'}: scenario baseline's chunks cannot be written there: "), err
+    assert (out / "chunks" / "baseline").read_text() == "keep me"
+    assert not list(out.rglob("*.tmp"))

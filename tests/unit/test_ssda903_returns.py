@@ -204,6 +204,18 @@ def test_a_uasc_file_listing_young_children_is_flagged(tmp_path):
     assert any(w.startswith("1 UASC row(s) are of children under 10 when first looked after") for w in c.warnings)
 
 
+def test_a_uasc_status_ceased_before_care_began_is_flagged(tmp_path):
+    """A DUC before the child's first episode (a typo, or another child's date) was read without a word."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000"), header_row("C002", dob="01/01/2000")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")],
+                 uasc=[["C001", "1", "01/01/2000", "30/04/2015"], ["C002", "1", "01/01/2000", "01/05/2015"]])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "uasc_ceased_before_care")
+    assert flagged[["file", "row", "action"]].values.tolist() == [["2016/uasc.csv", 2, "flagged"]]
+    assert any(w.startswith("1 UASC row(s) give a DUC before the child was first looked after") for w in c.warnings)
+    assert c.children.set_index("child_id")["uasc"].all()  # still counted as UASC: the file lists them
+
+
 def test_a_later_date_of_birth_that_makes_an_earlier_episode_an_adults_is_refused(tmp_path):
     """QA18: a date of birth ten years early in the latest header dropped the earlier returns'
     episodes as starting after 18, and the children with them, with exit 0."""

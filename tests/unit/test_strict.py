@@ -66,3 +66,26 @@ def test_a_cohort_flag_written_as_text_is_refused(tmp_path):
     with pytest.raises(ExperimentError) as err:
         load_experiment(path)
     assert "levers.x.cohort.uasc: should be true or false, not 'no'" in str(err.value)
+
+
+def _models(module) -> list[type]:
+    from pydantic import BaseModel
+    return [v for v in vars(module).values()
+            if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == module.__name__]
+
+
+def test_float_fields_default_to_floats():
+    """A float field's default is a float: an int default (0) is dumped as an int, which a path
+    that takes only floats (a prior's, QA20) then refuses when the config is validated again."""
+    from carejourney import levers, uncertainty
+    from carejourney.config import schema
+    wrong = []
+    for module in (schema, levers, uncertainty):
+        for model in _models(module):
+            for name, field in model.model_fields.items():
+                ann = field.annotation
+                takes_float = ann is float or (hasattr(ann, "__args__") and float in ann.__args__
+                                               and int not in ann.__args__)
+                if takes_float and type(field.default) is int:
+                    wrong.append(f"{model.__name__}.{name} = {field.default!r}")
+    assert not wrong, wrong
