@@ -45,7 +45,7 @@ from pathlib import Path
 
 from ..config import parse_config
 from ..config.schema import draw_refused
-from ..results import written_by
+from ..results import errors_naming, written_by
 from ..ssda903.report import cleaning_csv
 from ..uncertainty import get_path, truncated_to_field
 from .estimate_arrivals import (
@@ -134,7 +134,8 @@ def write_calibrated_config(config: dict, report: EstimationReport, out: str | P
     ]
     text = render_yaml(config, report, header)
     _check_chart_folder(charts, report_path)
-    with AtomicWrite() as w:
+    # a full disk's OSError names no file (QA21: "error: No space left on device"): name the config
+    with errors_naming(out), AtomicWrite() as w:
         plots = draw_fit_plots(report.fit_data, w.folder(charts))
         w.text(report_path, report.to_markdown(plots, charts.name))
         if cleaning is not None:

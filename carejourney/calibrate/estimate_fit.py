@@ -364,6 +364,8 @@ def poisson_regression(events, exposure, X, max_iter: int = 100, tol: float = 1e
     keep = e > 0
     rows = np.flatnonzero(keep)
     y, e, X = y[keep], e[keep], X[keep]
+    if not len(y):  # QA21: periods all ending the day they began left no time at risk (a numpy warning)
+        raise FitError("no time at risk: every cell has zero exposure")
     stuck = _poisson_runaway_rows(y, X)
     if len(stuck):
         raise FitError("the Poisson regression has no finite maximum: cells without events whose rate runs "

@@ -121,6 +121,12 @@ def _repair(out: np.ndarray, bands: np.ndarray, w_age: np.ndarray) -> np.ndarray
 
 # (placement types, legal statuses): True where the placement can be held under the status
 _LAWFUL = np.array([[lawful(k, s) for s in range(len(LEGAL_STATUSES))] for k in range(len(PLACEMENT_TYPES))])
+# Concurrent carers are approved adopters: once a placement order is made the child is placed with
+# them for adoption at once (journey._set_status), so concurrent care under a placement order lasts
+# no time in the model and the DfE records the child as placed for adoption. Drawn at the start, it
+# was turned into a placement for adoption made on day 0, which the year's count could not tell from
+# the opening stock's (QA21: ~1 child a run).
+_LAWFUL[PLACEMENT_TYPES.index("concurrent_foster_to_adopt"), LEGAL_STATUSES.index("placement_order")] = False
 
 
 def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_weights: np.ndarray) -> np.ndarray:

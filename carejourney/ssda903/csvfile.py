@@ -42,10 +42,14 @@ def decode(raw: bytes, label: str) -> tuple[str | None, str | None, Problem | No
                                                           "spreadsheet and save it as CSV (UTF-8)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
         return None, None, Problem(label, None, None, "file is UTF-16 or binary; save it as CSV (UTF-8)")
-    order = ("utf-8-sig", "utf-8", FALLBACK_ENCODING) if raw.startswith(b"\xef\xbb\xbf") else ENCODINGS
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    order = ("utf-8-sig", "utf-8", FALLBACK_ENCODING) if bom else ENCODINGS
     for encoding in order:
         try:
-            return raw.decode(encoding), encoding, None
+            # a UTF-8 file later saved with a cp1252 character keeps its UTF-8 mark, which cp1252 reads
+            # as three letters stuck to the first column's name (QA21: "CHILD is missing")
+            body = raw[3:] if bom and encoding == FALLBACK_ENCODING else raw
+            return body.decode(encoding), encoding, None
         except UnicodeDecodeError:
             continue
     tried = ", ".join(ENCODINGS)

@@ -207,6 +207,14 @@ def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str
         nxt = f"{year}-{str(year + 1)[2:]}"
         problems.append(Problem(label, None, None, f"most episodes fall in {nxt}, not in {span} as the file or folder "
                                                    f"name says (a year alone is the year a return ends): name it {nxt}"))
+    prev_start = year_bounds(year - 1)[0]
+    closed = dec.notna()
+    if (closed.any() and (dec[closed] < start).mean() > 0.5 and not (dec < prev_start).any()
+            and not ((decom > end) | (dec > end)).any()):
+        # the other way round (QA21): a return named a year too late, every closed episode reported alone
+        prev = f"{year - 2}-{str(year - 1)[2:]}"
+        problems.append(Problem(label, None, None, f"most episodes ended in {prev}, not in {span} as the file or folder "
+                                                   f"name says (a year alone is the year a return ends): name it {prev}"))
     return dates, problems
 
 

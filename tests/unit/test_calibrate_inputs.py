@@ -278,3 +278,26 @@ def test_fit_replaces_its_own_output_but_never_the_config_it_fits(fit_inputs, ca
     assert main(_fit(out, figures, params, out)) == 2
     assert _error(capsys) == f"error: {out} is the same file as the config {out}: choose another --out"
     assert out.read_text() == copy.read_text()
+
+
+def test_calibrate_on_a_full_disk_names_its_output_and_writes_nothing(tmp_path, capsys, returns, monkeypatch):
+    """QA21: `calibrate` said only "error: No space left on device" (run and export-903 name the path)."""
+    from carejourney.calibrate import estimate_report
+
+    def full(self, path, text):
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(estimate_report.AtomicWrite, "text", full)
+    out = tmp_path / "c" / "c.yaml"
+    assert _calibrate(returns, out) == 2
+    (err,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert err.startswith(f"error: {out}: ") and err.endswith("no space left on device"), err
+    assert not out.exists() and (not out.parent.exists() or not list(out.parent.iterdir()))
+
+
+def test_calibrate_warns_when_uasc_arrivals_are_the_templates(tmp_path, capsys, returns):
+    """QA21: with (almost) no UASC in the returns, the template's arrivals went into the config
+    with a word only in the estimation report."""
+    assert _calibrate(returns, tmp_path / "c.yaml") == 0
+    err = capsys.readouterr().err
+    assert "UASC entered care for the first time in" in err and "UASC arrivals (demand.uasc) are the template's" in err

@@ -266,3 +266,12 @@ def test_the_estimation_keeps_the_template_and_names_the_estimate():
     # a fit that works is returned as it is
     f = EstimateRecorder.fit(rec, path, what, fit_lognormal, np.array([82.0, 90.0]), np.array([1, 1]))
     assert f.params["sd_days"] > 0 and len(rec.kept) == 1
+
+
+def test_poisson_regression_without_time_at_risk_is_a_fit_error_not_a_numpy_warning():
+    """QA21: periods that all ended the day they began gave a divide-by-zero RuntimeWarning and a
+    rate from nothing; callers keep the template on a FitError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FitError, match="no time at risk"):
+            poisson_regression(np.array([3.0, 2.0]), np.zeros(2), np.eye(2))

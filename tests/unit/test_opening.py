@@ -48,6 +48,18 @@ def test_every_opening_child_holds_its_placement_under_a_status_that_allows_it(r
     assert not (with_parents & o["uasc"]).any()
 
 
+@pytest.mark.parametrize("replication", range(12))
+def test_no_opening_child_is_with_concurrent_carers_under_a_placement_order(replication):
+    """QA21: concurrent carers under a placement order are the adopters, so the child is placed for
+    adoption at once: drawn at the start, ~1 child a run became a placement for adoption made on
+    day 0, which the year's count of placements for adoption left out with the opening stock's."""
+    cfg = load_config(DEFAULT_CONFIG)
+    o = draw_opening(cfg, Streams(200, replication).shared("opening"))
+    concurrent = o["placement"] == PLACEMENT_TYPES.index("concurrent_foster_to_adopt")
+    assert concurrent.sum() == cfg.opening.placement_type_counts["concurrent_foster_to_adopt"] > 0
+    assert not (o["status"][concurrent] == LEGAL_STATUSES.index("placement_order")).any()
+
+
 def test_placement_orders_go_to_the_young():
     """Raked to both margins, placement orders sit mostly with under-10s: before raking, the
     urn left its unclaimed orders to whoever came last, a sixth of them teenagers."""

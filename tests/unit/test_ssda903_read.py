@@ -125,6 +125,18 @@ def test_byte_order_mark_and_cp1252_files_read(tmp_path):
     assert data.episodes["child_id"].iloc[0] == data.header["child_id"].iloc[0]
 
 
+def test_a_utf8_marked_file_with_a_cp1252_character_is_read_as_cp1252_without_the_mark(tmp_path):
+    """QA21: a "CSV UTF-8" file appended to in Windows-1252 kept its mark, which cp1252 read as
+    'ï»¿' stuck to CHILD: "required column CHILD is missing"."""
+    folder = tmp_path / "2016"
+    path = write_csv(folder / "header.csv", HEADER_COLS, [header_row("Cé01")], encoding="cp1252")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    write_csv(folder / "episodes.csv", EPISODE_COLS, [episode_row("Cé01", "01/05/2015")])
+    data = read_ssda903(tmp_path)
+    assert data.episodes["child_id"].iloc[0] == data.header["child_id"].iloc[0]
+    assert list(data.read_as_cp1252) == ["2016/header.csv"]
+
+
 def test_same_salt_gives_same_pseudonyms_and_default_salt_differs(tmp_path):
     write_return(tmp_path, 2016, [header_row("C001")], [episode_row("C001", "01/05/2015")])
     a, b = read_ssda903(tmp_path, salt="s"), read_ssda903(tmp_path, salt="s")
@@ -499,6 +511,22 @@ def test_a_file_named_by_the_year_its_return_begins_gets_a_hint(tmp_path):
                  [episode_row("C001", "01/05/2015", "01/06/2015", "X1"), episode_row("C001", "01/06/2015", rne="P")])
     text = str(read_error(tmp_path))
     assert "2015/episodes.csv: most episodes fall in 2015-16, not in 2014-15 as the file or folder name says" in text
+
+
+def test_a_file_named_a_year_too_late_gets_a_hint(tmp_path):
+    """QA21: a 2016-17 return in a folder named 2017-18 gave one 'ended before the collection
+    year' per row and no word on the naming (the other way round had one)."""
+    write_return(tmp_path, "2017-18", [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2016", "01/06/2016", "E4A"), episode_row("C002", "01/06/2016", "01/02/2017", "E11"),
+                  episode_row("C001", "01/01/2017", rne="S")])
+    text = str(read_error(tmp_path))
+    assert "2017-18/episodes.csv: most episodes ended in 2016-17, not in 2017-18 as the file or folder name says" in text
+    # a return of the right year whose few closed episodes ended in it gets no hint
+    right = tmp_path / "right"
+    write_return(right, "2016-17", [header_row("C001"), header_row("C002")],
+                 [episode_row("C001", "01/05/2016", "01/06/2016", "E4A"), episode_row("C002", "01/06/2016", "01/02/2017", "E11"),
+                  episode_row("C001", "01/01/2017", rne="S")])
+    read_ssda903(right)
 
 
 def test_returns_with_no_episodes_at_all_are_refused_by_name(tmp_path):
