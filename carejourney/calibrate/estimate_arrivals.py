@@ -20,6 +20,8 @@ from .estimate_plots import EntryCounts
 from .estimate_recorder import MIN_MIX, NB, EstimateRecorder, counts_of, mix
 from .estimate_report import Estimate, fmt_count
 
+UASC_ARRIVALS_PATH = "demand.uasc.periods"
+
 
 def estimate_uasc(est: EstimateRecorder):
     pe = est.d.periods
@@ -67,7 +69,7 @@ def estimate_uasc_arrivals(est: EstimateRecorder):
     pe = est.d.periods
     u = pe[pe["in_window_start"] & pe["first_period"] & pe["uasc"].astype(bool)]
     if len(u) < MIN_MIX:
-        est.keep("demand.uasc.periods", f"fewer than {MIN_MIX} UASC first entries in the window")
+        est.keep(UASC_ARRIVALS_PATH, f"fewer than {MIN_MIX} UASC first entries in the window")
         return
     h = est.out["horizon"]
     run_from = pd.Timestamp(h["start_date"]) - pd.Timedelta(days=float(h.get("warmup_days", 0) or 0))

@@ -56,9 +56,9 @@ def _calibrate(args) -> int:
         report_file,
         write_calibrated_config,
     )
+    from ..calibrate.estimate_arrivals import UASC_ARRIVALS_PATH
     from ..calibrate.estimate_data import missing_years
     from ..calibrate.estimate_population import POPULATION_PATH
-    from ..calibrate.estimate_recorder import MIN_MIX
     from ..config import parse_config
     from ..config.loader import config_warnings
     from ..results import check_out_file, check_own_out_file
@@ -113,11 +113,12 @@ def _calibrate(args) -> int:
         if report.data_summary.get("first_entries") == 0:
             print(f"warning: no child entered care for the first time in {report.window}: demand (referrals by "
                   "age band) is the template's, not this council's", file=sys.stderr)
-        uasc = report.data_summary.get("uasc_first_entries", 0)
-        if uasc < MIN_MIX:  # QA21: only the estimation report said so
-            print(f"warning: {uasc} UASC entered care for the first time in {report.window} (fewer than {MIN_MIX}): "
-                  "UASC arrivals (demand.uasc) are the template's, not this council's: set demand.uasc.periods "
-                  "to the arrivals the council expects (0 for none)", file=sys.stderr)
+        kept = dict(report.from_template)
+        if UASC_ARRIVALS_PATH in kept:  # QA21: only the estimation report said so
+            print(f"warning: {report.data_summary.get('uasc_first_entries', 0)} UASC entered care for the first time "
+                  f"in {report.window} ({kept[UASC_ARRIVALS_PATH]}): UASC arrivals (demand.uasc) are the template's, "
+                  "not this council's: set demand.uasc.periods to the arrivals the council expects (0 for none)",
+                  file=sys.stderr)
         if POPULATION_PATH in report.estimated_paths:
             (year, children), = config["population"]["children_0_17_by_year"].items()
             print(f"warning: the template's 0-17 population is too small for this council's referrals; "

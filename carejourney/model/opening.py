@@ -119,14 +119,15 @@ def _repair(out: np.ndarray, bands: np.ndarray, w_age: np.ndarray) -> np.ndarray
     return out
 
 
-# (placement types, legal statuses): True where the placement can be held under the status
-_LAWFUL = np.array([[lawful(k, s) for s in range(len(LEGAL_STATUSES))] for k in range(len(PLACEMENT_TYPES))])
+# (placement types, legal statuses): True where a child found at the start can hold the placement
+# under the status: where the placement can be held under it (placements.lawful), but for one pair
+_HELD_AT_START = np.array([[lawful(k, s) for s in range(len(LEGAL_STATUSES))] for k in range(len(PLACEMENT_TYPES))])
 # Concurrent carers are approved adopters: once a placement order is made the child is placed with
 # them for adoption at once (journey._set_status), so concurrent care under a placement order lasts
 # no time in the model and the DfE records the child as placed for adoption. Drawn at the start, it
 # was turned into a placement for adoption made on day 0, which the year's count could not tell from
 # the opening stock's (QA21: ~1 child a run).
-_LAWFUL[PLACEMENT_TYPES.index("concurrent_foster_to_adopt"), LEGAL_STATUSES.index("placement_order")] = False
+_HELD_AT_START[PLACEMENT_TYPES.index("concurrent_foster_to_adopt"), LEGAL_STATUSES.index("placement_order")] = False
 
 
 def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_weights: np.ndarray) -> np.ndarray:
@@ -136,7 +137,7 @@ def _lawful(status: np.ndarray, placement: np.ndarray, bands: np.ndarray, legal_
     age band if one fits, such that both placements allow their new status and both statuses
     are plausible at their new ages: both margins stay as published. No random draws, so
     every other draw is unchanged; a status no child can swap stays (the counts allow no better)."""
-    ok = _LAWFUL
+    ok = _HELD_AT_START
     status = status.copy()
     for i in np.flatnonzero(~ok[placement, status]).tolist():
         k, s, b = placement[i], status[i], bands[i]

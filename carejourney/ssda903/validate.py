@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from ..calendar import year_ending_31_march
+from ..calendar import fy_label, year_ending_31_march
 from . import codes
 from .errors import Problem
 
@@ -148,7 +148,7 @@ def _check_code(table, label, field, valid, year, required_mask) -> list[Problem
         table,
         invalid,
         field,
-        lambda v: f"'{v}' is not a valid {field} code in {year - 1}-{str(year)[2:]}",
+        lambda v: f"'{v}' is not a valid {field} code in {fy_label(year - 1)}",
     )
 
 
@@ -190,7 +190,7 @@ def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str
 
     decom, dec = dates["DECOM"], dates["DEC"]
     start, end = year_bounds(year)
-    span = f"{year - 1}-{str(year)[2:]}"
+    span = fy_label(year - 1)
     problems += _rows(label, table, dec < decom, "DEC", lambda v: f"episode ends ({v}) before it starts")
     problems += _rows(
         label, table, decom > end, "DECOM", lambda v: f"episode starts ({v}) after the {span} collection year"
@@ -201,21 +201,24 @@ def check_episodes(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str
     problems += _rows(
         label, table, dec < start, "DEC", lambda v: f"episode ended ({v}) before the {span} collection year"
     )
+    late = (decom > end) | (dec > end)
     next_end = year_bounds(year + 1)[1]
-    if ((decom > end) | (dec > end)).mean() > 0.5 and not ((decom > next_end) | (dec > next_end)).any():
+    if late.mean() > 0.5 and not ((decom > next_end) | (dec > next_end)).any():
         # a name giving the year a return begins ('2015_episodes' for 2015-16) reads as the year before
-        nxt = f"{year}-{str(year + 1)[2:]}"
-        problems.append(Problem(label, None, None, f"most episodes fall in {nxt}, not in {span} as the file or folder "
-                                                   f"name says (a year alone is the year a return ends): name it {nxt}"))
-    prev_start = year_bounds(year - 1)[0]
+        problems.append(_misnamed(label, "fall in", year + 1, year))
     closed = dec.notna()
-    if (closed.any() and (dec[closed] < start).mean() > 0.5 and not (dec < prev_start).any()
-            and not ((decom > end) | (dec > end)).any()):
+    if (closed.any() and (dec[closed] < start).mean() > 0.5 and not late.any()
+            and not (dec < year_bounds(year - 1)[0]).any()):
         # the other way round (QA21): a return named a year too late, every closed episode reported alone
-        prev = f"{year - 2}-{str(year - 1)[2:]}"
-        problems.append(Problem(label, None, None, f"most episodes ended in {prev}, not in {span} as the file or folder "
-                                                   f"name says (a year alone is the year a return ends): name it {prev}"))
+        problems.append(_misnamed(label, "ended in", year - 1, year))
     return dates, problems
+
+
+def _misnamed(label: str, happened: str, actual: int, named: int) -> Problem:
+    """The hint for a return whose episodes belong to the collection year `actual`, not the `named` one."""
+    return Problem(label, None, None, f"most episodes {happened} {fy_label(actual - 1)}, not in {fy_label(named - 1)} as the file "
+                                      f"or folder name says (a year alone is the year a return ends): name it "
+                                      f"{fy_label(actual - 1)}")
 
 
 def check_uasc(table: pd.DataFrame, label: str, year: int) -> tuple[dict[str, pd.Series], list[Problem]]:
@@ -235,7 +238,7 @@ def _born_after(label: str, table: pd.DataFrame, dob: pd.Series, year: int) -> l
     """A child in a year's return was looked after in it, so was born by its end."""
     _, end = year_bounds(year)
     return _rows(label, table, dob > end, "DOB",
-                 f"DOB is after the {year - 1}-{str(year)[2:]} collection year")
+                 f"DOB is after the {fy_label(year - 1)} collection year")
 
 
 CHECKS = {"header": check_header, "episodes": check_episodes, "uasc": check_uasc}
