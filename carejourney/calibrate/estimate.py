@@ -12,6 +12,8 @@ SSDA903 cannot inform stay as in the template and are listed in the report. The 
 the order of the config (every choice and caveat is also written into the report's notes):
 
 - opening: children looked after on the day before `start`, counted exactly (estimate_opening).
+- placement types' ages: the template's, widened to the ages at which the data place children
+  (estimate_type_ages: under-16s in semi-independent living, common before 2021).
 - exit routes: cause-specific constant hazards by legal status x age band, by Poisson
   regression (piecewise-exponential survival) on days at risk inside the window, with
   right-censoring of open spells and delayed entry of spells begun before it. An exit while
@@ -71,6 +73,7 @@ from .estimate_population import POPULATION_PATH, estimate_population
 from .estimate_proceedings import estimate_proceedings_and_exit_routes
 from .estimate_recorder import MIN_MIX, EstimateRecorder, plain
 from .estimate_report import AtomicWrite, EstimationReport, render_yaml
+from .estimate_type_ages import estimate_type_ages
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "configs" / "cambridgeshire-2015.yaml"
 
@@ -202,6 +205,7 @@ def _run(est: EstimateRecorder) -> tuple[dict, EstimationReport]:
              "end are right-censored. Exits on or after the 18th birthday are the model's at-18 step "
              "and censor every other route.")
     estimate_opening(est)
+    estimate_type_ages(est)
     estimate_placements(est)
     estimate_legal_entry(est)
     estimate_police_protection_and_remand(est)
@@ -249,7 +253,6 @@ def _template_parts(est: EstimateRecorder):
         ("placements.capacity", "in-house places, recruitment and matching are not in SSDA903"),
         ("placements.types.*.weekly_cost_gbp", "costs are not in SSDA903"),
         ("placements.types.*.in_area_probability", "SSDA903 as read keeps no postcodes"),
-        ("placements.types.*.min_age_years / max_age_years", "structural"),
         ("edge_of_care.services", "edge-of-care services are not in SSDA903"),
         ("edge_of_care.entry_probability_without_service / days_to_entry / relapse_probability / days_to_relapse",
          "the edge of care is not in SSDA903"),

@@ -154,6 +154,18 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep)
 
+    def process_directives(self):
+        # what this loader reads is YAML 1.2 (below); a file asking for another version would
+        # silently get it instead (QA21: `%YAML 1.1` and then 010 read as ten, not octal 8)
+        token = self.peek_token()
+        value = super().process_directives()
+        if value[0] not in (None, (1, 2)):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"%YAML {value[0][0]}.{value[0][1]}: configs are read as YAML 1.2 (in YAML 1.1, 010 is "
+                "octal 8 and yes/no/on/off are true/false); remove the %YAML line and write numbers and true/false "
+                "as YAML 1.2 reads them", token.start_mark)
+        return value
+
     def construct_yaml_timestamp(self, node):
         try:
             return super().construct_yaml_timestamp(node)
@@ -164,13 +176,15 @@ class _StrictLoader(yaml.SafeLoader):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_mapping)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
-# Numbers as YAML 1.2 reads them (its core schema), not as YAML 1.1 (PyYAML) does: 1e3 is a
-# number (1.1: text), while 010 is ten (1.1: octal 8), and 7:58 and 1_000 are text (1.1:
-# sexagesimal 478 and 1000), which the schema then refuses as "not a number".
-_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# Numbers and booleans as YAML 1.2 reads them (its core schema), not as YAML 1.1 (PyYAML)
+# does: 1e3 is a number (1.1: text), while 010 is ten (1.1: octal 8), and 7:58 and 1_000 are
+# text (1.1: sexagesimal 478 and 1000), which the schema then refuses as "not a number"; only
+# true/false are booleans, so a key `yes:` or `no:` is the word (1.1: True, shown as "[1]").
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT, _BOOL)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_StrictLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _StrictLoader.add_implicit_resolver(
     _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
 _StrictLoader.add_implicit_resolver(

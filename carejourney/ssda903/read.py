@@ -27,7 +27,7 @@ from .discover import (
     not_read_hint,
 )
 from .errors import Problem, Ssda903Error
-from .ids import ids_carried_over
+from .ids import ids_carried_over, zeros_differ
 from .validate import (
     CHECKS,
     OPTIONAL_COLUMNS,
@@ -313,11 +313,16 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
         for (label, year), rows in t[~t["year"].isin(with_rows) & t["year"].isin(header_years)].groupby(
                 ["source_file", "year"]):
             problems.append(Problem(label, None, None, f"{len(rows)} rows, but the {year} header file has no rows"))
-        missing = [(c, y) not in known and y in header_years and y in with_rows for c, y in zip(t["CHILD"], t["year"])]
-        for label, row in zip(t.loc[missing, "source_file"], t.loc[missing, "source_row"]):
-            problems.append(
-                Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")
-            )
+        missing = pd.Series([(c, y) not in known and y in header_years and y in with_rows
+                             for c, y in zip(t["CHILD"], t["year"])], index=t.index)
+        for (label, year), rows in t[missing].groupby(["source_file", "year"], sort=False):
+            header_ids = set(tables["header"].loc[tables["header"]["year"] == year, "CHILD"].astype(str))
+            zeros = zeros_differ(set(rows["CHILD"].astype(str)), header_ids)
+            if zeros:  # one diagnosis for the file, not one unexplained error a row (QA21)
+                problems.append(Problem(label, None, "CHILD", zeros))
+                continue
+            problems += [Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")
+                         for row in rows["source_row"]]
     return problems
 
 

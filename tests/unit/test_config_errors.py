@@ -218,6 +218,37 @@ def test_yaml_1_1_number_forms_are_text_and_refused(tmp_path, written):
         load_config(path)
 
 
+@pytest.mark.parametrize("written", ["yes", "on", "no"])
+def test_only_true_and_false_are_booleans_as_in_yaml_1_2(tmp_path, written):
+    """QA21: a key `yes:` was read as True (YAML 1.1), reported as "[1]: Keys should be strings";
+    as a value, `yes` is the word, refused where true or false is wanted."""
+    text = yaml.safe_dump(load_default_dict())
+    path = tmp_path / "c.yaml"
+    path.write_text(text + f"{written}: 1\n")
+    with pytest.raises(ConfigError, match=f"- {written}: unknown field"):
+        load_config(path)
+    path.write_text(text.replace("name: multi_systemic_therapy",
+                                 f"name: multi_systemic_therapy\n    would_be_entrants_only: {written}", 1))
+    with pytest.raises(ConfigError, match=f"would_be_entrants_only: should be true or false, not '{written}'"):
+        load_config(path)
+    path.write_text(text.replace("name: multi_systemic_therapy",
+                                 "name: multi_systemic_therapy\n    would_be_entrants_only: True", 1))
+    assert load_config(path).edge_of_care.services[0].would_be_entrants_only is True
+
+
+@pytest.mark.parametrize("version, refused", [("1.1", True), ("1.0", True), ("1.2", False)])
+def test_a_yaml_version_other_than_1_2_is_refused_not_read_as_1_2(tmp_path, version, refused):
+    """QA21: `%YAML 1.1` was ignored, so 010 (octal 8 in YAML 1.1) was read as ten."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"%YAML {version}\n---\n" + yaml.safe_dump(load_default_dict()))
+    if refused:
+        with pytest.raises(ConfigError, match=rf"c.yaml: YAML error at line 1, column 1: %YAML {version}: configs "
+                                              r"are read as YAML 1.2 \(in YAML 1.1, 010 is octal 8"):
+            load_config(path)
+    else:
+        assert load_config(path).edge_of_care.services[0].name == "multi_systemic_therapy"
+
+
 def test_yaml_syntax_error_gives_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("meta:\n  name: x\n horizon: [unclosed\n")
