@@ -89,10 +89,11 @@ def cmd_run(args) -> int:
 def cmd_experiment(args) -> int:
     from .experiment import run_experiment
     from .experiment_summary import experiment_summary_text
-    from .report import ACTUALS_COPY, report_dir, write_report
+    from .report import ACTUALS_COPY, report_dir, withdraw_report, write_report
 
     out = run_experiment(args.experiment, reps=args.reps, seed=args.seed, workers=args.workers,
-                         out=args.out, scheduler=args.scheduler, check_out=None if args.no_report else report_dir)
+                         out=args.out, scheduler=args.scheduler, check_out=None if args.no_report else report_dir,
+                         before_tables=None if args.no_report else withdraw_report)
     print(experiment_summary_text(out))
     if not args.no_report:
         # a report made with `report --actuals` keeps its actuals when the batch is resumed or extended

@@ -690,10 +690,12 @@ def _other_batch(metadata: dict | None, batch: str) -> str | None:
 
 
 def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler=None, progress=True,
-                   check_out=None) -> Path:
+                   check_out=None, before_tables=None) -> Path:
     """Run (or resume) an experiment and write its results folder. Returns the folder.
     `check_out(folder)`, if given, is called before anything is run or written (the command
-    line checks there that the report it writes afterwards can replace its folder)."""
+    line checks there that the report it writes afterwards can replace its folder);
+    `before_tables(folder)` just before the summary tables are (re)written (the command line
+    withdraws there the previous report, which the new tables would leave out of date)."""
     exp = load_experiment(path)
     reps = reps or exp.spec.experiment.replications
     seed = exp.spec.experiment.seed if seed is None else seed
@@ -726,6 +728,8 @@ def run_experiment(path, reps=None, seed=None, workers=None, out=None, scheduler
                 _run_local(tasks, workers or default_workers(), bar)
         finally:
             bar.close()
+        if before_tables is not None:
+            before_tables(out)
         aggregate(out, exp, reps, seed)
         _write_manifest(out, {**manifest, "complete": True,
                               "finished": dt.datetime.now().isoformat(timespec="seconds")})
@@ -1031,8 +1035,10 @@ def target_probabilities(annual: pd.DataFrame, savings: pd.DataFrame, targets) -
         for s, v in values.items():
             met = (v <= t.at_most) if t.at_most is not None else (v >= t.at_least)
             rows.append({"scenario": s, "target": t.name, "period": t.period, "measure": t.measure,
+                         "breakdown": t.breakdown, "category": t.category,
                          "threshold": t.at_most if t.at_most is not None else t.at_least,
                          "direction": "at_most" if t.at_most is not None else "at_least",
                          "probability": float(met.mean()), "median": float(v.median()), "source": t.source})
-    cols = ["scenario", "target", "period", "measure", "threshold", "direction", "probability", "median", "source"]
+    cols = ["scenario", "target", "period", "measure", "breakdown", "category", "threshold", "direction", "probability",
+            "median", "source"]
     return pd.DataFrame(rows, columns=cols)

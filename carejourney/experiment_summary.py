@@ -20,8 +20,12 @@ def experiment_summary_text(out: Path) -> str:
     last = sorted(lac.period.unique())[-1]
     lac = lac[lac.period == last].set_index("scenario")
     tot = savings[(savings.measure == "spend_gbp_saving") & (savings.period == "total")].set_index("scenario")
-    final_target = targets[targets.period == last]
-    final_target = final_target[final_target.measure == "lac_children"].set_index("scenario")
+    # the total LAC's target that year, as the report's headline takes it (report.tables.final_lac_target):
+    # not a category's (the under-1s'), and the first by name of several (QA22: two were a traceback)
+    final_target = targets[(targets.period == last) & (targets.measure == "lac_children")]
+    if "breakdown" in final_target:
+        final_target = final_target[final_target.breakdown == "total"]
+    final_target = final_target.sort_values("target", kind="stable").drop_duplicates("scenario").set_index("scenario")
     # names in full (QA14: cut at 40 characters, two long names alike could not be told apart)
     width = max([40] + [len(s["name"]) for s in man["scenarios"]])
     lines = [f"{man['experiment']}: {len(man['scenarios'])} scenarios x {man['replications']} replications, "
@@ -45,7 +49,9 @@ def experiment_summary_text(out: Path) -> str:
     lines.append("  LAC: median [5%-95%] of the replications; saving: mean [5% to 95%] of the paired savings against "
                  "the baseline, summed over the run's years")
     if len(final_target):
-        lines.append(f"  P(target): the share of replications meeting {final_target['target'].iloc[0]}")
+        also = targets.loc[targets.scenario == targets.scenario.iloc[0], "target"].nunique() - 1
+        lines.append(f"  P(target): the share of replications meeting {final_target['target'].iloc[0]}"
+                     + (f" ({also} other target(s) in targets.parquet and the report)" if also else ""))
     if starred:
         lines.append("  * rests on plan-implied effect sizes (the plan's own targets, not evidence)")
     return "\n".join(lines)

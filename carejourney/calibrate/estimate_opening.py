@@ -59,6 +59,10 @@ def estimate_opening(est: EstimateRecorder):
                         ("opening.placement_type_counts", places), ("opening.uasc_count", int(uasc.sum()))):
         est.set(path, value, n=n, method=m, display=fmt_counts(value))
     if n:
+        _placement_age_weights(est, place, bands)
+    else:
+        est.keep("opening.placement_type_age_weights", "no opening stock")
+    if n:
         est.set_share("opening.male_share", int(male.sum()), int(n - male.sum()), with_prior=False,
                       method="share of the opening stock (exact: no uncertainty entry)")
         needs = ch["need"].reindex(open_["child_id"])
@@ -73,6 +77,21 @@ def estimate_opening(est: EstimateRecorder):
         est.keep("opening.male_share", "no opening stock")
     # a ratio, so it scales with the opening stock counted above; the payments are not in the return
     est.keep("opening.post_care", "post-care payments are not in SSDA903 (kept per child looked after)")
+
+
+def _placement_age_weights(est: EstimateRecorder, place: np.ndarray, bands: np.ndarray):
+    """Each placement type's share of the opening stock by age band, as the data hold it: the opening
+    draw rakes them to the margins (so reproduces this table) and allows these bands even outside a
+    type's ages (under-16s in semi-independent living: estimate_type_ages). Shares, not counts, so no
+    cell of 1-4 children is shown."""
+    weights = {}
+    for p in PLACEMENT_TYPES:
+        by_band = np.bincount(bands[place == p], minlength=len(AGE_BANDS))
+        if by_band.sum():
+            weights[p] = [round(float(x), 4) for x in (by_band / by_band.sum()).tolist()]
+    est.set("opening.placement_type_age_weights", weights, n=len(place),
+            method="each placement type's share of the opening stock by age band (under_1 to 16_to_17); the "
+                   "opening draw rakes them to the margins and allows these bands even outside a type's ages")
 
 
 def empirical(days: np.ndarray, max_bins: int = 20) -> dict:

@@ -48,7 +48,8 @@ def opening_age_warnings(cfg: Config) -> list[str]:
     """The opening stock's placement types by age, as drawn: its two published margins (types,
     age bands) and the types' age limits cannot always be met together (QA: weights asking for
     255 IFA 16-17s among 110 put 4-15s in supported accommodation, 16+). One draw with a fixed
-    seed shows whether some child is left outside its type's ages."""
+    seed shows whether some child is left outside its type's ages (but in a band the config's
+    placement_type_age_weights give its type, where the data held children at the start)."""
     from ..model.opening import (  # the model's own draw and limits
         draw_opening,
         placement_age_limits,
@@ -57,7 +58,12 @@ def opening_age_warnings(cfg: Config) -> list[str]:
     o = draw_opening(cfg, np.random.default_rng(0))
     lo, hi = placement_age_limits(cfg)  # years; hi exclusive, as the draw keeps ages within them
     k, age = o["placement"], o["age_days"] / DAYS_PER_YEAR
-    counts = np.bincount(k[(age < lo[k]) | (age >= hi[k])], minlength=len(PLACEMENT_TYPES))
+    # a band the config's own weights give a type is where the data held children at the start
+    meant = np.zeros((len(PLACEMENT_TYPES), len(AGE_BAND_AGES)), dtype=bool)
+    for name, weights in cfg.opening.placement_type_age_weights.items():
+        meant[PLACEMENT_TYPES.index(name)] = np.array(weights) > 0
+    stray = ((age < lo[k]) | (age >= hi[k])) & ~meant[k, o["band"]]
+    counts = np.bincount(k[stray], minlength=len(PLACEMENT_TYPES))
     outside = {PLACEMENT_TYPES[i]: int(n) for i, n in enumerate(counts.tolist()) if n}
     types = cfg.placements.types
     if not outside:

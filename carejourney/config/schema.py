@@ -735,7 +735,10 @@ class Opening(Strict):
         "the opening stock's age x legal status table, raked to the two published margins; replaces the built-in "
         "weights (carejourney/model/opening.py) for the statuses named"))
     placement_type_age_weights: dict[str, list[float]] = Field({}, description=(
-        "as legal_status_age_weights, for placement types; multiplied by what the types' age limits allow"))
+        "as legal_status_age_weights, for placement types; multiplied by what the types' age limits allow, "
+        "except that a band given a positive weight here is allowed at the start even outside the type's ages "
+        "(a council's data can hold under-16s in semi-independent living: calibrate writes these weights from "
+        "the data's opening stock); new placements keep within the type's ages"))
     # without it, post-care spend counts only exits made during the run and ramps up from zero
     post_care: dict[str, OpeningPostCare] = Field({}, description=(
         "post-care payments already running, by kind (sgo_allowance, adoption_allowance, care_leaver, "
@@ -874,11 +877,13 @@ class Config(Strict):
         op, ages = self.opening, self.opening.age_band_counts
         for name, count in op.placement_type_counts.items():
             t = self.placements.types[name]
-            fit = sum(ages.get(b, 0) for b, (first, last) in AGE_BAND_AGES.items()
-                      if first <= t.max_age_years and last >= t.min_age_years)
+            weights = op.placement_type_age_weights.get(name, [0] * len(AGE_BAND_AGES))
+            fit = sum(ages.get(b, 0) for (b, (first, last)), w in zip(AGE_BAND_AGES.items(), weights)
+                      if first <= t.max_age_years and last >= t.min_age_years or w > 0)
             if count > fit:
+                given = " or the bands placement_type_age_weights gives it" if name in op.placement_type_age_weights else ""
                 raise ValueError(f"opening: {count} in {name} (ages {t.min_age_years}-{t.max_age_years}) but only {fit} "
-                                 "children of those ages in age_band_counts")
+                                 f"children of those ages{given} in age_band_counts")
         remand = op.legal_status_counts.get("remand", 0)
         old_enough = sum(ages.get(b, 0) for b, lo in zip(AGE_BANDS, AGE_BAND_LOWER_YEARS)
                          if lo >= CRIMINAL_RESPONSIBILITY_AGE)

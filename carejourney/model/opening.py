@@ -209,10 +209,27 @@ def placement_age_limits(cfg) -> tuple[np.ndarray, np.ndarray]:
             np.array([t.max_age_years + 1 for t in types], dtype=float))
 
 
-def _allowed_by_age(lo: np.ndarray, hi: np.ndarray) -> tuple:
-    """(types, bands) 1 where some age of the band is within the type's limits, else 0."""
+def _allowed_by_age(lo: np.ndarray, hi: np.ndarray, config_weights: dict[str, list[float]]) -> tuple:
+    """(types, bands) 1 where some age of the band is within the type's limits, or where the
+    config's own opening weights give the band a positive weight (the children a council's data
+    held there at the start: calibrate writes them), else 0."""
     ok = np.maximum(BAND_LOWER_YEARS[None, :], lo[:, None]) < np.minimum(BAND_UPPER_YEARS[None, :], hi[:, None])
+    for name, weights in config_weights.items():
+        ok[PLACEMENT_TYPES.index(name)] |= np.array(weights) > 0
     return tuple(map(tuple, ok.astype(int).tolist()))
+
+
+def _ages_within(bands: np.ndarray, type_lo: np.ndarray, type_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ages (years, upper exclusive) each child can be within its band: those its placement
+    type takes (a children's home from 8: a 5-9 is 8 or 9); for a band the config's weights hold
+    outside the type's ages (or an impossible pair the urn could not swap away), the band's one
+    year nearest to them (a 10-15 in supported accommodation from 16 is 15)."""
+    band_lo, band_hi = BAND_LOWER_YEARS[bands], BAND_UPPER_YEARS[bands]
+    lo, hi = np.maximum(band_lo, type_lo), np.minimum(band_hi, type_hi)
+    below, above = band_hi <= type_lo, band_lo >= type_hi
+    lo = np.where(below, np.maximum(band_hi - 1, band_lo), np.where(above, band_lo, lo))
+    hi = np.where(below, band_hi, np.where(above, np.minimum(band_lo + 1, band_hi), hi))
+    return lo, hi
 
 
 def draw_opening(cfg, rng: np.random.Generator):
@@ -224,12 +241,9 @@ def draw_opening(cfg, rng: np.random.Generator):
     u_age = rng.random(n)
     type_lo, type_hi = placement_age_limits(cfg)
     placement = _urn(rng, bands, op.placement_type_counts, PLACEMENT_TYPES,
-                     age_weights(PLACEMENT_TYPES, op.placement_type_age_weights), _allowed_by_age(type_lo, type_hi))
-    # within its band, an age the placement's type takes (a children's home from 8: a 5-9 is 8 or 9)
-    lo = np.maximum(BAND_LOWER_YEARS[bands], type_lo[placement])
-    hi = np.minimum(BAND_UPPER_YEARS[bands], type_hi[placement])
-    fits = lo < hi  # else an impossible pair the urn could not swap away: the band alone
-    lo, hi = np.where(fits, lo, BAND_LOWER_YEARS[bands]), np.where(fits, hi, BAND_UPPER_YEARS[bands])
+                     age_weights(PLACEMENT_TYPES, op.placement_type_age_weights),
+                     _allowed_by_age(type_lo, type_hi, op.placement_type_age_weights))
+    lo, hi = _ages_within(bands, type_lo[placement], type_hi[placement])
     # looked after on 31 March: born, and in care, at least part of a day before the start
     age_days = np.maximum((lo + u_age * (hi - lo)) * DAYS_PER_YEAR, 1.0)
     # a child placed for adoption holds a placement order

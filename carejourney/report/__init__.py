@@ -21,8 +21,10 @@ from .build import (
     WORKBOOK,
     build_outputs,
     report_dir,
+    withdraw_report,
     write_report,
 )
 from .errors import ReportError
 
-__all__ = ["ACTUALS_COPY", "CHART_FILES", "REPORT_HTML", "SHEETS", "WORKBOOK", "ReportError", "build_outputs", "report_dir", "write_report"]
+__all__ = ["ACTUALS_COPY", "CHART_FILES", "REPORT_HTML", "SHEETS", "WORKBOOK", "ReportError", "build_outputs", "report_dir", "withdraw_report",
+           "write_report"]

@@ -157,7 +157,8 @@ def report_dir(results_dir: str | Path, out_dir: str | Path | None = None) -> Pa
         if not out_dir.is_dir():
             raise ReportError(f"{out_dir}: exists and is not a folder")
         held = sorted(out_dir.iterdir())
-        if held and not (out_dir / REPORT_HTML).is_file():
+        # (only the actuals' copy left: a report withdrawn when its tables changed, withdraw_report)
+        if held and not (out_dir / REPORT_HTML).is_file() and [p.name for p in held] != [ACTUALS_COPY]:
             raise ReportError(f"{out_dir}: exists, is not empty and holds no {REPORT_HTML}; "
                               "refusing to replace a folder that is not a previous report")
         added = [p.name + ("/" if p.is_dir() else "") for p in held if p.name not in REPORT_FILES or not p.is_file()]
@@ -166,6 +167,15 @@ def report_dir(results_dir: str | Path, out_dir: str | Path | None = None) -> Pa
             raise ReportError(f"{out_dir}: holds {', '.join(added[:5])}{more} besides an earlier report; a new report "
                               "replaces the whole folder, so move them out first or give the report another --out")
     return out_dir
+
+
+def withdraw_report(results_dir: str | Path) -> None:
+    """Remove the report of `results_dir` whose tables are about to change, keeping only its copy of
+    the actuals (rewriting the report reads them again): interrupted before the new report was
+    written, the folder showed the old one beside tables of more replications (QA22)."""
+    out_dir = Path(results_dir) / "report"
+    for name in (REPORT_HTML, WORKBOOK, *CHART_FILES):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def _publish(files: dict[str, bytes], out_dir: Path):

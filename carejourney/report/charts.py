@@ -30,6 +30,7 @@ from .tables import (
     money_m,
     placement_label,
     placement_order,
+    total_targets,
     whole,
     years_label,
 )
@@ -116,8 +117,8 @@ def _fan(ax, df: pd.DataFrame, colour: str, name: str, scale: float = 1.0) -> li
 
 
 def _target_markers(ax, res: Results, scenario: str, measure: str, scale: float = 1.0) -> list:
-    t = res.targets
-    t = t[(t["scenario"] == scenario) & (t["measure"] == measure) & t["date"].notna()]  # not one over the run
+    t = total_targets(res.targets, measure)
+    t = t[(t["scenario"] == scenario) & t["date"].notna()]  # not one over the run
     if t.empty:
         return []
     for _, r in t.iterrows():

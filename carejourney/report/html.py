@@ -23,6 +23,7 @@ from .tables import (
     is_trigger,
     money_m,
     month_ranges,
+    total_targets,
     whole,
     whole_children_between,
     years_label,
@@ -202,7 +203,7 @@ def _lac_text(res: Results, plan: str | None) -> str:
         txt += (f" With {e(res.label(plan))} the median is {n0(p['q50'])} ({n0(p['q05'])} to {n0(p['q95'])}). "
                 f"Where the two fans overlap, a single year's count cannot by itself show whether the plan is "
                 f"working.")
-    if not res.targets[(res.targets["measure"] == "lac_children")].empty:
+    if not total_targets(res.targets, "lac_children").empty:
         txt += (" Triangles mark the plan's targets; the percentage beside each is the share of replications "
                 "that meet it.")
     return txt

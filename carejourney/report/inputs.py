@@ -290,6 +290,9 @@ def _read_targets(folder: Path, names: list[str]) -> pd.DataFrame:
     df = _read_parquet(folder / TARGETS, cols, ("threshold", "probability"), may_be_empty=True,
                        complete=("threshold", "probability"))
     df["source"] = df["source"].fillna("").astype(str) if "source" in df.columns else ""
+    # results written before targets kept their breakdown (QA22) held only totals' targets... or did not say
+    for col, default in (("breakdown", "total"), ("category", "all")):
+        df[col] = df[col].fillna(default).astype(str) if col in df.columns else default
     _check_scenarios(df, TARGETS, names)
     bad = sorted(set(df["direction"]) - set(DIRECTIONS))
     if bad:

@@ -219,10 +219,17 @@ def cumulative_savings(res: Results) -> pd.DataFrame:
     return df.set_index("scenario")
 
 
+def total_targets(t: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The targets on `measure`'s total, not on one of its categories (the under-1s' LAC): the ones
+    the total's fan chart and headline can show (QA22: an under-1s target sat on the LAC chart)."""
+    return t[(t["measure"] == measure) & (t["breakdown"] == "total")]
+
+
 def final_lac_target(res: Results, scenario: str) -> pd.Series | None:
-    """The LAC target with the latest date evaluated for `scenario`, or None."""
-    t = res.targets
-    t = t[(t["scenario"] == scenario) & (t["measure"] == "lac_children")]
+    """The target on the total LAC with the latest date evaluated for `scenario` (the first by name
+    if there are several that day), or None."""
+    t = total_targets(res.targets, "lac_children")
+    t = t[t["scenario"] == scenario]
     if t.empty:
         return None
     return t.sort_values(["date", "target"], ascending=[False, True]).iloc[0]
@@ -409,7 +416,8 @@ def targets_sheet(res: Results) -> pd.DataFrame:
         "scenario": t["scenario"], "label": t["scenario"].map(res.label),
         "evidence for effect sizes": t["scenario"].map(lambda n: res.scenario(n).evidence),
         "target": t["target"], "period": t["period"], "target date": t["date"],
-        "measure": t["measure"], "direction": t["direction"].str.replace("_", " "),
+        "measure": t["measure"], "breakdown": t["breakdown"], "category": t["category"],
+        "direction": t["direction"].str.replace("_", " "),
         "threshold": t["threshold"], "threshold unit": t["measure"].map(lambda m: _priced(_measure_unit(m), res)),
         "probability of meeting target (share)": t["probability"], "source": t["source"],
     }).reset_index(drop=True)

@@ -101,6 +101,10 @@ def clean(data: Ssda903Data) -> Cleaned:
     if ceased_before:
         warnings.append(f"{ceased_before} UASC row(s) give a DUC before the child was first looked after (still "
                         "counted as UASC): see the cleaning report (rule uasc_ceased_before_care)")
+    ceased_after = report.count("uasc_ceased_after_return")
+    if ceased_after:
+        warnings.append(f"{ceased_after} UASC row(s) give a DUC after the end of their return's year (still counted "
+                        "as UASC): see the cleaning report (rule uasc_ceased_after_return)")
     contradictions = report.count("continues_after_exit")
     if contradictions:
         warnings.append(f"{contradictions} episode(s) start the day an exit (REC other than X1) ended the one "
@@ -370,7 +374,8 @@ def _children(
     in_care = set(episodes["child_id"])
     without = header[~header["child_id"].isin(in_care)]
     short = without["child_id"].isin(short_break_children)
-    report.add(without[short], "removed", "short_breaks_only", "child only ever on short breaks (V3/V4)")
+    # its own rule: counted with the episodes' rows, a child's header row read as another episode (QA22)
+    report.add(without[short], "removed", "short_breaks_only_header", "child only ever on short breaks (V3/V4)")
     report.add(
         without[~short], "removed", "child_without_episodes", "no episode for this child in any return"
     )
@@ -387,6 +392,11 @@ def _children(
     ceased_before = uasc["child_id"].isin(in_care) & (uasc["DUC"] < lookup(first, "start", uasc["child_id"]))
     report.add(uasc[ceased_before], "flagged", "uasc_ceased_before_care",
                "DUC (UASC status ceased) is before the child was first looked after: a mistyped date?", field="DUC")
+    # or after the year the return covers: a date still to come when it was made (QA22: 01/01/2030)
+    year_end = pd.to_datetime(uasc["year"].astype(int).astype(str) + "-03-31")
+    report.add(uasc[uasc["DUC"] > year_end], "flagged", "uasc_ceased_after_return",
+               "DUC (UASC status ceased) is after the end of the return's year (31 March): a mistyped date?",
+               field="DUC")
 
     kids = header[header["child_id"].isin(in_care)]
     children = pd.DataFrame(

@@ -55,20 +55,21 @@ def _leading_zeros_kept(header: pd.DataFrame) -> list[tuple[int, Problem]]:
     return problems
 
 
-def zeros_differ(unknown: set[str], header_ids: set[str]) -> str:
-    """Why a file's CHILD ids are not in its year's header, when most of them are a header id
-    with leading zeros removed or added (one of the two files went through a spreadsheet, QA21);
-    else empty."""
-    for lost, kept, which in ((unknown, header_ids, "removed"), (header_ids, unknown, "added")):
+def zeros_differ(unknown: set[str], header_ids: set[str], label: str, header_label: str) -> Problem | None:
+    """Why CHILD ids of file `label` are not in its year's header (`header_label`), when most of
+    them are a header id with leading zeros removed or added: one of the two files went through a
+    spreadsheet (QA21), the one that lacks the zeros (QA22: the header, when it is the one)."""
+    for lost, kept, header_lost in ((unknown, header_ids, False), (header_ids, unknown, True)):
         stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
         pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]  # (with zeros, without)
         if len(pairs) >= min(MIN_ZEROS_LOST, len(unknown)) and len(pairs) >= len(unknown) / 2:
-            header_id, here = pairs[0] if which == "removed" else pairs[0][::-1]
-            return (f"{len(unknown)} CHILD ids are not in the header file for that year, and {len(pairs)} of them are "
-                    f"a header id with leading zeros {which} (e.g. the header's {header_id} written {here} here): a "
-                    "spreadsheet read one of the two files' CHILD as numbers. Restore the zeros (open the file with "
-                    "CHILD as text, or re-export it)")
-    return ""
+            full, short = pairs[0]
+            where, other = (header_label, label) if header_lost else (label, header_label)
+            return Problem(where, None, "CHILD", (
+                f"{len(pairs)} CHILD ids here are {other}'s with their leading zeros removed (e.g. {full} written "
+                f"{short}), so {len(unknown)} rows of {label} have no header row: a spreadsheet read CHILD as numbers. "
+                "Restore the zeros (open the file with CHILD as text, or re-export it)"))
+    return None
 
 
 def _open_children_carried_over(header: pd.DataFrame, episodes: pd.DataFrame) -> list[tuple[int, Problem]]:

@@ -316,10 +316,11 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
         missing = pd.Series([(c, y) not in known and y in header_years and y in with_rows
                              for c, y in zip(t["CHILD"], t["year"])], index=t.index)
         for (label, year), rows in t[missing].groupby(["source_file", "year"], sort=False):
-            header_ids = set(tables["header"].loc[tables["header"]["year"] == year, "CHILD"].astype(str))
-            zeros = zeros_differ(set(rows["CHILD"].astype(str)), header_ids)
-            if zeros:  # one diagnosis for the file, not one unexplained error a row (QA21)
-                problems.append(Problem(label, None, "CHILD", zeros))
+            header = tables["header"][tables["header"]["year"] == year]
+            zeros = zeros_differ(set(rows["CHILD"].astype(str)), set(header["CHILD"].astype(str)), label,
+                                 header["source_file"].iloc[0])
+            if zeros:  # one diagnosis, not one unexplained error a row (QA21)
+                problems.append(zeros)
                 continue
             problems += [Problem(label, int(row), "CHILD", "CHILD is not in the header file for that year")
                          for row in rows["source_row"]]

@@ -12,7 +12,8 @@ ACTIONS = ("removed", "changed", "flagged")
 
 # rules whose rows are listed one by one in summaries (file, row, why): likely data errors to fix at source
 LISTED_RULES = ("aged_18_or_over", "ended_at_18", "missing_from_next_return", "absent_from_previous_return",
-                "header_without_episode_that_year", "changed_in_later_return", "uasc_ceased_before_care")
+                "header_without_episode_that_year", "changed_in_later_return", "uasc_ceased_before_care",
+                "uasc_ceased_after_return")
 # rules about a whole file (row blank): listed in summaries one line per report row (file: why)
 FILE_RULES = ("read_as_cp1252", "spaces_removed")
 # rules with one row per cell changed: counted per field in summaries (there can be thousands)
@@ -31,7 +32,8 @@ RULE_LABELS = {
     "same_start_in_return": "two episodes of a child start the same day in one return (later row kept)",
     "repeated_in_later_return": "episode repeated in a later year's return (latest version kept)",
     "changed_in_later_return": "episode a later year's return gives differently (a correction? latest kept)",
-    "short_breaks_only": "child only ever on short breaks (V3/V4): not looked after",
+    "short_breaks_only": "episode of a child only ever on short breaks (V3/V4): not looked after",
+    "short_breaks_only_header": "header row of a child only ever on short breaks (V3/V4)",
     "short_break_episode": "short-break episode (V3/V4) of a looked-after child",
     "superseded_by_later_return": "episode starting inside a later return's episode: superseded by it (a corrected date)",
     "overlap_trimmed": "episode overlapped the next one: ended where the next starts",
@@ -47,6 +49,7 @@ RULE_LABELS = {
     "uasc_very_young": "UASC row of a child under 10 when first looked after (a file of other children?)",
     "uasc_child_without_episodes": "UASC row of a child with no looked-after episode",
     "uasc_ceased_before_care": "UASC row whose DUC is before the child was first looked after (a mistyped date?)",
+    "uasc_ceased_after_return": "UASC row whose DUC is after the end of its return's year (a mistyped date?)",
 }
 
 

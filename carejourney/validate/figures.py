@@ -220,7 +220,7 @@ def figures_from_frame(raw: pd.DataFrame, source: str = "<figures>", geography: 
     if missing:
         raise FiguresError(f"{source}: missing column(s) {', '.join(repr(c) for c in missing)}; "
                            f"the header must name {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} "
-                           f"(found {', '.join(map(str, raw.columns)) or 'none'})")
+                           f"(found {', '.join(str(c) for c in raw.columns if c != 'source_row') or 'none'})")
     raw = raw.copy()
     for c in OPTIONAL_COLUMNS:
         if c not in raw.columns:

@@ -181,6 +181,59 @@ def test_targets_and_bands_are_written(finished):
     assert json.loads((out / "manifest.json").read_text())["complete"] is True
 
 
+def test_several_final_year_lac_targets_and_a_category_target(tmp_path, capsys):
+    """QA22: two LAC targets in the final year were a traceback after the batch (no report); an
+    under-1s target was taken as the total LAC's in the headline and drawn on its fan chart."""
+    from carejourney.cli import main
+
+    targets = [{"name": "LAC 2017 <= 600", "measure": "lac_children", "period": "2016-17", "at_most": 600},
+               {"name": "Under-1s 2017 <= 5", "measure": "lac_children", "breakdown": "age_band",
+                "category": "under_1", "period": "2016-17", "at_most": 5},
+               {"name": "LAC 2017 >= 500", "measure": "lac_children", "period": "2016-17", "at_least": 500}]
+    path = write_experiment(tmp_path / "spec", levers={"nothing": LEVERS["nothing"]},
+                            scenarios=[{"name": "baseline"}, {"name": "nothing", "levers": ["nothing"]}],
+                            extra={"targets": targets})
+    out = tmp_path / "out"
+    assert main(["experiment", str(path), "--reps", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "P(target): the share of replications meeting LAC 2017 <= 600 (2 other target(s)" in printed
+    t = pd.read_parquet(out / "targets.parquet").drop_duplicates("target").set_index("target")
+    assert t.loc["Under-1s 2017 <= 5", ["breakdown", "category"]].tolist() == ["age_band", "under_1"]
+    assert t.loc["LAC 2017 <= 600", ["breakdown", "category"]].tolist() == ["total", "all"]
+    headline = pd.read_excel(out / "report" / "summary.xlsx", sheet_name="headline")
+    assert set(headline["final LAC target"]) == {"LAC 2017 <= 600"}
+
+
+def test_a_batch_interrupted_while_writing_its_report_leaves_no_out_of_date_report(tmp_path, monkeypatch, capsys):
+    """QA22: extended from 2 to 3 replications and interrupted while the report was written, the
+    folder's tables said 3 replications and its report 2. The old report is withdrawn before the
+    tables change (keeping the actuals it was given), and rerunning writes the new one."""
+    import carejourney.report as report
+    from carejourney.cli import main
+
+    path = write_experiment(tmp_path / "spec", levers={"nothing": LEVERS["nothing"]},
+                            scenarios=[{"name": "baseline"}, {"name": "nothing", "levers": ["nothing"]}])
+    out = tmp_path / "out"
+    assert main(["experiment", str(path), "--reps", "2", "--out", str(out)]) == 0
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("date,lac_children\n2015-11-30,577\n")
+    assert main(["report", str(out), "--actuals", str(actuals)]) == 0
+    assert "2 replications" in (out / "report" / "report.html").read_text()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(report, "write_report", interrupted)
+        assert main(["experiment", str(path), "--reps", "3", "--out", str(out)]) == 130
+    assert json.loads((out / "manifest.json").read_text())["replications"] == 3
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["actuals.csv"]
+    assert main(["experiment", str(path), "--reps", "3", "--out", str(out)]) == 0
+    assert "3 replications" in (out / "report" / "report.html").read_text()
+    assert (out / "report" / "actuals.csv").read_text() == actuals.read_text()
+    capsys.readouterr()
+
+
 def test_two_workers_and_dask_give_identical_results(finished, tmp_path):
     path, serial = finished
     parallel = run_experiment(path, reps=4, workers=2, out=tmp_path / "parallel", progress=False)

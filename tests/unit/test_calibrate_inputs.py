@@ -174,7 +174,7 @@ def test_calibrate_with_only_short_breaks_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path / 'returns'}: no looked-after episodes left after cleaning "
                           "(2 episode rows read)\n")
-    assert "rows removed: child only ever on short breaks" in err and "Traceback" not in err
+    assert "rows removed: episode of a child only ever on short breaks" in err and "Traceback" not in err
     assert not out.parent.exists()
 
 

@@ -109,7 +109,7 @@ def test_messy_returns_are_cleaned_and_reported(tmp_path):
     assert "DEC filled" in report.loc[("2016/episodes.csv", 3), "why"]
     assert report.loc[("2016/episodes.csv", 6), "rule"] == "short_break_episode"
     assert report.loc[("2016/episodes.csv", 8), "rule"] == "short_breaks_only"
-    assert report.loc[("2016/header.csv", 4), "rule"] == "short_breaks_only"
+    assert report.loc[("2016/header.csv", 4), "rule"] == "short_breaks_only_header"
     # row 5 overlapped only the short break (row 6), which goes first: it is kept unchanged
     assert ("2016/episodes.csv", 5) not in report.index
 
@@ -200,8 +200,10 @@ def test_only_short_break_children_leaves_empty_outputs(tmp_path):
     write_return(tmp_path, 2016, [header_row(CHILD_SB)], rows)
     c = cleaned_from(tmp_path)
     assert c.episodes.empty and c.periods.empty and c.children.empty and c.placements.empty
-    assert c.report["rule"].tolist() == ["short_breaks_only"] * 3  # two episodes and the header row
-    assert "3 rows removed: child only ever on short breaks" in c.summary()
+    assert c.report["rule"].tolist() == ["short_breaks_only"] * 2 + ["short_breaks_only_header"]  # and its header row
+    # QA22: the header row was counted with the episodes ("3 rows removed") under "2 episode rows read"
+    assert "2 rows removed: episode of a child only ever on short breaks" in c.summary()
+    assert "1 row removed: header row of a child only ever on short breaks" in c.summary()
 
 
 def test_nothing_is_silently_dropped(tmp_path):

@@ -367,18 +367,21 @@ def test_episode_child_missing_from_header(tmp_path):
     assert "C999" not in str(err)  # identifiers never echoed
 
 
-@pytest.mark.parametrize("header_id, episode_id, which", [("00123", "123", "removed"), ("123", "00123", "added")])
-def test_ids_one_file_wrote_without_their_leading_zeros_are_one_diagnosis(tmp_path, header_id, episode_id, which):
+@pytest.mark.parametrize("header_id, episode_id, short, other",
+                         [("00123", "123", "episodes", "header"), ("123", "00123", "header", "episodes")])
+def test_ids_one_file_wrote_without_their_leading_zeros_are_one_diagnosis(tmp_path, header_id, episode_id, short,
+                                                                         other):
     """QA21: episodes whose CHILD lost its leading zeros (the header kept them, or the reverse) gave
-    one "not in the header" error a row, with nothing saying why."""
+    one "not in the header" error a row, with nothing saying why; QA22: the file named is the one
+    that lost them."""
     ids = [f"{header_id}{k}" for k in range(6)]
     written = [f"{episode_id}{k}" for k in range(6)]
     write_return(tmp_path, 2016, [header_row(c) for c in ids], [episode_row(c, "01/05/2015") for c in written])
     err = read_error(tmp_path)
     assert len(err.problems) == 1, str(err)
-    assert str(err.problems[0]).startswith("2016/episodes.csv, field CHILD: 6 CHILD ids are not in the header")
-    assert f"6 of them are a header id with leading zeros {which}" in str(err)
-    assert f"the header's {ids[0]} written {written[0]} here" in str(err)
+    assert str(err.problems[0]).startswith(f"2016/{short}.csv, field CHILD: 6 CHILD ids here are 2016/{other}.csv's "
+                                           "with their leading zeros removed (e.g. 001230 written 1230), so 6 rows of "
+                                           "2016/episodes.csv have no header row")
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,18 @@ def test_a_uasc_status_ceased_before_care_began_is_flagged(tmp_path):
     assert c.children.set_index("child_id")["uasc"].all()  # still counted as UASC: the file lists them
 
 
+def test_a_uasc_status_ceasing_after_the_returns_year_is_flagged(tmp_path):
+    """QA22: a DUC of 01/01/2030 in the 2015-16 return was read without a word."""
+    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000"), header_row("C002", dob="01/01/2000")],
+                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")],
+                 uasc=[["C001", "1", "01/01/2000", "31/03/2016"], ["C002", "1", "01/01/2000", "01/01/2030"]])
+    c = clean(read_ssda903(tmp_path))
+    flagged = rule_rows(c, "uasc_ceased_after_return")
+    assert flagged[["file", "row", "action"]].values.tolist() == [["2016/uasc.csv", 3, "flagged"]]
+    assert any(w.startswith("1 UASC row(s) give a DUC after the end of their return's year") for w in c.warnings)
+    assert c.children.set_index("child_id")["uasc"].all()
+
+
 def test_a_later_date_of_birth_that_makes_an_earlier_episode_an_adults_is_refused(tmp_path):
     """QA18: a date of birth ten years early in the latest header dropped the earlier returns'
     episodes as starting after 18, and the children with them, with exit 0."""

@@ -27,6 +27,7 @@ def test_missing_column_names_file_and_column(tmp_path):
         read_figures(p)
     msg = str(err.value)
     assert str(p) in msg and "'value'" in msg and "missing column" in msg
+    assert msg.endswith("(found quantity, geography, period, unit)")  # QA22: not also the reader's source_row
 
 
 def test_optional_columns_may_be_absent(tmp_path):
