@@ -41,10 +41,11 @@ def estimate_type_ages(est: EstimateRecorder):
         if other in wanted:  # no further than the overflow type takes children, as (possibly) widened itself
             o_lo, o_hi, _ = wanted[other]
             if new_lo < o_lo or new_hi > o_hi:
-                est.note(f"The data place {MIN_MIX}+ children aged {new_lo}-{new_hi} in {name}, but its overflow type "
-                         f"{other} takes {o_lo}-{o_hi} and the data give no reason to widen it: {name} takes "
-                         f"{max(new_lo, o_lo)}-{min(new_hi, o_hi)}, and the other children of those ages are placed "
-                         "by their mixes (the config sends a child with no free in-house place to the overflow type).")
+                est.note(f"{MIN_MIX} or more children began placements in {name} at ages outside the template's "
+                         f"{lo}-{hi}, but its overflow type {other} takes {o_lo}-{o_hi} and the data give no reason "
+                         f"to widen it: {name} takes {max(new_lo, o_lo)}-{min(new_hi, o_hi)}, and a child of another "
+                         "age wanting it is placed by the mixes (the config sends a child with no free in-house "
+                         "place to the overflow type).")
                 new_lo, new_hi = max(new_lo, o_lo), min(new_hi, o_hi)
         for field, before, after in (("min_age_years", lo, new_lo), ("max_age_years", hi, new_hi)):
             if after != before:
@@ -67,7 +68,7 @@ def _widened(est: EstimateRecorder, name: str, lo: int, hi: int) -> tuple[int, i
     common = children[children >= MIN_MIX]
     new_lo, new_hi = min(lo, *common.index) if len(common) else lo, max(hi, *common.index) if len(common) else hi
     why = {field: (f"the {end} age at which {MIN_MIX} or more children began a placement in it inside the window "
-                   f"({fmt_count(int(children.get(age, 0)))} children at {age})")
+                   f"({fmt_count(int(children.get(age, 0)))} children at {int(age)})")
            for field, end, age in (("min_age_years", "youngest", new_lo), ("max_age_years", "oldest", new_hi))}
     return int(new_lo), int(new_hi), why
 

@@ -81,7 +81,7 @@ def test_under_16s_in_semi_independent_living_widen_its_ages(tmp_path, default_d
     ages = opening_ages(cfg, SA)
     assert len(ages) == 8 and set(ages) <= {13.0, 14.0, 15.0}  # in their band, at ages the type takes
     assert opening_age_warnings(cfg) == []
-    assert "8 children at 13" in row(report, f"placements.types.{SA}.min_age_years").method
+    assert row(report, f"placements.types.{SA}.min_age_years").method.endswith("(8 children at 13)")
     # only the types the data place outside their ages change
     assert {n: type_ages(config, n) for n in config["placements"]["types"] if n != SA} == \
         {n: type_ages(default_dict, n) for n in default_dict["placements"]["types"] if n != SA}
@@ -111,8 +111,8 @@ def test_an_in_house_pool_widens_no_further_than_its_overflow_type(tmp_path):
     config, report = estimate(tmp_path, with_groups((6, T("2009-01-15"), ["inhouse_childrens_home"], T("2015-05-01"))))
     assert type_ages(config, "inhouse_childrens_home")[0] == 8
     assert type_ages(config, "external_childrens_home")[0] == 8
-    assert any("in inhouse_childrens_home, but its overflow type external_childrens_home takes 8-17" in n
-               for n in report.notes)
+    assert any("began placements in inhouse_childrens_home at ages outside the template's 8-17, but its overflow "
+               "type external_childrens_home takes 8-17" in n for n in report.notes)
     parse_config(config)
     # with 5 or more such children in external homes too, both widen
     both = with_groups((6, T("2009-01-15"), ["inhouse_childrens_home"], T("2015-05-01")),

@@ -204,28 +204,21 @@ def test_a_uasc_file_listing_young_children_is_flagged(tmp_path):
     assert any(w.startswith("1 UASC row(s) are of children under 10 when first looked after") for w in c.warnings)
 
 
-def test_a_uasc_status_ceased_before_care_began_is_flagged(tmp_path):
-    """A DUC before the child's first episode (a typo, or another child's date) was read without a word."""
+@pytest.mark.parametrize("ducs, rule, row, warning", [
+    # a DUC before the child's first episode (a typo, or another child's date) was read without a word
+    (("30/04/2015", "01/05/2015"), "uasc_ceased_before_care", 2, "a DUC before the child was first looked after"),
+    # QA22: so was a DUC of 01/01/2030 in the 2015-16 return
+    (("31/03/2016", "01/01/2030"), "uasc_ceased_after_return", 3, "a DUC after the end of their return's year"),
+])
+def test_a_uasc_status_ceasing_outside_the_childs_care_or_the_return_is_flagged(tmp_path, ducs, rule, row, warning):
     write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000"), header_row("C002", dob="01/01/2000")],
                  [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")],
-                 uasc=[["C001", "1", "01/01/2000", "30/04/2015"], ["C002", "1", "01/01/2000", "01/05/2015"]])
+                 uasc=[["C001", "1", "01/01/2000", ducs[0]], ["C002", "1", "01/01/2000", ducs[1]]])
     c = clean(read_ssda903(tmp_path))
-    flagged = rule_rows(c, "uasc_ceased_before_care")
-    assert flagged[["file", "row", "action"]].values.tolist() == [["2016/uasc.csv", 2, "flagged"]]
-    assert any(w.startswith("1 UASC row(s) give a DUC before the child was first looked after") for w in c.warnings)
+    flagged = c.report[c.report["rule"].str.startswith("uasc_ceased")]
+    assert flagged[["file", "row", "action", "rule"]].values.tolist() == [["2016/uasc.csv", row, "flagged", rule]]
+    assert any(w.startswith(f"1 UASC row(s) give {warning}") for w in c.warnings)
     assert c.children.set_index("child_id")["uasc"].all()  # still counted as UASC: the file lists them
-
-
-def test_a_uasc_status_ceasing_after_the_returns_year_is_flagged(tmp_path):
-    """QA22: a DUC of 01/01/2030 in the 2015-16 return was read without a word."""
-    write_return(tmp_path, 2016, [header_row("C001", dob="01/01/2000"), header_row("C002", dob="01/01/2000")],
-                 [episode_row("C001", "01/05/2015"), episode_row("C002", "01/05/2015")],
-                 uasc=[["C001", "1", "01/01/2000", "31/03/2016"], ["C002", "1", "01/01/2000", "01/01/2030"]])
-    c = clean(read_ssda903(tmp_path))
-    flagged = rule_rows(c, "uasc_ceased_after_return")
-    assert flagged[["file", "row", "action"]].values.tolist() == [["2016/uasc.csv", 3, "flagged"]]
-    assert any(w.startswith("1 UASC row(s) give a DUC after the end of their return's year") for w in c.warnings)
-    assert c.children.set_index("child_id")["uasc"].all()
 
 
 def test_a_later_date_of_birth_that_makes_an_earlier_episode_an_adults_is_refused(tmp_path):
