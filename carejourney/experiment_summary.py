@@ -22,9 +22,8 @@ def experiment_summary_text(out: Path) -> str:
     tot = savings[(savings.measure == "spend_gbp_saving") & (savings.period == "total")].set_index("scenario")
     # the total LAC's target that year, as the report's headline takes it (report.tables.final_lac_target):
     # not a category's (the under-1s'), and the first by name of several (QA22: two were a traceback)
-    final_target = targets[(targets.period == last) & (targets.measure == "lac_children")]
-    if "breakdown" in final_target:
-        final_target = final_target[final_target.breakdown == "total"]
+    final_target = targets[(targets.period == last) & (targets.measure == "lac_children")
+                           & (targets.breakdown == "total")]
     final_target = final_target.sort_values("target", kind="stable").drop_duplicates("scenario").set_index("scenario")
     # names in full (QA14: cut at 40 characters, two long names alike could not be told apart)
     width = max([40] + [len(s["name"]) for s in man["scenarios"]])

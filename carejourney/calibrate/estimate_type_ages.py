@@ -20,7 +20,6 @@ gave 3-7-year-olds external homes):
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..ssda903.codes import age_in_years
@@ -33,53 +32,51 @@ def estimate_type_ages(est: EstimateRecorder):
     types = est.out["placements"]["types"]
     limits = {name: (int(t.get("min_age_years", 0) or 0), int(t.get("max_age_years", YEARS_OF_AGE - 1)))
               for name, t in types.items()}
-    wanted = {name: _widened(est, name, lo, hi) for name, (lo, hi) in limits.items()}
+    children = _children_beginning(est)
+    wanted = {name: _widened(children.get(name), lo, hi) for name, (lo, hi) in limits.items()}
     changed = False
     for name, (lo, hi) in limits.items():
-        new_lo, new_hi, why = wanted[name]
+        new_lo, new_hi = wanted[name]
+        held_to = ""
         other = ((est.out["placements"].get("capacity") or {}).get(name) or {}).get("overflow_to")
         if other in wanted:  # no further than the overflow type takes children, as (possibly) widened itself
-            o_lo, o_hi, _ = wanted[other]
+            o_lo, o_hi = wanted[other]
             if new_lo < o_lo or new_hi > o_hi:
+                new_lo, new_hi = max(new_lo, o_lo), min(new_hi, o_hi)
+                held_to = f"; held to the ages its overflow type {other} takes"
                 est.note(f"{MIN_MIX} or more children began placements in {name} at ages outside the template's "
                          f"{lo}-{hi}, but its overflow type {other} takes {o_lo}-{o_hi} and the data give no reason "
-                         f"to widen it: {name} takes {max(new_lo, o_lo)}-{min(new_hi, o_hi)}, and a child of another "
-                         "age wanting it is placed by the mixes (the config sends a child with no free in-house "
-                         "place to the overflow type).")
-                new_lo, new_hi = max(new_lo, o_lo), min(new_hi, o_hi)
-        for field, before, after in (("min_age_years", lo, new_lo), ("max_age_years", hi, new_hi)):
+                         f"to widen it: {name} takes {new_lo}-{new_hi}, and a child of another age wanting it is "
+                         "placed by the mixes (the config sends a child with no free in-house place to the overflow "
+                         "type).")
+        for field, end, before, after in (("min_age_years", "youngest", lo, new_lo),
+                                          ("max_age_years", "oldest", hi, new_hi)):
             if after != before:
                 changed = True
-                est.set(f"placements.types.{name}.{field}", after,
-                        method=f"widened from the template's {before}: {why[field]}")
+                n = int(children[name].get(after, 0)) if name in children else 0
+                est.set(f"placements.types.{name}.{field}", after, method=(
+                    f"widened from the template's {before}: the {end} age at which {MIN_MIX} or more children began "
+                    f"a placement in it inside the window ({fmt_count(n)} children at {after}){held_to}"))
     est.keep("placements.types.*.min_age_years / max_age_years",
              "structural (widened above where the data place children outside them)" if changed else
              f"structural (no age outside them holds {MIN_MIX} or more children beginning a placement in the data)")
 
 
-def _widened(est: EstimateRecorder, name: str, lo: int, hi: int) -> tuple[int, int, dict[str, str]]:
-    """(youngest, oldest, why by field): the template's ages widened to every age at which MIN_MIX
-    or more children began a placement of type `name` inside the window."""
-    began = _placements(est)
-    began = began[(began["placement_type"] == name) & (began["start"] >= est.window.start)
-                  & (began["start"] < est.window.end)]
-    ages = _age(est, began, began["start"])
-    children = began.assign(age=ages).dropna(subset=["age"]).groupby("age")["child_id"].nunique()
-    common = children[children >= MIN_MIX]
-    new_lo, new_hi = min(lo, *common.index) if len(common) else lo, max(hi, *common.index) if len(common) else hi
-    why = {field: (f"the {end} age at which {MIN_MIX} or more children began a placement in it inside the window "
-                   f"({fmt_count(int(children.get(age, 0)))} children at {int(age)})")
-           for field, end, age in (("min_age_years", "youngest", new_lo), ("max_age_years", "oldest", new_hi))}
-    return int(new_lo), int(new_hi), why
+def _widened(children: pd.Series | None, lo: int, hi: int) -> tuple[int, int]:
+    """The template's ages (youngest, oldest) widened to every age at which MIN_MIX or more children
+    began a placement of the type inside the window (`children`: how many, by age)."""
+    common = [] if children is None else [int(a) for a in children.index[children >= MIN_MIX]]
+    return min([lo, *common]), max([hi, *common])
 
 
-def _placements(est: EstimateRecorder) -> pd.DataFrame:
+def _children_beginning(est: EstimateRecorder) -> dict[str, pd.Series]:
+    """For each placement type, how many children began a placement of it inside the window, by age
+    (whole years, as DfE counts; rows whose date of birth is unknown or age outside 0-17 left out)."""
     pl = est.cleaned.placements
-    return pl.assign(start=pd.to_datetime(pl["start"]), end=pd.to_datetime(pl["end"]))
-
-
-def _age(est: EstimateRecorder, rows: pd.DataFrame, on: pd.Series) -> np.ndarray:
-    """Whole years on `on` of each row's child (NaN where the date of birth is unknown or the age outside 0-17)."""
-    dob = pd.Series(pd.to_datetime(est.d.children["dob"].reindex(rows["child_id"]).to_numpy()), index=rows.index)
-    ages = age_in_years(dob, on).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    return np.where((ages >= 0) & (ages < YEARS_OF_AGE), ages, np.nan)
+    start = pd.to_datetime(pl["start"])
+    began = pl[(start >= est.window.start) & (start < est.window.end)]
+    dob = pd.to_datetime(est.d.children["dob"].reindex(began["child_id"]).to_numpy())
+    ages = age_in_years(pd.Series(dob, index=began.index), start[began.index]).astype("Float64")
+    began = began.assign(age=ages)[ages.notna() & (ages >= 0) & (ages < YEARS_OF_AGE)]
+    counts = began.assign(age=began["age"].astype(int)).groupby(["placement_type", "age"])["child_id"].nunique()
+    return {name: counts.xs(name) for name in counts.index.get_level_values(0).unique()}

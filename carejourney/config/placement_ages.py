@@ -53,15 +53,13 @@ def opening_age_warnings(cfg: Config) -> list[str]:
     from ..model.opening import (  # the model's own draw and limits
         draw_opening,
         placement_age_limits,
+        weighted_bands,
     )
 
     o = draw_opening(cfg, np.random.default_rng(0))
     lo, hi = placement_age_limits(cfg)  # years; hi exclusive, as the draw keeps ages within them
     k, age = o["placement"], o["age_days"] / DAYS_PER_YEAR
-    # a band the config's own weights give a type is where the data held children at the start
-    meant = np.zeros((len(PLACEMENT_TYPES), len(AGE_BAND_AGES)), dtype=bool)
-    for name, weights in cfg.opening.placement_type_age_weights.items():
-        meant[PLACEMENT_TYPES.index(name)] = np.array(weights) > 0
+    meant = weighted_bands(cfg.opening.placement_type_age_weights)
     stray = ((age < lo[k]) | (age >= hi[k])) & ~meant[k, o["band"]]
     counts = np.bincount(k[stray], minlength=len(PLACEMENT_TYPES))
     outside = {PLACEMENT_TYPES[i]: int(n) for i, n in enumerate(counts.tolist()) if n}

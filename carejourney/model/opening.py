@@ -209,14 +209,21 @@ def placement_age_limits(cfg) -> tuple[np.ndarray, np.ndarray]:
             np.array([t.max_age_years + 1 for t in types], dtype=float))
 
 
-def _allowed_by_age(lo: np.ndarray, hi: np.ndarray, config_weights: dict[str, list[float]]) -> tuple:
-    """(types, bands) 1 where some age of the band is within the type's limits, or where the
-    config's own opening weights give the band a positive weight (the children a council's data
-    held there at the start: calibrate writes them), else 0."""
-    ok = np.maximum(BAND_LOWER_YEARS[None, :], lo[:, None]) < np.minimum(BAND_UPPER_YEARS[None, :], hi[:, None])
+def weighted_bands(config_weights: dict[str, list[float]]) -> np.ndarray:
+    """(types, bands) True where the config's own opening.placement_type_age_weights give the
+    band a positive weight: where a council's data held children at the start (calibrate writes
+    them), allowed there even outside the type's ages."""
+    out = np.zeros((len(PLACEMENT_TYPES), len(AGE_BANDS)), dtype=bool)
     for name, weights in config_weights.items():
-        ok[PLACEMENT_TYPES.index(name)] |= np.array(weights) > 0
-    return tuple(map(tuple, ok.astype(int).tolist()))
+        out[PLACEMENT_TYPES.index(name)] = np.array(weights) > 0
+    return out
+
+
+def _allowed_by_age(lo: np.ndarray, hi: np.ndarray, config_weights: dict[str, list[float]]) -> tuple:
+    """(types, bands) 1 where some age of the band is within the type's limits, or the config's
+    weights give the band (weighted_bands), else 0."""
+    ok = np.maximum(BAND_LOWER_YEARS[None, :], lo[:, None]) < np.minimum(BAND_UPPER_YEARS[None, :], hi[:, None])
+    return tuple(map(tuple, (ok | weighted_bands(config_weights)).astype(int).tolist()))
 
 
 def _ages_within(bands: np.ndarray, type_lo: np.ndarray, type_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ WORKBOOK = "summary.xlsx"
 # the monthly counts a report was given (--actuals), as it read them: rewriting the report
 # after an experiment is resumed or extended keeps checking them (cmd_experiment)
 ACTUALS_COPY = "actuals.csv"
+REPORT_FOLDER = "report"  # a results folder's report, unless `report --out` puts it elsewhere
 CHART_FILES = ("lac_fan.png", "spend_fan.png", "lever_ranking.png", "placement_mix.png", "monitoring.png")
 # everything a report writes: a folder holding anything else is not a report to replace
 REPORT_FILES = frozenset((REPORT_HTML, WORKBOOK, ACTUALS_COPY, *CHART_FILES))
@@ -149,7 +150,7 @@ def report_dir(results_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     report exactly: a file someone added (commentary, a copy of a chart they edited) would
     be deleted with it."""
     results_dir = Path(results_dir)
-    out_dir = Path(out_dir) if out_dir is not None else results_dir / "report"
+    out_dir = Path(out_dir) if out_dir is not None else results_dir / REPORT_FOLDER
     r, o = results_dir.resolve(), out_dir.resolve()
     if o == r or o in r.parents:
         raise ReportError(f"{out_dir}: the report folder must not be the results folder or contain it")
@@ -173,7 +174,7 @@ def withdraw_report(results_dir: str | Path) -> None:
     """Remove the report of `results_dir` whose tables are about to change, keeping only its copy of
     the actuals (rewriting the report reads them again): interrupted before the new report was
     written, the folder showed the old one beside tables of more replications (QA22)."""
-    out_dir = Path(results_dir) / "report"
+    out_dir = Path(results_dir) / REPORT_FOLDER
     for name in (REPORT_HTML, WORKBOOK, *CHART_FILES):
         (out_dir / name).unlink(missing_ok=True)
 

@@ -43,8 +43,8 @@ def _leading_zeros_kept(header: pd.DataFrame) -> list[tuple[int, Problem]]:
             continue
         before, now = ids[year - 1], ids[year]
         for lost, kept, where in ((now - before, before - now, year), (before - now, now - before, year - 1)):
-            stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
-            pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]
+            stripped = _stripped(kept)
+            pairs = _zero_pairs(lost, stripped)
             if len(pairs) >= MIN_ZEROS_LOST and len(pairs) >= len(stripped) / 2:
                 label = header.loc[header["year"].astype(int) == where, "source_file"].iloc[0]
                 problems.append((year, Problem(label, None, "CHILD", (
@@ -55,19 +55,29 @@ def _leading_zeros_kept(header: pd.DataFrame) -> list[tuple[int, Problem]]:
     return problems
 
 
-def zeros_differ(unknown: set[str], header_ids: set[str], label: str, header_label: str) -> Problem | None:
-    """Why CHILD ids of file `label` are not in its year's header (`header_label`), when most of
-    them are a header id with leading zeros removed or added: one of the two files went through a
-    spreadsheet (QA21), the one that lacks the zeros (QA22: the header, when it is the one)."""
+def _stripped(ids: set[str]) -> dict[str, str]:
+    """{id without its leading zeros: id} for the ids that have some."""
+    return {c.lstrip("0"): c for c in ids if c.startswith("0") and c.lstrip("0")}
+
+
+def _zero_pairs(lost: set[str], stripped: dict[str, str]) -> list[tuple[str, str]]:
+    """(id with leading zeros, the same id without them in `lost`), in `lost`'s order."""
+    return [(stripped[c], c) for c in sorted(lost) if c in stripped]
+
+
+def zeros_differ(unknown: set[str], rows: int, header_ids: set[str], label: str, header_label: str) -> Problem | None:
+    """Why `rows` rows of file `label` (CHILD ids `unknown`) are not in their year's header
+    (`header_label`), when most of those ids are a header id with leading zeros removed or added:
+    one of the two files went through a spreadsheet (QA21), the one that lacks the zeros (QA22:
+    the header, when it is the one)."""
     for lost, kept, header_lost in ((unknown, header_ids, False), (header_ids, unknown, True)):
-        stripped = {c.lstrip("0"): c for c in kept if c.startswith("0") and c.lstrip("0")}
-        pairs = [(stripped[c], c) for c in sorted(lost) if c in stripped]  # (with zeros, without)
+        pairs = _zero_pairs(lost, _stripped(kept))
         if len(pairs) >= min(MIN_ZEROS_LOST, len(unknown)) and len(pairs) >= len(unknown) / 2:
             full, short = pairs[0]
             where, other = (header_label, label) if header_lost else (label, header_label)
             return Problem(where, None, "CHILD", (
                 f"{len(pairs)} CHILD ids here are {other}'s with their leading zeros removed (e.g. {full} written "
-                f"{short}), so {len(unknown)} rows of {label} have no header row: a spreadsheet read CHILD as numbers. "
+                f"{short}), so {rows} rows of {label} have no header row: a spreadsheet read CHILD as numbers. "
                 "Restore the zeros (open the file with CHILD as text, or re-export it)"))
     return None
 

@@ -317,7 +317,7 @@ def _check_children_known(tables: dict[str, pd.DataFrame], header_years: set[int
                              for c, y in zip(t["CHILD"], t["year"])], index=t.index)
         for (label, year), rows in t[missing].groupby(["source_file", "year"], sort=False):
             header = tables["header"][tables["header"]["year"] == year]
-            zeros = zeros_differ(set(rows["CHILD"].astype(str)), set(header["CHILD"].astype(str)), label,
+            zeros = zeros_differ(set(rows["CHILD"].astype(str)), len(rows), set(header["CHILD"].astype(str)), label,
                                  header["source_file"].iloc[0])
             if zeros:  # one diagnosis, not one unexplained error a row (QA21)
                 problems.append(zeros)
